@@ -1,0 +1,236 @@
+//! Headers, blocks, votes and commit certificates.
+
+use crate::hash::Hash;
+use crate::keys::{AccountId, Keypair, Signature};
+use crate::tx::SignedTx;
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use thiserror::Error;
+
+const VOTE_DOMAIN: &[u8] = b"tensorchain/vote/v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Header {
+    pub chain_id: String,
+    pub height: u64,
+    pub time_ms: u64,
+    pub parent_hash: Hash,
+    pub tx_root: Hash,
+    pub state_root: Hash,
+    pub proposer: AccountId,
+    pub validator_set_hash: Hash,
+    pub last_commit_hash: Hash,
+}
+
+impl Header {
+    pub fn hash(&self) -> Hash {
+        Hash::digest(&borsh::to_vec(self).expect("borsh to vec"))
+    }
+}
+
+/// A block carries its transactions and the commit certificate of its parent.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Block {
+    pub header: Header,
+    pub txs: Vec<SignedTx>,
+    pub last_commit: Option<Commit>,
+}
+
+impl Block {
+    pub fn hash(&self) -> Hash {
+        self.header.hash()
+    }
+}
+
+/// A member of the chain's validator set.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Validator {
+    pub hotkey: AccountId,
+    pub power: u64,
+}
+
+pub fn validator_set_hash(set: &[Validator]) -> Hash {
+    Hash::digest_parts(
+        b"tensorchain/validators/v1",
+        &[&borsh::to_vec(set).expect("borsh to vec")],
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VoteKind {
+    Prevote,
+    Precommit,
+}
+
+/// What a validator signs: a prevote or precommit for a block (or nil) at a height and round.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Vote {
+    pub chain_id: String,
+    pub height: u64,
+    pub round: u32,
+    pub kind: VoteKind,
+    pub block_hash: Option<Hash>,
+}
+
+impl Vote {
+    pub fn signing_hash(&self) -> Hash {
+        Hash::digest_parts(VOTE_DOMAIN, &[&borsh::to_vec(self).expect("borsh to vec")])
+    }
+
+    pub fn sign(&self, key: &Keypair) -> Signature {
+        key.sign(self.signing_hash().as_bytes())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct CommitSig {
+    pub validator: AccountId,
+    pub signature: Signature,
+}
+
+/// Precommits for one block from more than 2/3 of the voting power: proof that it is final.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Commit {
+    pub height: u64,
+    pub round: u32,
+    pub block_hash: Hash,
+    pub signatures: Vec<CommitSig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CommitError {
+    #[error("signer {0} is not in the validator set")]
+    UnknownValidator(AccountId),
+    #[error("validator {0} signed twice")]
+    DuplicateSigner(AccountId),
+    #[error("signature of {0} does not verify")]
+    BadSignature(AccountId),
+    #[error("signed power {signed} of {total} is not more than two thirds")]
+    InsufficientPower { signed: u128, total: u128 },
+}
+
+impl Commit {
+    pub fn precommit(&self, chain_id: &str) -> Vote {
+        Vote {
+            chain_id: chain_id.to_string(),
+            height: self.height,
+            round: self.round,
+            kind: VoteKind::Precommit,
+            block_hash: Some(self.block_hash),
+        }
+    }
+
+    pub fn hash(&self) -> Hash {
+        Hash::digest(&borsh::to_vec(self).expect("borsh to vec"))
+    }
+
+    /// Checks every signature strictly and that the signers hold more than 2/3 of `validators`' power.
+    pub fn verify(&self, chain_id: &str, validators: &[Validator]) -> Result<(), CommitError> {
+        let message = self.precommit(chain_id).signing_hash();
+        let total: u128 = validators.iter().map(|v| v.power as u128).sum();
+        let mut seen = BTreeSet::new();
+        let mut signed: u128 = 0;
+        for sig in &self.signatures {
+            let v = validators
+                .iter()
+                .find(|v| v.hotkey == sig.validator)
+                .ok_or(CommitError::UnknownValidator(sig.validator))?;
+            if !seen.insert(sig.validator) {
+                return Err(CommitError::DuplicateSigner(sig.validator));
+            }
+            sig.validator
+                .verify(message.as_bytes(), &sig.signature)
+                .map_err(|_| CommitError::BadSignature(sig.validator))?;
+            signed += v.power as u128;
+        }
+        if signed * 3 <= total * 2 {
+            return Err(CommitError::InsufficientPower { signed, total });
+        }
+        Ok(())
+    }
+}
+
+/// Binary merkle root with leaf/node domain tags; the empty list has root zero.
+pub fn merkle_root(leaves: &[Hash]) -> Hash {
+    if leaves.is_empty() {
+        return Hash::ZERO;
+    }
+    let mut level: Vec<Hash> = leaves
+        .iter()
+        .map(|l| Hash::digest_parts(&[0], &[l.as_bytes()]))
+        .collect();
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| match pair {
+                [a, b] => Hash::digest_parts(&[1], &[a.as_bytes(), b.as_bytes()]),
+                [a] => *a,
+                _ => unreachable!("chunks(2) yields one or two"),
+            })
+            .collect();
+    }
+    level[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(keys: &[&Keypair], power: u64) -> Vec<Validator> {
+        keys.iter()
+            .map(|k| Validator {
+                hotkey: k.account(),
+                power,
+            })
+            .collect()
+    }
+
+    fn commit_by(keys: &[&Keypair], block_hash: Hash) -> Commit {
+        let mut c = Commit {
+            height: 3,
+            round: 0,
+            block_hash,
+            signatures: vec![],
+        };
+        let vote = c.precommit("test");
+        c.signatures = keys
+            .iter()
+            .map(|k| CommitSig {
+                validator: k.account(),
+                signature: vote.sign(k),
+            })
+            .collect();
+        c
+    }
+
+    #[test]
+    fn commit_needs_more_than_two_thirds() {
+        let ks: Vec<Keypair> = ["a", "b", "c", "d"].iter().map(|n| Keypair::dev(n)).collect();
+        let refs: Vec<&Keypair> = ks.iter().collect();
+        let vals = set(&refs, 10);
+        let h = Hash::digest(b"block");
+        assert!(commit_by(&refs[..3], h).verify("test", &vals).is_ok());
+        assert!(matches!(
+            commit_by(&refs[..2], h).verify("test", &vals),
+            Err(CommitError::InsufficientPower { .. })
+        ));
+        let mut dup = commit_by(&refs[..3], h);
+        dup.signatures.push(dup.signatures[0].clone());
+        assert!(matches!(dup.verify("test", &vals), Err(CommitError::DuplicateSigner(_))));
+        let mut wrong_chain = commit_by(&refs[..3], h);
+        wrong_chain.signatures[0].signature = wrong_chain.precommit("other").sign(&ks[0]);
+        assert!(matches!(wrong_chain.verify("test", &vals), Err(CommitError::BadSignature(_))));
+    }
+
+    #[test]
+    fn merkle_root_depends_on_order_and_content() {
+        let a = Hash::digest(b"a");
+        let b = Hash::digest(b"b");
+        assert_eq!(merkle_root(&[]), Hash::ZERO);
+        assert_ne!(merkle_root(&[a, b]), merkle_root(&[b, a]));
+        assert_ne!(merkle_root(&[a]), a);
+        assert_ne!(merkle_root(&[a, b, a]), merkle_root(&[a, b]));
+    }
+}

@@ -1,0 +1,200 @@
+//! ed25519 keys. An account is its public key; signatures are checked with `verify_strict`
+//! everywhere so that every node accepts exactly the same set of signatures.
+
+use crate::address;
+use crate::hash::Hash;
+use borsh::{BorshDeserialize, BorshSerialize};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+/// A public key: coldkey, hotkey or validator key alike.
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
+)]
+pub struct AccountId(pub [u8; 32]);
+
+#[derive(Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Signature(pub [u8; 64]);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum SignatureError {
+    #[error("the public key is not a valid ed25519 point")]
+    InvalidKey,
+    #[error("the public key is weak (small order) and may not sign")]
+    WeakKey,
+    #[error("the signature does not verify")]
+    BadSignature,
+}
+
+impl SignatureError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            SignatureError::InvalidKey => "invalid_key",
+            SignatureError::WeakKey => "weak_key",
+            SignatureError::BadSignature => "bad_signature",
+        }
+    }
+}
+
+impl AccountId {
+    pub fn to_ss58(&self) -> String {
+        address::encode(&self.0)
+    }
+
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
+
+    /// Strict verification of `signature` over `message` by this key; weak keys never verify.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+        let key = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::InvalidKey)?;
+        if key.is_weak() {
+            return Err(SignatureError::WeakKey);
+        }
+        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+        key.verify_strict(message, &sig)
+            .map_err(|_| SignatureError::BadSignature)
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_ss58())
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId({})", self.to_ss58())
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = address::AddressError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        address::decode(s).map(AccountId)
+    }
+}
+
+impl Serialize for AccountId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_ss58())
+    }
+}
+
+impl<'de> Deserialize<'de> for AccountId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Signature {
+    pub fn to_hex(&self) -> String {
+        format!("0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(s.strip_prefix("0x").unwrap_or(&s), &mut out)
+            .map_err(|_| serde::de::Error::custom("expected 0x followed by 128 hex digits"))?;
+        Ok(Signature(out))
+    }
+}
+
+/// A secret key with its public half.
+#[derive(Clone)]
+pub struct Keypair {
+    secret: SigningKey,
+}
+
+impl Keypair {
+    pub fn from_secret(secret: [u8; 32]) -> Keypair {
+        Keypair {
+            secret: SigningKey::from_bytes(&secret),
+        }
+    }
+
+    /// A fresh key from the operating system's randomness.
+    pub fn generate() -> Keypair {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).expect("the operating system has no randomness source");
+        Keypair::from_secret(secret)
+    }
+
+    /// The deterministic dev key for `seed` (e.g. `alice`, `alice/hot`):
+    /// secret = blake3("tensorchain/dev/" ‖ seed).
+    pub fn dev(seed: &str) -> Keypair {
+        Keypair::from_secret(*Hash::digest_parts(b"tensorchain/dev/", &[seed.as_bytes()]).as_bytes())
+    }
+
+    pub fn secret_bytes(&self) -> [u8; 32] {
+        self.secret.to_bytes()
+    }
+
+    pub fn account(&self) -> AccountId {
+        AccountId(self.secret.verifying_key().to_bytes())
+    }
+
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        Signature(self.secret.sign(message).to_bytes())
+    }
+}
+
+impl fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Keypair({})", self.account())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_strict() {
+        let k = Keypair::dev("alice");
+        let sig = k.sign(b"hello");
+        assert_eq!(k.account().verify(b"hello", &sig), Ok(()));
+        assert_eq!(
+            k.account().verify(b"hellO", &sig),
+            Err(SignatureError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn weak_key_is_rejected() {
+        // The identity point (y = 1) has small order.
+        let mut weak = [0u8; 32];
+        weak[0] = 1;
+        let sig = Signature([0; 64]);
+        assert_eq!(
+            AccountId(weak).verify(b"x", &sig),
+            Err(SignatureError::WeakKey)
+        );
+    }
+
+    #[test]
+    fn dev_keys_are_deterministic_and_distinct() {
+        assert_eq!(Keypair::dev("alice").account(), Keypair::dev("alice").account());
+        assert_ne!(Keypair::dev("alice").account(), Keypair::dev("alice/hot").account());
+    }
+}

@@ -1,0 +1,19 @@
+//! Tensorchain's shared vocabulary: amounts, hashes, keys and addresses, and the borsh-encoded
+//! transaction, block and vote types with their domain-separated signatures.
+
+pub mod address;
+pub mod amount;
+pub mod block;
+pub mod hash;
+pub mod keys;
+pub mod tx;
+
+pub use address::AddressError;
+pub use amount::{format_tao, parse_tao, AmountError, MAX_SUPPLY, RAO_PER_TAO};
+pub use block::{
+    merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig, Header, Validator, Vote,
+    VoteKind,
+};
+pub use hash::Hash;
+pub use keys::{AccountId, Keypair, Signature, SignatureError};
+pub use tx::{Call, SignedTx, Tx};
