@@ -1,1 +1,99 @@
-fn main() {}
+//! `tensorchain`: run a node or a devnet, and use the chain from the command line.
+
+mod client;
+mod devnet;
+mod error;
+mod keystore;
+mod output;
+mod wallet;
+
+use clap::{Parser, Subcommand};
+use error::CliError;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "tensorchain",
+    version,
+    about = "A proof-of-stake chain that rewards AI work",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct Global {
+    /// Node to talk to: `local` (http://127.0.0.1:8080) or a URL.
+    #[arg(
+        long,
+        global = true,
+        default_value = "local",
+        env = "TENSORCHAIN_NETWORK"
+    )]
+    pub network: String,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Answer yes to every confirmation (scripts never wait on a prompt).
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Wallet name under <home>/wallets.
+    #[arg(
+        short = 'w',
+        long = "wallet-name",
+        global = true,
+        default_value = "default"
+    )]
+    pub wallet: String,
+    /// Hotkey name within the wallet.
+    #[arg(short = 'H', long, global = true, default_value = "default")]
+    pub hotkey: String,
+    /// Use a dev key (alice, bob, charlie, dave, eve, ferdie) instead of wallet files.
+    #[arg(long, global = true)]
+    pub uri: Option<String>,
+    /// Where wallets and the default devnet live.
+    #[arg(long, global = true, env = "TENSORCHAIN_HOME")]
+    pub home: Option<PathBuf>,
+}
+
+impl Global {
+    pub fn home(&self) -> PathBuf {
+        self.home.clone().unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(".tensorchain")
+        })
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// A local development chain: funded dev accounts, one command.
+    #[command(subcommand)]
+    Devnet(devnet::DevnetCmd),
+    /// Run a node.
+    #[command(subcommand)]
+    Node(devnet::NodeCmd),
+    /// Keys, balances and transfers.
+    #[command(subcommand)]
+    Wallet(wallet::WalletCmd),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let as_json = cli.global.json;
+    let result: Result<(), CliError> = match cli.command {
+        Command::Devnet(cmd) => devnet::run_devnet(cmd, &cli.global),
+        Command::Node(cmd) => devnet::run_node(cmd, &cli.global),
+        Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
+    };
+    if let Err(e) = result {
+        e.print(as_json);
+        std::process::exit(1);
+    }
+}

@@ -1,1 +1,8 @@
-//! placeholder
+//! The chain spec (JSON), its presets and the deterministic dev keys.
+
+mod spec;
+
+pub use spec::{
+    dev_coldkey, dev_hotkey, ChainSpec, GenesisAllocation, GenesisValidator,
+    HyperparameterDefaults, SpecError, DEV_ACCOUNTS,
+};

@@ -1,1 +1,19 @@
-//! placeholder
+//! The ledger: block and state storage behind the `Store` trait, the state transition, the
+//! coinbase's halving rule and the incremental state root.
+
+pub mod chain;
+pub mod commitment;
+pub mod execute;
+pub mod reward;
+#[cfg(feature = "rocksdb")]
+pub mod rocks;
+pub mod state;
+pub mod store;
+pub mod view;
+
+pub use chain::{
+    supply_accounted, BuiltBlock, ExecutedBlock, GenesisState, Head, Ledger, LedgerError,
+};
+pub use execute::{check_stateless, Event, TxError};
+pub use state::{Account, ChainParams, Fees, Globals};
+pub use store::{Column, MemoryStore, Store, StoreError, WriteBatch};

@@ -74,7 +74,10 @@ mod tests {
     fn rejects_bad_strings() {
         let mut corrupted = ALICE_SS58.to_string();
         corrupted.replace_range(5..6, "z");
-        assert!(matches!(decode(&corrupted), Err(AddressError::BadChecksum(_))));
+        assert!(matches!(
+            decode(&corrupted),
+            Err(AddressError::BadChecksum(_))
+        ));
         for bad in ["", "0x12", "hello", "5Grw", "0xzz"] {
             assert!(decode(bad).is_err(), "{bad}");
         }

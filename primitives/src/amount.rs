@@ -33,7 +33,9 @@ pub fn parse_tao(s: &str) -> Result<u64, AmountError> {
     let whole: u64 = if whole.is_empty() {
         0
     } else {
-        whole.parse().map_err(|_| AmountError::Overflow(s.to_string()))?
+        whole
+            .parse()
+            .map_err(|_| AmountError::Overflow(s.to_string()))?
     };
     let frac_rao: u64 = if frac.is_empty() {
         0
@@ -76,7 +78,10 @@ mod tests {
         for bad in ["", ".", "-1", "1.0000000001", "1e9", "abc", "1.2.3", " 1 2"] {
             assert!(parse_tao(bad).is_err(), "{bad}");
         }
-        assert!(matches!(parse_tao("18446744074"), Err(AmountError::Overflow(_))));
+        assert!(matches!(
+            parse_tao("18446744074"),
+            Err(AmountError::Overflow(_))
+        ));
     }
 
     #[test]

@@ -207,7 +207,10 @@ mod tests {
 
     #[test]
     fn commit_needs_more_than_two_thirds() {
-        let ks: Vec<Keypair> = ["a", "b", "c", "d"].iter().map(|n| Keypair::dev(n)).collect();
+        let ks: Vec<Keypair> = ["a", "b", "c", "d"]
+            .iter()
+            .map(|n| Keypair::dev(n))
+            .collect();
         let refs: Vec<&Keypair> = ks.iter().collect();
         let vals = set(&refs, 10);
         let h = Hash::digest(b"block");
@@ -218,10 +221,16 @@ mod tests {
         ));
         let mut dup = commit_by(&refs[..3], h);
         dup.signatures.push(dup.signatures[0].clone());
-        assert!(matches!(dup.verify("test", &vals), Err(CommitError::DuplicateSigner(_))));
+        assert!(matches!(
+            dup.verify("test", &vals),
+            Err(CommitError::DuplicateSigner(_))
+        ));
         let mut wrong_chain = commit_by(&refs[..3], h);
         wrong_chain.signatures[0].signature = wrong_chain.precommit("other").sign(&ks[0]);
-        assert!(matches!(wrong_chain.verify("test", &vals), Err(CommitError::BadSignature(_))));
+        assert!(matches!(
+            wrong_chain.verify("test", &vals),
+            Err(CommitError::BadSignature(_))
+        ));
     }
 
     #[test]

@@ -143,7 +143,9 @@ impl Keypair {
     /// The deterministic dev key for `seed` (e.g. `alice`, `alice/hot`):
     /// secret = blake3("tensorchain/dev/" ‖ seed).
     pub fn dev(seed: &str) -> Keypair {
-        Keypair::from_secret(*Hash::digest_parts(b"tensorchain/dev/", &[seed.as_bytes()]).as_bytes())
+        Keypair::from_secret(
+            *Hash::digest_parts(b"tensorchain/dev/", &[seed.as_bytes()]).as_bytes(),
+        )
     }
 
     pub fn secret_bytes(&self) -> [u8; 32] {
@@ -194,7 +196,13 @@ mod tests {
 
     #[test]
     fn dev_keys_are_deterministic_and_distinct() {
-        assert_eq!(Keypair::dev("alice").account(), Keypair::dev("alice").account());
-        assert_ne!(Keypair::dev("alice").account(), Keypair::dev("alice/hot").account());
+        assert_eq!(
+            Keypair::dev("alice").account(),
+            Keypair::dev("alice").account()
+        );
+        assert_ne!(
+            Keypair::dev("alice").account(),
+            Keypair::dev("alice/hot").account()
+        );
     }
 }

@@ -1,0 +1,332 @@
+//! `tensorchain wallet …`: keys on disk, balances and transfers.
+
+use crate::client::Client;
+use crate::error::{CliError, CliResult};
+use crate::keystore::{password, Wallets};
+use crate::output::{print_json, table};
+use crate::Global;
+use clap::Subcommand;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::io::{IsTerminal, Write};
+use std::time::{Duration, Instant};
+use tensorchain_primitives::{format_tao, parse_tao, AccountId, Call, Keypair, Tx};
+
+#[derive(Subcommand)]
+pub enum WalletCmd {
+    /// Create a wallet: a coldkey and its first hotkey.
+    Create {
+        /// Store the coldkey unencrypted (test wallets only).
+        #[arg(long)]
+        no_password: bool,
+        /// Replace existing keys of that name.
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Add a hotkey (-H NAME) to a wallet.
+    NewHotkey {
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// List wallets and their keys.
+    List,
+    /// Free, staked and total balance of a coldkey (or any --address).
+    Balance {
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Send TAO from the coldkey to an address.
+    Transfer {
+        /// Recipient: SS58 address or 0x hex.
+        #[arg(long, alias = "to")]
+        dest: String,
+        /// Amount in TAO, up to 9 decimals.
+        #[arg(long)]
+        amount: String,
+        /// Show what would happen without submitting.
+        #[arg(long)]
+        dry_run: bool,
+        /// Return once the node accepts the transaction instead of waiting for its block.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+#[derive(Deserialize)]
+struct AccountData {
+    address: String,
+    free: String,
+    staked: String,
+    total: String,
+    next_nonce: u64,
+}
+
+#[derive(Deserialize)]
+struct ChainData {
+    chain_id: String,
+    fees: Value,
+}
+
+fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
+    CliError::new(
+        "bad_address",
+        format!("'{s}': {e}"),
+        "use an SS58 address (5...) or 0x-prefixed hex public key",
+    )
+}
+
+/// The coldkey to act with: a dev key from --uri, or the wallet's.
+fn signer(g: &Global) -> CliResult<Keypair> {
+    match &g.uri {
+        Some(name) => Ok(Keypair::dev(name)),
+        None => Wallets::new(&g.home()).coldkey(&g.wallet),
+    }
+}
+
+fn coldkey_address(g: &Global) -> CliResult<AccountId> {
+    match &g.uri {
+        Some(name) => Ok(Keypair::dev(name).account()),
+        None => Wallets::new(&g.home()).coldkey_public(&g.wallet),
+    }
+}
+
+pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
+    let wallets = Wallets::new(&g.home());
+    match cmd {
+        WalletCmd::Create {
+            no_password,
+            overwrite,
+        } => {
+            let pw = if no_password {
+                None
+            } else {
+                Some(password("New coldkey password: ", true)?)
+            };
+            let cold = Keypair::generate();
+            let hot = Keypair::generate();
+            let cold_path = wallets.create_coldkey(&g.wallet, &cold, pw.as_deref(), overwrite)?;
+            let hot_path = wallets.create_hotkey(&g.wallet, &g.hotkey, &hot, overwrite)?;
+            if g.json {
+                print_json(&json!({
+                    "wallet": g.wallet, "coldkey": cold.account(), "hotkey": hot.account(),
+                    "hotkey_name": g.hotkey, "encrypted": pw.is_some(),
+                    "coldkey_path": cold_path, "hotkey_path": hot_path,
+                }));
+            } else {
+                println!("wallet '{}' created", g.wallet);
+                println!("  coldkey  {}  ({})", cold.account(), cold_path.display());
+                println!("  hotkey   {}  ({})", hot.account(), hot_path.display());
+                if pw.is_none() {
+                    println!("  warning: the coldkey is stored unencrypted");
+                }
+            }
+        }
+        WalletCmd::NewHotkey { overwrite } => {
+            wallets.coldkey_public(&g.wallet)?;
+            let hot = Keypair::generate();
+            let path = wallets.create_hotkey(&g.wallet, &g.hotkey, &hot, overwrite)?;
+            if g.json {
+                print_json(
+                    &json!({"wallet": g.wallet, "hotkey_name": g.hotkey, "hotkey": hot.account(), "path": path}),
+                );
+            } else {
+                println!(
+                    "hotkey '{}' of wallet '{}': {}",
+                    g.hotkey,
+                    g.wallet,
+                    hot.account()
+                );
+            }
+        }
+        WalletCmd::List => {
+            let list = wallets.list()?;
+            if g.json {
+                let v: Vec<Value> = list
+                    .iter()
+                    .map(|(name, cold, hot)| json!({
+                        "name": name, "coldkey": cold,
+                        "hotkeys": hot.iter().map(|(n, a)| json!({"name": n, "address": a})).collect::<Vec<_>>(),
+                    }))
+                    .collect();
+                print_json(&v);
+            } else if list.is_empty() {
+                println!(
+                    "no wallets under {}; create one with `tensorchain wallet create`",
+                    g.home().join("wallets").display()
+                );
+            } else {
+                for (name, cold, hot) in list {
+                    println!(
+                        "{name}  coldkey {}",
+                        cold.map(|c| c.to_string())
+                            .unwrap_or_else(|| "(missing)".into())
+                    );
+                    for (hk, addr) in hot {
+                        println!("  └─ {hk}  {addr}");
+                    }
+                }
+            }
+        }
+        WalletCmd::Balance { address } => {
+            let id = match address {
+                Some(a) => a.parse::<AccountId>().map_err(|e| bad_address(&a, e))?,
+                None => coldkey_address(g)?,
+            };
+            let client = Client::new(&g.network);
+            let a: AccountData = client.get(&format!("/v1/accounts/{id}"))?;
+            if g.json {
+                print_json(
+                    &json!({"address": a.address, "free": a.free, "staked": a.staked, "total": a.total}),
+                );
+            } else {
+                let tao = |s: &str| format!("{} TAO", format_tao(s.parse().unwrap_or(0)));
+                println!(
+                    "{}",
+                    table(
+                        &["ADDRESS", "FREE", "STAKED", "TOTAL"],
+                        &[vec![
+                            a.address.clone(),
+                            tao(&a.free),
+                            tao(&a.staked),
+                            tao(&a.total)
+                        ]],
+                    )
+                );
+            }
+        }
+        WalletCmd::Transfer {
+            dest,
+            amount,
+            dry_run,
+            no_wait,
+        } => transfer(g, &dest, &amount, dry_run, no_wait)?,
+    }
+    Ok(())
+}
+
+fn transfer(g: &Global, dest: &str, amount: &str, dry_run: bool, no_wait: bool) -> CliResult<()> {
+    let to: AccountId = dest.parse().map_err(|e| bad_address(dest, e))?;
+    let amount = parse_tao(amount)
+        .map_err(|e| CliError::new("bad_amount", e.to_string(), "amounts are TAO, e.g. 1.5"))?;
+    let client = Client::new(&g.network);
+    let chain: ChainData = client.get("/v1/chain")?;
+    let fee: u64 = chain.fees["transfer"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            CliError::new(
+                "bad_response",
+                "the node lists no transfer fee",
+                "is --network a tensorchain node?",
+            )
+        })?;
+    let key = signer(g)?;
+    let account: AccountData = client.get(&format!("/v1/accounts/{}", key.account()))?;
+    let stx = Tx {
+        chain_id: chain.chain_id,
+        signer: key.account(),
+        nonce: account.next_nonce,
+        fee,
+        call: Call::Transfer { to, amount },
+    }
+    .sign(&key);
+    let body = json!({"tx": format!("0x{}", hex::encode(stx.to_bytes()))});
+    if dry_run {
+        let sim: Value = client.post("/v1/txs/simulate", &body)?;
+        if g.json {
+            print_json(
+                &json!({"dry_run": true, "hash": sim["hash"], "fee": sim["fee"], "effects": sim["effects"]}),
+            );
+        } else {
+            println!(
+                "dry run: would send {} TAO to {to} for a fee of {} TAO; nothing submitted",
+                format_tao(amount),
+                format_tao(fee)
+            );
+        }
+        return Ok(());
+    }
+    if !g.yes && !g.json && std::io::stdin().is_terminal() {
+        eprint!(
+            "Send {} TAO from {} to {to} (fee {} TAO)? [y/N] ",
+            format_tao(amount),
+            key.account(),
+            format_tao(fee)
+        );
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(CliError::new(
+                "cancelled",
+                "transfer cancelled",
+                "pass -y to skip the question",
+            ));
+        }
+    }
+    let submitted: Value = client.post("/v1/txs", &body)?;
+    let hash = submitted["hash"].as_str().unwrap_or_default().to_string();
+    let mut result = json!({"hash": hash, "status": "pending", "amount": amount.to_string(), "fee": fee.to_string(), "to": to});
+    if !no_wait {
+        let status = wait_for_inclusion(&client, &hash, g.json)?;
+        result["status"] = status["status"].clone();
+        result["height"] = status["height"].clone();
+    }
+    if g.json {
+        print_json(&result);
+    } else {
+        match result["height"].as_u64() {
+            Some(h) => println!(
+                "sent {} TAO to {to}: included in block {h}\n  tx {hash}",
+                format_tao(amount)
+            ),
+            None => println!(
+                "submitted {} TAO to {to}\n  tx {hash} (pending)",
+                format_tao(amount)
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Polls the transaction's status until it is included or fails, showing progress on a terminal.
+fn wait_for_inclusion(client: &Client, hash: &str, quiet: bool) -> CliResult<Value> {
+    let started = Instant::now();
+    let show = !quiet && std::io::stderr().is_terminal();
+    loop {
+        let status: Value = client.get(&format!("/v1/txs/{hash}"))?;
+        match status["status"].as_str() {
+            Some("included") => {
+                if show {
+                    eprintln!();
+                }
+                return Ok(status);
+            }
+            Some("failed") => {
+                return Err(CliError::new(
+                    status["code"].as_str().unwrap_or("tx_failed"),
+                    status["message"]
+                        .as_str()
+                        .unwrap_or("the transaction failed")
+                        .to_string(),
+                    "check balances and nonces, then send again",
+                ))
+            }
+            _ => {}
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            return Err(CliError::new(
+                "inclusion_timeout",
+                format!("transaction {hash} was not included within 60 s"),
+                "query it later with GET /v1/txs/{hash}",
+            ));
+        }
+        if show {
+            eprint!(
+                "\rwaiting for inclusion… {:.1}s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -1,0 +1,311 @@
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use tensorchain_ledger::{ChainParams, Fees, GenesisState};
+use tensorchain_primitives::{AccountId, Hash, Keypair, Validator, RAO_PER_TAO};
+use thiserror::Error;
+
+/// The dev accounts of the devnet preset, in order; the first N are its validators.
+pub const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
+
+/// A dev coldkey: secret = blake3("tensorchain/dev/" ‖ name).
+pub fn dev_coldkey(name: &str) -> Keypair {
+    Keypair::dev(name)
+}
+
+/// A dev hotkey: secret = blake3("tensorchain/dev/" ‖ name ‖ "/hot").
+pub fn dev_hotkey(name: &str) -> Keypair {
+    Keypair::dev(&format!("{name}/hot"))
+}
+
+mod rao {
+    pub use tensorchain_primitives::amount::as_string::{deserialize, serialize};
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisAllocation {
+    pub address: AccountId,
+    #[serde(with = "rao")]
+    pub balance: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenesisValidator {
+    pub hotkey: AccountId,
+    /// Owner of the stake; its coldkey.
+    pub coldkey: AccountId,
+    /// Stake bonded at genesis; counts toward issuance. Zero on a no-premine chain, where
+    /// each genesis validator votes with power 1 until stake exists.
+    #[serde(with = "rao")]
+    pub stake: u64,
+}
+
+/// Defaults every new subnet starts with (protocol.md, "Hyperparameters").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HyperparameterDefaults {
+    pub tempo: u16,
+    pub immunity_period: u16,
+    pub weights_rate_limit: u64,
+    pub kappa: u16,
+    pub bonds_moving_average: u64,
+    pub bonds_penalty: u16,
+    pub yuma_version: u8,
+    pub liquid_alpha_enabled: bool,
+    pub alpha_low: u16,
+    pub alpha_high: u16,
+    pub activity_cutoff: u16,
+    pub min_allowed_weights: u16,
+    pub max_weight_limit: u16,
+    pub weights_version: u64,
+    pub max_allowed_uids: u16,
+    pub max_allowed_validators: u16,
+    #[serde(with = "rao")]
+    pub subnet_lock_cost: u64,
+}
+
+impl HyperparameterDefaults {
+    fn mainnet() -> Self {
+        HyperparameterDefaults {
+            tempo: 360,
+            immunity_period: 5000,
+            weights_rate_limit: 100,
+            kappa: 32767,
+            bonds_moving_average: 900_000,
+            bonds_penalty: 65535,
+            yuma_version: 3,
+            liquid_alpha_enabled: false,
+            alpha_low: 45875,
+            alpha_high: 58982,
+            activity_cutoff: 5000,
+            min_allowed_weights: 1,
+            max_weight_limit: 65535,
+            weights_version: 0,
+            max_allowed_uids: 256,
+            max_allowed_validators: 64,
+            subnet_lock_cost: 1000 * RAO_PER_TAO,
+        }
+    }
+
+    fn devnet() -> Self {
+        HyperparameterDefaults {
+            tempo: 10,
+            immunity_period: 50,
+            weights_rate_limit: 1,
+            subnet_lock_cost: 10 * RAO_PER_TAO,
+            ..Self::mainnet()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainSpec {
+    pub chain_id: String,
+    pub genesis_time_ms: u64,
+    pub block_time_ms: u64,
+    pub max_validators: u32,
+    pub validator_epoch: u64,
+    pub fees: Fees,
+    pub validators: Vec<GenesisValidator>,
+    pub allocations: Vec<GenesisAllocation>,
+    /// May set any hyperparameter (devnet only).
+    pub sudo: Option<AccountId>,
+    pub hyperparameters: HyperparameterDefaults,
+}
+
+#[derive(Debug, Error)]
+pub enum SpecError {
+    #[error("cannot read chain spec {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("chain spec {path} is not valid: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("chain spec is not valid: {0}")]
+    Invalid(String),
+}
+
+const TRANSFER_FEE: u64 = 100_000; // 0.0001 TAO
+
+impl ChainSpec {
+    /// The devnet preset: funded dev accounts, the first `validators` of them staked validators.
+    pub fn devnet(validators: usize, genesis_time_ms: u64) -> ChainSpec {
+        let validators = validators.clamp(1, 4);
+        ChainSpec {
+            chain_id: "tensorchain-devnet".into(),
+            genesis_time_ms,
+            block_time_ms: 1000,
+            max_validators: 32,
+            validator_epoch: 100,
+            fees: Fees {
+                transfer: TRANSFER_FEE,
+            },
+            validators: DEV_ACCOUNTS[..validators]
+                .iter()
+                .map(|n| GenesisValidator {
+                    hotkey: dev_hotkey(n).account(),
+                    coldkey: dev_coldkey(n).account(),
+                    stake: 100_000 * RAO_PER_TAO,
+                })
+                .collect(),
+            allocations: DEV_ACCOUNTS
+                .iter()
+                .map(|n| GenesisAllocation {
+                    address: dev_coldkey(n).account(),
+                    balance: 1_000_000 * RAO_PER_TAO,
+                })
+                .collect(),
+            sudo: Some(dev_coldkey("alice").account()),
+            hyperparameters: HyperparameterDefaults::devnet(),
+        }
+    }
+
+    /// The no-premine preset: no allocations and no stake at all; every rao will come from emission.
+    pub fn mainnet(validator_hotkeys: &[AccountId], genesis_time_ms: u64) -> ChainSpec {
+        ChainSpec {
+            chain_id: "tensorchain".into(),
+            genesis_time_ms,
+            block_time_ms: 12_000,
+            max_validators: 32,
+            validator_epoch: 100,
+            fees: Fees {
+                transfer: TRANSFER_FEE,
+            },
+            validators: validator_hotkeys
+                .iter()
+                .map(|hk| GenesisValidator {
+                    hotkey: *hk,
+                    coldkey: *hk,
+                    stake: 0,
+                })
+                .collect(),
+            allocations: vec![],
+            sudo: None,
+            hyperparameters: HyperparameterDefaults::mainnet(),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<ChainSpec, SpecError> {
+        let text = std::fs::read(path).map_err(|source| SpecError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let spec: ChainSpec = serde_json::from_slice(&text).map_err(|source| SpecError::Parse {
+            path: path.display().to_string(),
+            source,
+        })?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("chain spec serializes")
+    }
+
+    pub fn validate(&self) -> Result<(), SpecError> {
+        let invalid = |m: &str| Err(SpecError::Invalid(m.to_string()));
+        if self.chain_id.is_empty() || self.chain_id.len() > 64 {
+            return invalid("chain_id must be 1 to 64 characters");
+        }
+        if self.block_time_ms < 50 {
+            return invalid("block_time_ms must be at least 50");
+        }
+        if self.validators.is_empty() {
+            return invalid("at least one genesis validator is needed");
+        }
+        let total: u128 = self
+            .allocations
+            .iter()
+            .map(|a| a.balance as u128)
+            .chain(self.validators.iter().map(|v| v.stake as u128))
+            .sum();
+        if total > tensorchain_primitives::MAX_SUPPLY as u128 {
+            return invalid("allocations and stakes exceed the 21M TAO supply");
+        }
+        Ok(())
+    }
+
+    /// The genesis hash: blake3 of the spec's canonical JSON (field order fixed by this struct).
+    pub fn hash(&self) -> Hash {
+        Hash::digest_parts(
+            b"tensorchain/genesis/v1",
+            &[&serde_json::to_vec(self).expect("chain spec serializes")],
+        )
+    }
+
+    pub fn genesis_state(&self) -> GenesisState {
+        GenesisState {
+            params: ChainParams {
+                chain_id: self.chain_id.clone(),
+                block_time_ms: self.block_time_ms,
+                fees: self.fees.clone(),
+            },
+            genesis_hash: self.hash(),
+            time_ms: self.genesis_time_ms,
+            balances: self
+                .allocations
+                .iter()
+                .map(|a| (a.address, a.balance))
+                .collect(),
+            stakes: self
+                .validators
+                .iter()
+                .filter(|v| v.stake > 0)
+                .map(|v| (v.hotkey, v.coldkey, v.stake))
+                .collect(),
+            validators: self
+                .validators
+                .iter()
+                .map(|v| Validator {
+                    hotkey: v.hotkey,
+                    power: v.stake.max(1),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_the_hash() {
+        let spec = ChainSpec::devnet(1, 42);
+        let back: ChainSpec = serde_json::from_str(&spec.to_json()).unwrap();
+        assert_eq!(back, spec);
+        assert_eq!(back.hash(), spec.hash());
+        assert_ne!(ChainSpec::devnet(1, 43).hash(), spec.hash());
+    }
+
+    #[test]
+    fn devnet_funds_dev_accounts_and_mainnet_nothing() {
+        let dev = ChainSpec::devnet(4, 0).genesis_state();
+        assert_eq!(dev.balances.len(), 6);
+        assert_eq!(dev.validators.len(), 4);
+        assert_eq!(dev.stakes.len(), 4);
+        let main = ChainSpec::mainnet(&[dev_hotkey("alice").account()], 0);
+        main.validate().unwrap();
+        let main = main.genesis_state();
+        assert!(main.balances.is_empty());
+        assert!(main.stakes.is_empty());
+        assert_eq!(main.validators[0].power, 1);
+    }
+
+    #[test]
+    fn rejects_unknown_fields_and_oversupply() {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&ChainSpec::devnet(1, 0).to_json()).unwrap();
+        v["surprise"] = 1.into();
+        assert!(serde_json::from_value::<ChainSpec>(v).is_err());
+        let mut spec = ChainSpec::devnet(1, 0);
+        spec.allocations[0].balance = u64::MAX;
+        assert!(spec.validate().is_err());
+    }
+}

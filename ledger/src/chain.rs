@@ -1,0 +1,523 @@
+//! The ledger: the chain of committed blocks and the state they produced, behind a `Store`.
+//! One writer (the node) builds or executes a block and commits it in one atomic batch; any
+//! number of readers (the REST API) read committed data concurrently.
+
+use crate::commitment;
+use crate::execute::{apply_tx, Event, TxError};
+use crate::state::{self, Account, ChainParams, Globals, HotkeyInfo, ValidatorSet};
+use crate::store::{Column, Store, StoreError, WriteBatch};
+use crate::view::{Changes, StateView};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+use std::sync::{Arc, RwLock};
+use tensorchain_primitives::{
+    merkle_root, validator_set_hash, AccountId, Block, Commit, CommitError, Hash, Header, SignedTx,
+    Validator, MAX_SUPPLY,
+};
+use thiserror::Error;
+
+const META_HEAD: &[u8] = b"head";
+const META_GENESIS: &[u8] = b"genesis_hash";
+
+#[derive(Debug, Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the data dir holds chain {found}, not genesis {expected}; use another data dir or reset it")]
+    GenesisMismatch { expected: Hash, found: Hash },
+    #[error("genesis allocations total {0} rao, more than the 21M TAO supply")]
+    GenesisOverSupply(u128),
+    #[error("invalid block: {0}")]
+    InvalidBlock(String),
+    #[error("block {height}: state root {computed} differs from the header's {claimed}; refusing to fork")]
+    StateRootMismatch {
+        height: u64,
+        computed: Hash,
+        claimed: Hash,
+    },
+}
+
+/// Everything genesis puts into state.
+#[derive(Debug, Clone)]
+pub struct GenesisState {
+    pub params: ChainParams,
+    pub genesis_hash: Hash,
+    pub time_ms: u64,
+    pub balances: Vec<(AccountId, u64)>,
+    /// (hotkey, coldkey, amount)
+    pub stakes: Vec<(AccountId, AccountId, u64)>,
+    pub validators: Vec<Validator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Head {
+    pub height: u64,
+    pub hash: Hash,
+    pub time_ms: u64,
+}
+
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
+struct StoredBody {
+    txs: Vec<SignedTx>,
+    last_commit: Option<Commit>,
+    events: Vec<Vec<Event>>,
+}
+
+/// A block whose state changes are computed and ready to commit.
+pub struct ExecutedBlock {
+    pub block: Block,
+    pub events: Vec<Vec<Event>>,
+    batch: WriteBatch,
+}
+
+/// The result of building a block from candidate transactions.
+pub struct BuiltBlock {
+    pub executed: ExecutedBlock,
+    /// Candidates left out, with the reason.
+    pub rejected: Vec<(Hash, TxError)>,
+}
+
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    params: ChainParams,
+    genesis_hash: Hash,
+    head: RwLock<Head>,
+}
+
+fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+    T::try_from_slice(bytes).map_err(|e| StoreError(format!("corrupt {what}: {e}")))
+}
+
+fn height_key(h: u64) -> [u8; 8] {
+    h.to_be_bytes()
+}
+
+impl Ledger {
+    /// Opens the chain in `store`, writing genesis first if the store is empty.
+    pub fn open(store: Arc<dyn Store>, genesis: &GenesisState) -> Result<Ledger, LedgerError> {
+        match store.get(Column::Meta, META_GENESIS)? {
+            Some(found) => {
+                let found: Hash = decode(&found, "genesis hash")?;
+                if found != genesis.genesis_hash {
+                    return Err(LedgerError::GenesisMismatch {
+                        expected: genesis.genesis_hash,
+                        found,
+                    });
+                }
+            }
+            None => write_genesis(store.as_ref(), genesis)?,
+        }
+        let head: Head = decode(
+            &store
+                .get(Column::Meta, META_HEAD)?
+                .ok_or_else(|| StoreError("missing head record".into()))?,
+            "head",
+        )?;
+        let params = StateView::new(store.clone())
+            .get(&state::params_key())?
+            .ok_or_else(|| StoreError("missing chain params".into()))?;
+        Ok(Ledger {
+            store,
+            params,
+            genesis_hash: genesis.genesis_hash,
+            head: RwLock::new(head),
+        })
+    }
+
+    pub fn params(&self) -> &ChainParams {
+        &self.params
+    }
+
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+
+    pub fn head(&self) -> Head {
+        self.head.read().expect("head lock").clone()
+    }
+
+    /// A fresh view of the committed state.
+    pub fn view(&self) -> StateView {
+        StateView::new(self.store.clone())
+    }
+
+    pub fn state_root(&self) -> Result<Hash, StoreError> {
+        commitment::root(self.store.as_ref())
+    }
+
+    pub fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.view().account(id)
+    }
+
+    pub fn globals(&self) -> Result<Globals, StoreError> {
+        self.view().globals()
+    }
+
+    pub fn validators(&self) -> Result<ValidatorSet, StoreError> {
+        Ok(self
+            .view()
+            .get(&state::validators_key())?
+            .unwrap_or_default())
+    }
+
+    pub fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
+        self.store
+            .get(Column::Headers, &height_key(height))?
+            .map(|b| decode(&b, "header"))
+            .transpose()
+    }
+
+    fn body(&self, height: u64) -> Result<Option<StoredBody>, StoreError> {
+        self.store
+            .get(Column::Bodies, &height_key(height))?
+            .map(|b| decode(&b, "body"))
+            .transpose()
+    }
+
+    pub fn block(&self, height: u64) -> Result<Option<(Block, Vec<Vec<Event>>)>, StoreError> {
+        let (Some(header), Some(body)) = (self.header(height)?, self.body(height)?) else {
+            return Ok(None);
+        };
+        let block = Block {
+            header,
+            txs: body.txs,
+            last_commit: body.last_commit,
+        };
+        Ok(Some((block, body.events)))
+    }
+
+    /// The commit certificate that finalized the block at `height`.
+    pub fn commit(&self, height: u64) -> Result<Option<Commit>, StoreError> {
+        self.store
+            .get(Column::Commits, &height_key(height))?
+            .map(|b| decode(&b, "commit"))
+            .transpose()
+    }
+
+    pub fn height_of(&self, hash: &Hash) -> Result<Option<u64>, StoreError> {
+        self.store
+            .get(Column::BlockIndex, hash.as_bytes())?
+            .map(|b| decode(&b, "block index"))
+            .transpose()
+    }
+
+    /// Where an included transaction sits: (height, index in block).
+    pub fn tx_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>, StoreError> {
+        self.store
+            .get(Column::TxIndex, hash.as_bytes())?
+            .map(|b| decode(&b, "tx index"))
+            .transpose()
+    }
+
+    /// Builds the next block from `candidates` in order, leaving out any that fail.
+    pub fn build_block(
+        &self,
+        candidates: impl IntoIterator<Item = SignedTx>,
+        proposer: AccountId,
+        time_ms: u64,
+        last_commit: Option<Commit>,
+    ) -> Result<BuiltBlock, LedgerError> {
+        let mut view = self.view();
+        let mut txs = Vec::new();
+        let mut events = Vec::new();
+        let mut rejected = Vec::new();
+        for stx in candidates {
+            match apply_tx(&mut view, &stx, &self.params, &proposer) {
+                Ok(ev) => {
+                    events.push(ev);
+                    txs.push(stx);
+                }
+                Err(TxError::Storage(e)) => return Err(StoreError(e).into()),
+                Err(e) => rejected.push((stx.hash(), e)),
+            }
+        }
+        let executed = self.seal(view, txs, events, proposer, time_ms, last_commit)?;
+        Ok(BuiltBlock { executed, rejected })
+    }
+
+    /// Re-executes a block proposed elsewhere and checks every header field against the result.
+    pub fn execute_block(&self, block: &Block) -> Result<ExecutedBlock, LedgerError> {
+        let invalid = |m: String| LedgerError::InvalidBlock(m);
+        let head = self.head();
+        let h = &block.header;
+        if h.chain_id != self.params.chain_id {
+            return Err(invalid(format!("chain id {}", h.chain_id)));
+        }
+        if h.height != head.height + 1 || h.parent_hash != head.hash {
+            return Err(invalid(format!(
+                "height {} does not extend head {}",
+                h.height, head.height
+            )));
+        }
+        let validators = self.validators()?;
+        if !validators.iter().any(|v| v.hotkey == h.proposer) {
+            return Err(invalid(format!(
+                "proposer {} is not a validator",
+                h.proposer
+            )));
+        }
+        if head.height > 0 {
+            let commit = block
+                .last_commit
+                .as_ref()
+                .ok_or_else(|| invalid("missing commit for the parent".into()))?;
+            if commit.block_hash != head.hash || commit.height != head.height {
+                return Err(invalid("last commit is not for the parent".into()));
+            }
+            commit
+                .verify(&self.params.chain_id, &validators)
+                .map_err(|e: CommitError| invalid(format!("parent commit: {e}")))?;
+        }
+        let mut view = self.view();
+        let mut events = Vec::new();
+        for (i, stx) in block.txs.iter().enumerate() {
+            let ev = apply_tx(&mut view, stx, &self.params, &h.proposer)
+                .map_err(|e| invalid(format!("tx {i} ({}): {e}", stx.hash())))?;
+            events.push(ev);
+        }
+        let executed = self.seal(
+            view,
+            block.txs.clone(),
+            events,
+            h.proposer,
+            h.time_ms,
+            block.last_commit.clone(),
+        )?;
+        let computed = &executed.block.header;
+        if computed.state_root != h.state_root {
+            return Err(LedgerError::StateRootMismatch {
+                height: h.height,
+                computed: computed.state_root,
+                claimed: h.state_root,
+            });
+        }
+        if computed != h {
+            return Err(invalid("header fields differ from re-execution".into()));
+        }
+        Ok(executed)
+    }
+
+    /// Finishes a block: end-of-block state, state root, header, and the batch that stores it all.
+    fn seal(
+        &self,
+        view: StateView,
+        txs: Vec<SignedTx>,
+        events: Vec<Vec<Event>>,
+        proposer: AccountId,
+        time_ms: u64,
+        last_commit: Option<Commit>,
+    ) -> Result<ExecutedBlock, LedgerError> {
+        let head = self.head();
+        let validators = self.validators()?;
+        let changes = view.into_changes();
+        let mut batch = WriteBatch::default();
+        let state_root = commitment::update(self.store.as_ref(), &changes, &mut batch)?;
+        let tx_hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
+        let header = Header {
+            chain_id: self.params.chain_id.clone(),
+            height: head.height + 1,
+            time_ms,
+            parent_hash: head.hash,
+            tx_root: merkle_root(&tx_hashes),
+            state_root,
+            proposer,
+            validator_set_hash: validator_set_hash(&validators),
+            last_commit_hash: last_commit.as_ref().map(Commit::hash).unwrap_or(Hash::ZERO),
+        };
+        let height = header.height;
+        let hash = header.hash();
+        put_state(&mut batch, &changes);
+        for (i, th) in tx_hashes.iter().enumerate() {
+            batch.put(
+                Column::TxIndex,
+                th.0.to_vec(),
+                borsh::to_vec(&(height, i as u32)).expect("borsh"),
+            );
+        }
+        let block = Block {
+            header,
+            txs,
+            last_commit,
+        };
+        put_block(&mut batch, &block, &events, hash, time_ms);
+        Ok(ExecutedBlock {
+            block,
+            events,
+            batch,
+        })
+    }
+
+    /// Stores the block, its commit certificate and its state in one atomic, synced batch.
+    pub fn commit_block(
+        &self,
+        executed: ExecutedBlock,
+        commit: &Commit,
+    ) -> Result<(), LedgerError> {
+        let block = &executed.block;
+        let hash = block.hash();
+        if commit.block_hash != hash || commit.height != block.header.height {
+            return Err(LedgerError::InvalidBlock(
+                "commit is for another block".into(),
+            ));
+        }
+        if block.header.parent_hash != self.head().hash {
+            return Err(LedgerError::InvalidBlock(
+                "block no longer extends the head".into(),
+            ));
+        }
+        let mut batch = executed.batch;
+        batch.put(
+            Column::Commits,
+            height_key(block.header.height).to_vec(),
+            borsh::to_vec(commit).expect("borsh"),
+        );
+        self.store.write(batch)?;
+        *self.head.write().expect("head lock") = Head {
+            height: block.header.height,
+            hash,
+            time_ms: block.header.time_ms,
+        };
+        Ok(())
+    }
+}
+
+fn put_state(batch: &mut WriteBatch, changes: &Changes) {
+    for (k, v) in changes {
+        match v {
+            Some(v) => batch.put(Column::State, k.clone(), v.clone()),
+            None => batch.delete(Column::State, k.clone()),
+        }
+    }
+}
+
+fn put_block(
+    batch: &mut WriteBatch,
+    block: &Block,
+    events: &[Vec<Event>],
+    hash: Hash,
+    time_ms: u64,
+) {
+    let height = block.header.height;
+    let body = StoredBody {
+        txs: block.txs.clone(),
+        last_commit: block.last_commit.clone(),
+        events: events.to_vec(),
+    };
+    batch.put(
+        Column::Headers,
+        height_key(height).to_vec(),
+        borsh::to_vec(&block.header).expect("borsh"),
+    );
+    batch.put(
+        Column::Bodies,
+        height_key(height).to_vec(),
+        borsh::to_vec(&body).expect("borsh"),
+    );
+    batch.put(
+        Column::BlockIndex,
+        hash.0.to_vec(),
+        borsh::to_vec(&height).expect("borsh"),
+    );
+    let head = Head {
+        height,
+        hash,
+        time_ms,
+    };
+    batch.put(
+        Column::Meta,
+        META_HEAD.to_vec(),
+        borsh::to_vec(&head).expect("borsh"),
+    );
+}
+
+fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError> {
+    let mut view = StateView::new(Arc::new(crate::store::MemoryStore::new()));
+    let mut globals = Globals::default();
+    let mut issued: u128 = 0;
+    for (id, amount) in &g.balances {
+        let mut a = view.account(id)?.unwrap_or_default();
+        a.free += amount;
+        view.set_account(id, &a);
+        issued += *amount as u128;
+    }
+    for (hotkey, coldkey, amount) in &g.stakes {
+        let mut a = view.account(coldkey)?.unwrap_or_default();
+        a.staked += amount;
+        view.set_account(coldkey, &a);
+        let key = state::stake_key(hotkey, coldkey);
+        let prev: u64 = view.get(&key)?.unwrap_or(0);
+        view.put(key, &(prev + amount));
+        let hk_key = state::hotkey_key(hotkey);
+        let mut info: HotkeyInfo = view.get(&hk_key)?.unwrap_or(HotkeyInfo {
+            owner: *coldkey,
+            total_stake: 0,
+        });
+        info.total_stake += amount;
+        view.put(hk_key, &info);
+        globals.total_stake += amount;
+        issued += *amount as u128;
+    }
+    if issued > MAX_SUPPLY as u128 {
+        return Err(LedgerError::GenesisOverSupply(issued));
+    }
+    globals.total_issuance = issued as u64;
+    view.set_globals(&globals);
+    view.put(state::params_key(), &g.params);
+    view.put(state::validators_key(), &g.validators);
+    let changes = view.into_changes();
+    let mut batch = WriteBatch::default();
+    let state_root = commitment::update(store, &changes, &mut batch)?;
+    put_state(&mut batch, &changes);
+    let header = Header {
+        chain_id: g.params.chain_id.clone(),
+        height: 0,
+        time_ms: g.time_ms,
+        parent_hash: g.genesis_hash,
+        tx_root: Hash::ZERO,
+        state_root,
+        proposer: AccountId::default(),
+        validator_set_hash: validator_set_hash(&g.validators),
+        last_commit_hash: Hash::ZERO,
+    };
+    let hash = header.hash();
+    let block = Block {
+        header,
+        txs: vec![],
+        last_commit: None,
+    };
+    put_block(&mut batch, &block, &[], hash, g.time_ms);
+    batch.put(
+        Column::Meta,
+        META_GENESIS.to_vec(),
+        borsh::to_vec(&g.genesis_hash).expect("borsh"),
+    );
+    store.write(batch)?;
+    Ok(())
+}
+
+/// Σ free + Σ stake + pending, from a scan of all accounts: must equal total issuance.
+pub fn supply_accounted(store: &dyn Store) -> Result<(u128, Globals), StoreError> {
+    let globals: Globals = store
+        .get(Column::State, &state::globals_key())?
+        .map(|b| decode(&b, "globals"))
+        .transpose()?
+        .unwrap_or_default();
+    let mut total: u128 = globals.pending_emission as u128;
+    for (_, v) in store.scan_prefix(Column::State, &[state::ACCOUNT_PREFIX])? {
+        let a: Account = decode(&v, "account")?;
+        total += a.free as u128 + a.staked as u128;
+    }
+    Ok((total, globals))
+}
+
+impl Ledger {
+    /// Runs a transaction against the head state without keeping anything: its events or error.
+    pub fn simulate(&self, stx: &SignedTx) -> Result<Vec<Event>, TxError> {
+        let proposer = self
+            .validators()?
+            .first()
+            .map(|v| v.hotkey)
+            .unwrap_or_default();
+        apply_tx(&mut self.view(), stx, &self.params, &proposer)
+    }
+}

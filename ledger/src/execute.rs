@@ -1,0 +1,240 @@
+//! Transaction validity and execution. A failing transaction returns a named error and leaves
+//! the view exactly as it was.
+
+use crate::state::{Account, ChainParams};
+use crate::store::StoreError;
+use crate::view::StateView;
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::Serialize;
+use serde_json::json;
+use tensorchain_primitives::{AccountId, Call, SignatureError, SignedTx};
+use thiserror::Error;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TxError {
+    #[error("transaction is for chain '{got}', this chain is '{expected}'")]
+    WrongChainId { expected: String, got: String },
+    #[error("signer is not a valid ed25519 public key")]
+    InvalidKey,
+    #[error("signer is a weak (small-order) key")]
+    WeakKey,
+    #[error("signature does not verify for the signer")]
+    BadSignature,
+    #[error("fee for {call} must be {expected} rao, the transaction offers {got}")]
+    BadFee {
+        call: &'static str,
+        expected: u64,
+        got: u64,
+    },
+    #[error("nonce {got} is {}; the signer's next nonce is {expected}", if got < expected { "already used" } else { "in the future" })]
+    BadNonce { expected: u64, got: u64 },
+    #[error("account {account} has never been funded")]
+    AccountNotFound { account: AccountId },
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    #[error("balance {available} rao is less than the {needed} rao needed (amount plus fee)")]
+    InsufficientBalance { needed: u64, available: u64 },
+    #[error("amount overflows a u64 count of rao")]
+    AmountOverflow,
+    #[error("{0}")]
+    Storage(String),
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Storage(e.0)
+    }
+}
+
+impl From<SignatureError> for TxError {
+    fn from(e: SignatureError) -> Self {
+        match e {
+            SignatureError::InvalidKey => TxError::InvalidKey,
+            SignatureError::WeakKey => TxError::WeakKey,
+            SignatureError::BadSignature => TxError::BadSignature,
+        }
+    }
+}
+
+impl TxError {
+    /// Stable snake_case code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TxError::WrongChainId { .. } => "wrong_chain_id",
+            TxError::InvalidKey => "invalid_key",
+            TxError::WeakKey => "weak_key",
+            TxError::BadSignature => "bad_signature",
+            TxError::BadFee { .. } => "bad_fee",
+            TxError::BadNonce { .. } => "bad_nonce",
+            TxError::AccountNotFound { .. } => "account_not_found",
+            TxError::ZeroAmount => "zero_amount",
+            TxError::InsufficientBalance { .. } => "insufficient_balance",
+            TxError::AmountOverflow => "amount_overflow",
+            TxError::Storage(_) => "internal_error",
+        }
+    }
+
+    pub fn hint(&self) -> &'static str {
+        match self {
+            TxError::WrongChainId { .. } => "sign for the chain id shown by GET /v1/chain",
+            TxError::InvalidKey | TxError::WeakKey => {
+                "sign with a key made by `tensorchain wallet create`"
+            }
+            TxError::BadSignature => {
+                "sign the blake3(\"tensorchain/tx/v1\" ‖ borsh(tx)) digest with the signer's key"
+            }
+            TxError::BadFee { .. } => "use the fee listed under `fees` in GET /v1/chain",
+            TxError::BadNonce { .. } => "use `next_nonce` from GET /v1/accounts/{addr}",
+            TxError::AccountNotFound { .. } => "fund the account with a transfer first",
+            TxError::ZeroAmount => "send a positive amount",
+            TxError::InsufficientBalance { .. } => {
+                "check the balance with `tensorchain wallet balance`"
+            }
+            TxError::AmountOverflow => "send a smaller amount",
+            TxError::Storage(_) => "the node's storage failed; check its logs",
+        }
+    }
+
+    pub fn details(&self) -> serde_json::Value {
+        match self {
+            TxError::WrongChainId { expected, got } => json!({"expected": expected, "got": got}),
+            TxError::BadFee {
+                call,
+                expected,
+                got,
+            } => {
+                json!({"call": call, "expected": expected.to_string(), "got": got.to_string()})
+            }
+            TxError::BadNonce { expected, got } => json!({
+                "expected": expected, "got": got,
+                "reason": if got < expected { "stale" } else { "future" },
+            }),
+            TxError::AccountNotFound { account } => json!({"account": account}),
+            TxError::InsufficientBalance { needed, available } => {
+                json!({"needed": needed.to_string(), "available": available.to_string()})
+            }
+            _ => json!({}),
+        }
+    }
+}
+
+/// What a transaction did, recorded with its block.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    Transfer {
+        from: AccountId,
+        to: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
+    FeePaid {
+        payer: AccountId,
+        proposer: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
+}
+
+/// Checks that need no state: chain id, signature, fee.
+pub fn check_stateless(stx: &SignedTx, params: &ChainParams) -> Result<(), TxError> {
+    let tx = &stx.tx;
+    if tx.chain_id != params.chain_id {
+        return Err(TxError::WrongChainId {
+            expected: params.chain_id.clone(),
+            got: tx.chain_id.clone(),
+        });
+    }
+    stx.verify_signature()?;
+    let expected = match tx.call {
+        Call::Transfer { .. } => params.fees.transfer,
+    };
+    if tx.fee != expected {
+        return Err(TxError::BadFee {
+            call: tx.call.name(),
+            expected,
+            got: tx.fee,
+        });
+    }
+    Ok(())
+}
+
+/// Validates and executes one transaction inside `view`'s transaction scope: on success the
+/// writes are kept, on error they are dropped.
+pub fn apply_tx(
+    view: &mut StateView,
+    stx: &SignedTx,
+    params: &ChainParams,
+    proposer: &AccountId,
+) -> Result<Vec<Event>, TxError> {
+    let result = execute(view, stx, params, proposer);
+    match result {
+        Ok(_) => view.commit_tx(),
+        Err(_) => view.rollback_tx(),
+    }
+    result
+}
+
+fn execute(
+    view: &mut StateView,
+    stx: &SignedTx,
+    params: &ChainParams,
+    proposer: &AccountId,
+) -> Result<Vec<Event>, TxError> {
+    check_stateless(stx, params)?;
+    let tx = &stx.tx;
+    let mut sender = view
+        .account(&tx.signer)?
+        .ok_or(TxError::AccountNotFound { account: tx.signer })?;
+    if tx.nonce != sender.nonce {
+        return Err(TxError::BadNonce {
+            expected: sender.nonce,
+            got: tx.nonce,
+        });
+    }
+    let mut events = Vec::new();
+    match &tx.call {
+        Call::Transfer { to, amount } => {
+            if *amount == 0 {
+                return Err(TxError::ZeroAmount);
+            }
+            let needed = amount.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
+            if sender.free < needed {
+                return Err(TxError::InsufficientBalance {
+                    needed,
+                    available: sender.free,
+                });
+            }
+            sender.free -= needed;
+            sender.nonce += 1;
+            view.set_account(&tx.signer, &sender);
+            credit(view, to, *amount)?;
+            events.push(Event::Transfer {
+                from: tx.signer,
+                to: *to,
+                amount: *amount,
+            });
+        }
+    }
+    credit(view, proposer, tx.fee)?;
+    events.push(Event::FeePaid {
+        payer: tx.signer,
+        proposer: *proposer,
+        amount: tx.fee,
+    });
+    Ok(events)
+}
+
+/// Adds to an account's free balance, creating the account on first funding.
+fn credit(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let mut acct: Account = view.account(who)?.unwrap_or_default();
+    acct.free = acct
+        .free
+        .checked_add(amount)
+        .ok_or(TxError::AmountOverflow)?;
+    view.set_account(who, &acct);
+    Ok(())
+}

@@ -1,0 +1,92 @@
+//! A writable view of state on top of the store: block-level writes, with a nested transaction
+//! scope that is merged on success and dropped on failure so a rejected tx changes nothing.
+
+use crate::state::{self, Account, Globals};
+use crate::store::{Column, Store, StoreError};
+use borsh::{BorshDeserialize, BorshSerialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tensorchain_primitives::AccountId;
+
+pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+pub struct StateView {
+    store: Arc<dyn Store>,
+    block: Changes,
+    tx: Changes,
+}
+
+impl StateView {
+    pub fn new(store: Arc<dyn Store>) -> StateView {
+        StateView {
+            store,
+            block: Changes::new(),
+            tx: Changes::new(),
+        }
+    }
+
+    pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.tx.get(key).or_else(|| self.block.get(key)) {
+            return Ok(v.clone());
+        }
+        self.store.get(Column::State, key)
+    }
+
+    pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.tx.insert(key, Some(value));
+    }
+
+    pub fn delete_raw(&mut self, key: Vec<u8>) {
+        self.tx.insert(key, None);
+    }
+
+    pub fn get<T: BorshDeserialize>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        match self.get_raw(key)? {
+            None => Ok(None),
+            Some(bytes) => T::try_from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| StoreError(format!("corrupt state record {}: {e}", hex_key(key)))),
+        }
+    }
+
+    pub fn put<T: BorshSerialize>(&mut self, key: Vec<u8>, value: &T) {
+        self.put_raw(key, borsh::to_vec(value).expect("borsh to vec"));
+    }
+
+    /// Keeps the current transaction's writes.
+    pub fn commit_tx(&mut self) {
+        let tx = std::mem::take(&mut self.tx);
+        self.block.extend(tx);
+    }
+
+    /// Drops the current transaction's writes.
+    pub fn rollback_tx(&mut self) {
+        self.tx.clear();
+    }
+
+    /// All committed writes of this block, in key order.
+    pub fn into_changes(mut self) -> Changes {
+        self.commit_tx();
+        self.block
+    }
+
+    pub fn globals(&self) -> Result<Globals, StoreError> {
+        Ok(self.get(&state::globals_key())?.unwrap_or_default())
+    }
+
+    pub fn set_globals(&mut self, g: &Globals) {
+        self.put(state::globals_key(), g);
+    }
+
+    pub fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
+        self.get(&state::account_key(id))
+    }
+
+    pub fn set_account(&mut self, id: &AccountId, a: &Account) {
+        self.put(state::account_key(id), a);
+    }
+}
+
+pub(crate) fn hex_key(key: &[u8]) -> String {
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}

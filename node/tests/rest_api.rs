@@ -1,0 +1,402 @@
+//! The REST API over a real node (in-memory store): the happy path of a transfer, and every bad
+//! input answered with its named error and HTTP status while the state root stays unchanged.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
+use tensorchain_ledger::{Ledger, MemoryStore};
+use tensorchain_node::{Node, SoloFinalizer};
+use tensorchain_primitives::{AccountId, Call, Keypair, SignedTx, Tx};
+use tensorchain_rpc::{Metrics, NodeApi};
+use tower::ServiceExt;
+
+struct TestNode {
+    node: Arc<Node>,
+    router: Router,
+    finalizer: SoloFinalizer,
+    spec: ChainSpec,
+}
+
+fn setup() -> TestNode {
+    let spec = ChainSpec::devnet(1, 1_000);
+    let ledger =
+        Arc::new(Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).unwrap());
+    let metrics = Arc::new(Metrics::new());
+    let node = Arc::new(Node::new(ledger, metrics.clone()));
+    let router = tensorchain_rpc::router(node.clone(), metrics);
+    TestNode {
+        node,
+        router,
+        finalizer: SoloFinalizer::new(dev_hotkey("alice")),
+        spec,
+    }
+}
+
+impl TestNode {
+    async fn request(&self, method: &str, uri: &str, body: Body) -> (StatusCode, Value) {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .body(body)
+            .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, v)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.request("GET", uri, Body::empty()).await
+    }
+
+    async fn post_tx(&self, stx: &SignedTx) -> (StatusCode, Value) {
+        let body = json!({"tx": format!("0x{}", hex::encode(stx.to_bytes()))}).to_string();
+        self.request("POST", "/v1/txs", Body::from(body)).await
+    }
+
+    fn produce(&self) {
+        self.node.produce_block(&self.finalizer).unwrap();
+    }
+
+    fn transfer(&self, from: &Keypair, to: AccountId, amount: u64, nonce: u64) -> SignedTx {
+        Tx {
+            chain_id: self.spec.chain_id.clone(),
+            signer: from.account(),
+            nonce,
+            fee: self.spec.fees.transfer,
+            call: Call::Transfer { to, amount },
+        }
+        .sign(from)
+    }
+
+    fn root(&self) -> tensorchain_primitives::Hash {
+        self.node.ledger().state_root().unwrap()
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<none>")
+}
+
+#[tokio::test]
+async fn transfer_is_submitted_included_and_queryable() {
+    let t = setup();
+    let alice = dev_coldkey("alice");
+    let bob = dev_coldkey("bob").account();
+    let (_, before) = t.get(&format!("/v1/accounts/{bob}")).await;
+    let stx = t.transfer(&alice, bob, 2_500_000_000, 0);
+    let (status, v) = t.post_tx(&stx).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["hash"], stx.hash().to_hex());
+    let (_, pending) = t.get(&format!("/v1/txs/{}", stx.hash())).await;
+    assert_eq!(pending["data"]["status"], "pending");
+    let (_, acct) = t.get(&format!("/v1/accounts/{}", alice.account())).await;
+    assert_eq!(
+        acct["data"]["next_nonce"], 1,
+        "next_nonce counts the queued tx"
+    );
+
+    t.produce();
+    let (_, after) = t.get(&format!("/v1/accounts/{bob}")).await;
+    let free = |v: &Value| v["data"]["free"].as_str().unwrap().parse::<u64>().unwrap();
+    assert_eq!(free(&after), free(&before) + 2_500_000_000);
+    assert_eq!(after["data"]["staked"], "0");
+    let (_, alice_now) = t.get(&format!("/v1/accounts/{}", alice.account())).await;
+    assert_eq!(
+        alice_now["data"]["staked"], "100000000000000",
+        "alice's genesis stake"
+    );
+    assert_eq!(alice_now["data"]["nonce"], 1);
+    assert_eq!(after["meta"]["height"], 1);
+    assert_eq!(after["meta"]["finalized"], true);
+    let (_, included) = t.get(&format!("/v1/txs/{}", stx.hash())).await;
+    assert_eq!(included["data"]["status"], "included");
+    assert_eq!(included["data"]["height"], 1);
+
+    let (status, block) = t.get("/v1/blocks/1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(block["data"]["txs"][0]["call"]["call"], "transfer");
+    assert_eq!(block["data"]["commit"]["height"], 1);
+    let hash = block["data"]["header"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, by_hash) = t.get(&format!("/v1/blocks/{hash}")).await;
+    assert_eq!(by_hash["data"]["header"]["height"], 1);
+    let (_, head) = t.get("/v1/blocks/head").await;
+    assert_eq!(head["data"]["header"]["height"], 1);
+    let (_, list) = t.get("/v1/blocks?limit=1").await;
+    assert_eq!(list["data"]["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["data"]["next_cursor"], 0);
+
+    let (_, chain) = t.get("/v1/chain").await;
+    assert_eq!(chain["data"]["token"], "TAO");
+    assert_eq!(chain["data"]["block_reward"], "1000000000");
+    assert_eq!(chain["data"]["max_supply"], "21000000000000000");
+    let (_, supply) = t.get("/v1/supply").await;
+    assert_eq!(supply["data"]["total_issuance"], "6100000000000000");
+    assert_eq!(supply["data"]["halvings"], 0);
+    assert_eq!(supply["data"]["next_halving_at"], "10500000000000000");
+}
+
+#[tokio::test]
+async fn simulate_reports_effects_and_errors_without_changing_state() {
+    let t = setup();
+    let alice = dev_coldkey("alice");
+    let root = t.root();
+    let ok = t.transfer(&alice, dev_coldkey("bob").account(), 1, 0);
+    let body = json!({"tx": format!("0x{}", hex::encode(ok.to_bytes()))}).to_string();
+    let (status, v) = t
+        .request("POST", "/v1/txs/simulate", Body::from(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["effects"][0]["event"], "transfer");
+    let bad = t.transfer(&alice, dev_coldkey("bob").account(), 0, 0);
+    let body = json!({"tx": format!("0x{}", hex::encode(bad.to_bytes()))}).to_string();
+    let (status, v) = t
+        .request("POST", "/v1/txs/simulate", Body::from(body))
+        .await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "zero_amount")
+    );
+    assert_eq!(t.root(), root);
+    assert_eq!(t.node.mempool_len(), 0);
+}
+
+#[tokio::test]
+async fn bad_input_gets_named_errors_and_changes_nothing() {
+    let t = setup();
+    let alice = dev_coldkey("alice");
+    let bob = dev_coldkey("bob").account();
+    let first = t.transfer(&alice, bob, 1, 0);
+    assert_eq!(t.post_tx(&first).await.0, StatusCode::OK);
+    t.produce();
+    let root = t.root();
+
+    let mut wrong_chain = t.transfer(&alice, bob, 1, 1).tx;
+    wrong_chain.chain_id = "elsewhere".into();
+    let mut bad_sig = t.transfer(&alice, bob, 1, 1);
+    bad_sig.signature.0[10] ^= 0xff;
+    let mut weak = t.transfer(&alice, bob, 1, 1);
+    weak.tx.signer = AccountId({
+        let mut k = [0u8; 32];
+        k[0] = 1;
+        k
+    });
+    let tx_cases: Vec<(SignedTx, StatusCode, &str)> = vec![
+        (
+            wrong_chain.sign(&alice),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_chain_id",
+        ),
+        (bad_sig, StatusCode::UNPROCESSABLE_ENTITY, "bad_signature"),
+        (weak, StatusCode::UNPROCESSABLE_ENTITY, "weak_key"),
+        (
+            t.transfer(&alice, bob, 2, 0),
+            StatusCode::CONFLICT,
+            "bad_nonce",
+        ),
+        (
+            t.transfer(&alice, bob, 1, 5),
+            StatusCode::CONFLICT,
+            "bad_nonce",
+        ),
+        (
+            t.transfer(&alice, bob, 2_000_000 * 1_000_000_000, 1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "insufficient_balance",
+        ),
+        (
+            t.transfer(&alice, bob, 0, 1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "zero_amount",
+        ),
+        (
+            t.transfer(&alice, bob, u64::MAX, 1),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "amount_overflow",
+        ),
+        (
+            t.transfer(&Keypair::dev("never-funded"), bob, 1, 0),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "account_not_found",
+        ),
+        (first.clone(), StatusCode::CONFLICT, "tx_already_known"),
+    ];
+    for (stx, want_status, want_code) in tx_cases {
+        let (status, v) = t.post_tx(&stx).await;
+        assert_eq!((status, code(&v)), (want_status, want_code), "{v}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+        assert!(v["error"]["hint"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    let (_, v) = t.post_tx(&t.transfer(&alice, bob, 1, 7)).await;
+    assert_eq!(v["error"]["details"]["reason"], "future");
+
+    let raw_cases: Vec<(String, StatusCode, &str)> = vec![
+        (
+            json!({"tx": "0x0102"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed_tx",
+        ),
+        (
+            json!({"tx": "not hex"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed_tx",
+        ),
+        (
+            json!({"tx": format!("0x{}00", hex::encode(first.to_bytes()))}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "malformed_tx",
+        ),
+        (
+            "{not json".to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            json!({"transaction": "0x00"}).to_string(),
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+        ),
+        (
+            json!({"tx": "0".repeat(100_000)}).to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (body, want_status, want_code) in raw_cases {
+        let (status, v) = t.request("POST", "/v1/txs", Body::from(body)).await;
+        assert_eq!((status, code(&v)), (want_status, want_code), "{v}");
+    }
+
+    for (uri, want_status, want_code) in [
+        (
+            "/v1/accounts/not-an-address",
+            StatusCode::BAD_REQUEST,
+            "bad_address",
+        ),
+        (
+            "/v1/accounts/0x1234",
+            StatusCode::BAD_REQUEST,
+            "bad_address",
+        ),
+        ("/v1/blocks/99", StatusCode::NOT_FOUND, "block_not_found"),
+        ("/v1/blocks/0x00", StatusCode::BAD_REQUEST, "bad_hash"),
+        (
+            "/v1/blocks/tomorrow",
+            StatusCode::BAD_REQUEST,
+            "bad_block_id",
+        ),
+        ("/v1/txs/0xzz", StatusCode::BAD_REQUEST, "bad_hash"),
+        (
+            &*format!("/v1/txs/{}", tensorchain_primitives::Hash::digest(b"x")),
+            StatusCode::NOT_FOUND,
+            "tx_not_found",
+        ),
+        (
+            "/v1/events?topics=block,gossip",
+            StatusCode::BAD_REQUEST,
+            "unknown_topic",
+        ),
+        ("/v1/nope", StatusCode::NOT_FOUND, "route_not_found"),
+    ] {
+        let (status, v) = t.get(uri).await;
+        assert_eq!((status, code(&v)), (want_status, want_code), "{uri}: {v}");
+    }
+
+    assert_eq!(t.root(), root, "no bad input changed state");
+    assert_eq!(t.node.mempool_len(), 0, "no bad input reached the mempool");
+    t.produce();
+    let (_, block) = t.get("/v1/blocks/2").await;
+    assert_eq!(block["data"]["txs"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_client_sending_garbage_is_rate_limited() {
+    let t = setup();
+    let mut last = StatusCode::OK;
+    for _ in 0..400 {
+        let (status, _) = t.get("/v1/accounts/garbage").await;
+        last = status;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let (_, v) = t.get("/v1/chain").await;
+    assert_eq!(code(&v), "rate_limited");
+}
+
+#[tokio::test]
+async fn openapi_metrics_and_docs_are_served() {
+    let t = setup();
+    let (status, spec) = t.get("/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/v1/chain",
+        "/v1/supply",
+        "/v1/blocks/{id}",
+        "/v1/txs",
+        "/v1/txs/simulate",
+        "/v1/accounts/{addr}",
+        "/v1/events",
+    ] {
+        assert!(
+            spec["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    t.produce();
+    let (_, _) = t.get("/v1/chain").await;
+    let (status, text) = t.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = text.as_str().unwrap();
+    assert!(text.contains("tensorchain_block_height_best 1"), "{text}");
+    assert!(text.contains("tensorchain_http_requests_total"), "{text}");
+    let (status, _) = t.get("/docs").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn events_stream_new_blocks_and_replays_after_last_event_id() {
+    let t = setup();
+    t.produce();
+    t.produce();
+    let req = Request::builder()
+        .uri("/v1/events?topics=block")
+        .header("last-event-id", "0")
+        .body(Body::empty())
+        .unwrap();
+    let resp = t.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    t.produce();
+    let mut seen = String::new();
+    while !seen.contains("id: 3") {
+        let frame = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .unwrap();
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    let ids: Vec<&str> = seen.lines().filter(|l| l.starts_with("id: ")).collect();
+    assert_eq!(
+        ids,
+        vec!["id: 1", "id: 2", "id: 3"],
+        "replayed 1 and 2, then live 3: {seen}"
+    );
+}

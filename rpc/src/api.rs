@@ -1,0 +1,50 @@
+//! What the REST API needs from a node, beyond reading the ledger: the mempool, transaction
+//! status and the stream of chain events. The node implements it; tests can too.
+
+use serde::Serialize;
+use tensorchain_ledger::{Ledger, TxError};
+use tensorchain_primitives::{AccountId, Hash, SignedTx};
+use thiserror::Error;
+use tokio::sync::broadcast;
+
+#[derive(Debug, Clone, Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Rejected(#[from] TxError),
+    #[error("transaction {0} is already in the mempool or on chain")]
+    AlreadyKnown(Hash),
+    #[error("the mempool is full ({0} transactions); try again after the next block")]
+    MempoolFull(usize),
+    #[error("signer already has {0} pending transactions, the most one signer may queue")]
+    TooManyPending(usize),
+}
+
+/// Where a transaction is, as far as this node knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    Pending,
+    Included { height: u64, index: u32 },
+    Failed { code: String, message: String },
+}
+
+/// A committed block, as pushed to event subscribers.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockEvent {
+    pub height: u64,
+    pub hash: Hash,
+    pub time_ms: u64,
+    pub tx_hashes: Vec<Hash>,
+}
+
+pub trait NodeApi: Send + Sync + 'static {
+    fn ledger(&self) -> &Ledger;
+    /// Validates a transaction against the head state plus the signer's pending ones and queues it.
+    fn submit_tx(&self, tx: SignedTx) -> Result<Hash, SubmitError>;
+    /// Pending or failed status this node remembers; included transactions come from the ledger.
+    fn local_tx_status(&self, hash: &Hash) -> Option<TxStatus>;
+    /// The nonce the signer's next transaction should carry, counting its queued ones.
+    fn next_nonce(&self, account: &AccountId) -> u64;
+    fn mempool_len(&self) -> usize;
+    fn subscribe(&self) -> broadcast::Receiver<BlockEvent>;
+}

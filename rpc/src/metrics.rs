@@ -1,0 +1,118 @@
+//! Prometheus metrics: chain gauges sampled at scrape time, block intervals observed by the node,
+//! and HTTP requests observed by the API middleware.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub route: String,
+    pub method: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
+}
+
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    pub best_height: Gauge,
+    pub finalized_height: Gauge,
+    pub mempool_size: Gauge,
+    pub total_issuance: Gauge,
+    pub peers: Gauge,
+    block_interval: Histogram,
+    http_requests: Family<HttpLabels, Counter>,
+    http_latency: Family<RouteLabel, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("tensorchain");
+        let m = Metrics {
+            registry: Mutex::new(Registry::default()),
+            best_height: Gauge::default(),
+            finalized_height: Gauge::default(),
+            mempool_size: Gauge::default(),
+            total_issuance: Gauge::default(),
+            peers: Gauge::default(),
+            block_interval: Histogram::new(exponential_buckets(0.05, 2.0, 10)),
+            http_requests: Family::default(),
+            http_latency: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0005, 4.0, 8))
+            }),
+        };
+        registry.register(
+            "block_height_best",
+            "Height of the best block",
+            m.best_height.clone(),
+        );
+        registry.register(
+            "block_height_finalized",
+            "Height of the last finalized block",
+            m.finalized_height.clone(),
+        );
+        registry.register(
+            "mempool_size",
+            "Transactions waiting in the mempool",
+            m.mempool_size.clone(),
+        );
+        registry.register(
+            "total_issuance_rao",
+            "Total issuance in rao",
+            m.total_issuance.clone(),
+        );
+        registry.register("peers", "Connected peers", m.peers.clone());
+        registry.register(
+            "block_interval_seconds",
+            "Time between consecutive blocks",
+            m.block_interval.clone(),
+        );
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            m.http_requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route",
+            m.http_latency.clone(),
+        );
+        *m.registry.lock().expect("metrics lock") = registry;
+        m
+    }
+
+    pub fn observe_block_interval(&self, seconds: f64) {
+        self.block_interval.observe(seconds);
+    }
+
+    pub fn observe_http(&self, labels: HttpLabels, seconds: f64) {
+        self.http_latency
+            .get_or_create(&RouteLabel {
+                route: labels.route.clone(),
+            })
+            .observe(seconds);
+        self.http_requests.get_or_create(&labels).inc();
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry.lock().expect("metrics lock"))
+            .expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,31 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
+
+use crate::routes;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tensorchain REST API",
+        description = "Every success is `{\"data\": …, \"meta\": {\"height\", \"hash\", \"finalized\"}}`; every \
+error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts are decimal strings of rao."
+    ),
+    paths(
+        routes::node::health,
+        routes::node::version,
+        routes::chain::chain,
+        routes::chain::supply,
+        routes::blocks::list,
+        routes::blocks::get,
+        routes::txs::submit,
+        routes::txs::simulate,
+        routes::txs::status,
+        routes::accounts::get,
+        routes::events::events,
+    )
+)]
+struct ApiDoc;
+
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

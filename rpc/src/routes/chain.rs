@@ -1,0 +1,86 @@
+use super::envelope;
+use crate::error::ApiError;
+use crate::views::Envelope;
+use crate::AppState;
+use axum::extract::State;
+use axum::Json;
+use serde::Serialize;
+use tensorchain_ledger::reward::{block_reward, halving_era, next_halving_at};
+use tensorchain_primitives::MAX_SUPPLY;
+use utoipa::ToSchema;
+
+/// Subnets the chain supports (netuid 1..=128; root is 0).
+const SUBNET_LIMIT: u16 = 128;
+
+#[derive(Serialize, ToSchema)]
+pub struct ChainView {
+    pub chain_id: String,
+    pub genesis_hash: String,
+    pub block_time_ms: u64,
+    pub token: String,
+    pub decimals: u8,
+    pub max_supply: String,
+    pub total_issuance: String,
+    pub block_reward: String,
+    pub next_halving_at: Option<String>,
+    pub subnet_limit: u16,
+    /// Fixed fee per call kind, in rao.
+    #[schema(value_type = Object)]
+    pub fees: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SupplyView {
+    pub max_supply: String,
+    pub total_issuance: String,
+    pub free: String,
+    pub staked: String,
+    pub pending_emission: String,
+    pub recycled: String,
+    pub block_reward: String,
+    pub halvings: Option<u32>,
+    pub next_halving_at: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/chain", tag = "chain", responses((status = 200, body = ChainView)))]
+pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView>>, ApiError> {
+    let ledger = st.api.ledger();
+    let g = ledger.globals()?;
+    let params = ledger.params();
+    Ok(envelope(
+        &st,
+        ChainView {
+            chain_id: params.chain_id.clone(),
+            genesis_hash: ledger.genesis_hash().to_hex(),
+            block_time_ms: params.block_time_ms,
+            token: "TAO".into(),
+            decimals: 9,
+            max_supply: MAX_SUPPLY.to_string(),
+            total_issuance: g.total_issuance.to_string(),
+            block_reward: block_reward(g.total_issuance).to_string(),
+            next_halving_at: next_halving_at(g.total_issuance).map(|v| v.to_string()),
+            subnet_limit: SUBNET_LIMIT,
+            fees: serde_json::to_value(&params.fees).unwrap_or_default(),
+        },
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/supply", tag = "chain", responses((status = 200, body = SupplyView)))]
+pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyView>>, ApiError> {
+    let g = st.api.ledger().globals()?;
+    let free = g.total_issuance - g.total_stake - g.pending_emission;
+    Ok(envelope(
+        &st,
+        SupplyView {
+            max_supply: MAX_SUPPLY.to_string(),
+            total_issuance: g.total_issuance.to_string(),
+            free: free.to_string(),
+            staked: g.total_stake.to_string(),
+            pending_emission: g.pending_emission.to_string(),
+            recycled: g.total_recycled.to_string(),
+            block_reward: block_reward(g.total_issuance).to_string(),
+            halvings: halving_era(g.total_issuance),
+            next_halving_at: next_halving_at(g.total_issuance).map(|v| v.to_string()),
+        },
+    ))
+}

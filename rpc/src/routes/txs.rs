@@ -1,0 +1,138 @@
+use super::envelope;
+use crate::api::TxStatus;
+use crate::error::ApiError;
+use crate::extract::{parse_hash, ApiJson};
+use crate::views::{Envelope, TxView};
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::Json;
+use borsh::BorshDeserialize;
+use serde::{Deserialize, Serialize};
+use tensorchain_ledger::Event;
+use tensorchain_primitives::SignedTx;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    /// The borsh-encoded `SignedTx`, as 0x-prefixed hex.
+    pub tx: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubmitView {
+    pub hash: String,
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SimulateView {
+    pub hash: String,
+    pub fee: String,
+    /// What the transaction would do against the head state.
+    #[schema(value_type = Vec<Object>)]
+    pub effects: Vec<Event>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TxStatusView {
+    pub hash: String,
+    /// `pending`, `included` or `failed` (with `code` and `message`).
+    #[schema(value_type = Object)]
+    #[serde(flatten)]
+    pub status: TxStatus,
+    pub tx: Option<TxView>,
+}
+
+fn decode_tx(body: &SubmitBody) -> Result<SignedTx, ApiError> {
+    let malformed = |m: String| {
+        ApiError::bad_request(
+            "malformed_tx",
+            m,
+            "send {\"tx\": \"0x<hex of borsh(SignedTx)>\"}",
+        )
+    };
+    let hex_digits = body.tx.strip_prefix("0x").unwrap_or(&body.tx);
+    let bytes = hex::decode(hex_digits).map_err(|e| malformed(format!("tx is not hex: {e}")))?;
+    SignedTx::try_from_slice(&bytes)
+        .map_err(|e| malformed(format!("tx is not a borsh SignedTx: {e}")))
+}
+
+/// Validates a signed transaction and queues it for the next block.
+#[utoipa::path(post, path = "/v1/txs", tag = "txs", request_body = SubmitBody,
+    responses((status = 200, body = SubmitView),
+        (status = 400, description = "malformed_tx, invalid_json"),
+        (status = 409, description = "bad_nonce, tx_already_known"),
+        (status = 413, description = "payload_too_large"),
+        (status = 422, description = "rejected: bad_signature, insufficient_balance, …")))]
+pub async fn submit(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Result<Json<Envelope<SubmitView>>, ApiError> {
+    let stx = decode_tx(&body)?;
+    let hash = st.api.submit_tx(stx)?;
+    Ok(envelope(
+        &st,
+        SubmitView {
+            hash: hash.to_hex(),
+            status: "pending".into(),
+        },
+    ))
+}
+
+/// Dry run against the head state: the fee and effects, or the error it would get.
+#[utoipa::path(post, path = "/v1/txs/simulate", tag = "txs", request_body = SubmitBody,
+    responses((status = 200, body = SimulateView), (status = 422, description = "the error the tx would get")))]
+pub async fn simulate(
+    State(st): State<AppState>,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Result<Json<Envelope<SimulateView>>, ApiError> {
+    let stx = decode_tx(&body)?;
+    let effects = st.api.ledger().simulate(&stx)?;
+    Ok(envelope(
+        &st,
+        SimulateView {
+            hash: stx.hash().to_hex(),
+            fee: stx.tx.fee.to_string(),
+            effects,
+        },
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/txs/{hash}", tag = "txs",
+    params(("hash" = String, Path, description = "0x tx hash")),
+    responses((status = 200, body = TxStatusView), (status = 404, description = "tx_not_found")))]
+pub async fn status(
+    State(st): State<AppState>,
+    Path(hash): Path<String>,
+) -> Result<Json<Envelope<TxStatusView>>, ApiError> {
+    let hash = parse_hash(&hash)?;
+    let ledger = st.api.ledger();
+    if let Some((height, index)) = ledger.tx_location(&hash)? {
+        let tx = ledger
+            .block(height)?
+            .and_then(|(b, _)| b.txs.get(index as usize).map(TxView::from));
+        return Ok(envelope(
+            &st,
+            TxStatusView {
+                hash: hash.to_hex(),
+                status: TxStatus::Included { height, index },
+                tx,
+            },
+        ));
+    }
+    let status = st.api.local_tx_status(&hash).ok_or_else(|| {
+        ApiError::not_found(
+            "tx_not_found",
+            format!("no transaction {hash} is known to this node"),
+        )
+    })?;
+    Ok(envelope(
+        &st,
+        TxStatusView {
+            hash: hash.to_hex(),
+            status,
+            tx: None,
+        },
+    ))
+}
