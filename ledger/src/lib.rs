@@ -4,7 +4,7 @@
 pub mod chain;
 pub mod commitment;
 pub mod execute;
-pub mod reward;
+pub use tensorchain_subnet_engine::reward;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
 pub mod state;
