@@ -6,6 +6,7 @@ mod error;
 mod keystore;
 mod output;
 mod wallet;
+mod yuma;
 
 use clap::{Parser, Subcommand};
 use error::CliError;
@@ -82,6 +83,9 @@ enum Command {
     /// Keys, balances and transfers.
     #[command(subcommand)]
     Wallet(wallet::WalletCmd),
+    /// Yuma consensus tools for subnet designers.
+    #[command(subcommand)]
+    Yuma(yuma::YumaCmd),
 }
 
 fn main() {
@@ -91,6 +95,7 @@ fn main() {
         Command::Devnet(cmd) => devnet::run_devnet(cmd, &cli.global),
         Command::Node(cmd) => devnet::run_node(cmd, &cli.global),
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
+        Command::Yuma(cmd) => yuma::run(cmd),
     };
     if let Err(e) = result {
         e.print(as_json);

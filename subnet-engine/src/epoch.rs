@@ -3,7 +3,7 @@
 
 use crate::bonds;
 use crate::consensus::weighted_quantile_columns;
-use crate::fx::{from_u16, mul_rao, normalize, normalize_u64, safe_div, sum, to_u16, Fx, ZERO};
+use crate::fx::{from_u16, normalize, normalize_u64, safe_div, sum, to_u16, Fx, ZERO};
 use crate::types::{BondRow, EpochInput, EpochOutput, SparseRow};
 
 /// Permits for the k largest non-zero stakes; among equal stakes the higher uid wins.
@@ -212,14 +212,13 @@ pub fn run_epoch(input: &EpochInput) -> EpochOutput {
             dividends.iter().map(|&x| safe_div(x, sigma)).collect(),
         )
     };
-    let server_emission: Vec<u64> = server_share
-        .iter()
-        .map(|&s| mul_rao(s, input.emission))
-        .collect();
-    let validator_emission: Vec<u64> = validator_share
-        .iter()
-        .map(|&s| mul_rao(s, input.emission))
-        .collect();
+    let (server_emission, validator_emission) = pay(
+        input.emission,
+        sigma,
+        &incentive,
+        &dividends,
+        &validator_share,
+    );
     let emission = server_emission
         .iter()
         .zip(&validator_emission)
@@ -259,4 +258,39 @@ pub fn run_epoch(input: &EpochInput) -> EpochOutput {
         last_tempo,
         bonds_alpha: bonds.alpha,
     }
+}
+
+/// floor(e · x / total) on the exact fixed-point bits.
+fn share_of(e: u64, x: Fx, total: Fx) -> u64 {
+    let (x, total) = (x.to_bits().max(0) as u128, total.to_bits().max(0) as u128);
+    if total == 0 {
+        return 0;
+    }
+    // x ≤ total < 2^63 and e < 2^64, so the product fits in u128.
+    ((e as u128 * x) / total).min(e as u128) as u64
+}
+
+/// Rao per uid for miners and validators. Each uid's combined amount is floored once, so at most
+/// n rao (one per uid) is lost to rounding, whatever the size of the emission.
+fn pay(
+    e: u64,
+    sigma: Fx,
+    incentive: &[Fx],
+    dividends: &[Fx],
+    fallback: &[Fx],
+) -> (Vec<u64>, Vec<u64>) {
+    if sigma == ZERO {
+        let total = sum(fallback.iter().copied());
+        let validator = fallback.iter().map(|&f| share_of(e, f, total)).collect();
+        return (vec![0; fallback.len()], validator);
+    }
+    incentive
+        .iter()
+        .zip(dividends)
+        .map(|(&i, &d)| {
+            let combined = share_of(e, i + d, sigma);
+            let server = share_of(e, i, sigma).min(combined);
+            (server, combined - server)
+        })
+        .unzip()
 }

@@ -57,12 +57,6 @@ pub fn to_u16(x: Fx) -> u16 {
     ((bits * 65535) >> 32).min(65535) as u16
 }
 
-/// `floor(share · rao)` exactly: the share's bits times rao, shifted down.
-pub fn mul_rao(share: Fx, rao: u64) -> u64 {
-    let bits = share.to_bits().max(0) as u128;
-    ((bits * rao as u128) >> 32).min(u64::MAX as u128) as u64
-}
-
 /// e^x for x clamped to [-20, 20]: x = k·ln2 + r with |r| ≤ ln2/2, a Taylor series for e^r,
 /// then a shift by k. Deterministic and accurate to a few ulps of I32F32.
 pub fn exp(x: Fx) -> Fx {
@@ -117,9 +111,6 @@ mod tests {
         assert_eq!(to_u16(Fx::from_num(0.5)), 32767);
         assert_eq!(to_u16(Fx::from_num(-1)), 0);
         assert_eq!(to_u16(Fx::from_num(3)), 65535);
-        // 0.1 in I32F32 is 0.09999999998, so 0.1 × 10^9 truncates to 99,999,999.
-        assert_eq!(mul_rao(ONE / Fx::from_num(10), 1_000_000_000), 99_999_999);
-        assert_eq!(mul_rao(ONE, u64::MAX), u64::MAX);
     }
 
     #[test]
