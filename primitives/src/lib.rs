@@ -4,6 +4,7 @@
 pub mod address;
 pub mod amount;
 pub mod block;
+pub mod det_rng;
 pub mod hash;
 pub mod keys;
 pub mod tx;

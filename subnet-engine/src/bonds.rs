@@ -4,7 +4,6 @@
 
 use crate::fx::{from_u16, normalize, safe_div, sigmoid, sum, Fx, ONE, ZERO};
 use crate::types::{Params, SparseRow};
-use std::collections::BTreeMap;
 
 pub struct BondResult {
     /// The bond matrix after the EMA.
@@ -15,16 +14,33 @@ pub struct BondResult {
     pub alpha: Option<Fx>,
 }
 
-/// Union of two sparse rows' columns, with each side's value (0 where absent).
+/// Union of two sparse rows sorted by column, with each side's value (0 where absent).
 fn union(a: &[(u16, Fx)], b: &[(u16, Fx)]) -> Vec<(u16, Fx, Fx)> {
-    let mut m: BTreeMap<u16, (Fx, Fx)> = BTreeMap::new();
-    for &(j, x) in a {
-        m.entry(j).or_insert((ZERO, ZERO)).0 += x;
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut k) = (0, 0);
+    while i < a.len() || k < b.len() {
+        match (a.get(i), b.get(k)) {
+            (Some(&(ja, xa)), Some(&(jb, xb))) if ja == jb => {
+                out.push((ja, xa, xb));
+                i += 1;
+                k += 1;
+            }
+            (Some(&(ja, xa)), Some(&(jb, _))) if ja < jb => {
+                out.push((ja, xa, ZERO));
+                i += 1;
+            }
+            (Some(&(ja, xa)), None) => {
+                out.push((ja, xa, ZERO));
+                i += 1;
+            }
+            (_, Some(&(jb, xb))) => {
+                out.push((jb, ZERO, xb));
+                k += 1;
+            }
+            (None, None) => unreachable!("loop condition"),
+        }
     }
-    for &(j, x) in b {
-        m.entry(j).or_insert((ZERO, ZERO)).1 += x;
-    }
-    m.into_iter().map(|(j, (x, y))| (j, x, y)).collect()
+    out
 }
 
 fn column_sums(n: usize, m: &[SparseRow<Fx>]) -> Vec<Fx> {

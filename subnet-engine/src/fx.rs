@@ -10,16 +10,21 @@ pub const ONE: Fx = Fx::ONE;
 
 /// `v / 65535`: a u16 parameter or stored score as a proportion.
 pub fn from_u16(v: u16) -> Fx {
-    Fx::from_num(v) / Fx::from_num(65535)
+    Fx::from_bits(((v as i64) << 32) / 65535)
 }
 
 /// `x / y`, or 0 when `y` is 0; saturates instead of overflowing.
 pub fn safe_div(x: Fx, y: Fx) -> Fx {
-    if y == ZERO {
-        ZERO
-    } else {
-        x.saturating_div(y)
+    let (xb, yb) = (x.to_bits(), y.to_bits());
+    if yb == 0 {
+        return ZERO;
     }
+    // The common case, 0 ≤ x < 1 and y > 0, fits a 64-bit division, which is several times faster
+    // than the 128-bit one and truncates identically.
+    if (0..1 << 32).contains(&xb) && yb > 0 {
+        return Fx::from_bits((((xb as u64) << 32) / yb as u64) as i64);
+    }
+    x.saturating_div(y)
 }
 
 pub fn sum(v: impl IntoIterator<Item = Fx>) -> Fx {
@@ -103,6 +108,21 @@ mod tests {
             );
         }
         assert_eq!(exp(Fx::from_num(100)), exp(Fx::from_num(20)), "clamped");
+    }
+
+    #[test]
+    fn fast_division_agrees_with_fixed_division() {
+        let vals = [0.0, 1e-9, 0.1, 0.3333, 0.5, 0.999999, 1.0, 2.5, 1000.0, -0.25];
+        for &a in &vals {
+            for &b in &vals {
+                let (x, y) = (Fx::from_num(a), Fx::from_num(b));
+                let want = if y == ZERO { ZERO } else { x.saturating_div(y) };
+                assert_eq!(safe_div(x, y), want, "{a} / {b}");
+            }
+        }
+        for v in [0u16, 1, 2, 1000, 32767, 65534, 65535] {
+            assert_eq!(from_u16(v), Fx::from_num(v) / Fx::from_num(65535));
+        }
     }
 
     #[test]

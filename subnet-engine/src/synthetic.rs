@@ -3,23 +3,7 @@
 
 use crate::fx::from_u16;
 use crate::types::{EpochInput, Params, SparseRow};
-
-/// A small deterministic generator (SplitMix64), so inputs are identical on every machine.
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+pub use tensorchain_primitives::det_rng::SplitMix;
 
 pub fn subnet(n: usize, validators: usize, density_percent: u64, seed: u64) -> EpochInput {
     let mut rng = SplitMix(seed);

@@ -1,0 +1,212 @@
+//! The driver around the pure core: it logs every input to the WAL, signs what the core asks for
+//! only through the sign guard (the signature is made durable before it is handed out, and no
+//! (height, round, step) is ever signed twice with different content, also across restarts),
+//! feeds the node's own messages back to the core, and replays the WAL after a crash.
+
+use crate::core::{Config, Core, Effect, Input};
+use crate::types::{Evidence, Message, SignedProposal, SignedVote, Step, Timeout, ValueId};
+use crate::validators::ValidatorSet;
+use crate::wal::{Wal, WalError};
+use borsh::{BorshDeserialize, BorshSerialize};
+use std::collections::{BTreeMap, VecDeque};
+use tensorchain_primitives::{Commit, Keypair};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    Publish(Message),
+    Schedule(Timeout, u64),
+    GetValue { height: u64, round: u32 },
+    Decided { height: u64, round: u32, value: ValueId, commit: Commit },
+    Evidence(Evidence),
+}
+
+/// What the WAL holds. Inputs are appended as they arrive; a signed message is appended and
+/// synced before it leaves, which also makes every input that led to it durable.
+#[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
+enum Record {
+    Height(u64),
+    Proposal { proposal: SignedProposal, valid: bool },
+    Vote(SignedVote),
+    Timeout(Timeout),
+    ProposedValue { height: u64, round: u32, value: ValueId },
+    Commit { commit: Commit, valid: bool },
+    Signed(Message),
+}
+
+impl Record {
+    fn of_input(input: &Input) -> Option<Record> {
+        Some(match input {
+            Input::StartHeight { .. } => return None,
+            Input::Proposal { proposal, valid } => Record::Proposal { proposal: proposal.clone(), valid: *valid },
+            Input::Vote(v) => Record::Vote(v.clone()),
+            Input::Timeout(t) => Record::Timeout(*t),
+            Input::ProposedValue { height, round, value } => Record::ProposedValue { height: *height, round: *round, value: *value },
+            Input::Commit { commit, valid } => Record::Commit { commit: commit.clone(), valid: *valid },
+        })
+    }
+
+    fn into_input(self) -> Option<Input> {
+        Some(match self {
+            Record::Proposal { proposal, valid } => Input::Proposal { proposal, valid },
+            Record::Vote(v) => Input::Vote(v),
+            Record::Timeout(t) => Input::Timeout(t),
+            Record::ProposedValue { height, round, value } => Input::ProposedValue { height, round, value },
+            Record::Commit { commit, valid } => Input::Commit { commit, valid },
+            Record::Height(_) | Record::Signed(_) => return None,
+        })
+    }
+}
+
+pub struct Driver<W: Wal> {
+    core: Core,
+    key: Option<Keypair>,
+    wal: W,
+    /// This height's signed messages by (round, step): the sign guard's memory.
+    signed: BTreeMap<(u32, Step), Message>,
+    last_signed: Option<(u64, u32, Step)>,
+    /// Set when the WAL was damaged at this height: what was signed is unknown, so sign nothing more.
+    passive: bool,
+    /// Why the WAL could not be trusted, for the host to log.
+    pub wal_warning: Option<String>,
+}
+
+impl<W: Wal> Driver<W> {
+    pub fn new(config: Config, key: Option<Keypair>, wal: W) -> Driver<W> {
+        let me = key.as_ref().map(|k| k.account());
+        Driver { core: Core::new(config, me), key, wal, signed: BTreeMap::new(), last_signed: None, passive: false, wal_warning: None }
+    }
+
+    pub fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub fn wal_mut(&mut self) -> &mut W {
+        &mut self.wal
+    }
+
+    /// Starts `height`. If the WAL holds this height (a restart mid-height), its records are
+    /// replayed first so locks, votes and timers are as they were.
+    pub fn start_height(&mut self, height: u64, validators: ValidatorSet) -> Result<Vec<Output>, WalError> {
+        let recovered = self.wal.load()?;
+        let records: Vec<Record> = recovered.records.iter().filter_map(|r| Record::try_from_slice(r).ok()).collect();
+        let undecodable = records.len() < recovered.records.len();
+        let resumes = matches!(records.first(), Some(Record::Height(h)) if *h == height);
+        self.signed.clear();
+        self.passive = false;
+        self.wal_warning = None;
+        if !resumes {
+            self.wal.reset()?;
+            self.append(&Record::Height(height))?;
+            self.wal.sync()?;
+            return Ok(self.process(Input::StartHeight { height, validators }));
+        }
+        if let Some(why) = recovered.corrupt_tail.or(undecodable.then(|| "undecodable record".to_string())) {
+            self.passive = true;
+            self.wal_warning = Some(format!("WAL damaged at height {height} ({why}); not signing again at this height"));
+        }
+        for r in &records {
+            if let Record::Signed(m) = r {
+                let step = step_of(m);
+                self.last_signed = self.last_signed.max(Some((height, m.round(), step)));
+                self.signed.insert((m.round(), step), m.clone());
+            }
+        }
+        let mut out = self.process(Input::StartHeight { height, validators });
+        for input in records.into_iter().filter_map(Record::into_input) {
+            out.extend(self.process(input));
+        }
+        Ok(out)
+    }
+
+    /// Handles one input from the network, a timer or the host.
+    pub fn handle(&mut self, input: Input) -> Vec<Output> {
+        if let Some(r) = Record::of_input(&input) {
+            // Losing an unsynced input only loses progress, never safety: it is synced before any
+            // signature that depends on it leaves.
+            let _ = self.append(&r);
+        }
+        self.process(input)
+    }
+
+    fn append(&mut self, r: &Record) -> Result<(), WalError> {
+        self.wal.append(&borsh::to_vec(r).expect("borsh"))
+    }
+
+    fn process(&mut self, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        let mut queue = VecDeque::from([input]);
+        while let Some(input) = queue.pop_front() {
+            for effect in self.core.handle(input) {
+                match effect {
+                    Effect::SignProposal(p) => {
+                        let round = p.round;
+                        if let Some(key) = self.key.clone() {
+                            let msg = Message::Proposal(SignedProposal::sign(p, &key));
+                            if let Some(Message::Proposal(sp)) = self.guard(round, msg) {
+                                out.push(Output::Publish(Message::Proposal(sp.clone())));
+                                queue.push_back(Input::Proposal { proposal: sp, valid: true });
+                            }
+                        }
+                    }
+                    Effect::SignVote(v) => {
+                        let round = v.round;
+                        if let Some(key) = self.key.clone() {
+                            let msg = Message::Vote(SignedVote::sign(v, &key));
+                            if let Some(Message::Vote(sv)) = self.guard(round, msg) {
+                                out.push(Output::Publish(Message::Vote(sv.clone())));
+                                queue.push_back(Input::Vote(sv));
+                            }
+                        }
+                    }
+                    Effect::GetValue { height, round } => match self.signed.get(&(round, Step::Propose)) {
+                        // A restarted proposer re-proposes exactly what it signed before.
+                        Some(Message::Proposal(sp)) => {
+                            queue.push_back(Input::ProposedValue { height, round, value: sp.proposal.value })
+                        }
+                        _ => out.push(Output::GetValue { height, round }),
+                    },
+                    Effect::ScheduleTimeout(t, ms) => out.push(Output::Schedule(t, ms)),
+                    Effect::Decide { height, round, value, commit } => out.push(Output::Decided { height, round, value, commit }),
+                    Effect::Evidence(e) => out.push(Output::Evidence(e)),
+                    Effect::Rebroadcast { .. } => {
+                        out.extend(self.signed.values().cloned().map(Output::Publish));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The sign guard: returns the message to publish, or `None` when signing it would be unsafe.
+    fn guard(&mut self, round: u32, msg: Message) -> Option<Message> {
+        let step = step_of(&msg);
+        if let Some(existing) = self.signed.get(&(round, step)) {
+            // Same content: ed25519 signatures are deterministic, so this is the same message.
+            return (same_content(existing, &msg)).then(|| existing.clone());
+        }
+        let key = (self.core.height(), round, step);
+        if self.passive || self.last_signed.is_some_and(|last| last >= key) {
+            return None;
+        }
+        self.append(&Record::Signed(msg.clone())).ok()?;
+        self.wal.sync().ok()?;
+        self.last_signed = Some(key);
+        self.signed.insert((round, step), msg.clone());
+        Some(msg)
+    }
+}
+
+fn step_of(m: &Message) -> Step {
+    match m {
+        Message::Proposal(_) => Step::Propose,
+        Message::Vote(v) => v.vote.kind.into(),
+    }
+}
+
+fn same_content(a: &Message, b: &Message) -> bool {
+    match (a, b) {
+        (Message::Proposal(x), Message::Proposal(y)) => x.proposal == y.proposal,
+        (Message::Vote(x), Message::Vote(y)) => x.vote == y.vote,
+        _ => false,
+    }
+}
