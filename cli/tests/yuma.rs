@@ -17,7 +17,12 @@ fn simulate(input: &str, extra: &[&str]) -> (bool, String, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     (
         out.status.success(),
@@ -38,18 +43,41 @@ fn reference_inputs_print_their_expected_emissions() {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         let (ok, stdout, stderr) = simulate(&case["input"].to_string(), &["--table"]);
         assert!(ok, "{}: {stderr}", path.display());
-        assert!(stderr.contains("INCENTIVE"), "--table prints the per-uid table");
+        assert!(
+            stderr.contains("INCENTIVE"),
+            "--table prints the per-uid table"
+        );
         let got: Value = serde_json::from_str(&stdout).unwrap();
         let (got, want) = match (&got, &case["expected"]) {
-            (Value::Array(g), Value::Array(w)) => (g.last().unwrap().clone(), w.last().unwrap().clone()),
+            (Value::Array(g), Value::Array(w)) => {
+                (g.last().unwrap().clone(), w.last().unwrap().clone())
+            }
             (g, w) => (g.clone(), w.clone()),
         };
         let n = got["n"].as_u64().unwrap() as i64;
-        for (g, w) in got["emission"].as_array().unwrap().iter().zip(want["emission"].as_array().unwrap()) {
-            assert!((g.as_i64().unwrap() - w.as_i64().unwrap()).abs() <= n, "{}: emission {g} vs {w}", path.display());
+        for (g, w) in got["emission"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(want["emission"].as_array().unwrap())
+        {
+            assert!(
+                (g.as_i64().unwrap() - w.as_i64().unwrap()).abs() <= n,
+                "{}: emission {g} vs {w}",
+                path.display()
+            );
         }
-        for (g, w) in got["incentive"].as_array().unwrap().iter().zip(want["incentive"].as_array().unwrap()) {
-            assert!((g.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 1e-6, "{}: incentive", path.display());
+        for (g, w) in got["incentive"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(want["incentive"].as_array().unwrap())
+        {
+            assert!(
+                (g.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 1e-6,
+                "{}: incentive",
+                path.display()
+            );
         }
         checked += 1;
     }
@@ -61,16 +89,34 @@ fn malformed_snapshots_are_named_errors() {
     let base = r#""last_update":[1,1],"block_at_registration":[0,0],"current_block":5"#;
     for (input, needle) in [
         ("{not json".to_string(), "invalid_json"),
-        (format!(r#"{{"stake":[1,-5],{base}}}"#), "must not be negative"),
+        (
+            format!(r#"{{"stake":[1,-5],{base}}}"#),
+            "must not be negative",
+        ),
         (format!(r#"{{"stake":[1,2,3],{base}}}"#), "expected n = 3"),
-        (format!(r#"{{"stake":[1,2],"weights":{{"0":[[9,1]]}},{base}}}"#), "out of range"),
-        (format!(r#"{{"stake":[1,"NaN"],{base}}}"#), "expected a number"),
-        (format!(r#"{{"stake":[1,2],"weights":[[0,70000],[0,0]],{base}}}"#), "0..=65535"),
-        (format!(r#"{{"stake":[1,2],"params":{{"kappa":1}},{base}}}"#), "unknown parameter"),
+        (
+            format!(r#"{{"stake":[1,2],"weights":{{"0":[[9,1]]}},{base}}}"#),
+            "out of range",
+        ),
+        (
+            format!(r#"{{"stake":[1,"NaN"],{base}}}"#),
+            "expected a number",
+        ),
+        (
+            format!(r#"{{"stake":[1,2],"weights":[[0,70000],[0,0]],{base}}}"#),
+            "0..=65535",
+        ),
+        (
+            format!(r#"{{"stake":[1,2],"params":{{"kappa":1}},{base}}}"#),
+            "unknown parameter",
+        ),
     ] {
         let (ok, stdout, stderr) = simulate(&input, &["--json"]);
         assert!(!ok, "{input} should fail");
-        assert!(stdout.contains(needle) || stderr.contains(needle), "{input}: {stdout}{stderr}");
+        assert!(
+            stdout.contains(needle) || stderr.contains(needle),
+            "{input}: {stdout}{stderr}"
+        );
         let err: Value = serde_json::from_str(&stdout).unwrap();
         assert!(err["error"]["code"].as_str().is_some());
     }
@@ -92,7 +138,10 @@ fn a_sequence_carries_bonds_between_epochs() {
     // Second epoch: the old bond on uid 1 decays, a new one forms on uid 2.
     let b1_before = epochs[0]["new_bonds"][0][1].as_f64().unwrap();
     let b1_after = epochs[1]["new_bonds"][0][1].as_f64().unwrap();
-    assert!(b1_after < b1_before && b1_after > 0.0, "{b1_before} → {b1_after}");
+    assert!(
+        b1_after < b1_before && b1_after > 0.0,
+        "{b1_before} → {b1_after}"
+    );
     assert!(epochs[1]["new_bonds"][0][2].as_f64().unwrap() > 0.0);
     assert!(epochs[1]["incentive"][2].as_f64().unwrap() > 0.99);
 }

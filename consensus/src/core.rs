@@ -21,12 +21,24 @@ pub struct Timeouts {
 impl Timeouts {
     /// CometBFT's defaults.
     pub fn standard() -> Timeouts {
-        Timeouts { propose_ms: 3000, prevote_ms: 1000, precommit_ms: 1000, delta_ms: 500, rebroadcast_ms: 2000 }
+        Timeouts {
+            propose_ms: 3000,
+            prevote_ms: 1000,
+            precommit_ms: 1000,
+            delta_ms: 500,
+            rebroadcast_ms: 2000,
+        }
     }
 
     /// Short timeouts for a devnet on one machine.
     pub fn fast() -> Timeouts {
-        Timeouts { propose_ms: 600, prevote_ms: 200, precommit_ms: 200, delta_ms: 100, rebroadcast_ms: 500 }
+        Timeouts {
+            propose_ms: 600,
+            prevote_ms: 200,
+            precommit_ms: 200,
+            delta_ms: 100,
+            rebroadcast_ms: 500,
+        }
     }
 
     pub fn duration(&self, kind: TimeoutKind, round: u32) -> u64 {
@@ -44,8 +56,6 @@ impl Timeouts {
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Mutations {
-    /// Prevote for any valid proposal, ignoring the lock (lines 23 and 29).
-    pub ignore_lock: bool,
     /// Treat more than a third of the power as a quorum instead of more than two thirds.
     pub one_third_quorum: bool,
 }
@@ -71,16 +81,29 @@ impl Config {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
-    StartHeight { height: u64, validators: ValidatorSet },
+    StartHeight {
+        height: u64,
+        validators: ValidatorSet,
+    },
     /// A proposal whose signature the host checked, with whether its block is valid (executed).
-    Proposal { proposal: SignedProposal, valid: bool },
+    Proposal {
+        proposal: SignedProposal,
+        valid: bool,
+    },
     /// A vote whose signature the host checked.
     Vote(SignedVote),
     Timeout(Timeout),
     /// The host's answer to `GetValue`.
-    ProposedValue { height: u64, round: u32, value: ValueId },
+    ProposedValue {
+        height: u64,
+        round: u32,
+        value: ValueId,
+    },
     /// A commit certificate the host verified (from block sync), with the block's validity.
-    Commit { commit: Commit, valid: bool },
+    Commit {
+        commit: Commit,
+        valid: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +111,24 @@ pub enum Effect {
     SignProposal(Proposal),
     SignVote(Vote),
     ScheduleTimeout(Timeout, u64),
-    GetValue { height: u64, round: u32 },
-    Decide { height: u64, round: u32, value: ValueId, commit: Commit },
+    GetValue {
+        height: u64,
+        round: u32,
+    },
+    Decide {
+        height: u64,
+        round: u32,
+        value: ValueId,
+        commit: Commit,
+    },
     Evidence(Evidence),
-    /// Re-publish this node's own messages of the height.
-    Rebroadcast { height: u64, round: u32 },
+    /// Re-publish this node's own messages of the height, and relay `proof`: the prevote quorum
+    /// behind its valid value, which a node that missed it needs before it may accept that value.
+    Rebroadcast {
+        height: u64,
+        round: u32,
+        proof: Vec<SignedVote>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -185,7 +221,10 @@ impl Core {
         }
         let h = Self::input_height(&input).unwrap_or(0);
         if h != self.height || self.validators.is_empty() {
-            if h == self.height + 1 && self.buffered.len() < MAX_BUFFERED && !matches!(input, Input::Timeout(_)) {
+            if h == self.height + 1
+                && self.buffered.len() < MAX_BUFFERED
+                && !matches!(input, Input::Timeout(_))
+            {
                 self.buffered.push(input);
             }
             return;
@@ -196,7 +235,11 @@ impl Core {
             Input::Vote(v) => self.on_vote(v),
             Input::Timeout(t) => self.on_timeout(t),
             Input::ProposedValue { round, value, .. } => {
-                if round == self.round && self.step == RoundStep::Propose && self.is_proposer(round) && self.proposed.insert(round) {
+                if round == self.round
+                    && self.step == RoundStep::Propose
+                    && self.is_proposer(round)
+                    && self.proposed.insert(round)
+                {
                     self.sign_proposal(value, None);
                 }
             }
@@ -223,7 +266,9 @@ impl Core {
     }
 
     fn is_proposer(&self, round: u32) -> bool {
-        self.me.is_some_and(|me| self.validators.proposer(self.height, round) == me && self.validators.power_of(&me) > 0)
+        self.me.is_some_and(|me| {
+            self.validators.proposer(self.height, round) == me && self.validators.power_of(&me) > 0
+        })
     }
 
     fn quorum(&self, power: u128) -> bool {
@@ -235,8 +280,15 @@ impl Core {
     }
 
     fn schedule(&mut self, kind: TimeoutKind, round: u32) {
-        let t = Timeout { height: self.height, round, kind };
-        self.effects.push(Effect::ScheduleTimeout(t, self.config.timeouts.duration(kind, round)));
+        let t = Timeout {
+            height: self.height,
+            round,
+            kind,
+        };
+        self.effects.push(Effect::ScheduleTimeout(
+            t,
+            self.config.timeouts.duration(kind, round),
+        ));
     }
 
     fn sign_proposal(&mut self, value: ValueId, pol_round: Option<u32>) {
@@ -275,7 +327,10 @@ impl Core {
                     }
                 }
                 // Line 18: getValue().
-                None => self.effects.push(Effect::GetValue { height: self.height, round }),
+                None => self.effects.push(Effect::GetValue {
+                    height: self.height,
+                    round,
+                }),
             }
         }
         // Line 21 (scheduled for the proposer too, so a proposer that never gets a value still moves on).
@@ -285,10 +340,13 @@ impl Core {
 
     fn on_proposal(&mut self, sp: SignedProposal, valid: bool) {
         let p = sp.proposal;
-        if sp.proposer != self.validators.proposer(self.height, p.round) || p.pol_round.is_some_and(|vr| vr >= p.round) {
+        if sp.proposer != self.validators.proposer(self.height, p.round)
+            || p.pol_round.is_some_and(|vr| vr >= p.round)
+        {
             return;
         }
-        self.keeper.heard_from(p.round, sp.proposer, &self.validators);
+        self.keeper
+            .heard_from(p.round, sp.proposer, &self.validators);
         // An equivocating proposer's second proposal for a round is ignored.
         self.proposals.entry(p.round).or_insert((p, valid));
     }
@@ -317,7 +375,15 @@ impl Core {
             // Lines 65–67: OnTimeoutPrecommit.
             TimeoutKind::Precommit if t.round == self.round => self.start_round(self.round + 1),
             TimeoutKind::Rebroadcast if t.round == self.round && self.decided.is_none() => {
-                self.effects.push(Effect::Rebroadcast { height: self.height, round: self.round });
+                let proof = self
+                    .valid
+                    .map(|(v, vr)| self.keeper.votes_for(vr, VoteKind::Prevote, v))
+                    .unwrap_or_default();
+                self.effects.push(Effect::Rebroadcast {
+                    height: self.height,
+                    round: self.round,
+                    proof,
+                });
                 self.schedule(TimeoutKind::Rebroadcast, self.round);
             }
             _ => {}
@@ -348,12 +414,20 @@ impl Core {
             block_hash: value,
             signatures: self
                 .keeper
-                .precommits_for(round, value)
+                .votes_for(round, VoteKind::Precommit, value)
                 .into_iter()
-                .map(|sv| CommitSig { validator: sv.validator, signature: sv.signature })
+                .map(|sv| CommitSig {
+                    validator: sv.validator,
+                    signature: sv.signature,
+                })
                 .collect(),
         });
-        self.effects.push(Effect::Decide { height: self.height, round, value, commit });
+        self.effects.push(Effect::Decide {
+            height: self.height,
+            round,
+            value,
+            commit,
+        });
     }
 
     fn first_time(&mut self, line: u32, round: u32) -> bool {
@@ -361,10 +435,6 @@ impl Core {
     }
 
     fn may_accept(&self, value: ValueId, pol_round: Option<u32>) -> bool {
-        #[cfg(test)]
-        if self.config.mutations.ignore_lock {
-            return true;
-        }
         match (self.locked, pol_round) {
             (None, _) => true,
             (Some((lv, _)), _) if lv == value => true,
@@ -391,7 +461,14 @@ impl Core {
             let decision = self
                 .proposals
                 .iter()
-                .find(|(r, (p, valid))| *valid && self.quorum(self.keeper.power_for(**r, VoteKind::Precommit, Some(p.value))))
+                .find(|(r, (p, valid))| {
+                    *valid
+                        && self.quorum(self.keeper.power_for(
+                            **r,
+                            VoteKind::Precommit,
+                            Some(p.value),
+                        ))
+                })
                 .map(|(r, (p, _))| (*r, p.value));
             if let Some((r, v)) = decision {
                 self.decide(r, v, None);
@@ -409,7 +486,13 @@ impl Core {
                         continue;
                     }
                     // Lines 28–33.
-                    Some(vr) if self.quorum(self.keeper.power_for(vr, VoteKind::Prevote, Some(p.value))) => {
+                    Some(vr)
+                        if self.quorum(self.keeper.power_for(
+                            vr,
+                            VoteKind::Prevote,
+                            Some(p.value),
+                        )) =>
+                    {
                         let accept = *valid && self.may_accept(p.value, Some(vr));
                         self.vote(VoteKind::Prevote, accept.then_some(p.value));
                         self.step = RoundStep::Prevote;
@@ -419,7 +502,10 @@ impl Core {
                 }
             }
             // Lines 34–35: any prevote quorum → schedule OnTimeoutPrevote.
-            if self.step == RoundStep::Prevote && self.quorum(self.keeper.total(r, VoteKind::Prevote)) && self.first_time(34, r) {
+            if self.step == RoundStep::Prevote
+                && self.quorum(self.keeper.total(r, VoteKind::Prevote))
+                && self.first_time(34, r)
+            {
                 self.schedule(TimeoutKind::Prevote, r);
             }
             // Lines 36–43: a valid proposal with a prevote quorum → lock and precommit (or just record it as valid).
@@ -438,7 +524,9 @@ impl Core {
                 }
             }
             // Lines 44–46: a nil prevote quorum → precommit nil.
-            if self.step == RoundStep::Prevote && self.quorum(self.keeper.power_for(r, VoteKind::Prevote, None)) {
+            if self.step == RoundStep::Prevote
+                && self.quorum(self.keeper.power_for(r, VoteKind::Prevote, None))
+            {
                 self.vote(VoteKind::Precommit, None);
                 self.step = RoundStep::Precommit;
                 continue;

@@ -13,10 +13,21 @@ use tensorchain_primitives::{Commit, Keypair};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
+    /// A message this node signed.
     Publish(Message),
+    /// Other validators' messages worth passing on.
+    Relay(Message),
     Schedule(Timeout, u64),
-    GetValue { height: u64, round: u32 },
-    Decided { height: u64, round: u32, value: ValueId, commit: Commit },
+    GetValue {
+        height: u64,
+        round: u32,
+    },
+    Decided {
+        height: u64,
+        round: u32,
+        value: ValueId,
+        commit: Commit,
+    },
     Evidence(Evidence),
 }
 
@@ -25,11 +36,21 @@ pub enum Output {
 #[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 enum Record {
     Height(u64),
-    Proposal { proposal: SignedProposal, valid: bool },
+    Proposal {
+        proposal: SignedProposal,
+        valid: bool,
+    },
     Vote(SignedVote),
     Timeout(Timeout),
-    ProposedValue { height: u64, round: u32, value: ValueId },
-    Commit { commit: Commit, valid: bool },
+    ProposedValue {
+        height: u64,
+        round: u32,
+        value: ValueId,
+    },
+    Commit {
+        commit: Commit,
+        valid: bool,
+    },
     Signed(Message),
 }
 
@@ -37,11 +58,25 @@ impl Record {
     fn of_input(input: &Input) -> Option<Record> {
         Some(match input {
             Input::StartHeight { .. } => return None,
-            Input::Proposal { proposal, valid } => Record::Proposal { proposal: proposal.clone(), valid: *valid },
+            Input::Proposal { proposal, valid } => Record::Proposal {
+                proposal: proposal.clone(),
+                valid: *valid,
+            },
             Input::Vote(v) => Record::Vote(v.clone()),
             Input::Timeout(t) => Record::Timeout(*t),
-            Input::ProposedValue { height, round, value } => Record::ProposedValue { height: *height, round: *round, value: *value },
-            Input::Commit { commit, valid } => Record::Commit { commit: commit.clone(), valid: *valid },
+            Input::ProposedValue {
+                height,
+                round,
+                value,
+            } => Record::ProposedValue {
+                height: *height,
+                round: *round,
+                value: *value,
+            },
+            Input::Commit { commit, valid } => Record::Commit {
+                commit: commit.clone(),
+                valid: *valid,
+            },
         })
     }
 
@@ -50,7 +85,15 @@ impl Record {
             Record::Proposal { proposal, valid } => Input::Proposal { proposal, valid },
             Record::Vote(v) => Input::Vote(v),
             Record::Timeout(t) => Input::Timeout(t),
-            Record::ProposedValue { height, round, value } => Input::ProposedValue { height, round, value },
+            Record::ProposedValue {
+                height,
+                round,
+                value,
+            } => Input::ProposedValue {
+                height,
+                round,
+                value,
+            },
             Record::Commit { commit, valid } => Input::Commit { commit, valid },
             Record::Height(_) | Record::Signed(_) => return None,
         })
@@ -73,7 +116,15 @@ pub struct Driver<W: Wal> {
 impl<W: Wal> Driver<W> {
     pub fn new(config: Config, key: Option<Keypair>, wal: W) -> Driver<W> {
         let me = key.as_ref().map(|k| k.account());
-        Driver { core: Core::new(config, me), key, wal, signed: BTreeMap::new(), last_signed: None, passive: false, wal_warning: None }
+        Driver {
+            core: Core::new(config, me),
+            key,
+            wal,
+            signed: BTreeMap::new(),
+            last_signed: None,
+            passive: false,
+            wal_warning: None,
+        }
     }
 
     pub fn core(&self) -> &Core {
@@ -86,9 +137,17 @@ impl<W: Wal> Driver<W> {
 
     /// Starts `height`. If the WAL holds this height (a restart mid-height), its records are
     /// replayed first so locks, votes and timers are as they were.
-    pub fn start_height(&mut self, height: u64, validators: ValidatorSet) -> Result<Vec<Output>, WalError> {
+    pub fn start_height(
+        &mut self,
+        height: u64,
+        validators: ValidatorSet,
+    ) -> Result<Vec<Output>, WalError> {
         let recovered = self.wal.load()?;
-        let records: Vec<Record> = recovered.records.iter().filter_map(|r| Record::try_from_slice(r).ok()).collect();
+        let records: Vec<Record> = recovered
+            .records
+            .iter()
+            .filter_map(|r| Record::try_from_slice(r).ok())
+            .collect();
         let undecodable = records.len() < recovered.records.len();
         let resumes = matches!(records.first(), Some(Record::Height(h)) if *h == height);
         self.signed.clear();
@@ -100,9 +159,14 @@ impl<W: Wal> Driver<W> {
             self.wal.sync()?;
             return Ok(self.process(Input::StartHeight { height, validators }));
         }
-        if let Some(why) = recovered.corrupt_tail.or(undecodable.then(|| "undecodable record".to_string())) {
+        if let Some(why) = recovered
+            .corrupt_tail
+            .or(undecodable.then(|| "undecodable record".to_string()))
+        {
             self.passive = true;
-            self.wal_warning = Some(format!("WAL damaged at height {height} ({why}); not signing again at this height"));
+            self.wal_warning = Some(format!(
+                "WAL damaged at height {height} ({why}); not signing again at this height"
+            ));
         }
         for r in &records {
             if let Record::Signed(m) = r {
@@ -144,7 +208,10 @@ impl<W: Wal> Driver<W> {
                             let msg = Message::Proposal(SignedProposal::sign(p, &key));
                             if let Some(Message::Proposal(sp)) = self.guard(round, msg) {
                                 out.push(Output::Publish(Message::Proposal(sp.clone())));
-                                queue.push_back(Input::Proposal { proposal: sp, valid: true });
+                                queue.push_back(Input::Proposal {
+                                    proposal: sp,
+                                    valid: true,
+                                });
                             }
                         }
                     }
@@ -158,18 +225,41 @@ impl<W: Wal> Driver<W> {
                             }
                         }
                     }
-                    Effect::GetValue { height, round } => match self.signed.get(&(round, Step::Propose)) {
-                        // A restarted proposer re-proposes exactly what it signed before.
-                        Some(Message::Proposal(sp)) => {
-                            queue.push_back(Input::ProposedValue { height, round, value: sp.proposal.value })
+                    Effect::GetValue { height, round } => {
+                        match self.signed.get(&(round, Step::Propose)) {
+                            // A restarted proposer re-proposes exactly what it signed before.
+                            Some(Message::Proposal(sp)) => queue.push_back(Input::ProposedValue {
+                                height,
+                                round,
+                                value: sp.proposal.value,
+                            }),
+                            _ => out.push(Output::GetValue { height, round }),
                         }
-                        _ => out.push(Output::GetValue { height, round }),
-                    },
+                    }
                     Effect::ScheduleTimeout(t, ms) => out.push(Output::Schedule(t, ms)),
-                    Effect::Decide { height, round, value, commit } => out.push(Output::Decided { height, round, value, commit }),
+                    Effect::Decide {
+                        height,
+                        round,
+                        value,
+                        commit,
+                    } => out.push(Output::Decided {
+                        height,
+                        round,
+                        value,
+                        commit,
+                    }),
                     Effect::Evidence(e) => out.push(Output::Evidence(e)),
-                    Effect::Rebroadcast { .. } => {
+                    Effect::Rebroadcast { proof, .. } => {
                         out.extend(self.signed.values().cloned().map(Output::Publish));
+                        out.extend(
+                            proof
+                                .into_iter()
+                                .filter(|v| {
+                                    Some(&v.validator)
+                                        != self.key.as_ref().map(|k| k.account()).as_ref()
+                                })
+                                .map(|v| Output::Relay(Message::Vote(v))),
+                        );
                     }
                 }
             }
@@ -196,17 +286,174 @@ impl<W: Wal> Driver<W> {
     }
 }
 
-fn step_of(m: &Message) -> Step {
+pub(crate) fn step_of(m: &Message) -> Step {
     match m {
         Message::Proposal(_) => Step::Propose,
         Message::Vote(v) => v.vote.kind.into(),
     }
 }
 
-fn same_content(a: &Message, b: &Message) -> bool {
+pub(crate) fn same_content(a: &Message, b: &Message) -> bool {
     match (a, b) {
         (Message::Proposal(x), Message::Proposal(y)) => x.proposal == y.proposal,
         (Message::Vote(x), Message::Vote(y)) => x.vote == y.vote,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::Timeouts;
+    use crate::wal::MemoryWal;
+    use tensorchain_primitives::{Hash, Validator};
+
+    fn setup() -> (Keypair, ValidatorSet) {
+        let key = Keypair::dev("solo");
+        let set = ValidatorSet::new(vec![Validator {
+            hotkey: key.account(),
+            power: 1,
+        }]);
+        (key, set)
+    }
+
+    fn driver(key: &Keypair, wal: MemoryWal) -> Driver<MemoryWal> {
+        Driver::new(Config::new("t", Timeouts::fast()), Some(key.clone()), wal)
+    }
+
+    fn published(out: &[Output]) -> Vec<Message> {
+        out.iter()
+            .filter_map(|o| {
+                if let Output::Publish(m) = o {
+                    Some(m.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_lone_validator_decides_and_its_certificate_verifies() {
+        let (key, set) = setup();
+        let mut d = driver(&key, MemoryWal::default());
+        let out = d.start_height(1, set.clone()).unwrap();
+        assert!(out.contains(&Output::GetValue {
+            height: 1,
+            round: 0
+        }));
+        let value = Hash::digest(b"block 1");
+        let out = d.handle(Input::ProposedValue {
+            height: 1,
+            round: 0,
+            value,
+        });
+        let decided = out.iter().find_map(|o| {
+            if let Output::Decided { commit, .. } = o {
+                Some(commit.clone())
+            } else {
+                None
+            }
+        });
+        let commit = decided.expect("a set of one decides at once");
+        assert_eq!(commit.block_hash, value);
+        commit.verify("t", set.validators()).unwrap();
+        assert_eq!(published(&out).len(), 3, "proposal, prevote, precommit");
+    }
+
+    #[test]
+    fn a_restarted_proposer_reproposes_the_same_value_and_never_signs_another() {
+        let (key, _) = setup();
+        let other = Keypair::dev("other");
+        // Two validators: the solo key alone cannot decide, so the height stays open.
+        let set = ValidatorSet::new(vec![
+            Validator {
+                hotkey: key.account(),
+                power: 1,
+            },
+            Validator {
+                hotkey: other.account(),
+                power: 1,
+            },
+        ]);
+        let round = (0..50)
+            .find(|&r| set.proposer(1, r) == key.account())
+            .unwrap();
+        let mut d = driver(&key, MemoryWal::default());
+        d.start_height(1, set.clone()).unwrap();
+        for r in 0..round {
+            d.handle(Input::Timeout(Timeout {
+                height: 1,
+                round: r,
+                kind: crate::TimeoutKind::Precommit,
+            }));
+        }
+        let value = Hash::digest(b"first choice");
+        let first = published(&d.handle(Input::ProposedValue {
+            height: 1,
+            round,
+            value,
+        }));
+        assert!(matches!(&first[0], Message::Proposal(p) if p.proposal.value == value));
+
+        // Crash: memory is gone, the synced WAL remains.
+        let mut wal = std::mem::take(d.wal_mut());
+        wal.crash();
+        let mut d = driver(&key, wal);
+        let out = d.start_height(1, set).unwrap();
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::GetValue { .. })),
+            "no new value is requested"
+        );
+        let again = published(&out);
+        assert!(again.iter().any(|m| matches!(m, Message::Proposal(p) if p.proposal.value == value && p.proposal.round == round)));
+        // Asked for a different value for the same round, the guard refuses to sign it.
+        let out = d.handle(Input::ProposedValue {
+            height: 1,
+            round,
+            value: Hash::digest(b"second choice"),
+        });
+        assert!(published(&out).is_empty());
+    }
+
+    #[test]
+    fn a_damaged_wal_tail_makes_the_node_stop_signing_at_that_height() {
+        let (key, _) = setup();
+        let other = Keypair::dev("other");
+        let set = ValidatorSet::new(vec![
+            Validator {
+                hotkey: key.account(),
+                power: 1,
+            },
+            Validator {
+                hotkey: other.account(),
+                power: 1,
+            },
+        ]);
+        let mut d = driver(&key, MemoryWal::default());
+        d.start_height(1, set.clone()).unwrap();
+        d.handle(Input::Timeout(Timeout {
+            height: 1,
+            round: 0,
+            kind: crate::TimeoutKind::Propose,
+        }));
+        let mut wal = std::mem::take(d.wal_mut());
+        let last = wal.bytes.len() - 1;
+        wal.bytes[last] ^= 1;
+        let mut d = driver(&key, wal);
+        d.start_height(1, set.clone()).unwrap();
+        assert!(d.wal_warning.as_deref().unwrap_or("").contains("checksum"));
+        let out = d.handle(Input::Timeout(Timeout {
+            height: 1,
+            round: 0,
+            kind: crate::TimeoutKind::Prevote,
+        }));
+        assert!(
+            published(&out).is_empty(),
+            "nothing is signed while the WAL cannot be trusted"
+        );
+        // The next height starts clean.
+        d.start_height(2, set).unwrap();
+        assert!(d.wal_warning.is_none());
     }
 }

@@ -1,15 +1,25 @@
-//! Votes of one height, tallied by stake per round, type and value; the first vote of each
-//! validator counts, a conflicting second one is equivocation evidence.
+//! Votes of one height, tallied by stake per round, type and value. As in the paper, every signed
+//! vote counts toward its own value: an equivocating validator counts (at most once) for each value
+//! it signed, which keeps quorum proofs complete on every node, and its second vote is evidence.
+//! Safety is unaffected: quorum intersection already allows f validators on both sides.
 
 use crate::types::{Evidence, SignedVote, ValueId};
 use crate::validators::ValidatorSet;
 use std::collections::{BTreeMap, BTreeSet};
 use tensorchain_primitives::{AccountId, VoteKind};
 
+/// Distinct values one validator may be counted for in one round and step; more is spam.
+const MAX_VALUES_PER_VALIDATOR: usize = 4;
+
 #[derive(Default, Debug, Clone)]
 struct Tally {
-    votes: BTreeMap<AccountId, SignedVote>,
-    by_value: BTreeMap<Option<ValueId>, u128>,
+    /// Each validator's first vote.
+    first: BTreeMap<AccountId, SignedVote>,
+    /// Every counted vote, by value then validator.
+    by_value: BTreeMap<Option<ValueId>, BTreeMap<AccountId, SignedVote>>,
+    power_by_value: BTreeMap<Option<ValueId>, u128>,
+    values_of: BTreeMap<AccountId, usize>,
+    /// Power of the distinct validators heard from.
     total: u128,
 }
 
@@ -60,20 +70,40 @@ impl VoteKeeper {
             VoteKind::Prevote => &mut r.prevotes,
             VoteKind::Precommit => &mut r.precommits,
         };
-        match t.votes.get(&sv.validator) {
-            Some(first) if first.vote == sv.vote => Added::Duplicate,
-            Some(first) => Added::Equivocation(Evidence { first: first.clone(), second: sv }),
+        let value = sv.vote.block_hash;
+        if t.by_value
+            .get(&value)
+            .is_some_and(|m| m.contains_key(&sv.validator))
+        {
+            return Added::Duplicate;
+        }
+        let counted = t.values_of.entry(sv.validator).or_default();
+        if *counted >= MAX_VALUES_PER_VALIDATOR {
+            return Added::Duplicate;
+        }
+        *counted += 1;
+        *t.power_by_value.entry(value).or_default() += power;
+        t.by_value
+            .entry(value)
+            .or_default()
+            .insert(sv.validator, sv.clone());
+        match t.first.get(&sv.validator) {
+            Some(first) => Added::Equivocation(Evidence {
+                first: first.clone(),
+                second: sv,
+            }),
             None => {
-                *t.by_value.entry(sv.vote.block_hash).or_default() += power;
                 t.total += power;
-                t.votes.insert(sv.validator, sv);
+                t.first.insert(sv.validator, sv);
                 Added::New
             }
         }
     }
 
     pub fn power_for(&self, round: u32, kind: VoteKind, value: Option<ValueId>) -> u128 {
-        self.tally(round, kind).and_then(|t| t.by_value.get(&value).copied()).unwrap_or(0)
+        self.tally(round, kind)
+            .and_then(|t| t.power_by_value.get(&value).copied())
+            .unwrap_or(0)
     }
 
     pub fn total(&self, round: u32, kind: VoteKind) -> u128 {
@@ -89,10 +119,11 @@ impl VoteKeeper {
         self.rounds.range(round + 1..).map(|(r, _)| *r).collect()
     }
 
-    /// The precommits for `value` in `round`, for a commit certificate.
-    pub fn precommits_for(&self, round: u32, value: ValueId) -> Vec<SignedVote> {
-        self.tally(round, VoteKind::Precommit)
-            .map(|t| t.votes.values().filter(|v| v.vote.block_hash == Some(value)).cloned().collect())
+    /// The votes of a kind for `value` in `round`: a commit certificate, or a proof of lock.
+    pub fn votes_for(&self, round: u32, kind: VoteKind, value: ValueId) -> Vec<SignedVote> {
+        self.tally(round, kind)
+            .and_then(|t| t.by_value.get(&Some(value)))
+            .map(|m| m.values().cloned().collect())
             .unwrap_or_default()
     }
 }

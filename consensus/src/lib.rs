@@ -14,6 +14,8 @@ mod sim;
 
 pub use crate::core::{Config, Core, Effect, Input, Timeouts};
 pub use driver::{Driver, Output};
-pub use types::{Evidence, Message, Proposal, SignedProposal, SignedVote, Step, Timeout, TimeoutKind, ValueId};
+pub use types::{
+    Evidence, Message, Proposal, SignedProposal, SignedVote, Step, Timeout, TimeoutKind, ValueId,
+};
 pub use validators::ValidatorSet;
 pub use wal::{FileWal, MemoryWal, Wal, WalError};

@@ -1,0 +1,851 @@
+//! A deterministic simulator for the consensus driver: virtual time, a seeded RNG, a priority queue
+//! of events, and a network that delays (with a heavy tail), drops, duplicates and reorders,
+//! partitions and heals, crashes and restarts nodes (losing what was not synced), and hosts up to f
+//! Byzantine nodes. Invariants are checked after every step; a failure names its seed.
+
+use crate::core::{Config, Input, Mutations, Timeouts};
+use crate::driver::{same_content, step_of, Driver, Output};
+use crate::types::{Message, SignedProposal, SignedVote, Step, Timeout, ValueId};
+use crate::validators::ValidatorSet;
+use crate::wal::MemoryWal;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use tensorchain_primitives::det_rng::SplitMix;
+use tensorchain_primitives::{Commit, Hash, Keypair, Validator, Vote};
+
+const CHAIN: &str = "sim";
+/// Peers each node forwards a new message to (gossipsub's mesh degree).
+const MESH: usize = 4;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Byz {
+    Honest,
+    EquivocatingProposer,
+    DoubleVoter,
+    Silent,
+    VoteWithholder,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub seed: u64,
+    pub n: usize,
+    pub byz: Vec<Byz>,
+    pub drop_percent: u64,
+    pub dup_percent: u64,
+    /// Side of each node while partitioned, and when the partition heals (ms).
+    pub partition: Option<(Vec<bool>, u64)>,
+    /// (node, crash at ms, down for ms)
+    pub crashes: Vec<(usize, u64, u64)>,
+    pub heights: u64,
+    pub mutations: Mutations,
+}
+
+impl Scenario {
+    /// A random scenario: 4–31 validators (mostly small), up to f Byzantine, lossy network,
+    /// maybe a partition, maybe crashes of honest nodes.
+    pub fn random(seed: u64) -> Scenario {
+        let mut rng = SplitMix(seed);
+        let n = match rng.below(10) {
+            0..=5 => 4 + rng.below(4) as usize,
+            6..=8 => 8 + rng.below(6) as usize,
+            _ => 14 + rng.below(18) as usize,
+        };
+        let f = (n - 1) / 3;
+        let byz_count = rng.below(f as u64 + 1) as usize;
+        let kinds = [
+            Byz::EquivocatingProposer,
+            Byz::DoubleVoter,
+            Byz::Silent,
+            Byz::VoteWithholder,
+        ];
+        let mut byz = vec![Byz::Honest; n];
+        for b in byz.iter_mut().take(byz_count) {
+            *b = kinds[rng.below(4) as usize];
+        }
+        let partition = rng.chance(40).then(|| {
+            (
+                (0..n).map(|_| rng.chance(50)).collect(),
+                500 + rng.below(6000),
+            )
+        });
+        let mut crashes = Vec::new();
+        for _ in 0..rng.below(3) {
+            let node = byz_count + rng.below((n - byz_count) as u64) as usize;
+            crashes.push((node, rng.below(5000), 200 + rng.below(3000)));
+        }
+        Scenario {
+            seed,
+            n,
+            byz,
+            drop_percent: rng.below(11),
+            dup_percent: rng.below(6),
+            partition,
+            crashes,
+            heights: 3,
+            mutations: Mutations::default(),
+        }
+    }
+
+    /// A clean network of `n` honest validators, for cost measurements.
+    pub fn clean(seed: u64, n: usize, heights: u64) -> Scenario {
+        Scenario {
+            seed,
+            n,
+            byz: vec![Byz::Honest; n],
+            drop_percent: 0,
+            dup_percent: 0,
+            partition: None,
+            crashes: vec![],
+            heights,
+            mutations: Mutations::default(),
+        }
+    }
+
+    /// When the last fault heals: partitions joined and crashed nodes back.
+    fn healed_at(&self) -> u64 {
+        let p = self.partition.as_ref().map_or(0, |p| p.1);
+        let c = self
+            .crashes
+            .iter()
+            .map(|(_, at, down)| at + down)
+            .max()
+            .unwrap_or(0);
+        p.max(c)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Event {
+    Deliver {
+        to: usize,
+        msg: Message,
+    },
+    Sync {
+        to: usize,
+        commit: Commit,
+    },
+    Timer {
+        node: usize,
+        incarnation: u32,
+        timeout: Timeout,
+    },
+    Value {
+        node: usize,
+        incarnation: u32,
+        height: u64,
+        round: u32,
+    },
+    StartHeight {
+        node: usize,
+        incarnation: u32,
+        height: u64,
+    },
+    Crash {
+        node: usize,
+    },
+    Restart {
+        node: usize,
+    },
+}
+
+struct Node {
+    key: Keypair,
+    byz: Byz,
+    driver: Driver<MemoryWal>,
+    up: bool,
+    incarnation: u32,
+    /// Decided heights survive crashes: they are in the block store.
+    decided: BTreeMap<u64, ValueId>,
+    last_sync: BTreeMap<(usize, u64), u64>,
+    /// Messages already relayed, as gossipsub remembers message ids.
+    seen: BTreeSet<Hash>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub messages: u64,
+    pub decided_heights: u64,
+    /// Virtual ms from the last heal until every honest node decided every height.
+    pub liveness_ms: u64,
+    pub evidence: u64,
+}
+
+/// Valid blocks are those whose hash does not start with 0xff; Byzantine nodes propose invalid ones.
+fn valid(v: &ValueId) -> bool {
+    v.0[0] != 0xff
+}
+
+pub struct Sim {
+    sc: Scenario,
+    rng: SplitMix,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    events: BTreeMap<u64, Event>,
+    nodes: Vec<Node>,
+    set: ValidatorSet,
+    config: Config,
+    /// Every message an honest node ever signed, by (node, height, round, step).
+    signed: BTreeMap<(usize, u64, u32, Step), Message>,
+    /// The first commit certificate seen for each height: the agreed chain.
+    commits: BTreeMap<u64, Commit>,
+    verified: BTreeSet<Hash>,
+    pub stats: Stats,
+}
+
+impl Sim {
+    pub fn new(sc: Scenario) -> Sim {
+        let keys: Vec<Keypair> = (0..sc.n)
+            .map(|i| Keypair::dev(&format!("sim-{i}")))
+            .collect();
+        let set = ValidatorSet::new(
+            keys.iter()
+                .map(|k| Validator {
+                    hotkey: k.account(),
+                    power: 10,
+                })
+                .collect(),
+        );
+        let mut config = Config::new(CHAIN, Timeouts::fast());
+        config.mutations = sc.mutations;
+        let nodes = keys
+            .into_iter()
+            .zip(&sc.byz)
+            .map(|(key, &byz)| Node {
+                driver: Driver::new(config.clone(), Some(key.clone()), MemoryWal::default()),
+                key,
+                byz,
+                up: true,
+                incarnation: 0,
+                decided: BTreeMap::new(),
+                last_sync: BTreeMap::new(),
+                seen: BTreeSet::new(),
+            })
+            .collect();
+        Sim {
+            rng: SplitMix(sc.seed ^ 0x5eed),
+            sc,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            events: BTreeMap::new(),
+            nodes,
+            set,
+            config,
+            signed: BTreeMap::new(),
+            commits: BTreeMap::new(),
+            verified: BTreeSet::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    fn push(&mut self, at: u64, e: Event) {
+        self.seq += 1;
+        self.queue.push(Reverse((at, self.seq)));
+        self.events.insert(self.seq, e);
+    }
+
+    fn fail(&self, what: String) -> String {
+        format!(
+            "seed {}: {what} (replay: SIM_SEED={} cargo test -p tensorchain-consensus sim)",
+            self.sc.seed, self.sc.seed
+        )
+    }
+
+    /// Runs until every honest node decided `heights` heights, or an invariant breaks.
+    pub fn run(mut self) -> Result<Stats, String> {
+        for i in 0..self.sc.n {
+            self.push(
+                0,
+                Event::StartHeight {
+                    node: i,
+                    incarnation: 0,
+                    height: 1,
+                },
+            );
+        }
+        for &(node, at, down) in &self.sc.crashes.clone() {
+            self.push(at, Event::Crash { node });
+            self.push(at + down, Event::Restart { node });
+        }
+        let healed = self.sc.healed_at();
+        let bound = 60_000;
+        while let Some(Reverse((at, seq))) = self.queue.pop() {
+            self.now = at;
+            let event = self.events.remove(&seq).expect("queued event");
+            self.step(event)?;
+            if self.all_honest_done() {
+                self.stats.liveness_ms = self.now.saturating_sub(healed);
+                return Ok(self.stats);
+            }
+            if self.now > healed + bound {
+                let behind: Vec<String> = (0..self.sc.n)
+                    .filter(|&i| self.nodes[i].byz == Byz::Honest)
+                    .map(|i| {
+                        let n = &self.nodes[i];
+                        format!(
+                            "node {i}: {} decided, at h{} r{}",
+                            n.decided.len(),
+                            n.driver.core().height(),
+                            n.driver.core().round()
+                        )
+                    })
+                    .collect();
+                return Err(self.fail(format!(
+                    "liveness: not every honest node decided {} heights within {bound} ms of healing: {behind:?} in {:?}",
+                    self.sc.heights, self.sc
+                )));
+            }
+        }
+        Err(self.fail("the event queue ran dry".into()))
+    }
+
+    fn all_honest_done(&self) -> bool {
+        self.nodes
+            .iter()
+            .filter(|n| n.byz == Byz::Honest)
+            .all(|n| n.decided.len() as u64 >= self.sc.heights)
+    }
+
+    fn step(&mut self, event: Event) -> Result<(), String> {
+        match event {
+            Event::Crash { node } => {
+                let n = &mut self.nodes[node];
+                n.up = false;
+                n.incarnation += 1;
+                n.driver.wal_mut().crash();
+            }
+            Event::Restart { node } => {
+                let n = &mut self.nodes[node];
+                n.up = true;
+                let wal = std::mem::take(n.driver.wal_mut());
+                n.driver = Driver::new(self.config.clone(), Some(n.key.clone()), wal);
+                let height = n.decided.keys().last().map_or(1, |h| h + 1);
+                let inc = n.incarnation;
+                self.push(
+                    self.now,
+                    Event::StartHeight {
+                        node,
+                        incarnation: inc,
+                        height,
+                    },
+                );
+            }
+            Event::StartHeight {
+                node,
+                incarnation,
+                height,
+            } => {
+                if self.live(node, incarnation) {
+                    self.nodes[node].seen.clear();
+                    let out = self.nodes[node]
+                        .driver
+                        .start_height(height, self.set.clone())
+                        .map_err(|e| self.fail(e.to_string()))?;
+                    self.outputs(node, out)?;
+                }
+            }
+            Event::Timer {
+                node,
+                incarnation,
+                timeout,
+            } => {
+                if self.live(node, incarnation) {
+                    let out = self.nodes[node].driver.handle(Input::Timeout(timeout));
+                    self.outputs(node, out)?;
+                }
+            }
+            Event::Value {
+                node,
+                incarnation,
+                height,
+                round,
+            } => {
+                if self.live(node, incarnation) {
+                    let mut value = Hash::digest_parts(
+                        b"sim/value",
+                        &[
+                            &self.sc.seed.to_le_bytes(),
+                            &node.to_le_bytes(),
+                            &height.to_le_bytes(),
+                            &round.to_le_bytes(),
+                        ],
+                    );
+                    if value.0[0] == 0xff {
+                        value.0[0] = 0;
+                    }
+                    let out = self.nodes[node].driver.handle(Input::ProposedValue {
+                        height,
+                        round,
+                        value,
+                    });
+                    self.outputs(node, out)?;
+                }
+            }
+            Event::Deliver { to, msg } => {
+                if !self.nodes[to].up {
+                    return Ok(());
+                }
+                let height = self.nodes[to].driver.core().height();
+                if msg.height() < height {
+                    self.send_sync(to, &msg);
+                }
+                self.relay(to, &msg);
+                let input = match msg {
+                    Message::Proposal(p) => {
+                        let ok = valid(&p.proposal.value);
+                        Input::Proposal {
+                            proposal: p,
+                            valid: ok,
+                        }
+                    }
+                    Message::Vote(v) => Input::Vote(v),
+                };
+                let out = self.nodes[to].driver.handle(input);
+                self.outputs(to, out)?;
+            }
+            Event::Sync { to, commit } => {
+                if !self.nodes[to].up || commit.height != self.nodes[to].driver.core().height() {
+                    return Ok(());
+                }
+                if self.sc.mutations == Mutations::default() {
+                    self.check_certificate(&commit)?;
+                }
+                let ok = valid(&commit.block_hash);
+                let out = self.nodes[to]
+                    .driver
+                    .handle(Input::Commit { commit, valid: ok });
+                self.outputs(to, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn live(&self, node: usize, incarnation: u32) -> bool {
+        self.nodes[node].up && self.nodes[node].incarnation == incarnation
+    }
+
+    /// A node that hears from a peer behind it sends that peer the commit it needs (block sync).
+    fn send_sync(&mut self, from: usize, msg: &Message) {
+        let Some(peer) = self
+            .nodes
+            .iter()
+            .position(|n| n.key.account() == msg.sender())
+        else {
+            return;
+        };
+        let h = msg.height();
+        let last = self.nodes[from].last_sync.get(&(peer, h)).copied();
+        if last.is_some_and(|t| self.now < t + 300) || self.nodes[from].byz != Byz::Honest {
+            return;
+        }
+        if let Some(commit) = self.certificate(h) {
+            self.nodes[from].last_sync.insert((peer, h), self.now);
+            let delay = self.delay();
+            self.push(self.now + delay, Event::Sync { to: peer, commit });
+        }
+    }
+
+    fn delay(&mut self) -> u64 {
+        let base = 1 + self.rng.below(20);
+        // A heavy tail: one message in ten is late, some very late.
+        if self.rng.chance(10) {
+            base + self.rng.below(200) * (1 + self.rng.below(8))
+        } else {
+            base
+        }
+    }
+
+    fn connected(&self, a: usize, b: usize) -> bool {
+        match &self.sc.partition {
+            Some((side, heal)) if self.now < *heal => side[a] == side[b],
+            _ => true,
+        }
+    }
+
+    /// Sends `msg` from `from` to `to` through the lossy network.
+    fn send(&mut self, from: usize, to: usize, msg: Message) {
+        self.stats.messages += 1;
+        if to != from && (!self.connected(from, to) || self.rng.chance(self.sc.drop_percent)) {
+            return;
+        }
+        let copies = if self.rng.chance(self.sc.dup_percent) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let at = if to == from {
+                self.now
+            } else {
+                self.now + self.delay()
+            };
+            self.push(
+                at,
+                Event::Deliver {
+                    to,
+                    msg: msg.clone(),
+                },
+            );
+        }
+    }
+
+    /// Gossip: an honest node forwards a message it sees for the first time to a few peers (its
+    /// mesh), so a Byzantine sender cannot show different nodes different things for long.
+    fn relay(&mut self, node: usize, msg: &Message) {
+        if self.nodes[node].byz != Byz::Honest
+            || msg.height() + 1 < self.nodes[node].driver.core().height()
+        {
+            return;
+        }
+        let id = Hash::digest(&borsh::to_vec(msg).expect("borsh"));
+        if !self.nodes[node].seen.insert(id) {
+            return;
+        }
+        for _ in 0..MESH {
+            let to = self.rng.below(self.sc.n as u64) as usize;
+            if to != node {
+                self.send(node, to, msg.clone());
+            }
+        }
+    }
+
+    fn broadcast(&mut self, from: usize, msg: Message) {
+        for to in 0..self.sc.n {
+            if to != from {
+                self.send(from, to, msg.clone());
+            }
+        }
+    }
+
+    fn outputs(&mut self, node: usize, outputs: Vec<Output>) -> Result<(), String> {
+        for o in outputs {
+            match o {
+                Output::Publish(msg) => self.publish(node, msg)?,
+                Output::Relay(msg) => {
+                    if self.nodes[node].byz == Byz::Honest {
+                        self.broadcast(node, msg);
+                    }
+                }
+                Output::Schedule(timeout, ms) => {
+                    let inc = self.nodes[node].incarnation;
+                    self.push(
+                        self.now + ms,
+                        Event::Timer {
+                            node,
+                            incarnation: inc,
+                            timeout,
+                        },
+                    );
+                }
+                Output::GetValue { height, round } => {
+                    let inc = self.nodes[node].incarnation;
+                    let at = self.now + 1 + self.rng.below(10);
+                    self.push(
+                        at,
+                        Event::Value {
+                            node,
+                            incarnation: inc,
+                            height,
+                            round,
+                        },
+                    );
+                }
+                Output::Decided {
+                    height,
+                    value,
+                    commit,
+                    ..
+                } => self.decided(node, height, value, commit)?,
+                Output::Evidence(_) => self.stats.evidence += 1,
+            }
+        }
+        Ok(())
+    }
+
+    fn publish(&mut self, node: usize, msg: Message) -> Result<(), String> {
+        let byz = self.nodes[node].byz;
+        if byz == Byz::Honest {
+            let step = step_of(&msg);
+            let key = (node, msg.height(), msg.round(), step);
+            match self.signed.get(&key) {
+                Some(prev) if !same_content(prev, &msg) => {
+                    return Err(self.fail(format!(
+                        "honest node {node} double-signed at height {} round {} {step:?}",
+                        msg.height(),
+                        msg.round()
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    if std::env::var_os("SIM_TRACE").is_some() {
+                        let v = match &msg {
+                            Message::Proposal(p) => format!(
+                                "{} pol {:?}",
+                                &p.proposal.value.to_hex()[2..8],
+                                p.proposal.pol_round
+                            ),
+                            Message::Vote(v) => v
+                                .vote
+                                .block_hash
+                                .map_or("nil".into(), |h| h.to_hex()[2..8].to_string()),
+                        };
+                        eprintln!(
+                            "t={} node {node} h{} r{} {step:?} {v}",
+                            self.now,
+                            msg.height(),
+                            msg.round()
+                        );
+                    }
+                    self.signed.insert(key, msg.clone());
+                }
+            }
+            self.broadcast(node, msg);
+            return Ok(());
+        }
+        let key = self.nodes[node].key.clone();
+        match byz {
+            Byz::Honest => unreachable!("handled above"),
+            Byz::Silent => {}
+            Byz::VoteWithholder => {
+                for to in 0..self.sc.n {
+                    if to != node && self.rng.chance(30) {
+                        self.send(node, to, msg.clone());
+                    }
+                }
+            }
+            Byz::EquivocatingProposer | Byz::DoubleVoter => {
+                let other = self.conflicting(&msg, &key, byz);
+                for to in 0..self.sc.n {
+                    if to == node {
+                        continue;
+                    }
+                    match &other {
+                        Some(o) if to % 2 == 1 => self.send(node, to, o.clone()),
+                        _ => self.send(node, to, msg.clone()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A second, conflicting message signed by a Byzantine node.
+    fn conflicting(&mut self, msg: &Message, key: &Keypair, byz: Byz) -> Option<Message> {
+        let mut alt = Hash::digest_parts(b"sim/evil", &[&self.rng.next_u64().to_le_bytes()]);
+        if self.rng.chance(50) {
+            alt.0[0] = 0xff; // sometimes an invalid block
+        }
+        match msg {
+            Message::Proposal(p) if byz == Byz::EquivocatingProposer => {
+                let mut q = p.proposal.clone();
+                q.value = alt;
+                Some(Message::Proposal(SignedProposal::sign(q, key)))
+            }
+            Message::Vote(v) => {
+                let choices = [Some(alt), None, v.vote.block_hash];
+                let pick = choices[self.rng.below(2) as usize];
+                let vote = Vote {
+                    block_hash: if pick == v.vote.block_hash {
+                        None
+                    } else {
+                        pick
+                    },
+                    ..v.vote.clone()
+                };
+                Some(Message::Vote(SignedVote::sign(vote, key)))
+            }
+            Message::Proposal(_) => None,
+        }
+    }
+
+    fn check_certificate(&mut self, commit: &Commit) -> Result<(), String> {
+        let h = commit.hash();
+        if self.verified.contains(&h) {
+            return Ok(());
+        }
+        commit.verify(CHAIN, self.set.validators()).map_err(|e| {
+            self.fail(format!(
+                "commit certificate for height {} does not verify: {e}",
+                commit.height
+            ))
+        })?;
+        self.verified.insert(h);
+        Ok(())
+    }
+
+    fn decided(
+        &mut self,
+        node: usize,
+        height: u64,
+        value: ValueId,
+        commit: Commit,
+    ) -> Result<(), String> {
+        if self.nodes[node].byz != Byz::Honest {
+            return self.next_height(node, height);
+        }
+        if !valid(&value) {
+            return Err(self.fail(format!(
+                "validity: node {node} decided an invalid value at height {height}"
+            )));
+        }
+        if commit.block_hash != value || commit.height != height {
+            return Err(self.fail(format!(
+                "node {node}'s certificate at height {height} is for another value"
+            )));
+        }
+        if self.sc.mutations == Mutations::default() {
+            // A deliberately broken core makes weak certificates; the mutation checks are about agreement.
+            self.check_certificate(&commit)?;
+        }
+        match self.commits.get(&height) {
+            Some(first) if first.block_hash != value => {
+                return Err(self.fail(format!(
+                    "agreement: height {height} decided as {} and {} (node {node})",
+                    first.block_hash, value
+                )));
+            }
+            Some(_) => {}
+            None => {
+                self.commits.insert(height, commit);
+                self.stats.decided_heights = self.stats.decided_heights.max(height);
+            }
+        }
+        self.nodes[node].decided.insert(height, value);
+        self.next_height(node, height)
+    }
+
+    fn next_height(&mut self, node: usize, height: u64) -> Result<(), String> {
+        let inc = self.nodes[node].incarnation;
+        let at = self.now + self.rng.below(20);
+        self.push(
+            at,
+            Event::StartHeight {
+                node,
+                incarnation: inc,
+                height: height + 1,
+            },
+        );
+        Ok(())
+    }
+
+    fn certificate(&self, h: u64) -> Option<Commit> {
+        self.commits.get(&h).cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    /// `SIM_SEED=s` replays one seed; `SIM_SEEDS=n` runs seeds 0..n (default 2000).
+    fn seeds(default: u64) -> Vec<u64> {
+        if let Some(s) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
+            return vec![s];
+        }
+        let n = std::env::var("SIM_SEEDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default);
+        (0..n).collect()
+    }
+
+    #[test]
+    fn sim_random_scenarios_keep_every_invariant() {
+        let seeds = seeds(2000);
+        let started = Instant::now();
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let results: Vec<Result<(u64, u64), String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = seeds
+                .chunks(seeds.len().div_ceil(threads).max(1))
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        chunk
+                            .iter()
+                            .map(|&seed| {
+                                Sim::new(Scenario::random(seed))
+                                    .run()
+                                    .map(|s| (s.liveness_ms, seed))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("simulation thread"))
+                .collect()
+        });
+        let worst = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .max()
+            .copied()
+            .unwrap_or((0, 0));
+        let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{} scenarios in {secs:.1} s ({:.0} seeds/s); worst liveness delay after healing {} ms (seed {})",
+            seeds.len(),
+            seeds.len() as f64 / secs,
+            worst.0,
+            worst.1
+        );
+        assert!(
+            failures.is_empty(),
+            "{} of {} scenarios failed:\n{}",
+            failures.len(),
+            seeds.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn sim_messages_per_height() {
+        for n in [4, 31] {
+            let heights = 10;
+            let stats = Sim::new(Scenario::clean(1, n, heights)).run().unwrap();
+            let per_height = stats.messages / heights;
+            eprintln!("{n} validators: {per_height} messages per height");
+            // Propose, prevote and precommit broadcasts with gossip relays and rebroadcasts.
+            assert!(
+                per_height <= 40 * (n * n) as u64,
+                "{n} validators cost {per_height} messages a height"
+            );
+        }
+    }
+
+    /// Harsher networks than the default mix: always partitioned, lossier, more crashes.
+    fn hostile(seed: u64, mutations: Mutations) -> Scenario {
+        let mut sc = Scenario::random(seed);
+        let mut rng = SplitMix(seed ^ 0xbad);
+        if sc.partition.is_none() {
+            sc.partition = Some((
+                (0..sc.n).map(|_| rng.chance(50)).collect(),
+                500 + rng.below(4000),
+            ));
+        }
+        sc.drop_percent += 10;
+        sc.mutations = mutations;
+        sc
+    }
+
+    fn finds_violation(mutations: Mutations) -> Option<u64> {
+        seeds(2000).into_iter().find(|&seed| {
+            let sc = hostile(seed, mutations);
+            matches!(Sim::new(sc).run(), Err(e) if e.contains("agreement"))
+        })
+    }
+
+    #[test]
+    fn sim_catches_a_broken_quorum_threshold() {
+        let found = finds_violation(Mutations {
+            one_third_quorum: true,
+            ..Mutations::default()
+        });
+        assert!(found.is_some(), "a one-third quorum went unnoticed");
+        eprintln!("broken quorum caught at seed {}", found.unwrap());
+    }
+}

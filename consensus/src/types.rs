@@ -42,22 +42,32 @@ pub struct SignedVote {
 impl SignedProposal {
     pub fn sign(proposal: Proposal, key: &Keypair) -> SignedProposal {
         let signature = key.sign(proposal.signing_hash().as_bytes());
-        SignedProposal { proposal, proposer: key.account(), signature }
+        SignedProposal {
+            proposal,
+            proposer: key.account(),
+            signature,
+        }
     }
 
     pub fn verify(&self) -> Result<(), SignatureError> {
-        self.proposer.verify(self.proposal.signing_hash().as_bytes(), &self.signature)
+        self.proposer
+            .verify(self.proposal.signing_hash().as_bytes(), &self.signature)
     }
 }
 
 impl SignedVote {
     pub fn sign(vote: Vote, key: &Keypair) -> SignedVote {
         let signature = vote.sign(key);
-        SignedVote { vote, validator: key.account(), signature }
+        SignedVote {
+            vote,
+            validator: key.account(),
+            signature,
+        }
     }
 
     pub fn verify(&self) -> Result<(), SignatureError> {
-        self.validator.verify(self.vote.signing_hash().as_bytes(), &self.signature)
+        self.validator
+            .verify(self.vote.signing_hash().as_bytes(), &self.signature)
     }
 }
 
@@ -92,7 +102,9 @@ impl Message {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
+)]
 pub enum TimeoutKind {
     Propose,
     Prevote,
@@ -101,7 +113,9 @@ pub enum TimeoutKind {
     Rebroadcast,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize,
+)]
 pub struct Timeout {
     pub height: u64,
     pub round: u32,

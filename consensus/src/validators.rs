@@ -18,7 +18,11 @@ impl ValidatorSet {
         validators.dedup_by(|a, b| a.hotkey == b.hotkey);
         let total = validators.iter().map(|v| v.power as u128).sum();
         let hash = validator_set_hash(&validators);
-        ValidatorSet { validators, total, hash }
+        ValidatorSet {
+            validators,
+            total,
+            hash,
+        }
     }
 
     pub fn validators(&self) -> &[Validator] {
@@ -91,7 +95,10 @@ mod tests {
             powers
                 .iter()
                 .enumerate()
-                .map(|(i, &p)| Validator { hotkey: Keypair::dev(&format!("v{i}")).account(), power: p })
+                .map(|(i, &p)| Validator {
+                    hotkey: Keypair::dev(&format!("v{i}")).account(),
+                    power: p,
+                })
                 .collect(),
         )
     }
@@ -109,7 +116,12 @@ mod tests {
     fn proposer_is_deterministic_and_stake_weighted() {
         let s = set(&[70, 10, 10, 10]);
         assert_eq!(s.proposer(5, 1), s.proposer(5, 1));
-        let heavy = s.validators().iter().find(|v| v.power == 70).unwrap().hotkey;
+        let heavy = s
+            .validators()
+            .iter()
+            .find(|v| v.power == 70)
+            .unwrap()
+            .hotkey;
         let picks = (0..1000).filter(|h| s.proposer(*h, 0) == heavy).count();
         assert!((600..800).contains(&picks), "{picks} of 1000");
     }

@@ -117,7 +117,11 @@ pub struct FileWal {
 
 impl FileWal {
     pub fn open(path: &Path) -> Result<FileWal, WalError> {
-        let file = OpenOptions::new().create(true).read(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
         Ok(FileWal { file })
     }
 }
@@ -170,7 +174,12 @@ mod tests {
         write_three(&mut FileWal::open(&path).unwrap());
         let len = std::fs::metadata(&path).unwrap().len();
         // A crash mid-write: the last record is cut short.
-        OpenOptions::new().write(true).open(&path).unwrap().set_len(len - 2).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(len - 2)
+            .unwrap();
         let mut wal = FileWal::open(&path).unwrap();
         let rec = wal.load().unwrap();
         assert_eq!(rec.records, vec![b"one".to_vec(), b"two".to_vec()]);
@@ -194,7 +203,12 @@ mod tests {
         assert!(rec.corrupt_tail.unwrap().contains("checksum"));
         let mut huge = MemoryWal::default();
         huge.bytes = vec![0xff; 16];
-        assert!(huge.load().unwrap().corrupt_tail.unwrap().contains("impossible"));
+        assert!(huge
+            .load()
+            .unwrap()
+            .corrupt_tail
+            .unwrap()
+            .contains("impossible"));
     }
 
     #[test]

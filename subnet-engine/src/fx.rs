@@ -112,7 +112,9 @@ mod tests {
 
     #[test]
     fn fast_division_agrees_with_fixed_division() {
-        let vals = [0.0, 1e-9, 0.1, 0.3333, 0.5, 0.999999, 1.0, 2.5, 1000.0, -0.25];
+        let vals = [
+            0.0, 1e-9, 0.1, 0.3333, 0.5, 0.999999, 1.0, 2.5, 1000.0, -0.25,
+        ];
         for &a in &vals {
             for &b in &vals {
                 let (x, y) = (Fx::from_num(a), Fx::from_num(b));
