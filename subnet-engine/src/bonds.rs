@@ -8,8 +8,8 @@ use crate::types::{Params, SparseRow};
 pub struct BondResult {
     /// The bond matrix after the EMA.
     pub ema: Vec<SparseRow<Fx>>,
-    /// The values to store: column max-upscaled (classic) or as is (Yuma3).
-    pub stored: Vec<SparseRow<Fx>>,
+    /// The values to store when they differ from `ema`: column max-upscaled (classic).
+    pub upscaled: Option<Vec<SparseRow<Fx>>>,
     pub dividends: Vec<Fx>,
     pub alpha: Option<Fx>,
 }
@@ -122,7 +122,7 @@ pub fn classic(
     let mut dividends = bond_weighted_incentive(&ema, incentive);
     normalize(&mut dividends);
     BondResult {
-        stored: column_max_upscale(n, &ema),
+        upscaled: Some(column_max_upscale(n, &ema)),
         ema,
         dividends,
         alpha: Some(alpha),
@@ -172,7 +172,7 @@ pub fn yuma3(
         .collect();
     normalize(&mut dividends);
     BondResult {
-        stored: ema.clone(),
+        upscaled: None,
         ema,
         dividends,
         alpha: (!liquid).then_some(scalar),

@@ -10,33 +10,45 @@ pub fn weighted_quantile_columns(n: usize, w: &[SparseRow<Fx>], a: &[Fx], kappa:
     let voters: Vec<usize> = (0..a.len()).filter(|&i| a[i] > ZERO).collect();
     let total = sum(voters.iter().map(|&i| a[i]));
     let minority = total - kappa;
-    let mut columns: Vec<Vec<(Fx, Fx)>> = vec![Vec::new(); n];
+    // One flat buffer grouped by column (a counting sort), instead of a vector per column.
+    let rows = |i: usize| w.get(i).map(|r| r.as_slice()).unwrap_or(&[]);
+    let mut start = vec![0usize; n + 1];
     for &i in &voters {
-        for &(j, x) in w.get(i).map(|r| r.as_slice()).unwrap_or(&[]) {
+        for &(j, x) in rows(i) {
             if (j as usize) < n && x > ZERO {
-                columns[j as usize].push((x, a[i]));
+                start[j as usize + 1] += 1;
             }
         }
     }
-    columns
-        .into_iter()
-        .map(|mut scores| {
+    for j in 0..n {
+        start[j + 1] += start[j];
+    }
+    let mut fill = start.clone();
+    let mut entries = vec![(ZERO, ZERO); start[n]];
+    for &i in &voters {
+        for &(j, x) in rows(i) {
+            if (j as usize) < n && x > ZERO {
+                entries[fill[j as usize]] = (x, a[i]);
+                fill[j as usize] += 1;
+            }
+        }
+    }
+    (0..n)
+        .map(|j| {
             if voters.is_empty() {
                 return ZERO;
             }
-            let listed = scores.len();
+            let scores = &mut entries[start[j]..start[j + 1]];
             let positive_stake = sum(scores.iter().map(|s| s.1));
-            let zero_stake = total - positive_stake;
             // Whoever did not score j (or scored 0) contributes a 0 score, if anyone did.
-            let zero_voters = voters.len() > listed;
             let mut cumulative = ZERO;
-            if zero_voters {
-                cumulative = zero_stake;
+            if voters.len() > scores.len() {
+                cumulative = total - positive_stake;
                 if cumulative > minority {
                     return ZERO;
                 }
             }
-            scores.sort_by(|x, y| x.0.cmp(&y.0));
+            scores.sort_unstable_by(|x, y| x.0.cmp(&y.0));
             let mut k = 0;
             while k < scores.len() {
                 let x = scores[k].0;

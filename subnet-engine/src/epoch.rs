@@ -74,7 +74,7 @@ pub fn run_epoch(input: &EpochInput) -> EpochOutput {
             } else {
                 None
             };
-            let mut row: SparseRow<Fx> = input
+            let mut row: SparseRow<u16> = input
                 .weights
                 .get(i)
                 .map(|r| r.as_slice())
@@ -88,15 +88,15 @@ pub fn run_epoch(input: &EpochInput) -> EpochOutput {
                         && last_update[i] > registered[j]
                         && commit.is_none_or(|cb| cb >= registered[j])
                 })
-                .map(|&(j, v)| (j, from_u16(v)))
+                .copied()
                 .collect();
             row.sort_by_key(|e| e.0);
             row.dedup_by_key(|e| e.0);
-            let s = sum(row.iter().map(|e| e.1));
-            for e in row.iter_mut() {
-                e.1 = safe_div(e.1, s);
-            }
-            row
+            // Row-normalized straight from the u16 values: one exact, truncating division each.
+            let total: u64 = row.iter().map(|e| e.1 as u64).sum();
+            row.into_iter()
+                .map(|(j, v)| (j, Fx::from_bits((((v as u64) << 32) / total) as i64)))
+                .collect()
         })
         .collect();
 
@@ -179,7 +179,7 @@ pub fn run_epoch(input: &EpochInput) -> EpochOutput {
     let mut new_bonds_u16 = Vec::with_capacity(n);
     for i in 0..n {
         if new_permit[i] {
-            let row = bonds.stored[i].clone();
+            let row = bonds.upscaled.as_ref().unwrap_or(&bonds.ema)[i].clone();
             new_bonds_u16.push(BondRow::Set(
                 row.iter()
                     .map(|&(j, x)| (j, to_u16(x)))
