@@ -41,7 +41,13 @@ fn reference_inputs_print_their_expected_emissions() {
             continue;
         }
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let (ok, stdout, stderr) = simulate(&case["input"].to_string(), &["--table"]);
+        // Every other case is piped as the whole file, which the tool also accepts.
+        let piped = if checked % 2 == 0 {
+            case["input"].to_string()
+        } else {
+            case.to_string()
+        };
+        let (ok, stdout, stderr) = simulate(&piped, &["--table"]);
         assert!(ok, "{}: {stderr}", path.display());
         assert!(
             stderr.contains("INCENTIVE"),

@@ -5,6 +5,7 @@
 pub mod core;
 pub mod driver;
 pub mod keeper;
+pub mod schedule;
 pub mod types;
 pub mod validators;
 pub mod wal;
@@ -14,6 +15,7 @@ mod sim;
 
 pub use crate::core::{Config, Core, Effect, Input, Timeouts};
 pub use driver::{Driver, Output};
+pub use schedule::ValidatorSchedule;
 pub use types::{
     Evidence, Message, Proposal, SignedProposal, SignedVote, Step, Timeout, TimeoutKind, ValueId,
 };

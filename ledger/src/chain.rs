@@ -322,6 +322,8 @@ impl Ledger {
             state_root,
             proposer,
             validator_set_hash: validator_set_hash(&validators),
+            // The set is fixed until stake-based validator sets arrive, so the next one is the same.
+            next_validator_set_hash: validator_set_hash(&validators),
             last_commit_hash: last_commit.as_ref().map(Commit::hash).unwrap_or(Hash::ZERO),
         };
         let height = header.height;
@@ -477,6 +479,7 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
         state_root,
         proposer: AccountId::default(),
         validator_set_hash: validator_set_hash(&g.validators),
+        next_validator_set_hash: validator_set_hash(&g.validators),
         last_commit_hash: Hash::ZERO,
     };
     let hash = header.hash();

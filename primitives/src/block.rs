@@ -20,6 +20,8 @@ pub struct Header {
     pub state_root: Hash,
     pub proposer: AccountId,
     pub validator_set_hash: Hash,
+    /// The set that will sign the next block: set changes are visible one block ahead.
+    pub next_validator_set_hash: Hash,
     pub last_commit_hash: Hash,
 }
 
@@ -50,10 +52,13 @@ pub struct Validator {
     pub power: u64,
 }
 
+/// The hash of a validator set, independent of the order it is listed in.
 pub fn validator_set_hash(set: &[Validator]) -> Hash {
+    let mut sorted = set.to_vec();
+    sorted.sort_by(|a, b| a.hotkey.cmp(&b.hotkey));
     Hash::digest_parts(
         b"tensorchain/validators/v1",
-        &[&borsh::to_vec(set).expect("borsh to vec")],
+        &[&borsh::to_vec(&sorted).expect("borsh to vec")],
     )
 }
 

@@ -41,6 +41,7 @@ pub struct HeaderView {
     pub state_root: String,
     pub proposer: String,
     pub validator_set_hash: String,
+    pub next_validator_set_hash: String,
     pub last_commit_hash: String,
     pub tx_count: usize,
 }
@@ -57,6 +58,7 @@ impl HeaderView {
             state_root: h.state_root.to_hex(),
             proposer: h.proposer.to_ss58(),
             validator_set_hash: h.validator_set_hash.to_hex(),
+            next_validator_set_hash: h.next_validator_set_hash.to_hex(),
             last_commit_hash: h.last_commit_hash.to_hex(),
             tx_count,
         }
