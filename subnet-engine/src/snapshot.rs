@@ -398,6 +398,11 @@ fn apply_set_weights(input: &mut EpochInput, v: &Value, path: &str) -> R<()> {
 
 /// Runs a snapshot: one epoch (returns one output) or a sequence (one output per epoch).
 pub fn simulate(snapshot: &Value) -> R<(Vec<EpochOutput>, bool)> {
+    // A whole reference-case file is accepted too: its snapshot is under "input".
+    let snapshot = match snapshot.get("input") {
+        Some(inner) if snapshot.get("expected").is_some() => inner,
+        _ => snapshot,
+    };
     let obj = snapshot
         .as_object()
         .ok_or_else(|| err("input", "expected a JSON object"))?;
