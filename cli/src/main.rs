@@ -5,6 +5,7 @@ mod devnet;
 mod error;
 mod keystore;
 mod output;
+mod stake;
 mod wallet;
 mod yuma;
 
@@ -83,6 +84,9 @@ enum Command {
     /// Keys, balances and transfers.
     #[command(subcommand)]
     Wallet(wallet::WalletCmd),
+    /// Stake TAO behind hotkeys.
+    #[command(subcommand)]
+    Stake(stake::StakeCmd),
     /// Yuma consensus tools for subnet designers.
     #[command(subcommand)]
     Yuma(yuma::YumaCmd),
@@ -96,6 +100,7 @@ fn main() {
         Command::Node(cmd) => devnet::run_node(cmd, &cli.global),
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
         Command::Yuma(cmd) => yuma::run(cmd),
+        Command::Stake(cmd) => stake::run(cmd, &cli.global),
     };
     if let Err(e) = result {
         e.print(as_json);

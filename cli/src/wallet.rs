@@ -67,7 +67,7 @@ struct ChainData {
     fees: Value,
 }
 
-fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
+pub fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
     CliError::new(
         "bad_address",
         format!("'{s}': {e}"),
@@ -76,14 +76,14 @@ fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
 }
 
 /// The coldkey to act with: a dev key from --uri, or the wallet's.
-fn signer(g: &Global) -> CliResult<Keypair> {
+pub fn signer(g: &Global) -> CliResult<Keypair> {
     match &g.uri {
         Some(name) => Ok(Keypair::dev(name)),
         None => Wallets::new(&g.home()).coldkey(&g.wallet),
     }
 }
 
-fn coldkey_address(g: &Global) -> CliResult<AccountId> {
+pub fn coldkey_address(g: &Global) -> CliResult<AccountId> {
     match &g.uri {
         Some(name) => Ok(Keypair::dev(name).account()),
         None => Wallets::new(&g.home()).coldkey_public(&g.wallet),
@@ -206,50 +206,86 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
 
 fn transfer(g: &Global, dest: &str, amount: &str, dry_run: bool, no_wait: bool) -> CliResult<()> {
     let to: AccountId = dest.parse().map_err(|e| bad_address(dest, e))?;
-    let amount = parse_tao(amount)
-        .map_err(|e| CliError::new("bad_amount", e.to_string(), "amounts are TAO, e.g. 1.5"))?;
+    let amount = parse_amount(amount)?;
+    let summary = format!("send {} TAO to {to}", format_tao(amount));
+    let result = submit(
+        g,
+        &signer(g)?,
+        Call::Transfer { to, amount },
+        &summary,
+        dry_run,
+        no_wait,
+    )?;
+    print_submitted(g, &result, &summary);
+    Ok(())
+}
+
+pub fn parse_amount(amount: &str) -> CliResult<u64> {
+    parse_tao(amount)
+        .map_err(|e| CliError::new("bad_amount", e.to_string(), "amounts are TAO, e.g. 1.5"))
+}
+
+/// Prints the outcome of `submit`: JSON as is, or one human line.
+pub fn print_submitted(g: &Global, result: &Value, summary: &str) {
+    if g.json {
+        print_json(result);
+        return;
+    }
+    let hash = result["hash"].as_str().unwrap_or_default();
+    if result["dry_run"].as_bool() == Some(true) {
+        println!(
+            "dry run: would {summary} (fee {} rao); nothing submitted",
+            result["fee"].as_str().unwrap_or("?")
+        );
+    } else if let Some(h) = result["height"].as_u64() {
+        println!("{summary}: included in block {h}\n  tx {hash}");
+    } else {
+        println!("{summary}: submitted\n  tx {hash} (pending)");
+    }
+}
+
+/// Signs `call` with the chain's fee and the signer's next nonce, then simulates it (`dry_run`) or
+/// submits it and, unless `no_wait`, waits for its block. Asks first on a terminal unless `-y`.
+pub fn submit(
+    g: &Global,
+    key: &Keypair,
+    call: Call,
+    summary: &str,
+    dry_run: bool,
+    no_wait: bool,
+) -> CliResult<Value> {
     let client = Client::new(&g.network);
     let chain: ChainData = client.get("/v1/chain")?;
-    let fee: u64 = chain.fees["transfer"]
+    let fee_key = call.name();
+    let fee: u64 = chain.fees[fee_key]
         .as_str()
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| {
             CliError::new(
                 "bad_response",
-                "the node lists no transfer fee",
-                "is --network a tensorchain node?",
+                format!("the node lists no {fee_key} fee"),
+                "is --network a tensorchain node of this version?",
             )
         })?;
-    let key = signer(g)?;
     let account: AccountData = client.get(&format!("/v1/accounts/{}", key.account()))?;
     let stx = Tx {
         chain_id: chain.chain_id,
         signer: key.account(),
         nonce: account.next_nonce,
         fee,
-        call: Call::Transfer { to, amount },
+        call,
     }
-    .sign(&key);
+    .sign(key);
     let body = json!({"tx": format!("0x{}", hex::encode(stx.to_bytes()))});
     if dry_run {
         let sim: Value = client.post("/v1/txs/simulate", &body)?;
-        if g.json {
-            print_json(
-                &json!({"dry_run": true, "hash": sim["hash"], "fee": sim["fee"], "effects": sim["effects"]}),
-            );
-        } else {
-            println!(
-                "dry run: would send {} TAO to {to} for a fee of {} TAO; nothing submitted",
-                format_tao(amount),
-                format_tao(fee)
-            );
-        }
-        return Ok(());
+        return Ok(
+            json!({"dry_run": true, "hash": sim["hash"], "fee": sim["fee"], "effects": sim["effects"]}),
+        );
     }
     if !g.yes && !g.json && std::io::stdin().is_terminal() {
         eprint!(
-            "Send {} TAO from {} to {to} (fee {} TAO)? [y/N] ",
-            format_tao(amount),
+            "{summary} from {} (fee {} TAO)? [y/N] ",
             key.account(),
             format_tao(fee)
         );
@@ -259,34 +295,21 @@ fn transfer(g: &Global, dest: &str, amount: &str, dry_run: bool, no_wait: bool) 
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
             return Err(CliError::new(
                 "cancelled",
-                "transfer cancelled",
+                "nothing was sent",
                 "pass -y to skip the question",
             ));
         }
     }
     let submitted: Value = client.post("/v1/txs", &body)?;
     let hash = submitted["hash"].as_str().unwrap_or_default().to_string();
-    let mut result = json!({"hash": hash, "status": "pending", "amount": amount.to_string(), "fee": fee.to_string(), "to": to});
+    let mut result =
+        json!({"hash": hash, "status": "pending", "fee": fee.to_string(), "call": stx.tx.call});
     if !no_wait {
         let status = wait_for_inclusion(&client, &hash, g.json)?;
         result["status"] = status["status"].clone();
         result["height"] = status["height"].clone();
     }
-    if g.json {
-        print_json(&result);
-    } else {
-        match result["height"].as_u64() {
-            Some(h) => println!(
-                "sent {} TAO to {to}: included in block {h}\n  tx {hash}",
-                format_tao(amount)
-            ),
-            None => println!(
-                "submitted {} TAO to {to}\n  tx {hash} (pending)",
-                format_tao(amount)
-            ),
-        }
-    }
-    Ok(())
+    Ok(result)
 }
 
 /// Polls the transaction's status until it is included or fails, showing progress on a terminal.

@@ -151,6 +151,36 @@ fn devnet_transfers_and_survives_restarts() {
     assert!(!ok);
     assert_eq!(err["error"]["code"], "bad_address");
 
+    // Staking: bob bonds 5 TAO behind his dev hotkey, lowers his take, and cannot unbond more than he has.
+    let (ok, staked) = cli(
+        &d,
+        &home,
+        &["stake", "add", "--uri", "bob", "--amount", "5"],
+    );
+    assert!(ok, "{staked}");
+    let (_, list) = cli(&d, &home, &["stake", "list", "--uri", "bob"]);
+    assert_eq!(list["total"], "5000000000");
+    let (ok, take) = cli(
+        &d,
+        &home,
+        &["stake", "set-take", "--uri", "bob", "--take", "9"],
+    );
+    assert!(ok, "{take}");
+    let bob_hot = Keypair::dev("bob/hot").account().to_string();
+    let info = get(&format!("{}/v1/hotkeys/{bob_hot}", d.url));
+    assert_eq!(info["data"]["take"], 5898);
+    assert_eq!(info["data"]["owner"], bob.as_str());
+    let (ok, err) = cli(
+        &d,
+        &home,
+        &["stake", "remove", "--uri", "bob", "--amount", "6"],
+    );
+    assert!(!ok);
+    assert_eq!(err["error"]["code"], "insufficient_stake");
+    let (_, now) = cli(&d, &home, &["wallet", "balance", "--address", &bob]);
+    assert_eq!(rao(&now, "staked"), 5_000_000_000);
+    let after = now;
+
     // Graceful stop (SIGTERM), then resume: every block and balance is still there.
     wait_for_height(&d, included + 1);
     let block_hash =

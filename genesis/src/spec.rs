@@ -145,6 +145,7 @@ impl ChainSpec {
             validator_epoch: 100,
             fees: Fees {
                 transfer: TRANSFER_FEE,
+                staking: TRANSFER_FEE,
             },
             validators: DEV_ACCOUNTS[..validators]
                 .iter()
@@ -176,6 +177,7 @@ impl ChainSpec {
             validator_epoch: 100,
             fees: Fees {
                 transfer: TRANSFER_FEE,
+                staking: TRANSFER_FEE,
             },
             validators: validator_hotkeys
                 .iter()

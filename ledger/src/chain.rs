@@ -4,7 +4,7 @@
 
 use crate::commitment;
 use crate::execute::{apply_tx, Event, TxError};
-use crate::state::{self, Account, ChainParams, Globals, HotkeyInfo, ValidatorSet};
+use crate::state::{self, Account, ChainParams, Globals, ValidatorSet};
 use crate::store::{Column, Store, StoreError, WriteBatch};
 use crate::view::{Changes, StateView};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -434,7 +434,6 @@ fn put_block(
 
 fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError> {
     let mut view = StateView::new(Arc::new(crate::store::MemoryStore::new()));
-    let mut globals = Globals::default();
     let mut issued: u128 = 0;
     for (id, amount) in &g.balances {
         let mut a = view.account(id)?.unwrap_or_default();
@@ -443,22 +442,11 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
         issued += *amount as u128;
     }
     for (hotkey, coldkey, amount) in &g.stakes {
-        let mut a = view.account(coldkey)?.unwrap_or_default();
-        a.staked += amount;
-        view.set_account(coldkey, &a);
-        let key = state::stake_key(hotkey, coldkey);
-        let prev: u64 = view.get(&key)?.unwrap_or(0);
-        view.put(key, &(prev + amount));
-        let hk_key = state::hotkey_key(hotkey);
-        let mut info: HotkeyInfo = view.get(&hk_key)?.unwrap_or(HotkeyInfo {
-            owner: *coldkey,
-            total_stake: 0,
-        });
-        info.total_stake += amount;
-        view.put(hk_key, &info);
-        globals.total_stake += amount;
+        crate::staking::bond(&mut view, coldkey, hotkey, *amount)
+            .map_err(|e| LedgerError::InvalidBlock(format!("genesis stake: {e}")))?;
         issued += *amount as u128;
     }
+    let mut globals = view.globals()?;
     if issued > MAX_SUPPLY as u128 {
         return Err(LedgerError::GenesisOverSupply(issued));
     }
@@ -522,5 +510,36 @@ impl Ledger {
             .map(|v| v.hotkey)
             .unwrap_or_default();
         apply_tx(&mut self.view(), stx, &self.params, &proposer)
+    }
+}
+
+impl Ledger {
+    fn scan_amounts(&self, prefix: Vec<u8>) -> Result<Vec<(AccountId, u64)>, StoreError> {
+        self.store
+            .scan_prefix(Column::State, &prefix)?
+            .into_iter()
+            .map(|(k, v)| {
+                let id: [u8; 32] = k[k.len() - 32..].try_into().expect("32-byte key suffix");
+                Ok((AccountId(id), decode(&v, "stake")?))
+            })
+            .collect()
+    }
+
+    /// A coldkey's stakes: (hotkey, rao).
+    pub fn stakes_of(&self, coldkey: &AccountId) -> Result<Vec<(AccountId, u64)>, StoreError> {
+        let mut prefix = vec![state::COLDKEY_STAKE_PREFIX];
+        prefix.extend_from_slice(&coldkey.0);
+        self.scan_amounts(prefix)
+    }
+
+    /// Who stakes behind a hotkey: (coldkey, rao).
+    pub fn nominators_of(&self, hotkey: &AccountId) -> Result<Vec<(AccountId, u64)>, StoreError> {
+        let mut prefix = vec![state::STAKE_PREFIX];
+        prefix.extend_from_slice(&hotkey.0);
+        self.scan_amounts(prefix)
+    }
+
+    pub fn hotkey(&self, hotkey: &AccountId) -> Result<Option<state::HotkeyInfo>, StoreError> {
+        self.view().get(&state::hotkey_key(hotkey))
     }
 }

@@ -1,7 +1,8 @@
 //! Transaction validity and execution. A failing transaction returns a named error and leaves
 //! the view exactly as it was.
 
-use crate::state::{Account, ChainParams};
+use crate::staking;
+use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -36,6 +37,16 @@ pub enum TxError {
     InsufficientBalance { needed: u64, available: u64 },
     #[error("amount overflows a u64 count of rao")]
     AmountOverflow,
+    #[error("stake of {amount} rao is below the minimum of {minimum} rao")]
+    StakeBelowMinimum { amount: u64, minimum: u64 },
+    #[error("only {available} rao is staked there, {requested} rao was asked for")]
+    InsufficientStake { available: u64, requested: u64 },
+    #[error("hotkey {hotkey} has no stake and no owner yet")]
+    HotkeyNotFound { hotkey: AccountId },
+    #[error("hotkey {hotkey} belongs to coldkey {owner}, not the signer")]
+    NotHotkeyOwner { hotkey: AccountId, owner: AccountId },
+    #[error("take {take} is above the maximum {max} (18%)")]
+    TakeTooHigh { take: u16, max: u16 },
     #[error("{0}")]
     Storage(String),
 }
@@ -70,6 +81,11 @@ impl TxError {
             TxError::ZeroAmount => "zero_amount",
             TxError::InsufficientBalance { .. } => "insufficient_balance",
             TxError::AmountOverflow => "amount_overflow",
+            TxError::StakeBelowMinimum { .. } => "stake_below_minimum",
+            TxError::InsufficientStake { .. } => "insufficient_stake",
+            TxError::HotkeyNotFound { .. } => "hotkey_not_found",
+            TxError::NotHotkeyOwner { .. } => "not_hotkey_owner",
+            TxError::TakeTooHigh { .. } => "take_too_high",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -91,6 +107,13 @@ impl TxError {
                 "check the balance with `tensorchain wallet balance`"
             }
             TxError::AmountOverflow => "send a smaller amount",
+            TxError::StakeBelowMinimum { .. } => "stake at least 0.002 TAO",
+            TxError::InsufficientStake { .. } => "check your stakes with `tensorchain stake list`",
+            TxError::HotkeyNotFound { .. } => {
+                "stake to the hotkey first; its first staker becomes its owner"
+            }
+            TxError::NotHotkeyOwner { .. } => "sign with the coldkey that owns the hotkey",
+            TxError::TakeTooHigh { .. } => "choose a take of at most 18%",
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -113,6 +136,18 @@ impl TxError {
             TxError::InsufficientBalance { needed, available } => {
                 json!({"needed": needed.to_string(), "available": available.to_string()})
             }
+            TxError::StakeBelowMinimum { amount, minimum } => {
+                json!({"amount": amount.to_string(), "minimum": minimum.to_string()})
+            }
+            TxError::InsufficientStake {
+                available,
+                requested,
+            } => {
+                json!({"available": available.to_string(), "requested": requested.to_string()})
+            }
+            TxError::HotkeyNotFound { hotkey } => json!({"hotkey": hotkey}),
+            TxError::NotHotkeyOwner { hotkey, owner } => json!({"hotkey": hotkey, "owner": owner}),
+            TxError::TakeTooHigh { take, max } => json!({"take": take, "max": max}),
             _ => json!({}),
         }
     }
@@ -134,6 +169,22 @@ pub enum Event {
         #[serde(with = "tensorchain_primitives::amount::as_string")]
         amount: u64,
     },
+    StakeAdded {
+        coldkey: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
+    StakeRemoved {
+        coldkey: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
+    TakeSet {
+        hotkey: AccountId,
+        take: u16,
+    },
 }
 
 /// Checks that need no state: chain id, signature, fee.
@@ -146,9 +197,7 @@ pub fn check_stateless(stx: &SignedTx, params: &ChainParams) -> Result<(), TxErr
         });
     }
     stx.verify_signature()?;
-    let expected = match tx.call {
-        Call::Transfer { .. } => params.fees.transfer,
-    };
+    let expected = params.fees.for_call(&tx.call);
     if tx.fee != expected {
         return Err(TxError::BadFee {
             call: tx.call.name(),
@@ -192,30 +241,85 @@ fn execute(
             got: tx.nonce,
         });
     }
-    let mut events = Vec::new();
-    match &tx.call {
+    // What leaves the free balance besides the fee.
+    let spend = match &tx.call {
+        Call::Transfer { amount, .. }
+        | Call::AddStake { amount, .. }
+        | Call::RemoveStake { amount, .. }
+            if *amount == 0 =>
+        {
+            return Err(TxError::ZeroAmount)
+        }
+        Call::Transfer { amount, .. } | Call::AddStake { amount, .. } => *amount,
+        Call::RemoveStake { .. } | Call::SetTake { .. } => 0,
+    };
+    let needed = spend.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
+    if sender.free < needed {
+        return Err(TxError::InsufficientBalance {
+            needed,
+            available: sender.free,
+        });
+    }
+    sender.free -= needed;
+    sender.nonce += 1;
+    view.set_account(&tx.signer, &sender);
+    let signer = tx.signer;
+    let event = match &tx.call {
         Call::Transfer { to, amount } => {
-            if *amount == 0 {
-                return Err(TxError::ZeroAmount);
-            }
-            let needed = amount.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
-            if sender.free < needed {
-                return Err(TxError::InsufficientBalance {
-                    needed,
-                    available: sender.free,
-                });
-            }
-            sender.free -= needed;
-            sender.nonce += 1;
-            view.set_account(&tx.signer, &sender);
             credit(view, to, *amount)?;
-            events.push(Event::Transfer {
-                from: tx.signer,
+            Event::Transfer {
+                from: signer,
                 to: *to,
                 amount: *amount,
-            });
+            }
         }
-    }
+        Call::AddStake { hotkey, amount } => {
+            if *amount < MIN_STAKE {
+                return Err(TxError::StakeBelowMinimum {
+                    amount: *amount,
+                    minimum: MIN_STAKE,
+                });
+            }
+            staking::bond(view, &signer, hotkey, *amount)?;
+            Event::StakeAdded {
+                coldkey: signer,
+                hotkey: *hotkey,
+                amount: *amount,
+            }
+        }
+        Call::RemoveStake { hotkey, amount } => {
+            staking::unbond(view, &signer, hotkey, *amount)?;
+            credit(view, &signer, *amount)?;
+            Event::StakeRemoved {
+                coldkey: signer,
+                hotkey: *hotkey,
+                amount: *amount,
+            }
+        }
+        Call::SetTake { hotkey, take } => {
+            let mut info = staking::hotkey(view, hotkey)?
+                .ok_or(TxError::HotkeyNotFound { hotkey: *hotkey })?;
+            if info.owner != signer {
+                return Err(TxError::NotHotkeyOwner {
+                    hotkey: *hotkey,
+                    owner: info.owner,
+                });
+            }
+            if *take > MAX_TAKE {
+                return Err(TxError::TakeTooHigh {
+                    take: *take,
+                    max: MAX_TAKE,
+                });
+            }
+            info.take = *take;
+            view.put(state::hotkey_key(hotkey), &info);
+            Event::TakeSet {
+                hotkey: *hotkey,
+                take: *take,
+            }
+        }
+    };
+    let mut events = vec![event];
     credit(view, proposer, tx.fee)?;
     events.push(Event::FeePaid {
         payer: tx.signer,

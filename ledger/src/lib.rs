@@ -7,6 +7,7 @@ pub mod execute;
 pub use tensorchain_subnet_engine::reward;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
+pub mod staking;
 pub mod state;
 pub mod store;
 pub mod view;

@@ -11,6 +11,7 @@ const ACCOUNT: u8 = 0x02;
 const STAKE: u8 = 0x03;
 const HOTKEY: u8 = 0x04;
 const VALIDATORS: u8 = 0x05;
+const COLDKEY_STAKE: u8 = 0x06;
 
 /// Chain-wide totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
@@ -38,7 +39,37 @@ pub struct ChainParams {
 pub struct Fees {
     #[serde(with = "tensorchain_primitives::amount::as_string")]
     pub transfer: u64,
+    /// add_stake, remove_stake and set_take.
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub staking: u64,
 }
+
+impl Fees {
+    pub fn for_call(&self, call: &tensorchain_primitives::Call) -> u64 {
+        use tensorchain_primitives::Call;
+        match call {
+            Call::Transfer { .. } => self.transfer,
+            Call::AddStake { .. } | Call::RemoveStake { .. } | Call::SetTake { .. } => self.staking,
+        }
+    }
+}
+
+impl Fees {
+    /// The fee of every call kind by its name, as clients look it up.
+    pub fn by_call_name(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("transfer", self.transfer),
+            ("add_stake", self.staking),
+            ("remove_stake", self.staking),
+            ("set_take", self.staking),
+        ]
+    }
+}
+
+/// Smallest stake an add_stake may move (0.002 TAO, subtensor's DefaultMinStake).
+pub const MIN_STAKE: u64 = 2_000_000;
+/// Largest delegate take, and the default: 18% (11796 / 65535).
+pub const MAX_TAKE: u16 = 11796;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Account {
@@ -53,6 +84,18 @@ pub struct Account {
 pub struct HotkeyInfo {
     pub owner: AccountId,
     pub total_stake: u64,
+    /// Share of validator dividends the owner keeps before nominators share the rest.
+    pub take: u16,
+}
+
+impl HotkeyInfo {
+    pub fn new(owner: AccountId) -> HotkeyInfo {
+        HotkeyInfo {
+            owner,
+            total_stake: 0,
+            take: MAX_TAKE,
+        }
+    }
 }
 
 pub fn globals_key() -> Vec<u8> {
@@ -75,12 +118,18 @@ pub fn stake_key(hotkey: &AccountId, coldkey: &AccountId) -> Vec<u8> {
     prefixed(STAKE, &[&hotkey.0, &coldkey.0])
 }
 
+/// The same stake indexed by coldkey first, to list an account's stakes.
+pub fn coldkey_stake_key(coldkey: &AccountId, hotkey: &AccountId) -> Vec<u8> {
+    prefixed(COLDKEY_STAKE, &[&coldkey.0, &hotkey.0])
+}
+
 pub fn hotkey_key(hotkey: &AccountId) -> Vec<u8> {
     prefixed(HOTKEY, &[&hotkey.0])
 }
 
 pub const ACCOUNT_PREFIX: u8 = ACCOUNT;
 pub const STAKE_PREFIX: u8 = STAKE;
+pub const COLDKEY_STAKE_PREFIX: u8 = COLDKEY_STAKE;
 
 fn prefixed(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![tag];

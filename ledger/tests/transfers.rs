@@ -24,7 +24,10 @@ fn genesis(funded: &[&str]) -> GenesisState {
         params: ChainParams {
             chain_id: "test".into(),
             block_time_ms: 1000,
-            fees: Fees { transfer: FEE },
+            fees: Fees {
+                transfer: FEE,
+                staking: FEE,
+            },
         },
         genesis_hash: Hash::digest(b"test genesis"),
         time_ms: 1,

@@ -350,6 +350,8 @@ async fn openapi_metrics_and_docs_are_served() {
         "/v1/txs",
         "/v1/txs/simulate",
         "/v1/accounts/{addr}",
+        "/v1/accounts/{addr}/stakes",
+        "/v1/hotkeys/{hk}",
         "/v1/events",
     ] {
         assert!(

@@ -18,6 +18,20 @@ pub enum Call {
         #[serde(with = "crate::amount::as_string")]
         amount: u64,
     },
+    /// Moves free balance of the signer (a coldkey) into stake behind `hotkey`.
+    AddStake {
+        hotkey: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        amount: u64,
+    },
+    /// Moves the signer's stake behind `hotkey` back to its free balance.
+    RemoveStake {
+        hotkey: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        amount: u64,
+    },
+    /// Sets the share of validator dividends the hotkey's owner keeps (u16 / 65535).
+    SetTake { hotkey: AccountId, take: u16 },
 }
 
 impl Call {
@@ -25,6 +39,9 @@ impl Call {
     pub fn name(&self) -> &'static str {
         match self {
             Call::Transfer { .. } => "transfer",
+            Call::AddStake { .. } => "add_stake",
+            Call::RemoveStake { .. } => "remove_stake",
+            Call::SetTake { .. } => "set_take",
         }
     }
 }

@@ -56,6 +56,8 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
         .route("/v1/txs/simulate", post(routes::txs::simulate))
         .route("/v1/txs/{hash}", get(routes::txs::status))
         .route("/v1/accounts/{addr}", get(routes::accounts::get))
+        .route("/v1/accounts/{addr}/stakes", get(routes::accounts::stakes))
+        .route("/v1/hotkeys/{hk}", get(routes::accounts::hotkey))
         .route("/v1/events", get(routes::events::events))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))

@@ -21,6 +21,8 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
         routes::txs::simulate,
         routes::txs::status,
         routes::accounts::get,
+        routes::accounts::stakes,
+        routes::accounts::hotkey,
         routes::events::events,
     )
 )]

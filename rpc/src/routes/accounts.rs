@@ -32,3 +32,98 @@ pub async fn get(
         },
     ))
 }
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StakeView {
+    pub hotkey: String,
+    pub amount: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StakesView {
+    pub coldkey: String,
+    pub total: String,
+    pub stakes: Vec<StakeView>,
+}
+
+/// A coldkey's stake behind each hotkey.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/stakes", tag = "accounts",
+    params(("addr" = String, Path, description = "SS58 address or 0x hex public key")),
+    responses((status = 200, body = StakesView), (status = 400, description = "bad_address")))]
+pub async fn stakes(
+    State(st): State<AppState>,
+    Path(addr): Path<String>,
+) -> Result<Json<Envelope<StakesView>>, ApiError> {
+    let id = parse_address(&addr)?;
+    let stakes = st.api.ledger().stakes_of(&id)?;
+    let total: u128 = stakes.iter().map(|(_, a)| *a as u128).sum();
+    Ok(envelope(
+        &st,
+        StakesView {
+            coldkey: id.to_ss58(),
+            total: total.to_string(),
+            stakes: stakes
+                .into_iter()
+                .map(|(hk, a)| StakeView {
+                    hotkey: hk.to_ss58(),
+                    amount: a.to_string(),
+                })
+                .collect(),
+        },
+    ))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct NominatorView {
+    pub coldkey: String,
+    pub amount: String,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct HotkeyView {
+    pub hotkey: String,
+    pub owner: String,
+    pub total_stake: String,
+    /// Share of validator dividends the owner keeps, as u16 / 65535 …
+    pub take: u16,
+    /// … and as a fraction.
+    pub take_fraction: f64,
+    pub nominators: Vec<NominatorView>,
+}
+
+/// A hotkey: its owner, total stake, take and nominators.
+#[utoipa::path(get, path = "/v1/hotkeys/{hk}", tag = "accounts",
+    params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key")),
+    responses((status = 200, body = HotkeyView), (status = 404, description = "hotkey_not_found")))]
+pub async fn hotkey(
+    State(st): State<AppState>,
+    Path(hk): Path<String>,
+) -> Result<Json<Envelope<HotkeyView>>, ApiError> {
+    let id = parse_address(&hk)?;
+    let ledger = st.api.ledger();
+    let info = ledger.hotkey(&id)?.ok_or_else(|| {
+        ApiError::not_found(
+            "hotkey_not_found",
+            format!("hotkey {id} has no stake and no owner"),
+        )
+    })?;
+    let nominators = ledger
+        .nominators_of(&id)?
+        .into_iter()
+        .map(|(ck, a)| NominatorView {
+            coldkey: ck.to_ss58(),
+            amount: a.to_string(),
+        })
+        .collect();
+    Ok(envelope(
+        &st,
+        HotkeyView {
+            hotkey: id.to_ss58(),
+            owner: info.owner.to_ss58(),
+            total_stake: info.total_stake.to_string(),
+            take: info.take,
+            take_fraction: info.take as f64 / 65535.0,
+            nominators,
+        },
+    ))
+}

@@ -24,7 +24,7 @@ pub struct ChainView {
     pub block_reward: String,
     pub next_halving_at: Option<String>,
     pub subnet_limit: u16,
-    /// Fixed fee per call kind, in rao.
+    /// Fixed fee per call name (`transfer`, `add_stake`, …), in rao.
     #[schema(value_type = Object)]
     pub fees: serde_json::Value,
 }
@@ -60,7 +60,13 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
             block_reward: block_reward(g.total_issuance).to_string(),
             next_halving_at: next_halving_at(g.total_issuance).map(|v| v.to_string()),
             subnet_limit: SUBNET_LIMIT,
-            fees: serde_json::to_value(&params.fees).unwrap_or_default(),
+            fees: params
+                .fees
+                .by_call_name()
+                .into_iter()
+                .map(|(name, fee)| (name.to_string(), serde_json::Value::String(fee.to_string())))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
         },
     ))
 }

@@ -1,0 +1,198 @@
+//! `tensorchain stake …`: bond TAO behind hotkeys, unbond it, list stakes, set a delegate take.
+
+use crate::client::Client;
+use crate::error::{CliError, CliResult};
+use crate::keystore::Wallets;
+use crate::output::{print_json, table};
+use crate::wallet::{bad_address, coldkey_address, parse_amount, print_submitted, signer, submit};
+use crate::Global;
+use clap::Subcommand;
+use serde_json::Value;
+use tensorchain_primitives::{format_tao, AccountId, Call};
+
+#[derive(Subcommand)]
+pub enum StakeCmd {
+    /// Stake free TAO of the coldkey behind a hotkey (default: the wallet's hotkey, -H).
+    Add {
+        #[arg(long)]
+        amount: String,
+        /// Hotkey address; without it, the wallet's hotkey (or the dev hotkey with --uri).
+        #[arg(long = "hotkey-address")]
+        hotkey_address: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Unstake TAO from a hotkey back to the coldkey's free balance.
+    Remove {
+        #[arg(long)]
+        amount: String,
+        #[arg(long = "hotkey-address")]
+        hotkey_address: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The coldkey's stakes (or any --address's).
+    List {
+        #[arg(long)]
+        address: Option<String>,
+    },
+    /// Set the share of validator dividends the hotkey's owner keeps, in percent (0–18).
+    SetTake {
+        #[arg(long)]
+        take: String,
+        #[arg(long = "hotkey-address")]
+        hotkey_address: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// The hotkey a command acts on: an explicit address, the dev hotkey of --uri, or the wallet's.
+fn hotkey(g: &Global, explicit: Option<&str>) -> CliResult<AccountId> {
+    match (explicit, &g.uri) {
+        (Some(a), _) => a.parse().map_err(|e| bad_address(a, e)),
+        (None, Some(name)) => Ok(tensorchain_genesis::dev_hotkey(name).account()),
+        (None, None) => Ok(Wallets::new(&g.home())
+            .hotkey(&g.wallet, &g.hotkey)?
+            .account()),
+    }
+}
+
+/// "9" or "9%" percent → u16 take (x / 100 · 65535, rounded down).
+fn parse_take(s: &str) -> CliResult<u16> {
+    let bad = || {
+        CliError::new(
+            "bad_take",
+            format!("'{s}' is not a percentage"),
+            "give the take in percent, e.g. 9 or 9.5",
+        )
+    };
+    let pct = crate::wallet::parse_amount(s.trim_end_matches('%')).map_err(|_| bad())?;
+    // parse_amount gives 10^9 units per whole number: percent·10^9.
+    let take = (pct as u128 * 65535) / (100 * 1_000_000_000u128);
+    u16::try_from(take).map_err(|_| bad())
+}
+
+pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
+    match cmd {
+        StakeCmd::Add {
+            amount,
+            hotkey_address,
+            dry_run,
+            no_wait,
+        } => {
+            let hotkey = hotkey(g, hotkey_address.as_deref())?;
+            let amount = parse_amount(&amount)?;
+            let summary = format!("stake {} TAO behind {hotkey}", format_tao(amount));
+            let r = submit(
+                g,
+                &signer(g)?,
+                Call::AddStake { hotkey, amount },
+                &summary,
+                dry_run,
+                no_wait,
+            )?;
+            print_submitted(g, &r, &summary);
+        }
+        StakeCmd::Remove {
+            amount,
+            hotkey_address,
+            dry_run,
+            no_wait,
+        } => {
+            let hotkey = hotkey(g, hotkey_address.as_deref())?;
+            let amount = parse_amount(&amount)?;
+            let summary = format!("unstake {} TAO from {hotkey}", format_tao(amount));
+            let r = submit(
+                g,
+                &signer(g)?,
+                Call::RemoveStake { hotkey, amount },
+                &summary,
+                dry_run,
+                no_wait,
+            )?;
+            print_submitted(g, &r, &summary);
+        }
+        StakeCmd::SetTake {
+            take,
+            hotkey_address,
+            dry_run,
+            no_wait,
+        } => {
+            let hotkey = hotkey(g, hotkey_address.as_deref())?;
+            let take_u16 = parse_take(&take)?;
+            let summary = format!("set the take of {hotkey} to {take}%");
+            let r = submit(
+                g,
+                &signer(g)?,
+                Call::SetTake {
+                    hotkey,
+                    take: take_u16,
+                },
+                &summary,
+                dry_run,
+                no_wait,
+            )?;
+            print_submitted(g, &r, &summary);
+        }
+        StakeCmd::List { address } => {
+            let id = match address {
+                Some(a) => a.parse::<AccountId>().map_err(|e| bad_address(&a, e))?,
+                None => coldkey_address(g)?,
+            };
+            let data: Value = Client::new(&g.network).get(&format!("/v1/accounts/{id}/stakes"))?;
+            if g.json {
+                print_json(&data);
+            } else {
+                let tao = |v: &Value| {
+                    format!(
+                        "{} TAO",
+                        format_tao(v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
+                    )
+                };
+                let rows: Vec<Vec<String>> = data["stakes"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| {
+                                vec![
+                                    s["hotkey"].as_str().unwrap_or("").to_string(),
+                                    tao(&s["amount"]),
+                                ]
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if rows.is_empty() {
+                    println!("{id} has no stake");
+                } else {
+                    println!(
+                        "{}\ntotal {}",
+                        table(&["HOTKEY", "STAKE"], &rows),
+                        tao(&data["total"])
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_parse_as_percent() {
+        assert_eq!(parse_take("18").unwrap(), 11796);
+        assert_eq!(parse_take("0").unwrap(), 0);
+        assert_eq!(parse_take("9%").unwrap(), 5898);
+        assert!(parse_take("abc").is_err());
+    }
+}
