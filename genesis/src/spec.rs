@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use tensorchain_ledger::subnet::SubnetParams;
 use tensorchain_ledger::{ChainParams, Fees, GenesisState};
 use tensorchain_primitives::{AccountId, Hash, Keypair, Validator, RAO_PER_TAO};
 use thiserror::Error;
@@ -41,64 +42,6 @@ pub struct GenesisValidator {
     pub stake: u64,
 }
 
-/// Defaults every new subnet starts with (protocol.md, "Hyperparameters").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HyperparameterDefaults {
-    pub tempo: u16,
-    pub immunity_period: u16,
-    pub weights_rate_limit: u64,
-    pub kappa: u16,
-    pub bonds_moving_average: u64,
-    pub bonds_penalty: u16,
-    pub yuma_version: u8,
-    pub liquid_alpha_enabled: bool,
-    pub alpha_low: u16,
-    pub alpha_high: u16,
-    pub activity_cutoff: u16,
-    pub min_allowed_weights: u16,
-    pub max_weight_limit: u16,
-    pub weights_version: u64,
-    pub max_allowed_uids: u16,
-    pub max_allowed_validators: u16,
-    #[serde(with = "rao")]
-    pub subnet_lock_cost: u64,
-}
-
-impl HyperparameterDefaults {
-    fn mainnet() -> Self {
-        HyperparameterDefaults {
-            tempo: 360,
-            immunity_period: 5000,
-            weights_rate_limit: 100,
-            kappa: 32767,
-            bonds_moving_average: 900_000,
-            bonds_penalty: 65535,
-            yuma_version: 3,
-            liquid_alpha_enabled: false,
-            alpha_low: 45875,
-            alpha_high: 58982,
-            activity_cutoff: 5000,
-            min_allowed_weights: 1,
-            max_weight_limit: 65535,
-            weights_version: 0,
-            max_allowed_uids: 256,
-            max_allowed_validators: 64,
-            subnet_lock_cost: 1000 * RAO_PER_TAO,
-        }
-    }
-
-    fn devnet() -> Self {
-        HyperparameterDefaults {
-            tempo: 10,
-            immunity_period: 50,
-            weights_rate_limit: 1,
-            subnet_lock_cost: 10 * RAO_PER_TAO,
-            ..Self::mainnet()
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainSpec {
@@ -112,7 +55,8 @@ pub struct ChainSpec {
     pub allocations: Vec<GenesisAllocation>,
     /// May set any hyperparameter (devnet only).
     pub sudo: Option<AccountId>,
-    pub hyperparameters: HyperparameterDefaults,
+    /// Subnet rules: hyperparameter defaults, lock cost, owner cut.
+    pub subnets: SubnetParams,
 }
 
 #[derive(Debug, Error)]
@@ -146,6 +90,7 @@ impl ChainSpec {
             fees: Fees {
                 transfer: TRANSFER_FEE,
                 staking: TRANSFER_FEE,
+                subnet: TRANSFER_FEE,
             },
             validators: DEV_ACCOUNTS[..validators]
                 .iter()
@@ -163,7 +108,7 @@ impl ChainSpec {
                 })
                 .collect(),
             sudo: Some(dev_coldkey("alice").account()),
-            hyperparameters: HyperparameterDefaults::devnet(),
+            subnets: SubnetParams::devnet(),
         }
     }
 
@@ -178,6 +123,7 @@ impl ChainSpec {
             fees: Fees {
                 transfer: TRANSFER_FEE,
                 staking: TRANSFER_FEE,
+                subnet: TRANSFER_FEE,
             },
             validators: validator_hotkeys
                 .iter()
@@ -189,7 +135,7 @@ impl ChainSpec {
                 .collect(),
             allocations: vec![],
             sudo: None,
-            hyperparameters: HyperparameterDefaults::mainnet(),
+            subnets: SubnetParams::mainnet(),
         }
     }
 
@@ -247,6 +193,8 @@ impl ChainSpec {
                 chain_id: self.chain_id.clone(),
                 block_time_ms: self.block_time_ms,
                 fees: self.fees.clone(),
+                sudo: self.sudo,
+                subnets: self.subnets.clone(),
             },
             genesis_hash: self.hash(),
             time_ms: self.genesis_time_ms,

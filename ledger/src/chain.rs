@@ -218,11 +218,12 @@ impl Ledger {
         last_commit: Option<Commit>,
     ) -> Result<BuiltBlock, LedgerError> {
         let mut view = self.view();
+        let head_height = self.head().height;
         let mut txs = Vec::new();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
         for stx in candidates {
-            match apply_tx(&mut view, &stx, &self.params, &proposer) {
+            match apply_tx(&mut view, &stx, &self.params, &proposer, head_height + 1) {
                 Ok(ev) => {
                     events.push(ev);
                     txs.push(stx);
@@ -271,7 +272,7 @@ impl Ledger {
         let mut view = self.view();
         let mut events = Vec::new();
         for (i, stx) in block.txs.iter().enumerate() {
-            let ev = apply_tx(&mut view, stx, &self.params, &h.proposer)
+            let ev = apply_tx(&mut view, stx, &self.params, &h.proposer, h.height)
                 .map_err(|e| invalid(format!("tx {i} ({}): {e}", stx.hash())))?;
             events.push(ev);
         }
@@ -309,6 +310,14 @@ impl Ledger {
     ) -> Result<ExecutedBlock, LedgerError> {
         let head = self.head();
         let validators = self.validators()?;
+        let mut view = view;
+        crate::subnet::emission::on_block(&mut view, &self.params, head.height + 1).map_err(
+            |e| match e {
+                TxError::Storage(s) => LedgerError::Store(StoreError(s)),
+                other => LedgerError::InvalidBlock(format!("end of block: {other}")),
+            },
+        )?;
+        view.commit_tx();
         let changes = view.into_changes();
         let mut batch = WriteBatch::default();
         let state_root = commitment::update(self.store.as_ref(), &changes, &mut batch)?;
@@ -509,7 +518,13 @@ impl Ledger {
             .first()
             .map(|v| v.hotkey)
             .unwrap_or_default();
-        apply_tx(&mut self.view(), stx, &self.params, &proposer)
+        apply_tx(
+            &mut self.view(),
+            stx,
+            &self.params,
+            &proposer,
+            self.head().height + 1,
+        )
     }
 }
 

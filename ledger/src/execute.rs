@@ -4,6 +4,7 @@
 use crate::staking;
 use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
+use crate::subnet::{self, SUBNET_LIMIT};
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
@@ -47,6 +48,50 @@ pub enum TxError {
     NotHotkeyOwner { hotkey: AccountId, owner: AccountId },
     #[error("take {take} is above the maximum {max} (18%)")]
     TakeTooHigh { take: u16, max: u16 },
+    #[error("registration costs {cost} rao, more than the {max_cost} rao allowed")]
+    RegistrationCostExceedsMax { cost: u64, max_cost: u64 },
+    #[error("all {SUBNET_LIMIT} subnets exist and none can be replaced yet")]
+    SubnetLimitReached,
+    #[error("subnet {netuid} does not exist")]
+    SubnetNotFound { netuid: u16 },
+    #[error("subnet {netuid} does not accept registrations")]
+    RegistrationDisabled { netuid: u16 },
+    #[error("the hotkey is already uid {uid} of subnet {netuid}")]
+    HotkeyAlreadyRegistered { netuid: u16, uid: u16 },
+    #[error("subnet {netuid} is full and no uid can be pruned")]
+    SubnetFull { netuid: u16 },
+    #[error("hotkey {hotkey} is not registered on subnet {netuid}")]
+    HotkeyNotRegistered { netuid: u16, hotkey: AccountId },
+    #[error("only the owner of subnet {netuid} (or sudo) may do this")]
+    NotSubnetOwner { netuid: u16 },
+    #[error("only the sudo key may set {name}")]
+    SudoRequired { name: String },
+    #[error("there is no hyperparameter named {name}")]
+    UnknownHyperparameter { name: String },
+    #[error("{name} must be between {min} and {max}")]
+    HyperparameterOutOfRange { name: String, min: u64, max: u64 },
+    #[error("identity is longer than {max} bytes")]
+    IdentityTooLong { max: usize },
+    #[error("{uids} uids but {values} values")]
+    WeightsLengthMismatch { uids: usize, values: usize },
+    #[error("more weights than the subnet's {max} uids")]
+    TooManyWeights { max: usize },
+    #[error("version_key is below the subnet's weights_version {required}")]
+    IncorrectWeightsVersion { required: u64 },
+    #[error("weights were set too recently; retry in {retry_after_blocks} blocks")]
+    WeightsRateLimited { retry_after_blocks: u64 },
+    #[error("setting weights on other uids needs a validator permit")]
+    NoValidatorPermit,
+    #[error("uid {uid} appears more than once")]
+    DuplicateUids { uid: u16 },
+    #[error("uid {uid} does not exist (the subnet has {n})")]
+    UidOutOfRange { uid: u16, n: u16 },
+    #[error("at least {min} weights are required")]
+    NotEnoughWeights { min: usize },
+    #[error("the largest normalized weight exceeds the subnet's limit {limit}/65535")]
+    MaxWeightExceeded { limit: u16 },
+    #[error("axon port must not be 0")]
+    BadAxon,
     #[error("{0}")]
     Storage(String),
 }
@@ -86,6 +131,28 @@ impl TxError {
             TxError::HotkeyNotFound { .. } => "hotkey_not_found",
             TxError::NotHotkeyOwner { .. } => "not_hotkey_owner",
             TxError::TakeTooHigh { .. } => "take_too_high",
+            TxError::RegistrationCostExceedsMax { .. } => "registration_cost_exceeds_max",
+            TxError::SubnetLimitReached => "subnet_limit_reached",
+            TxError::SubnetNotFound { .. } => "subnet_not_found",
+            TxError::RegistrationDisabled { .. } => "registration_disabled",
+            TxError::HotkeyAlreadyRegistered { .. } => "hotkey_already_registered",
+            TxError::SubnetFull { .. } => "subnet_full",
+            TxError::HotkeyNotRegistered { .. } => "hotkey_not_registered",
+            TxError::NotSubnetOwner { .. } => "not_subnet_owner",
+            TxError::SudoRequired { .. } => "sudo_required",
+            TxError::UnknownHyperparameter { .. } => "unknown_hyperparameter",
+            TxError::HyperparameterOutOfRange { .. } => "hyperparameter_out_of_range",
+            TxError::IdentityTooLong { .. } => "identity_too_long",
+            TxError::WeightsLengthMismatch { .. } => "weights_length_mismatch",
+            TxError::TooManyWeights { .. } => "too_many_weights",
+            TxError::IncorrectWeightsVersion { .. } => "incorrect_weights_version",
+            TxError::WeightsRateLimited { .. } => "weights_rate_limited",
+            TxError::NoValidatorPermit => "no_validator_permit",
+            TxError::DuplicateUids { .. } => "duplicate_uids",
+            TxError::UidOutOfRange { .. } => "uid_out_of_range",
+            TxError::NotEnoughWeights { .. } => "not_enough_weights",
+            TxError::MaxWeightExceeded { .. } => "max_weight_exceeded",
+            TxError::BadAxon => "bad_axon",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -114,6 +181,38 @@ impl TxError {
             }
             TxError::NotHotkeyOwner { .. } => "sign with the coldkey that owns the hotkey",
             TxError::TakeTooHigh { .. } => "choose a take of at most 18%",
+            TxError::RegistrationCostExceedsMax { .. } => {
+                "raise --max-cost, or wait: the price decays every block"
+            }
+            TxError::SubnetLimitReached => "wait until an existing subnet's immunity ends",
+            TxError::SubnetNotFound { .. } => "list subnets with `tensorchain subnet list`",
+            TxError::RegistrationDisabled { .. } => "ask the subnet owner to allow registrations",
+            TxError::HotkeyAlreadyRegistered { .. } => "use another hotkey (-H NAME)",
+            TxError::SubnetFull { .. } => "wait until a uid's immunity period ends",
+            TxError::HotkeyNotRegistered { .. } => {
+                "register the hotkey with `tensorchain subnet register` first"
+            }
+            TxError::NotSubnetOwner { .. } => "sign with the subnet owner's coldkey",
+            TxError::SudoRequired { .. } => "this hyperparameter is chain-governed",
+            TxError::UnknownHyperparameter { .. } => {
+                "list them with `tensorchain subnet hyperparameters`"
+            }
+            TxError::HyperparameterOutOfRange { .. } => "choose a value within the range",
+            TxError::IdentityTooLong { .. } => "shorten the subnet identity",
+            TxError::WeightsLengthMismatch { .. } => "give one value per uid",
+            TxError::TooManyWeights { .. } => "weight at most one entry per uid",
+            TxError::IncorrectWeightsVersion { .. } => {
+                "upgrade the validator software to the subnet's weights_version"
+            }
+            TxError::WeightsRateLimited { .. } => {
+                "wait the number of blocks in details.retry_after_blocks"
+            }
+            TxError::NoValidatorPermit => "stake more: permits go to the top stakes at each epoch",
+            TxError::DuplicateUids { .. } => "list each uid once",
+            TxError::UidOutOfRange { .. } => "see the metagraph for valid uids",
+            TxError::NotEnoughWeights { .. } => "weight more uids (min_allowed_weights)",
+            TxError::MaxWeightExceeded { .. } => "spread weight over more uids (max_weight_limit)",
+            TxError::BadAxon => "give the port the axon listens on",
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -148,6 +247,37 @@ impl TxError {
             TxError::HotkeyNotFound { hotkey } => json!({"hotkey": hotkey}),
             TxError::NotHotkeyOwner { hotkey, owner } => json!({"hotkey": hotkey, "owner": owner}),
             TxError::TakeTooHigh { take, max } => json!({"take": take, "max": max}),
+            TxError::RegistrationCostExceedsMax { cost, max_cost } => {
+                json!({"cost": cost.to_string(), "max_cost": max_cost.to_string()})
+            }
+            TxError::SubnetNotFound { netuid }
+            | TxError::RegistrationDisabled { netuid }
+            | TxError::SubnetFull { netuid }
+            | TxError::NotSubnetOwner { netuid } => json!({"netuid": netuid}),
+            TxError::HotkeyAlreadyRegistered { netuid, uid } => {
+                json!({"netuid": netuid, "uid": uid})
+            }
+            TxError::HotkeyNotRegistered { netuid, hotkey } => {
+                json!({"netuid": netuid, "hotkey": hotkey})
+            }
+            TxError::SudoRequired { name } | TxError::UnknownHyperparameter { name } => {
+                json!({"name": name})
+            }
+            TxError::HyperparameterOutOfRange { name, min, max } => {
+                json!({"name": name, "min": min, "max": max})
+            }
+            TxError::WeightsRateLimited { retry_after_blocks } => {
+                json!({"retry_after_blocks": retry_after_blocks})
+            }
+            TxError::IncorrectWeightsVersion { required } => json!({"required": required}),
+            TxError::DuplicateUids { uid } => json!({"uid": uid}),
+            TxError::UidOutOfRange { uid, n } => json!({"uid": uid, "n": n}),
+            TxError::NotEnoughWeights { min } => json!({"min": min}),
+            TxError::TooManyWeights { max } => json!({"max": max}),
+            TxError::WeightsLengthMismatch { uids, values } => {
+                json!({"uids": uids, "values": values})
+            }
+
             _ => json!({}),
         }
     }
@@ -185,6 +315,35 @@ pub enum Event {
         hotkey: AccountId,
         take: u16,
     },
+    SubnetRegistered {
+        netuid: u16,
+        owner: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        cost: u64,
+    },
+    NeuronRegistered {
+        netuid: u16,
+        uid: u16,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        cost: u64,
+        replaced: Option<AccountId>,
+    },
+    HyperparameterSet {
+        netuid: u16,
+        name: String,
+        value: u64,
+    },
+    AxonServed {
+        netuid: u16,
+        uid: u16,
+    },
+    WeightsSet {
+        netuid: u16,
+        uid: u16,
+        count: u16,
+    },
 }
 
 /// Checks that need no state: chain id, signature, fee.
@@ -215,8 +374,9 @@ pub fn apply_tx(
     stx: &SignedTx,
     params: &ChainParams,
     proposer: &AccountId,
+    height: u64,
 ) -> Result<Vec<Event>, TxError> {
-    let result = execute(view, stx, params, proposer);
+    let result = execute(view, stx, params, proposer, height);
     match result {
         Ok(_) => view.commit_tx(),
         Err(_) => view.rollback_tx(),
@@ -229,12 +389,16 @@ fn execute(
     stx: &SignedTx,
     params: &ChainParams,
     proposer: &AccountId,
+    height: u64,
 ) -> Result<Vec<Event>, TxError> {
     check_stateless(stx, params)?;
     let tx = &stx.tx;
-    let mut sender = view
-        .account(&tx.signer)?
-        .ok_or(TxError::AccountNotFound { account: tx.signer })?;
+    // Free calls (signed by hotkeys) may come from accounts that never held TAO.
+    let mut sender = match view.account(&tx.signer)? {
+        Some(a) => a,
+        None if tx.fee == 0 => Default::default(),
+        None => return Err(TxError::AccountNotFound { account: tx.signer }),
+    };
     if tx.nonce != sender.nonce {
         return Err(TxError::BadNonce {
             expected: sender.nonce,
@@ -251,7 +415,8 @@ fn execute(
             return Err(TxError::ZeroAmount)
         }
         Call::Transfer { amount, .. } | Call::AddStake { amount, .. } => *amount,
-        Call::RemoveStake { .. } | Call::SetTake { .. } => 0,
+        // Registration costs are checked and burned by the subnet calls themselves.
+        _ => 0,
     };
     let needed = spend.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
     if sender.free < needed {
@@ -318,6 +483,7 @@ fn execute(
                 take: *take,
             }
         }
+        call => subnet::calls::apply(view, &signer, call, params, height)?,
     };
     let mut events = vec![event];
     credit(view, proposer, tx.fee)?;

@@ -10,6 +10,7 @@ pub mod rocks;
 pub mod staking;
 pub mod state;
 pub mod store;
+pub mod subnet;
 pub mod view;
 
 pub use chain::{

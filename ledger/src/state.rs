@@ -31,6 +31,9 @@ pub struct ChainParams {
     pub chain_id: String,
     pub block_time_ms: u64,
     pub fees: Fees,
+    /// May set any subnet hyperparameter (devnet only).
+    pub sudo: Option<AccountId>,
+    pub subnets: crate::subnet::SubnetParams,
 }
 
 /// The fixed fee per call kind, in rao.
@@ -42,6 +45,10 @@ pub struct Fees {
     /// add_stake, remove_stake and set_take.
     #[serde(with = "tensorchain_primitives::amount::as_string")]
     pub staking: u64,
+    /// register_subnet, burned_register and set_hyperparameter. serve_axon and set_weights are
+    /// free: hotkeys sign them and rarely hold TAO; rate limits bound them instead.
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub subnet: u64,
 }
 
 impl Fees {
@@ -50,6 +57,10 @@ impl Fees {
         match call {
             Call::Transfer { .. } => self.transfer,
             Call::AddStake { .. } | Call::RemoveStake { .. } | Call::SetTake { .. } => self.staking,
+            Call::RegisterSubnet { .. }
+            | Call::BurnedRegister { .. }
+            | Call::SetHyperparameter { .. } => self.subnet,
+            Call::ServeAxon { .. } | Call::SetWeights { .. } => 0,
         }
     }
 }
@@ -62,6 +73,11 @@ impl Fees {
             ("add_stake", self.staking),
             ("remove_stake", self.staking),
             ("set_take", self.staking),
+            ("register_subnet", self.subnet),
+            ("burned_register", self.subnet),
+            ("set_hyperparameter", self.subnet),
+            ("serve_axon", 0),
+            ("set_weights", 0),
         ]
     }
 }

@@ -32,6 +32,28 @@ impl StateView {
         self.store.get(Column::State, key)
     }
 
+    /// Every live entry under `prefix`, committed or written in this view, in key order.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
+            .store
+            .scan_prefix(Column::State, prefix)?
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        for layer in [&self.block, &self.tx] {
+            for (k, v) in layer
+                .range(prefix.to_vec()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+            {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {
         self.tx.insert(key, Some(value));
     }

@@ -26,7 +26,10 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
             fees: Fees {
                 transfer: FEE,
                 staking: FEE,
+                subnet: FEE,
             },
+            sudo: None,
+            subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
         },
         genesis_hash: Hash::digest(b"staking genesis"),
         time_ms: 1,

@@ -27,7 +27,10 @@ fn genesis(funded: &[&str]) -> GenesisState {
             fees: Fees {
                 transfer: FEE,
                 staking: FEE,
+                subnet: FEE,
             },
+            sudo: None,
+            subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
         },
         genesis_hash: Hash::digest(b"test genesis"),
         time_ms: 1,

@@ -59,10 +59,17 @@ impl Mempool {
         }
         let mut view = ledger.view();
         let proposer = AccountId::default();
+        let next = ledger.head().height + 1;
         for prior in queued.into_iter().flat_map(|q| q.values()) {
-            tensorchain_ledger::execute::apply_tx(&mut view, prior, ledger.params(), &proposer)?;
+            tensorchain_ledger::execute::apply_tx(
+                &mut view,
+                prior,
+                ledger.params(),
+                &proposer,
+                next,
+            )?;
         }
-        tensorchain_ledger::execute::apply_tx(&mut view, &stx, ledger.params(), &proposer)?;
+        tensorchain_ledger::execute::apply_tx(&mut view, &stx, ledger.params(), &proposer, next)?;
         self.hashes.insert(hash);
         self.by_signer
             .entry(stx.tx.signer)

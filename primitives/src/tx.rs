@@ -32,6 +32,40 @@ pub enum Call {
     },
     /// Sets the share of validator dividends the hotkey's owner keeps (u16 / 65535).
     SetTake { hotkey: AccountId, take: u16 },
+    /// Creates a subnet owned by the signer, burning the lock cost; `hotkey` becomes its uid 0.
+    RegisterSubnet {
+        hotkey: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        max_cost: u64,
+        identity: String,
+    },
+    /// Registers `hotkey` (owned by the signing coldkey) on a subnet, burning the current price.
+    BurnedRegister {
+        netuid: u16,
+        hotkey: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        max_cost: u64,
+    },
+    /// Sets a subnet hyperparameter (the subnet owner, or the chain's sudo key).
+    SetHyperparameter {
+        netuid: u16,
+        name: String,
+        value: u64,
+    },
+    /// Signed by a registered hotkey: where its miner or validator serves.
+    ServeAxon {
+        netuid: u16,
+        ip: [u8; 16],
+        port: u16,
+        protocol: u8,
+    },
+    /// Signed by a registered hotkey: its scores of other uids.
+    SetWeights {
+        netuid: u16,
+        uids: Vec<u16>,
+        values: Vec<u16>,
+        version_key: u64,
+    },
 }
 
 impl Call {
@@ -42,6 +76,11 @@ impl Call {
             Call::AddStake { .. } => "add_stake",
             Call::RemoveStake { .. } => "remove_stake",
             Call::SetTake { .. } => "set_take",
+            Call::RegisterSubnet { .. } => "register_subnet",
+            Call::BurnedRegister { .. } => "burned_register",
+            Call::SetHyperparameter { .. } => "set_hyperparameter",
+            Call::ServeAxon { .. } => "serve_axon",
+            Call::SetWeights { .. } => "set_weights",
         }
     }
 }

@@ -1,0 +1,454 @@
+//! The subnet calls: creating subnets, registering neurons, hyperparameters, axons and weights.
+//! Every check returns a named error; `execute` rolls back whatever a failing call wrote.
+
+use super::{
+    neuron, subnet, uid_of, weights, Axon, Hyperparameters, Neuron, Registry, Row, Subnet,
+    SubnetParams, SUBNET_LIMIT,
+};
+use crate::execute::{Event, TxError};
+use crate::state::{self, ChainParams, HotkeyInfo};
+use crate::view::StateView;
+use tensorchain_primitives::{AccountId, Call, RAO_PER_TAO};
+
+/// Longest subnet identity, in bytes.
+const MAX_IDENTITY: usize = 64;
+/// A new subnet's first burn price.
+const INITIAL_BURN: u64 = RAO_PER_TAO;
+/// Each registration multiplies the burn by 1.26.
+const BURN_INCREASE: (u64, u64) = (126, 100);
+
+pub fn apply(
+    view: &mut StateView,
+    signer: &AccountId,
+    call: &Call,
+    params: &ChainParams,
+    now: u64,
+) -> Result<Event, TxError> {
+    match call {
+        Call::RegisterSubnet {
+            hotkey,
+            max_cost,
+            identity,
+        } => register_subnet(
+            view,
+            signer,
+            hotkey,
+            *max_cost,
+            identity,
+            &params.subnets,
+            now,
+        ),
+        Call::BurnedRegister {
+            netuid,
+            hotkey,
+            max_cost,
+        } => burned_register(view, signer, *netuid, hotkey, *max_cost, now),
+        Call::SetHyperparameter {
+            netuid,
+            name,
+            value,
+        } => set_hyperparameter(view, signer, *netuid, name, *value, params.sudo),
+        Call::ServeAxon {
+            netuid,
+            ip,
+            port,
+            protocol,
+        } => serve_axon(view, signer, *netuid, *ip, *port, *protocol),
+        Call::SetWeights {
+            netuid,
+            uids,
+            values,
+            version_key,
+        } => set_weights(view, signer, *netuid, uids, values, *version_key, now),
+        Call::Transfer { .. }
+        | Call::AddStake { .. }
+        | Call::RemoveStake { .. }
+        | Call::SetTake { .. } => Err(TxError::Storage(
+            "a balance call was routed to the subnet calls".into(),
+        )),
+    }
+}
+
+/// The lock cost now: twice the last one, decaying linearly to the floor over `lock_decay_blocks`.
+pub fn lock_cost(registry: &Registry, p: &SubnetParams, now: u64) -> u64 {
+    let start = registry
+        .last_lock_cost
+        .saturating_mul(2)
+        .max(p.lock_cost_floor);
+    let elapsed = now.saturating_sub(registry.last_lock_block);
+    if p.lock_decay_blocks == 0 || elapsed >= p.lock_decay_blocks {
+        return p.lock_cost_floor;
+    }
+    let decayed =
+        (start - p.lock_cost_floor) as u128 * elapsed as u128 / p.lock_decay_blocks as u128;
+    start - decayed as u64
+}
+
+/// Takes `amount` from the signer's free balance out of circulation (recycling lowers issuance).
+fn burn_from(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
+    let mut account = view.account(who)?.unwrap_or_default();
+    if account.free < amount {
+        return Err(TxError::InsufficientBalance {
+            needed: amount,
+            available: account.free,
+        });
+    }
+    account.free -= amount;
+    view.set_account(who, &account);
+    recycle(view, amount)
+}
+
+pub fn recycle(view: &mut StateView, amount: u64) -> Result<(), TxError> {
+    let mut g = view.globals()?;
+    g.total_issuance -= amount;
+    g.total_recycled += amount;
+    view.set_globals(&g);
+    Ok(())
+}
+
+/// The hotkey must be the signer's, or nobody's yet (then it becomes the signer's).
+fn claim_hotkey(
+    view: &mut StateView,
+    coldkey: &AccountId,
+    hotkey: &AccountId,
+) -> Result<(), TxError> {
+    match crate::staking::hotkey(view, hotkey)? {
+        Some(info) if info.owner != *coldkey => Err(TxError::NotHotkeyOwner {
+            hotkey: *hotkey,
+            owner: info.owner,
+        }),
+        Some(_) => Ok(()),
+        None => {
+            view.put(state::hotkey_key(hotkey), &HotkeyInfo::new(*coldkey));
+            Ok(())
+        }
+    }
+}
+
+fn registry(view: &StateView) -> Result<Registry, TxError> {
+    Ok(view.get(&super::registry_key())?.unwrap_or_default())
+}
+
+/// Removes every record of a subnet; its pending emission is recycled.
+fn dissolve(view: &mut StateView, s: &Subnet) -> Result<(), TxError> {
+    for uid in 0..s.n {
+        if let Some(n) = neuron(view, s.netuid, uid)? {
+            view.delete_raw(super::uid_key(s.netuid, &n.hotkey));
+        }
+        view.delete_raw(super::neuron_key(s.netuid, uid));
+        view.delete_raw(super::weights_key(s.netuid, uid));
+        view.delete_raw(super::bonds_key(s.netuid, uid));
+    }
+    let mut g = view.globals()?;
+    g.pending_emission -= s.pending;
+    view.set_globals(&g);
+    recycle(view, s.pending)?;
+    view.delete_raw(super::subnet_key(s.netuid));
+    Ok(())
+}
+
+fn register_subnet(
+    view: &mut StateView,
+    owner: &AccountId,
+    hotkey: &AccountId,
+    max_cost: u64,
+    identity: &str,
+    p: &SubnetParams,
+    now: u64,
+) -> Result<Event, TxError> {
+    if identity.len() > MAX_IDENTITY {
+        return Err(TxError::IdentityTooLong { max: MAX_IDENTITY });
+    }
+    let mut reg = registry(view)?;
+    let cost = lock_cost(&reg, p, now);
+    if cost > max_cost {
+        return Err(TxError::RegistrationCostExceedsMax { cost, max_cost });
+    }
+    let live = super::netuids(view)?;
+    let netuid = match (1..=SUBNET_LIMIT).find(|n| !live.contains(n)) {
+        Some(free) => free,
+        None => {
+            // At the cap, the oldest subnet past its immunity makes room (shares are equal until
+            // root weights exist, so age decides).
+            let mut candidates = Vec::new();
+            for &n in &live {
+                let s = subnet(view, n)?.ok_or(TxError::SubnetNotFound { netuid: n })?;
+                if s.registered_at + p.network_immunity_blocks <= now {
+                    candidates.push(s);
+                }
+            }
+            let oldest = candidates
+                .into_iter()
+                .min_by_key(|s| (s.registered_at, s.netuid))
+                .ok_or(TxError::SubnetLimitReached)?;
+            dissolve(view, &oldest)?;
+            oldest.netuid
+        }
+    };
+    claim_hotkey(view, owner, hotkey)?;
+    burn_from(view, owner, cost)?;
+    let hyper = p.defaults.clone();
+    let s = Subnet {
+        netuid,
+        owner_coldkey: *owner,
+        owner_hotkey: *hotkey,
+        identity: identity.to_string(),
+        registered_at: now,
+        burn: INITIAL_BURN.clamp(hyper.min_burn, hyper.max_burn),
+        hyper,
+        pending: 0,
+        last_epoch_block: now,
+        n: 1,
+    };
+    view.put(super::subnet_key(netuid), &s);
+    view.put(
+        super::neuron_key(netuid, 0),
+        &Neuron::new(*hotkey, *owner, now),
+    );
+    view.put(super::uid_key(netuid, hotkey), &0u16);
+    reg.last_lock_cost = cost;
+    reg.last_lock_block = now;
+    view.put(super::registry_key(), &reg);
+    Ok(Event::SubnetRegistered {
+        netuid,
+        owner: *owner,
+        hotkey: *hotkey,
+        cost,
+    })
+}
+
+/// The uid a full subnet gives up: lowest emission, then earliest registration, then lowest uid;
+/// non-immune uids first; never the owner's hotkey.
+fn prune_candidate(view: &StateView, s: &Subnet, now: u64) -> Result<Option<u16>, TxError> {
+    let mut best: [Option<(u64, u64, u16)>; 2] = [None, None];
+    for uid in 0..s.n {
+        let Some(n) = neuron(view, s.netuid, uid)? else {
+            continue;
+        };
+        if n.hotkey == s.owner_hotkey {
+            continue;
+        }
+        let immune = now.saturating_sub(n.registered_at) < s.hyper.immunity_period as u64;
+        let slot = &mut best[immune as usize];
+        let key = (n.emission, n.registered_at, uid);
+        if slot.is_none_or(|b| key < b) {
+            *slot = Some(key);
+        }
+    }
+    Ok(best[0].or(best[1]).map(|b| b.2))
+}
+
+fn burned_register(
+    view: &mut StateView,
+    coldkey: &AccountId,
+    netuid: u16,
+    hotkey: &AccountId,
+    max_cost: u64,
+    now: u64,
+) -> Result<Event, TxError> {
+    let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if !s.hyper.registration_allowed {
+        return Err(TxError::RegistrationDisabled { netuid });
+    }
+    if let Some(uid) = uid_of(view, netuid, hotkey)? {
+        return Err(TxError::HotkeyAlreadyRegistered { netuid, uid });
+    }
+    claim_hotkey(view, coldkey, hotkey)?;
+    let cost = s.burn;
+    if cost > max_cost {
+        return Err(TxError::RegistrationCostExceedsMax { cost, max_cost });
+    }
+    burn_from(view, coldkey, cost)?;
+    let (uid, replaced) = if s.n < s.hyper.max_allowed_uids {
+        s.n += 1;
+        (s.n - 1, None)
+    } else {
+        let uid = prune_candidate(view, &s, now)?.ok_or(TxError::SubnetFull { netuid })?;
+        let old = neuron(view, netuid, uid)?.ok_or(TxError::SubnetFull { netuid })?;
+        view.delete_raw(super::uid_key(netuid, &old.hotkey));
+        view.delete_raw(super::weights_key(netuid, uid));
+        view.delete_raw(super::bonds_key(netuid, uid));
+        // Every other validator's weight on this uid referred to the previous occupant.
+        for other in 0..s.n {
+            let mut row = weights(view, netuid, other)?;
+            let before = row.len();
+            row.retain(|e| e.0 != uid);
+            if row.len() != before {
+                view.put(super::weights_key(netuid, other), &row);
+            }
+        }
+        (uid, Some(old.hotkey))
+    };
+    view.put(
+        super::neuron_key(netuid, uid),
+        &Neuron::new(*hotkey, *coldkey, now),
+    );
+    view.put(super::uid_key(netuid, hotkey), &uid);
+    s.burn = ((s.burn as u128 * BURN_INCREASE.0 as u128 / BURN_INCREASE.1 as u128) as u64)
+        .clamp(s.hyper.min_burn, s.hyper.max_burn);
+    view.put(super::subnet_key(netuid), &s);
+    Ok(Event::NeuronRegistered {
+        netuid,
+        uid,
+        hotkey: *hotkey,
+        cost,
+        replaced,
+    })
+}
+
+fn set_hyperparameter(
+    view: &mut StateView,
+    signer: &AccountId,
+    netuid: u16,
+    name: &str,
+    value: u64,
+    sudo: Option<AccountId>,
+) -> Result<Event, TxError> {
+    let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    let owner_settable = s
+        .hyper
+        .list()
+        .into_iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, _, owner)| owner)
+        .ok_or_else(|| TxError::UnknownHyperparameter {
+            name: name.to_string(),
+        })?;
+    let is_sudo = sudo == Some(*signer);
+    if !is_sudo {
+        if *signer != s.owner_coldkey {
+            return Err(TxError::NotSubnetOwner { netuid });
+        }
+        if !owner_settable {
+            return Err(TxError::SudoRequired {
+                name: name.to_string(),
+            });
+        }
+    }
+    let mut hyper: Hyperparameters = s.hyper.clone();
+    hyper.set(name, value)?;
+    s.hyper = hyper;
+    view.put(super::subnet_key(netuid), &s);
+    Ok(Event::HyperparameterSet {
+        netuid,
+        name: name.to_string(),
+        value,
+    })
+}
+
+fn serve_axon(
+    view: &mut StateView,
+    hotkey: &AccountId,
+    netuid: u16,
+    ip: [u8; 16],
+    port: u16,
+    protocol: u8,
+) -> Result<Event, TxError> {
+    subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    let uid = uid_of(view, netuid, hotkey)?.ok_or(TxError::HotkeyNotRegistered {
+        netuid,
+        hotkey: *hotkey,
+    })?;
+    if port == 0 {
+        return Err(TxError::BadAxon);
+    }
+    let mut n = neuron(view, netuid, uid)?.ok_or(TxError::HotkeyNotRegistered {
+        netuid,
+        hotkey: *hotkey,
+    })?;
+    n.axon = Some(Axon { ip, port, protocol });
+    view.put(super::neuron_key(netuid, uid), &n);
+    Ok(Event::AxonServed { netuid, uid })
+}
+
+/// `set_weights` with the checks of yuma.md §7.1, in that order.
+fn set_weights(
+    view: &mut StateView,
+    hotkey: &AccountId,
+    netuid: u16,
+    uids: &[u16],
+    values: &[u16],
+    version_key: u64,
+    now: u64,
+) -> Result<Event, TxError> {
+    let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if uids.len() != values.len() {
+        return Err(TxError::WeightsLengthMismatch {
+            uids: uids.len(),
+            values: values.len(),
+        });
+    }
+    if uids.len() > s.n as usize {
+        return Err(TxError::TooManyWeights { max: s.n as usize });
+    }
+    let uid = uid_of(view, netuid, hotkey)?.ok_or(TxError::HotkeyNotRegistered {
+        netuid,
+        hotkey: *hotkey,
+    })?;
+    let mut me = neuron(view, netuid, uid)?.ok_or(TxError::HotkeyNotRegistered {
+        netuid,
+        hotkey: *hotkey,
+    })?;
+    if s.hyper.weights_version != 0 && version_key < s.hyper.weights_version {
+        return Err(TxError::IncorrectWeightsVersion {
+            required: s.hyper.weights_version,
+        });
+    }
+    let since = now.saturating_sub(me.last_update);
+    if since < s.hyper.weights_rate_limit {
+        return Err(TxError::WeightsRateLimited {
+            retry_after_blocks: s.hyper.weights_rate_limit - since,
+        });
+    }
+    let self_weight = uids == [uid];
+    if !self_weight && *hotkey != s.owner_hotkey && !me.validator_permit {
+        return Err(TxError::NoValidatorPermit);
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for &u in uids {
+        if !seen.insert(u) {
+            return Err(TxError::DuplicateUids { uid: u });
+        }
+        if u >= s.n {
+            return Err(TxError::UidOutOfRange { uid: u, n: s.n });
+        }
+    }
+    let min = (s.hyper.min_allowed_weights as usize).min(s.n as usize);
+    if !self_weight && uids.len() < min {
+        return Err(TxError::NotEnoughWeights { min });
+    }
+    let max = values.iter().copied().max().unwrap_or(0) as u64;
+    let total: u64 = values.iter().map(|&v| v as u64).sum();
+    if s.hyper.max_weight_limit != u16::MAX
+        && !self_weight
+        && max * 65535 > s.hyper.max_weight_limit as u64 * total
+    {
+        return Err(TxError::MaxWeightExceeded {
+            limit: s.hyper.max_weight_limit,
+        });
+    }
+    // Stored max-upscaled: round(v · 65535 / max), ties away from zero.
+    let mut row: Row = uids
+        .iter()
+        .zip(values)
+        .map(|(&u, &v)| {
+            (
+                u,
+                if max == 0 {
+                    v
+                } else {
+                    ((v as u64 * 65535 * 2 + max) / (2 * max)) as u16
+                },
+            )
+        })
+        .collect();
+    row.sort_by_key(|e| e.0);
+    view.put(super::weights_key(netuid, uid), &row);
+    me.last_update = now;
+    view.put(super::neuron_key(netuid, uid), &me);
+    Ok(Event::WeightsSet {
+        netuid,
+        uid,
+        count: row.len() as u16,
+    })
+}

@@ -1,0 +1,360 @@
+//! Subnets on chain: their records, neurons, weights and bonds in state; the calls that change them
+//! (`calls`); and per block, emission into pending and each subnet's Yuma epoch (`emission`).
+
+pub mod calls;
+pub mod emission;
+
+use crate::execute::TxError;
+use crate::view::StateView;
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+use tensorchain_primitives::{AccountId, RAO_PER_TAO};
+
+const SUBNET: u8 = 0x10;
+const NEURON: u8 = 0x11;
+const UID_OF: u8 = 0x12;
+const WEIGHTS: u8 = 0x13;
+const BONDS: u8 = 0x14;
+const EPOCHS: u8 = 0x15;
+const REGISTRY: u8 = 0x16;
+
+/// The most subnets (netuid 1..=128).
+pub const SUBNET_LIMIT: u16 = 128;
+
+/// Per-subnet hyperparameters (protocol.md, yuma.md §9), in their on-chain integer forms.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hyperparameters {
+    pub tempo: u16,
+    pub immunity_period: u16,
+    pub weights_rate_limit: u64,
+    pub kappa: u16,
+    pub bonds_moving_average: u64,
+    pub bonds_penalty: u16,
+    pub yuma_version: u8,
+    pub liquid_alpha_enabled: bool,
+    pub alpha_low: u16,
+    pub alpha_high: u16,
+    pub activity_cutoff: u16,
+    pub min_allowed_weights: u16,
+    pub max_weight_limit: u16,
+    pub weights_version: u64,
+    pub max_allowed_uids: u16,
+    pub max_allowed_validators: u16,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub min_burn: u64,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub max_burn: u64,
+    pub registration_allowed: bool,
+}
+
+impl Hyperparameters {
+    pub fn mainnet() -> Hyperparameters {
+        Hyperparameters {
+            tempo: 360,
+            immunity_period: 5000,
+            weights_rate_limit: 100,
+            kappa: 32767,
+            bonds_moving_average: 900_000,
+            bonds_penalty: 65535,
+            yuma_version: 3,
+            liquid_alpha_enabled: false,
+            alpha_low: 45875,
+            alpha_high: 58982,
+            activity_cutoff: 5000,
+            min_allowed_weights: 1,
+            max_weight_limit: 65535,
+            weights_version: 0,
+            max_allowed_uids: 256,
+            max_allowed_validators: 64,
+            min_burn: 500_000,
+            max_burn: 100 * RAO_PER_TAO,
+            registration_allowed: true,
+        }
+    }
+
+    pub fn devnet() -> Hyperparameters {
+        Hyperparameters {
+            tempo: 10,
+            immunity_period: 50,
+            weights_rate_limit: 1,
+            ..Self::mainnet()
+        }
+    }
+
+    /// Name, current value, and whether the subnet owner (not only sudo) may set it.
+    pub fn list(&self) -> Vec<(&'static str, u64, bool)> {
+        vec![
+            ("tempo", self.tempo as u64, false),
+            ("immunity_period", self.immunity_period as u64, true),
+            ("weights_rate_limit", self.weights_rate_limit, true),
+            ("kappa", self.kappa as u64, false),
+            ("bonds_moving_average", self.bonds_moving_average, true),
+            ("bonds_penalty", self.bonds_penalty as u64, true),
+            ("yuma_version", self.yuma_version as u64, true),
+            (
+                "liquid_alpha_enabled",
+                self.liquid_alpha_enabled as u64,
+                true,
+            ),
+            ("alpha_low", self.alpha_low as u64, true),
+            ("alpha_high", self.alpha_high as u64, true),
+            ("activity_cutoff", self.activity_cutoff as u64, true),
+            ("min_allowed_weights", self.min_allowed_weights as u64, true),
+            ("max_weight_limit", self.max_weight_limit as u64, true),
+            ("weights_version", self.weights_version, true),
+            ("max_allowed_uids", self.max_allowed_uids as u64, false),
+            (
+                "max_allowed_validators",
+                self.max_allowed_validators as u64,
+                false,
+            ),
+            ("min_burn", self.min_burn, true),
+            ("max_burn", self.max_burn, true),
+            (
+                "registration_allowed",
+                self.registration_allowed as u64,
+                true,
+            ),
+        ]
+    }
+
+    /// Sets one by name, within its valid range.
+    pub fn set(&mut self, name: &str, value: u64) -> Result<(), TxError> {
+        let range = |min: u64, max: u64| -> Result<u64, TxError> {
+            if (min..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(TxError::HyperparameterOutOfRange {
+                    name: name.to_string(),
+                    min,
+                    max,
+                })
+            }
+        };
+        let u16max = u16::MAX as u64;
+        match name {
+            "tempo" => self.tempo = range(1, u16max)? as u16,
+            "immunity_period" => self.immunity_period = range(0, u16max)? as u16,
+            "weights_rate_limit" => self.weights_rate_limit = range(0, 100_000)?,
+            "kappa" => self.kappa = range(0, u16max)? as u16,
+            "bonds_moving_average" => self.bonds_moving_average = range(0, 1_000_000)?,
+            "bonds_penalty" => self.bonds_penalty = range(0, u16max)? as u16,
+            "yuma_version" => self.yuma_version = range(2, 3)? as u8,
+            "liquid_alpha_enabled" => self.liquid_alpha_enabled = range(0, 1)? == 1,
+            "alpha_low" => self.alpha_low = range(1638, self.alpha_high as u64)? as u16,
+            "alpha_high" => self.alpha_high = range(self.alpha_low as u64, u16max)? as u16,
+            "activity_cutoff" => self.activity_cutoff = range(1, u16max)? as u16,
+            "min_allowed_weights" => self.min_allowed_weights = range(0, 4096)? as u16,
+            "max_weight_limit" => self.max_weight_limit = range(1, u16max)? as u16,
+            "weights_version" => self.weights_version = value,
+            "max_allowed_uids" => self.max_allowed_uids = range(1, 4096)? as u16,
+            "max_allowed_validators" => self.max_allowed_validators = range(1, 256)? as u16,
+            "min_burn" => self.min_burn = range(0, self.max_burn)?,
+            "max_burn" => self.max_burn = range(self.min_burn, u64::MAX)?,
+            "registration_allowed" => self.registration_allowed = range(0, 1)? == 1,
+            _ => {
+                return Err(TxError::UnknownHyperparameter {
+                    name: name.to_string(),
+                })
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Chain-wide subnet rules fixed at genesis.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubnetParams {
+    pub defaults: Hyperparameters,
+    /// The lock cost never falls below this.
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub lock_cost_floor: u64,
+    /// Blocks over which a doubled lock cost decays back to the floor.
+    pub lock_decay_blocks: u64,
+    /// A new subnet cannot be replaced for this many blocks.
+    pub network_immunity_blocks: u64,
+    /// The owner's cut of each epoch's emission, in parts per million (18% = 180000).
+    pub owner_cut_ppm: u32,
+}
+
+impl SubnetParams {
+    pub fn mainnet() -> SubnetParams {
+        SubnetParams {
+            defaults: Hyperparameters::mainnet(),
+            lock_cost_floor: 1000 * RAO_PER_TAO,
+            lock_decay_blocks: 14 * 7200,
+            network_immunity_blocks: 7 * 7200,
+            owner_cut_ppm: 180_000,
+        }
+    }
+
+    pub fn devnet() -> SubnetParams {
+        SubnetParams {
+            defaults: Hyperparameters::devnet(),
+            lock_cost_floor: 10 * RAO_PER_TAO,
+            lock_decay_blocks: 100,
+            network_immunity_blocks: 100,
+            owner_cut_ppm: 180_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Subnet {
+    pub netuid: u16,
+    pub owner_coldkey: AccountId,
+    pub owner_hotkey: AccountId,
+    pub identity: String,
+    pub registered_at: u64,
+    pub hyper: Hyperparameters,
+    /// Current registration price (burned), decaying toward `min_burn` every block.
+    pub burn: u64,
+    /// Emission accumulated for the next epoch.
+    pub pending: u64,
+    pub last_epoch_block: u64,
+    pub n: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Axon {
+    pub ip: [u8; 16],
+    pub port: u16,
+    pub protocol: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct Neuron {
+    pub hotkey: AccountId,
+    pub coldkey: AccountId,
+    pub registered_at: u64,
+    pub last_update: u64,
+    pub axon: Option<Axon>,
+    pub rank: u16,
+    pub trust: u16,
+    pub consensus: u16,
+    pub incentive: u16,
+    pub dividends: u16,
+    pub validator_trust: u16,
+    pub stake_weight: u16,
+    /// Rao this uid earned in the last epoch.
+    pub emission: u64,
+    pub validator_permit: bool,
+    pub active: bool,
+}
+
+impl Neuron {
+    pub fn new(hotkey: AccountId, coldkey: AccountId, now: u64) -> Neuron {
+        Neuron {
+            hotkey,
+            coldkey,
+            registered_at: now,
+            last_update: now,
+            axon: None,
+            rank: 0,
+            trust: 0,
+            consensus: 0,
+            incentive: 0,
+            dividends: 0,
+            validator_trust: 0,
+            stake_weight: 0,
+            emission: 0,
+            validator_permit: false,
+            active: true,
+        }
+    }
+}
+
+/// What one epoch did, kept for `/epochs`.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct EpochSummary {
+    pub block: u64,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub pending: u64,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub owner_cut: u64,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub to_miners: u64,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub to_validators: u64,
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub recycled: u64,
+    pub n: u16,
+}
+
+/// Chain-wide subnet bookkeeping: the lock cost's state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Registry {
+    pub last_lock_cost: u64,
+    pub last_lock_block: u64,
+}
+
+fn key(tag: u8, netuid: u16, rest: &[u8]) -> Vec<u8> {
+    let mut k = vec![tag];
+    k.extend_from_slice(&netuid.to_be_bytes());
+    k.extend_from_slice(rest);
+    k
+}
+
+pub fn subnet_key(netuid: u16) -> Vec<u8> {
+    key(SUBNET, netuid, &[])
+}
+pub fn neuron_key(netuid: u16, uid: u16) -> Vec<u8> {
+    key(NEURON, netuid, &uid.to_be_bytes())
+}
+pub fn uid_key(netuid: u16, hotkey: &AccountId) -> Vec<u8> {
+    key(UID_OF, netuid, &hotkey.0)
+}
+pub fn weights_key(netuid: u16, uid: u16) -> Vec<u8> {
+    key(WEIGHTS, netuid, &uid.to_be_bytes())
+}
+pub fn bonds_key(netuid: u16, uid: u16) -> Vec<u8> {
+    key(BONDS, netuid, &uid.to_be_bytes())
+}
+pub fn epoch_key(netuid: u16, block: u64) -> Vec<u8> {
+    key(EPOCHS, netuid, &block.to_be_bytes())
+}
+pub fn epochs_prefix(netuid: u16) -> Vec<u8> {
+    key(EPOCHS, netuid, &[])
+}
+pub fn subnets_prefix() -> Vec<u8> {
+    vec![SUBNET]
+}
+pub fn registry_key() -> Vec<u8> {
+    vec![REGISTRY]
+}
+
+/// Typed access to one subnet's records through a state view.
+pub fn subnet(view: &StateView, netuid: u16) -> Result<Option<Subnet>, TxError> {
+    Ok(view.get(&subnet_key(netuid))?)
+}
+
+pub fn neuron(view: &StateView, netuid: u16, uid: u16) -> Result<Option<Neuron>, TxError> {
+    Ok(view.get(&neuron_key(netuid, uid))?)
+}
+
+pub fn uid_of(view: &StateView, netuid: u16, hotkey: &AccountId) -> Result<Option<u16>, TxError> {
+    Ok(view.get(&uid_key(netuid, hotkey))?)
+}
+
+pub type Row = Vec<(u16, u16)>;
+
+pub fn weights(view: &StateView, netuid: u16, uid: u16) -> Result<Row, TxError> {
+    Ok(view.get(&weights_key(netuid, uid))?.unwrap_or_default())
+}
+
+pub fn bonds(view: &StateView, netuid: u16, uid: u16) -> Result<Row, TxError> {
+    Ok(view.get(&bonds_key(netuid, uid))?.unwrap_or_default())
+}
+
+/// The live subnets' netuids, ascending (at most 128 reads).
+pub fn netuids(view: &StateView) -> Result<Vec<u16>, TxError> {
+    let mut out = Vec::new();
+    for netuid in 1..=SUBNET_LIMIT {
+        if view.get_raw(&subnet_key(netuid))?.is_some() {
+            out.push(netuid);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,648 @@
+//! Subnets on chain: creation with the lock cost, burned registration, hyperparameters, weights
+//! with every check of yuma.md §7.1, and epochs that pay miners, validators and the owner, with
+//! the supply invariant after every block.
+
+use proptest::prelude::*;
+use std::sync::Arc;
+use tensorchain_ledger::subnet::{self, SubnetParams};
+use tensorchain_ledger::{
+    supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
+};
+use tensorchain_primitives::{
+    Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
+};
+
+const FEE: u64 = 1_000;
+const FUNDS: u64 = 100_000 * RAO_PER_TAO;
+
+fn key(n: &str) -> Keypair {
+    Keypair::dev(n)
+}
+
+fn hot(n: &str) -> Keypair {
+    Keypair::dev(&format!("{n}/hot"))
+}
+
+struct Chain {
+    store: Arc<MemoryStore>,
+    ledger: Ledger,
+}
+
+fn open() -> Chain {
+    let v = key("validator");
+    let g = GenesisState {
+        params: ChainParams {
+            chain_id: "test".into(),
+            block_time_ms: 1000,
+            fees: Fees {
+                transfer: FEE,
+                staking: FEE,
+                subnet: FEE,
+            },
+            sudo: Some(key("sudo").account()),
+            subnets: SubnetParams::devnet(),
+        },
+        genesis_hash: Hash::digest(b"subnets genesis"),
+        time_ms: 1,
+        balances: ["owner", "v1", "v2", "m1", "m2", "m3", "m4", "sudo"]
+            .iter()
+            .map(|n| (key(n).account(), FUNDS))
+            .collect(),
+        stakes: vec![],
+        validators: vec![Validator {
+            hotkey: v.account(),
+            power: 1,
+        }],
+    };
+    let store = Arc::new(MemoryStore::new());
+    let ledger = Ledger::open(store.clone(), &g).unwrap();
+    Chain { store, ledger }
+}
+
+impl Chain {
+    fn tx(&self, signer: &Keypair, call: Call) -> SignedTx {
+        let nonce = self
+            .ledger
+            .account(&signer.account())
+            .unwrap()
+            .map_or(0, |a| a.nonce);
+        let fee = self.ledger.params().fees.for_call(&call);
+        Tx {
+            chain_id: "test".into(),
+            signer: signer.account(),
+            nonce,
+            fee,
+            call,
+        }
+        .sign(signer)
+    }
+
+    /// One block; returns the rejections. Checks the supply invariant after it.
+    fn block(&self, txs: Vec<SignedTx>) -> Vec<TxError> {
+        let head = self.ledger.head();
+        let v = key("validator");
+        let built = self
+            .ledger
+            .build_block(
+                txs,
+                v.account(),
+                head.time_ms + 1,
+                self.ledger.commit(head.height).unwrap(),
+            )
+            .unwrap();
+        let b = &built.executed.block;
+        let mut commit = Commit {
+            height: b.header.height,
+            round: 0,
+            block_hash: b.hash(),
+            signatures: vec![],
+        };
+        commit.signatures.push(CommitSig {
+            validator: v.account(),
+            signature: commit.precommit("test").sign(&v),
+        });
+        self.ledger.commit_block(built.executed, &commit).unwrap();
+        let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
+        assert_eq!(
+            accounted,
+            g.total_issuance as u128,
+            "supply invariant at height {}",
+            self.ledger.head().height
+        );
+        built.rejected.into_iter().map(|(_, e)| e).collect()
+    }
+
+    fn ok(&self, signer: &Keypair, call: Call) {
+        let rejected = self.block(vec![self.tx(signer, call)]);
+        assert!(rejected.is_empty(), "{rejected:?}");
+    }
+
+    fn err(&self, signer: &Keypair, call: Call) -> String {
+        let root = self.ledger.state_root().unwrap();
+        let head = self.ledger.head();
+        let stx = self.tx(signer, call);
+        let rejected = self
+            .ledger
+            .build_block(
+                vec![stx],
+                key("validator").account(),
+                head.time_ms + 1,
+                None,
+            )
+            .unwrap()
+            .rejected;
+        assert_eq!(self.ledger.state_root().unwrap(), root);
+        rejected
+            .first()
+            .map(|(_, e)| e.code().to_string())
+            .unwrap_or_else(|| "accepted".into())
+    }
+
+    fn free(&self, who: &Keypair) -> u64 {
+        self.ledger
+            .account(&who.account())
+            .unwrap()
+            .map_or(0, |a| a.free)
+    }
+
+    fn subnet(&self, netuid: u16) -> subnet::Subnet {
+        subnet::subnet(&self.ledger.view(), netuid)
+            .unwrap()
+            .unwrap()
+    }
+
+    fn neuron(&self, uid: u16) -> subnet::Neuron {
+        subnet::neuron(&self.ledger.view(), 1, uid)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Subnet 1 owned by "owner" with validators v1, v2 (staked 1000 and 500 TAO) and miners m1..m4.
+    fn demo_subnet(&self) {
+        let owner = key("owner");
+        self.ok(
+            &owner,
+            Call::RegisterSubnet {
+                hotkey: hot("owner").account(),
+                max_cost: 10 * RAO_PER_TAO,
+                identity: "demo".into(),
+            },
+        );
+        for n in ["v1", "v2", "m1", "m2", "m3", "m4"] {
+            self.ok(
+                &key(n),
+                Call::BurnedRegister {
+                    netuid: 1,
+                    hotkey: hot(n).account(),
+                    max_cost: 100 * RAO_PER_TAO,
+                },
+            );
+        }
+        self.ok(
+            &key("v1"),
+            Call::AddStake {
+                hotkey: hot("v1").account(),
+                amount: 1000 * RAO_PER_TAO,
+            },
+        );
+        self.ok(
+            &key("v2"),
+            Call::AddStake {
+                hotkey: hot("v2").account(),
+                amount: 500 * RAO_PER_TAO,
+            },
+        );
+    }
+
+    fn run_until_epoch(&self) -> u64 {
+        loop {
+            self.block(vec![]);
+            let h = self.ledger.head().height;
+            if subnet::emission::is_epoch_block(1, self.subnet(1).hyper.tempo, h) {
+                return h;
+            }
+        }
+    }
+}
+
+#[test]
+fn creating_a_subnet_burns_the_lock_cost_which_doubles_then_decays() {
+    let c = open();
+    let owner = key("owner");
+    let issuance = c.ledger.globals().unwrap().total_issuance;
+    c.ok(
+        &owner,
+        Call::RegisterSubnet {
+            hotkey: hot("owner").account(),
+            max_cost: 10 * RAO_PER_TAO,
+            identity: "text".into(),
+        },
+    );
+    assert_eq!(c.free(&owner), FUNDS - 10 * RAO_PER_TAO - FEE);
+    let g = c.ledger.globals().unwrap();
+    assert_eq!(g.total_recycled, 10 * RAO_PER_TAO);
+    assert!(
+        g.total_issuance < issuance + 2 * RAO_PER_TAO,
+        "the lock cost left circulation"
+    );
+    let s = c.subnet(1);
+    assert_eq!(
+        (s.owner_coldkey, s.owner_hotkey, s.n),
+        (owner.account(), hot("owner").account(), 1)
+    );
+    assert_eq!(c.neuron(0).hotkey, hot("owner").account());
+    // The next subnet costs double, decaying linearly back to the floor over 100 blocks.
+    assert_eq!(
+        c.err(
+            &owner,
+            Call::RegisterSubnet {
+                hotkey: hot("x").account(),
+                max_cost: 19 * RAO_PER_TAO,
+                identity: String::new()
+            }
+        ),
+        "registration_cost_exceeds_max"
+    );
+    for _ in 0..50 {
+        c.block(vec![]);
+    }
+    c.ok(
+        &owner,
+        Call::RegisterSubnet {
+            hotkey: hot("x").account(),
+            max_cost: 16 * RAO_PER_TAO,
+            identity: String::new(),
+        },
+    );
+    assert_eq!(c.subnet(2).netuid, 2);
+    assert_eq!(
+        c.err(
+            &owner,
+            Call::RegisterSubnet {
+                hotkey: hot("y").account(),
+                max_cost: 10 * RAO_PER_TAO,
+                identity: "z".repeat(65)
+            }
+        ),
+        "identity_too_long"
+    );
+}
+
+#[test]
+fn registration_burns_the_price_and_checks_everything() {
+    let c = open();
+    c.demo_subnet();
+    let s = c.subnet(1);
+    assert_eq!(s.n, 7);
+    assert!(s.burn > RAO_PER_TAO, "each registration raises the price");
+    let m1 = key("m1");
+    assert_eq!(
+        c.err(
+            &m1,
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: hot("m1").account(),
+                max_cost: 100 * RAO_PER_TAO
+            }
+        ),
+        "hotkey_already_registered"
+    );
+    assert_eq!(
+        c.err(
+            &m1,
+            Call::BurnedRegister {
+                netuid: 9,
+                hotkey: hot("new").account(),
+                max_cost: 100 * RAO_PER_TAO
+            }
+        ),
+        "subnet_not_found"
+    );
+    assert_eq!(
+        c.err(
+            &m1,
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: hot("new").account(),
+                max_cost: 1
+            }
+        ),
+        "registration_cost_exceeds_max"
+    );
+    c.ok(
+        &key("m2"),
+        Call::AddStake {
+            hotkey: hot("m2spare").account(),
+            amount: RAO_PER_TAO,
+        },
+    );
+    assert_eq!(
+        c.err(
+            &m1,
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: hot("m2spare").account(),
+                max_cost: 100 * RAO_PER_TAO
+            }
+        ),
+        "not_hotkey_owner"
+    );
+    // Full subnet: the lowest-emission non-immune uid is replaced, never the owner.
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "max_allowed_uids".into(),
+            value: 7,
+        },
+    );
+    c.ok(
+        &key("owner"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "immunity_period".into(),
+            value: 0,
+        },
+    );
+    c.ok(
+        &m1,
+        Call::BurnedRegister {
+            netuid: 1,
+            hotkey: hot("late").account(),
+            max_cost: 100 * RAO_PER_TAO,
+        },
+    );
+    assert_eq!(c.subnet(1).n, 7);
+    assert_eq!(c.neuron(0).hotkey, hot("owner").account());
+    assert!(subnet::uid_of(&c.ledger.view(), 1, &hot("late").account())
+        .unwrap()
+        .is_some());
+}
+
+#[test]
+fn hyperparameters_respect_owner_and_sudo() {
+    let c = open();
+    c.demo_subnet();
+    let (owner, sudo, m1) = (key("owner"), key("sudo"), key("m1"));
+    c.ok(
+        &owner,
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "weights_rate_limit".into(),
+            value: 5,
+        },
+    );
+    assert_eq!(c.subnet(1).hyper.weights_rate_limit, 5);
+    assert_eq!(
+        c.err(
+            &owner,
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "tempo".into(),
+                value: 20
+            }
+        ),
+        "sudo_required"
+    );
+    c.ok(
+        &sudo,
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "tempo".into(),
+            value: 20,
+        },
+    );
+    assert_eq!(
+        c.err(
+            &m1,
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "immunity_period".into(),
+                value: 1
+            }
+        ),
+        "not_subnet_owner"
+    );
+    assert_eq!(
+        c.err(
+            &owner,
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "colour".into(),
+                value: 1
+            }
+        ),
+        "unknown_hyperparameter"
+    );
+    assert_eq!(
+        c.err(
+            &owner,
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "yuma_version".into(),
+                value: 7
+            }
+        ),
+        "hyperparameter_out_of_range"
+    );
+}
+
+#[test]
+fn set_weights_runs_every_check_in_order() {
+    let c = open();
+    c.demo_subnet();
+    let v1 = hot("v1");
+    let weights = |uids: Vec<u16>, values: Vec<u16>| Call::SetWeights {
+        netuid: 1,
+        uids,
+        values,
+        version_key: 0,
+    };
+    assert_eq!(
+        c.err(&v1, weights(vec![3, 4], vec![1])),
+        "weights_length_mismatch"
+    );
+    assert_eq!(
+        c.err(&hot("stranger"), weights(vec![3], vec![1])),
+        "hotkey_not_registered"
+    );
+    assert_eq!(
+        c.err(&hot("m1"), weights(vec![3, 4], vec![1, 1])),
+        "no_validator_permit",
+        "a miner without stake has no permit"
+    );
+    c.ok(&v1, weights(vec![1], vec![1])); // a self-weight needs no permit
+    c.run_until_epoch();
+    assert!(c.neuron(1).validator_permit, "v1 has the most stake");
+    c.ok(
+        &key("owner"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "weights_rate_limit".into(),
+            value: 3,
+        },
+    );
+    c.ok(&v1, weights(vec![3, 4], vec![10, 30]));
+    assert_eq!(
+        subnet::weights(&c.ledger.view(), 1, 1).unwrap(),
+        vec![(3, 21845), (4, 65535)],
+        "max-upscaled"
+    );
+    let code = c.err(&v1, weights(vec![3, 4], vec![1, 1]));
+    assert_eq!(code, "weights_rate_limited");
+    for _ in 0..3 {
+        c.block(vec![]);
+    }
+    assert_eq!(
+        c.err(&v1, weights(vec![3, 3], vec![1, 1])),
+        "duplicate_uids"
+    );
+    assert_eq!(
+        c.err(&v1, weights(vec![3, 40], vec![1, 1])),
+        "uid_out_of_range"
+    );
+    assert_eq!(
+        c.err(&v1, weights(vec![0, 1, 2, 3, 4, 5, 6, 6], vec![1; 8])),
+        "too_many_weights"
+    );
+    c.ok(
+        &key("owner"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "weights_version".into(),
+            value: 2,
+        },
+    );
+    assert_eq!(
+        c.err(&v1, weights(vec![3], vec![1])),
+        "incorrect_weights_version"
+    );
+}
+
+#[test]
+fn epochs_pay_miners_validators_and_the_owner() {
+    let c = open();
+    c.demo_subnet();
+    c.run_until_epoch(); // first epoch: validators get permits
+    for n in ["v1", "v2"] {
+        c.ok(
+            &hot(n),
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![3, 4, 5, 6],
+                values: vec![1, 2, 3, 4],
+                version_key: 0,
+            },
+        );
+    }
+    let owner_free = c.free(&key("owner"));
+    let pending_before = c.subnet(1).pending;
+    let h = c.run_until_epoch();
+    let summary: subnet::EpochSummary = c
+        .ledger
+        .view()
+        .get(&subnet::epoch_key(1, h))
+        .unwrap()
+        .unwrap();
+    assert!(summary.pending >= pending_before);
+    assert_eq!(
+        summary.owner_cut,
+        summary.pending * 18 / 100,
+        "18% owner cut"
+    );
+    assert_eq!(c.free(&key("owner")), owner_free + summary.owner_cut);
+    assert!(
+        summary.to_miners > 0 && summary.to_validators > 0,
+        "{summary:?}"
+    );
+    let distributable = summary.pending - summary.owner_cut;
+    assert!(summary.to_miners + summary.to_validators <= distributable);
+    assert!(summary.recycled >= distributable - summary.to_miners - summary.to_validators);
+    assert!(
+        summary.recycled <= 7 + distributable / 1000,
+        "only dust is recycled: {summary:?}"
+    );
+    for uid in 3..7 {
+        assert!(c.neuron(uid).incentive > 0, "miner {uid} earned incentive");
+    }
+    assert!(c.neuron(1).dividends > 0 && c.neuron(2).dividends > 0);
+    // Miner 4 weighted highest earned most, as stake behind its hotkey.
+    let m4_stake = c
+        .ledger
+        .hotkey(&hot("m4").account())
+        .unwrap()
+        .unwrap()
+        .total_stake;
+    let m1_stake = c
+        .ledger
+        .hotkey(&hot("m1").account())
+        .unwrap()
+        .unwrap()
+        .total_stake;
+    assert!(m4_stake > m1_stake && m1_stake > 0);
+    assert_eq!(c.subnet(1).pending, 0);
+}
+
+fn any_call(seed: u64) -> (Keypair, Call) {
+    let names = ["owner", "v1", "v2", "m1", "m2", "m3", "m4"];
+    let n = names[(seed % 7) as usize];
+    let amount = (seed >> 8) % (50 * RAO_PER_TAO) + 1;
+    let target = names[((seed >> 4) % 7) as usize];
+    match (seed >> 20) % 7 {
+        0 => (
+            key(n),
+            Call::AddStake {
+                hotkey: hot(target).account(),
+                amount,
+            },
+        ),
+        1 => (
+            key(n),
+            Call::RemoveStake {
+                hotkey: hot(target).account(),
+                amount,
+            },
+        ),
+        2 => (
+            key(n),
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: hot(&format!("{n}{}", seed % 3)).account(),
+                max_cost: amount,
+            },
+        ),
+        3 => (
+            hot(n),
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![(seed % 9) as u16, ((seed >> 3) % 9) as u16],
+                values: vec![1, 2],
+                version_key: 0,
+            },
+        ),
+        4 => (
+            key(n),
+            Call::Transfer {
+                to: key(target).account(),
+                amount,
+            },
+        ),
+        5 => (
+            key("owner"),
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "immunity_period".into(),
+                value: seed % 20,
+            },
+        ),
+        _ => (
+            key(n),
+            Call::SetTake {
+                hotkey: hot(n).account(),
+                take: (seed % 11796) as u16,
+            },
+        ),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Random sequences of every call over several epochs: the supply invariant holds after each
+    /// block (checked inside `block`) and no epoch pays out more than was pending.
+    #[test]
+    fn supply_holds_through_random_calls_and_epochs(seeds in prop::collection::vec(any::<u64>(), 40..80)) {
+        let c = open();
+        c.demo_subnet();
+        for chunk in seeds.chunks(3) {
+            let txs = chunk.iter().map(|&s| { let (k, call) = any_call(s); c.tx(&k, call) }).collect();
+            c.block(txs);
+        }
+        for block in c.subnet(1).registered_at..=c.ledger.head().height {
+            if let Some(s) = c.ledger.view().get::<subnet::EpochSummary>(&subnet::epoch_key(1, block)).unwrap() {
+                prop_assert!(s.owner_cut + s.to_miners + s.to_validators <= s.pending, "{:?}", s);
+                prop_assert!(s.recycled <= s.pending - s.owner_cut);
+            }
+        }
+    }
+}
