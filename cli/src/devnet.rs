@@ -33,6 +33,9 @@ pub enum DevnetCmd {
         /// Delete the devnet's data and start a new chain.
         #[arg(long)]
         reset: bool,
+        /// Skip the built-in demo subnet (subnet 1 with 2 validators and 4 miners).
+        #[arg(long)]
+        no_demo: bool,
     },
 }
 
@@ -128,6 +131,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
         rpc_addr,
         block_time_ms,
         reset,
+        no_demo,
     } = cmd;
     let data_dir = data_dir.unwrap_or_else(|| g.home().join("devnet"));
     if reset && data_dir.exists() {
@@ -146,6 +150,10 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
     runtime()?.block_on(async move {
         let node = tensorchain_node::start(config).await?;
         let url = format!("http://{}", node.rpc_addr);
+        if !no_demo {
+            let demo_url = url.clone();
+            std::thread::spawn(move || crate::demo::run(demo_url));
+        }
         let accounts: Vec<_> = DEV_ACCOUNTS
             .iter()
             .map(|n| (n, dev_coldkey(n).account(), dev_hotkey(n).account()))
@@ -183,6 +191,10 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
                 .map(|(n, c, h)| vec![n.to_string(), c.to_string(), h.to_string()])
                 .collect();
             println!("{}", table(&["NAME", "COLDKEY", "HOTKEY"], &rows));
+            if !no_demo {
+                println!("\nDemo: subnet {} with 2 validators (bob, charlie) and 4 miners; watch it with", crate::demo::NETUID);
+                println!("  tensorchain subnet metagraph --netuid {} --network {url}", crate::demo::NETUID);
+            }
             println!("\nPress Ctrl-C to stop; run the same command again to resume.");
         }
         wait_for_signal().await;

@@ -1,11 +1,13 @@
 //! `tensorchain`: run a node or a devnet, and use the chain from the command line.
 
 mod client;
+mod demo;
 mod devnet;
 mod error;
 mod keystore;
 mod output;
 mod stake;
+mod subnet;
 mod wallet;
 mod yuma;
 
@@ -84,6 +86,15 @@ enum Command {
     /// Keys, balances and transfers.
     #[command(subcommand)]
     Wallet(wallet::WalletCmd),
+    /// Subnets: create, register, hyperparameters, metagraph.
+    #[command(subcommand)]
+    Subnet(subnet::SubnetCmd),
+    /// A validator's weights on a subnet.
+    #[command(subcommand)]
+    Weights(subnet::WeightsCmd),
+    /// Where a hotkey's axon serves.
+    #[command(subcommand)]
+    Axon(subnet::AxonCmd),
     /// Stake TAO behind hotkeys.
     #[command(subcommand)]
     Stake(stake::StakeCmd),
@@ -101,6 +112,9 @@ fn main() {
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
         Command::Yuma(cmd) => yuma::run(cmd),
         Command::Stake(cmd) => stake::run(cmd, &cli.global),
+        Command::Subnet(cmd) => subnet::run(cmd, &cli.global),
+        Command::Weights(cmd) => subnet::run_weights(cmd, &cli.global),
+        Command::Axon(cmd) => subnet::run_axon(cmd, &cli.global),
     };
     if let Err(e) = result {
         e.print(as_json);

@@ -24,6 +24,10 @@ impl Drop for Devnet {
 }
 
 fn up(dir: &Path, extra: &[&str]) -> Devnet {
+    up_with(dir, &[&["--no-demo"], extra].concat())
+}
+
+fn up_with(dir: &Path, extra: &[&str]) -> Devnet {
     let mut child = Command::new(BIN)
         .args([
             "devnet",
@@ -250,4 +254,66 @@ fn wallet_keys_are_created_listed_and_never_overwritten() {
     let (ok, err) = run(&["wallet", "create", "-w", "secret"]);
     assert!(!ok);
     assert_eq!(err["error"]["code"], "password_required");
+}
+
+#[test]
+fn the_demo_subnet_pays_its_first_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let d = up_with(dir.path(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let summary = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no epoch paid miners within 60 s"
+        );
+        // 404 until the demo has created the subnet.
+        let epochs: Value = ureq::get(&format!("{}/v1/subnets/1/epochs", d.url))
+            .call()
+            .ok()
+            .and_then(|r| r.into_json().ok())
+            .unwrap_or(Value::Null);
+        let paid = epochs["data"]
+            .as_array()
+            .and_then(|l| l.iter().find(|e| e["to_miners"] != "0").cloned());
+        if let Some(e) = paid {
+            break e;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let num = |k: &str| summary[k].as_str().unwrap().parse::<u64>().unwrap();
+    let (pending, cut) = (num("pending"), num("owner_cut"));
+    assert_eq!(cut, pending * 18 / 100, "the owner's 18% cut");
+    let n = summary["n"].as_u64().unwrap();
+    let distributed = num("to_miners") + num("to_validators");
+    assert!(distributed <= pending - cut);
+    assert!(
+        pending - cut - distributed <= n,
+        "at most n rao of dust: {summary}"
+    );
+
+    // The metagraph over REST and the CLI's agree, and show miners with incentive and validators with dividends.
+    let rest = get(&format!("{}/v1/subnets/1/metagraph", d.url))["data"].clone();
+    let (ok, cli_view) = cli(&d, &home, &["subnet", "metagraph", "--netuid", "1"]);
+    assert!(ok);
+    assert_eq!(rest["hotkey"], cli_view["hotkey"]);
+    let incentive: f64 = rest["incentive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .sum();
+    let dividends: f64 = rest["dividends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .sum();
+    assert!(
+        incentive > 0.9 && dividends > 0.9,
+        "incentive {incentive}, dividends {dividends}"
+    );
+    let (ok, list) = cli(&d, &home, &["subnet", "list"]);
+    assert!(ok);
+    assert_eq!(list[0]["netuid"], 1);
 }

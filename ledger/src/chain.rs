@@ -558,3 +558,80 @@ impl Ledger {
         self.view().get(&state::hotkey_key(hotkey))
     }
 }
+
+/// Reads of subnet state for the API.
+impl Ledger {
+    pub fn subnets(&self) -> Result<Vec<crate::subnet::Subnet>, StoreError> {
+        self.store
+            .scan_prefix(Column::State, &crate::subnet::subnets_prefix())?
+            .into_iter()
+            .map(|(_, v)| decode(&v, "subnet"))
+            .collect()
+    }
+
+    pub fn subnet(&self, netuid: u16) -> Result<Option<crate::subnet::Subnet>, StoreError> {
+        self.view().get(&crate::subnet::subnet_key(netuid))
+    }
+
+    /// All neurons of a subnet with their weight and bond rows, by uid.
+    pub fn neurons(
+        &self,
+        netuid: u16,
+    ) -> Result<
+        Vec<(
+            crate::subnet::Neuron,
+            crate::subnet::Row,
+            crate::subnet::Row,
+        )>,
+        StoreError,
+    > {
+        let Some(s) = self.subnet(netuid)? else {
+            return Ok(vec![]);
+        };
+        let view = self.view();
+        let mut out = Vec::with_capacity(s.n as usize);
+        for uid in 0..s.n {
+            let n = view
+                .get(&crate::subnet::neuron_key(netuid, uid))?
+                .ok_or_else(|| StoreError(format!("subnet {netuid} lacks uid {uid}")))?;
+            let w = view
+                .get(&crate::subnet::weights_key(netuid, uid))?
+                .unwrap_or_default();
+            let b = view
+                .get(&crate::subnet::bonds_key(netuid, uid))?
+                .unwrap_or_default();
+            out.push((n, w, b));
+        }
+        Ok(out)
+    }
+
+    /// Past epochs of a subnet, newest first.
+    pub fn epochs(
+        &self,
+        netuid: u16,
+        limit: usize,
+    ) -> Result<Vec<crate::subnet::EpochSummary>, StoreError> {
+        let mut all: Vec<crate::subnet::EpochSummary> = self
+            .store
+            .scan_prefix(Column::State, &crate::subnet::epochs_prefix(netuid))?
+            .into_iter()
+            .map(|(_, v)| decode(&v, "epoch summary"))
+            .collect::<Result<_, _>>()?;
+        all.reverse();
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    /// The price of creating a subnet at the next block.
+    pub fn subnet_lock_cost(&self) -> Result<u64, StoreError> {
+        let reg = self
+            .view()
+            .get(&crate::subnet::registry_key())?
+            .unwrap_or_default();
+        Ok(crate::subnet::calls::lock_cost(
+            &reg,
+            &self.params.subnets,
+            self.head().height + 1,
+        ))
+    }
+}

@@ -58,6 +58,34 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
         .route("/v1/accounts/{addr}", get(routes::accounts::get))
         .route("/v1/accounts/{addr}/stakes", get(routes::accounts::stakes))
         .route("/v1/hotkeys/{hk}", get(routes::accounts::hotkey))
+        .route("/v1/subnets", get(routes::subnets::list))
+        .route(
+            "/v1/subnets/registration-cost",
+            get(routes::subnets::lock_cost),
+        )
+        .route("/v1/subnets/{netuid}", get(routes::subnets::get))
+        .route(
+            "/v1/subnets/{netuid}/hyperparameters",
+            get(routes::subnets::hyperparameters),
+        )
+        .route(
+            "/v1/subnets/{netuid}/registration-cost",
+            get(routes::subnets::burn_cost),
+        )
+        .route(
+            "/v1/subnets/{netuid}/metagraph",
+            get(routes::subnets::metagraph),
+        )
+        .route(
+            "/v1/subnets/{netuid}/neurons/{uid}",
+            get(routes::subnets::neuron),
+        )
+        .route(
+            "/v1/subnets/{netuid}/weights",
+            get(routes::subnets::weights),
+        )
+        .route("/v1/subnets/{netuid}/bonds", get(routes::subnets::bonds))
+        .route("/v1/subnets/{netuid}/epochs", get(routes::subnets::epochs))
         .route("/v1/events", get(routes::events::events))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))

@@ -24,6 +24,16 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
         routes::accounts::stakes,
         routes::accounts::hotkey,
         routes::events::events,
+        routes::subnets::list,
+        routes::subnets::lock_cost,
+        routes::subnets::get,
+        routes::subnets::hyperparameters,
+        routes::subnets::burn_cost,
+        routes::subnets::metagraph,
+        routes::subnets::neuron,
+        routes::subnets::weights,
+        routes::subnets::bonds,
+        routes::subnets::epochs,
     )
 )]
 struct ApiDoc;

@@ -5,6 +5,7 @@ pub mod blocks;
 pub mod chain;
 pub mod events;
 pub mod node;
+pub mod subnets;
 pub mod txs;
 
 use crate::views::{Envelope, Meta};

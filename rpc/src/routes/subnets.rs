@@ -1,0 +1,321 @@
+//! Subnets: the list, one subnet, its hyperparameters, prices, the columnar metagraph, neurons,
+//! weights, bonds and past epochs.
+
+use super::envelope;
+use crate::error::ApiError;
+use crate::views::Envelope;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use tensorchain_ledger::subnet::{Neuron, Subnet};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct SubnetView {
+    pub netuid: u16,
+    pub name: String,
+    pub owner: String,
+    pub owner_hotkey: String,
+    pub tempo: u16,
+    pub blocks_since_last_epoch: u64,
+    pub n: u16,
+    pub max_n: u16,
+    /// Share of each block's reward this subnet receives.
+    pub emission_share: f64,
+    pub burn: String,
+    pub pending_emission: String,
+    pub registered_at: u64,
+}
+
+fn subnet_view(s: &Subnet, head: u64, count: usize) -> SubnetView {
+    SubnetView {
+        netuid: s.netuid,
+        name: s.identity.clone(),
+        owner: s.owner_coldkey.to_ss58(),
+        owner_hotkey: s.owner_hotkey.to_ss58(),
+        tempo: s.hyper.tempo,
+        blocks_since_last_epoch: head.saturating_sub(s.last_epoch_block),
+        n: s.n,
+        max_n: s.hyper.max_allowed_uids,
+        emission_share: if count == 0 { 0.0 } else { 1.0 / count as f64 },
+        burn: s.burn.to_string(),
+        pending_emission: s.pending.to_string(),
+        registered_at: s.registered_at,
+    }
+}
+
+fn not_found(netuid: u16) -> ApiError {
+    ApiError::not_found(
+        "subnet_not_found",
+        format!("subnet {netuid} does not exist"),
+    )
+}
+
+fn parse_u16(what: &'static str, s: &str) -> Result<u16, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request(
+            if what == "netuid" {
+                "bad_netuid"
+            } else {
+                "bad_uid"
+            },
+            format!("'{s}' is not a {what}"),
+            "use a number from 0 to 65535",
+        )
+    })
+}
+
+fn load(st: &AppState, netuid: u16) -> Result<Subnet, ApiError> {
+    st.api
+        .ledger()
+        .subnet(netuid)?
+        .ok_or_else(|| not_found(netuid))
+}
+
+#[utoipa::path(get, path = "/v1/subnets", tag = "subnets", responses((status = 200, body = Vec<SubnetView>)))]
+pub async fn list(State(st): State<AppState>) -> Result<Json<Envelope<Vec<SubnetView>>>, ApiError> {
+    let ledger = st.api.ledger();
+    let subnets = ledger.subnets()?;
+    let head = ledger.head().height;
+    let views = subnets
+        .iter()
+        .map(|s| subnet_view(s, head, subnets.len()))
+        .collect();
+    Ok(envelope(&st, views))
+}
+
+/// The lock cost of creating a subnet now (burned; it doubles after each creation and decays).
+#[utoipa::path(get, path = "/v1/subnets/registration-cost", tag = "subnets", responses((status = 200, description = "{lock_cost}")))]
+pub async fn lock_cost(State(st): State<AppState>) -> Result<Json<Envelope<Value>>, ApiError> {
+    let cost = st.api.ledger().subnet_lock_cost()?;
+    Ok(envelope(&st, json!({ "lock_cost": cost.to_string() })))
+}
+
+#[utoipa::path(get, path = "/v1/subnets/{netuid}", tag = "subnets",
+    params(("netuid" = u16, Path)), responses((status = 200, body = SubnetView), (status = 404, description = "subnet_not_found")))]
+pub async fn get(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+) -> Result<Json<Envelope<SubnetView>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    let s = load(&st, netuid)?;
+    let ledger = st.api.ledger();
+    let count = ledger.subnets()?.len();
+    Ok(envelope(&st, subnet_view(&s, ledger.head().height, count)))
+}
+
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/hyperparameters", tag = "subnets",
+    params(("netuid" = u16, Path)), responses((status = 200, description = "name → {value, owner_settable}")))]
+pub async fn hyperparameters(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    let s = load(&st, netuid)?;
+    let map: Map<String, Value> = s
+        .hyper
+        .list()
+        .into_iter()
+        .map(|(name, value, owner)| {
+            (
+                name.to_string(),
+                json!({"value": value, "owner_settable": owner}),
+            )
+        })
+        .collect();
+    Ok(envelope(&st, Value::Object(map)))
+}
+
+/// The burn price of registering a neuron now.
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/registration-cost", tag = "subnets",
+    params(("netuid" = u16, Path)), responses((status = 200, description = "{burn}")))]
+pub async fn burn_cost(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    let s = load(&st, netuid)?;
+    Ok(envelope(
+        &st,
+        json!({ "netuid": netuid, "burn": s.burn.to_string(), "min_burn": s.hyper.min_burn.to_string(), "max_burn": s.hyper.max_burn.to_string() }),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MetagraphQuery {
+    /// Comma-separated columns to return (default: all).
+    pub fields: Option<String>,
+}
+
+const FIELDS: [&str; 17] = [
+    "uid",
+    "hotkey",
+    "coldkey",
+    "stake",
+    "rank",
+    "trust",
+    "consensus",
+    "incentive",
+    "dividends",
+    "emission",
+    "validator_trust",
+    "validator_permit",
+    "active",
+    "last_update",
+    "registered_at",
+    "immune_until",
+    "axon",
+];
+
+fn score(v: u16) -> f64 {
+    v as f64 / 65535.0
+}
+
+fn column(name: &str, neurons: &[(Neuron, u64)], s: &Subnet) -> Value {
+    let col = |f: &dyn Fn(&Neuron, u64) -> Value| {
+        Value::Array(neurons.iter().map(|(n, stake)| f(n, *stake)).collect())
+    };
+    match name {
+        "uid" => Value::Array((0..neurons.len()).map(|u| json!(u)).collect()),
+        "hotkey" => col(&|n, _| json!(n.hotkey)),
+        "coldkey" => col(&|n, _| json!(n.coldkey)),
+        "stake" => col(&|_, s| json!(s.to_string())),
+        "rank" => col(&|n, _| json!(score(n.rank))),
+        "trust" => col(&|n, _| json!(score(n.trust))),
+        "consensus" => col(&|n, _| json!(score(n.consensus))),
+        "incentive" => col(&|n, _| json!(score(n.incentive))),
+        "dividends" => col(&|n, _| json!(score(n.dividends))),
+        "emission" => col(&|n, _| json!(n.emission.to_string())),
+        "validator_trust" => col(&|n, _| json!(score(n.validator_trust))),
+        "validator_permit" => col(&|n, _| json!(n.validator_permit)),
+        "active" => col(&|n, _| json!(n.active)),
+        "last_update" => col(&|n, _| json!(n.last_update)),
+        "registered_at" => col(&|n, _| json!(n.registered_at)),
+        "immune_until" => col(&|n, _| json!(n.registered_at + s.hyper.immunity_period as u64)),
+        "axon" => col(&|n, _| match &n.axon {
+            Some(a) => json!(format!(
+                "{}:{}",
+                std::net::IpAddr::from(a.ip).to_canonical(),
+                a.port
+            )),
+            None => Value::Null,
+        }),
+        _ => Value::Null,
+    }
+}
+
+/// The whole metagraph, columnar; scores as floats in [0, 1] (stored as u16 / 65535).
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/metagraph", tag = "subnets",
+    params(("netuid" = u16, Path), MetagraphQuery),
+    responses((status = 200, description = "columns: uid, hotkey, coldkey, stake, rank, trust, consensus, incentive, dividends, emission, validator_trust, validator_permit, active, last_update, registered_at, immune_until, axon"),
+        (status = 400, description = "unknown_field"), (status = 404, description = "subnet_not_found")))]
+pub async fn metagraph(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+    Query(q): Query<MetagraphQuery>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    let s = load(&st, netuid)?;
+    let fields: Vec<String> = match q.fields.as_deref() {
+        None | Some("") => FIELDS.iter().map(|f| f.to_string()).collect(),
+        Some(list) => list.split(',').map(|f| f.trim().to_string()).collect(),
+    };
+    if let Some(bad) = fields.iter().find(|f| !FIELDS.contains(&f.as_str())) {
+        return Err(ApiError::bad_request(
+            "unknown_field",
+            format!("unknown metagraph field '{bad}'"),
+            "fields are listed in /openapi.json",
+        ));
+    }
+    let ledger = st.api.ledger();
+    let mut neurons = Vec::new();
+    for (n, _, _) in ledger.neurons(netuid)? {
+        let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
+        neurons.push((n, stake));
+    }
+    let mut out = Map::new();
+    out.insert("netuid".into(), json!(netuid));
+    out.insert("n".into(), json!(neurons.len()));
+    out.insert("block".into(), json!(ledger.head().height));
+    for f in fields {
+        out.insert(f.clone(), column(&f, &neurons, &s));
+    }
+    Ok(envelope(&st, Value::Object(out)))
+}
+
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/neurons/{uid}", tag = "subnets",
+    params(("netuid" = u16, Path), ("uid" = u16, Path)), responses((status = 200, description = "one neuron"), (status = 404, description = "neuron_not_found")))]
+pub async fn neuron(
+    State(st): State<AppState>,
+    Path((netuid, uid)): Path<(String, String)>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let (netuid, uid) = (parse_u16("netuid", &netuid)?, parse_u16("uid", &uid)?);
+    let s = load(&st, netuid)?;
+    let ledger = st.api.ledger();
+    let neurons = ledger.neurons(netuid)?;
+    let (n, w, b) = neurons.get(uid as usize).ok_or_else(|| {
+        ApiError::not_found(
+            "neuron_not_found",
+            format!("subnet {netuid} has no uid {uid} (n = {})", s.n),
+        )
+    })?;
+    let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
+    let one = vec![(n.clone(), stake)];
+    let mut out = Map::new();
+    for f in FIELDS {
+        let v = column(f, &one, &s);
+        out.insert(f.to_string(), v.get(0).cloned().unwrap_or(Value::Null));
+    }
+    out.insert("uid".into(), json!(uid));
+    out.insert("weights".into(), json!(w));
+    out.insert("bonds".into(), json!(b));
+    Ok(envelope(&st, Value::Object(out)))
+}
+
+fn rows(st: &AppState, netuid: u16, bonds: bool) -> Result<Value, ApiError> {
+    load(st, netuid)?;
+    let mut out = Map::new();
+    for (uid, (_, w, b)) in st.api.ledger().neurons(netuid)?.into_iter().enumerate() {
+        let row = if bonds { b } else { w };
+        if !row.is_empty() {
+            out.insert(uid.to_string(), json!(row));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// Stored weight rows, sparse: {"uid": [[uid, u16], ...]}.
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/weights", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "sparse rows")))]
+pub async fn weights(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    let v = rows(&st, netuid, false)?;
+    Ok(envelope(&st, v))
+}
+
+/// Stored bond rows, sparse: {"uid": [[uid, u16], ...]}.
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/bonds", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "sparse rows")))]
+pub async fn bonds(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    let v = rows(&st, netuid, true)?;
+    Ok(envelope(&st, v))
+}
+
+/// Past epochs, newest first: pending, owner cut, paid to miners and validators, recycled.
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/epochs", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "epoch summaries")))]
+pub async fn epochs(
+    State(st): State<AppState>,
+    Path(netuid): Path<String>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    let netuid = parse_u16("netuid", &netuid)?;
+    load(&st, netuid)?;
+    let list = st.api.ledger().epochs(netuid, 100)?;
+    Ok(envelope(&st, json!(list)))
+}
