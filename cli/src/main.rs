@@ -95,6 +95,9 @@ enum Command {
     /// Where a hotkey's axon serves.
     #[command(subcommand)]
     Axon(subnet::AxonCmd),
+    /// The root network: who splits the block reward among subnets.
+    #[command(subcommand)]
+    Root(subnet::RootCmd),
     /// Stake TAO behind hotkeys.
     #[command(subcommand)]
     Stake(stake::StakeCmd),
@@ -115,6 +118,7 @@ fn main() {
         Command::Subnet(cmd) => subnet::run(cmd, &cli.global),
         Command::Weights(cmd) => subnet::run_weights(cmd, &cli.global),
         Command::Axon(cmd) => subnet::run_axon(cmd, &cli.global),
+        Command::Root(cmd) => subnet::run_root(cmd, &cli.global),
     };
     if let Err(e) = result {
         e.print(as_json);

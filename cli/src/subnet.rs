@@ -456,3 +456,107 @@ pub fn run_axon(cmd: AxonCmd, g: &Global) -> CliResult<()> {
     print_submitted(g, &r, &summary);
     Ok(())
 }
+
+#[derive(Subcommand)]
+pub enum RootCmd {
+    /// Put the hotkey in the root network (the top 64 stakes weight the subnets).
+    Register {
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Root weights over subnets.
+    #[command(subcommand)]
+    Weights(RootWeightsCmd),
+    /// Each subnet's current share of the block reward.
+    Shares,
+}
+
+#[derive(Subcommand)]
+pub enum RootWeightsCmd {
+    /// Set the hotkey's root weights: --netuids 1,2 --values 70,30.
+    Set {
+        #[arg(long, value_delimiter = ',')]
+        netuids: Vec<u16>,
+        #[arg(long, value_delimiter = ',')]
+        values: Vec<u16>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Every root validator's weights.
+    Get,
+}
+
+pub fn run_root(cmd: RootCmd, g: &Global) -> CliResult<()> {
+    match cmd {
+        RootCmd::Register { dry_run } => {
+            let hotkey = hotkey_key(g)?.account();
+            let summary = format!("register {hotkey} in the root network");
+            let r = submit(
+                g,
+                &signer(g)?,
+                Call::RootRegister { hotkey },
+                &summary,
+                dry_run,
+                false,
+            )?;
+            print_submitted(g, &r, &summary);
+        }
+        RootCmd::Weights(RootWeightsCmd::Set {
+            netuids,
+            values,
+            dry_run,
+        }) => {
+            let summary = format!("set root weights on {} subnets", netuids.len());
+            let r = submit(
+                g,
+                &hotkey_key(g)?,
+                Call::SetRootWeights { netuids, values },
+                &summary,
+                dry_run,
+                false,
+            )?;
+            print_submitted(g, &r, &summary);
+        }
+        RootCmd::Weights(RootWeightsCmd::Get) | RootCmd::Shares => {
+            let root: Value = Client::new(&g.network).get("/v1/root")?;
+            if g.json {
+                print_json(&root);
+            } else if matches!(cmd, RootCmd::Shares) {
+                let rows: Vec<Vec<String>> = root["shares"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|s| {
+                        vec![
+                            s["netuid"].to_string(),
+                            format!("{:.6}", s["share"].as_f64().unwrap_or(0.0)),
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{} ({})",
+                    table(&["NETUID", "SHARE"], &rows),
+                    root["rule"].as_str().unwrap_or("")
+                );
+            } else {
+                let rows: Vec<Vec<String>> = root["validators"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| {
+                        vec![
+                            v["hotkey"].as_str().unwrap_or("").to_string(),
+                            format!("{} TAO", format_tao(rao_field(&v["stake"]))),
+                            v["weights"].to_string(),
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    table(&["HOTKEY", "STAKE", "WEIGHTS [[netuid, u16]]"], &rows)
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -635,3 +635,33 @@ impl Ledger {
         ))
     }
 }
+
+/// Reads of the root network for the API.
+impl Ledger {
+    /// Root members with their stake and subnet weights, and the last computed shares.
+    #[allow(clippy::type_complexity)]
+    pub fn root(
+        &self,
+    ) -> Result<
+        (
+            Vec<(AccountId, u64, crate::subnet::Row)>,
+            Option<crate::subnet::root::RootShares>,
+        ),
+        StoreError,
+    > {
+        let view = self.view();
+        let err = |e: TxError| StoreError(e.to_string());
+        let mut out = Vec::new();
+        for m in crate::subnet::root::members(&view).map_err(err)? {
+            let stake = crate::staking::hotkey(&view, &m)
+                .map_err(err)?
+                .map_or(0, |h| h.total_stake);
+            out.push((
+                m,
+                stake,
+                crate::subnet::root::weights(&view, &m).map_err(err)?,
+            ));
+        }
+        Ok((out, crate::subnet::root::shares(&view).map_err(err)?))
+    }
+}

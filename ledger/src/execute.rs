@@ -92,6 +92,8 @@ pub enum TxError {
     MaxWeightExceeded { limit: u16 },
     #[error("axon port must not be 0")]
     BadAxon,
+    #[error("the root network is full and the hotkey's stake does not beat the lowest member's {min_stake} rao")]
+    RootFull { min_stake: u64 },
     #[error("{0}")]
     Storage(String),
 }
@@ -153,6 +155,7 @@ impl TxError {
             TxError::NotEnoughWeights { .. } => "not_enough_weights",
             TxError::MaxWeightExceeded { .. } => "max_weight_exceeded",
             TxError::BadAxon => "bad_axon",
+            TxError::RootFull { .. } => "root_full",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -213,6 +216,7 @@ impl TxError {
             TxError::NotEnoughWeights { .. } => "weight more uids (min_allowed_weights)",
             TxError::MaxWeightExceeded { .. } => "spread weight over more uids (max_weight_limit)",
             TxError::BadAxon => "give the port the axon listens on",
+            TxError::RootFull { .. } => "stake more behind the hotkey than the lowest root member",
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }

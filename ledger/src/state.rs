@@ -60,7 +60,8 @@ impl Fees {
             Call::RegisterSubnet { .. }
             | Call::BurnedRegister { .. }
             | Call::SetHyperparameter { .. } => self.subnet,
-            Call::ServeAxon { .. } | Call::SetWeights { .. } => 0,
+            Call::ServeAxon { .. } | Call::SetWeights { .. } | Call::SetRootWeights { .. } => 0,
+            Call::RootRegister { .. } => self.subnet,
         }
     }
 }
@@ -78,6 +79,8 @@ impl Fees {
             ("set_hyperparameter", self.subnet),
             ("serve_axon", 0),
             ("set_weights", 0),
+            ("root_register", self.subnet),
+            ("set_root_weights", 0),
         ]
     }
 }

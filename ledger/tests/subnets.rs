@@ -646,3 +646,104 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn root_weights_decide_the_subnets_shares() {
+    let c = open();
+    c.demo_subnet();
+    let owner = key("owner");
+    c.ok(
+        &owner,
+        Call::RegisterSubnet {
+            hotkey: hot("owner2").account(),
+            max_cost: 100 * RAO_PER_TAO,
+            identity: "second".into(),
+        },
+    );
+    let (v1, v1h) = (key("v1"), hot("v1"));
+    assert_eq!(
+        c.err(
+            &key("m1"),
+            Call::RootRegister {
+                hotkey: v1h.account()
+            }
+        ),
+        "not_hotkey_owner"
+    );
+    c.ok(
+        &v1,
+        Call::RootRegister {
+            hotkey: v1h.account(),
+        },
+    );
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::RootRegister {
+                hotkey: v1h.account()
+            }
+        ),
+        "hotkey_already_registered"
+    );
+    assert_eq!(
+        c.err(
+            &hot("v2"),
+            Call::SetRootWeights {
+                netuids: vec![1],
+                values: vec![1]
+            }
+        ),
+        "hotkey_not_registered"
+    );
+    assert_eq!(
+        c.err(
+            &v1h,
+            Call::SetRootWeights {
+                netuids: vec![9],
+                values: vec![1]
+            }
+        ),
+        "subnet_not_found"
+    );
+    assert_eq!(
+        c.err(
+            &v1h,
+            Call::SetRootWeights {
+                netuids: vec![1, 2],
+                values: vec![1]
+            }
+        ),
+        "weights_length_mismatch"
+    );
+    // Equal shares until root weights exist.
+    let before = (c.subnet(1).pending, c.subnet(2).pending);
+    c.block(vec![]);
+    let after = (c.subnet(1).pending, c.subnet(2).pending);
+    if !subnet::emission::is_epoch_block(1, 10, c.ledger.head().height)
+        && !subnet::emission::is_epoch_block(2, 10, c.ledger.head().height)
+    {
+        assert_eq!(after.0 - before.0, after.1 - before.1);
+    }
+    // The only root validator backs subnet 1 alone: after the next root epoch it gets (nearly) all.
+    c.ok(
+        &v1h,
+        Call::SetRootWeights {
+            netuids: vec![1],
+            values: vec![1],
+        },
+    );
+    while subnet::root::shares(&c.ledger.view()).unwrap().is_none() {
+        c.block(vec![]);
+    }
+    let s2 = c.subnet(2).pending;
+    let s1 = c.subnet(1).pending;
+    c.block(vec![]);
+    let h = c.ledger.head().height;
+    if !subnet::emission::is_epoch_block(1, 10, h) && !subnet::emission::is_epoch_block(2, 10, h) {
+        assert!(
+            c.subnet(1).pending - s1 > 990_000_000,
+            "subnet 1 gets nearly the whole reward"
+        );
+        assert_eq!(c.subnet(2).pending, s2, "subnet 2 gets nothing");
+    }
+}

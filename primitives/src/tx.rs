@@ -66,6 +66,10 @@ pub enum Call {
         values: Vec<u16>,
         version_key: u64,
     },
+    /// Signed by the coldkey: puts its hotkey in the root network (top stakes, capacity 64).
+    RootRegister { hotkey: AccountId },
+    /// Signed by a root hotkey: how the block reward should be split among subnets.
+    SetRootWeights { netuids: Vec<u16>, values: Vec<u16> },
 }
 
 impl Call {
@@ -81,6 +85,8 @@ impl Call {
             Call::SetHyperparameter { .. } => "set_hyperparameter",
             Call::ServeAxon { .. } => "serve_axon",
             Call::SetWeights { .. } => "set_weights",
+            Call::RootRegister { .. } => "root_register",
+            Call::SetRootWeights { .. } => "set_root_weights",
         }
     }
 }

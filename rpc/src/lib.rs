@@ -86,6 +86,7 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
         )
         .route("/v1/subnets/{netuid}/bonds", get(routes::subnets::bonds))
         .route("/v1/subnets/{netuid}/epochs", get(routes::subnets::epochs))
+        .route("/v1/root", get(routes::subnets::root))
         .route("/v1/events", get(routes::events::events))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))

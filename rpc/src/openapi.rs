@@ -34,6 +34,7 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
         routes::subnets::weights,
         routes::subnets::bonds,
         routes::subnets::epochs,
+        routes::subnets::root,
     )
 )]
 struct ApiDoc;

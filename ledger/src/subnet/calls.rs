@@ -60,6 +60,10 @@ pub fn apply(
             values,
             version_key,
         } => set_weights(view, signer, *netuid, uids, values, *version_key, now),
+        Call::RootRegister { hotkey } => super::root::register(view, signer, hotkey),
+        Call::SetRootWeights { netuids, values } => {
+            super::root::set_weights(view, signer, netuids, values)
+        }
         Call::Transfer { .. }
         | Call::AddStake { .. }
         | Call::RemoveStake { .. }

@@ -23,19 +23,19 @@ pub fn is_epoch_block(netuid: u16, tempo: u16, height: u64) -> bool {
 }
 
 pub fn on_block(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), TxError> {
-    let netuids = super::netuids(view)?;
-    if netuids.is_empty() {
-        return Ok(());
+    let root_tempo = params.subnets.defaults.tempo as u64;
+    if root_tempo > 0 && height % (root_tempo + 1) == 0 {
+        super::root::epoch(view, height)?;
     }
     let mut g = view.globals()?;
-    let per_subnet = block_reward(g.total_issuance) / netuids.len() as u64;
-    let minted = per_subnet * netuids.len() as u64;
+    let split = super::root::split(view, block_reward(g.total_issuance))?;
+    let minted: u64 = split.iter().map(|s| s.1).sum();
     g.total_issuance += minted;
     g.pending_emission += minted;
     view.set_globals(&g);
-    for netuid in netuids {
+    for (netuid, amount) in split {
         let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
-        s.pending += per_subnet;
+        s.pending += amount;
         s.burn = ((s.burn as u128 * BURN_DECAY_PPB / 1_000_000_000) as u64).max(s.hyper.min_burn);
         if is_epoch_block(netuid, s.hyper.tempo, height) {
             run_subnet_epoch(view, params, &mut s, height)?;

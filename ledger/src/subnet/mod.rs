@@ -3,6 +3,7 @@
 
 pub mod calls;
 pub mod emission;
+pub mod root;
 
 use crate::execute::TxError;
 use crate::view::StateView;

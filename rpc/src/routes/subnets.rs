@@ -319,3 +319,35 @@ pub async fn epochs(
     let list = st.api.ledger().epochs(netuid, 100)?;
     Ok(envelope(&st, json!(list)))
 }
+
+/// The root network: its validators and their subnet weights, and each subnet's current share.
+#[utoipa::path(get, path = "/v1/root", tag = "subnets", responses((status = 200, description = "{validators, shares, computed_at}")))]
+pub async fn root(State(st): State<AppState>) -> Result<Json<Envelope<Value>>, ApiError> {
+    let ledger = st.api.ledger();
+    let (members, computed) = ledger.root()?;
+    let subnets = ledger.subnets()?;
+    let shares: Vec<Value> = match &computed {
+        Some(c) => c
+            .shares
+            .iter()
+            .map(|(n, bits)| json!({"netuid": n, "share": *bits as f64 / 4294967296.0}))
+            .collect(),
+        None => subnets
+            .iter()
+            .map(|s| json!({"netuid": s.netuid, "share": 1.0 / subnets.len() as f64}))
+            .collect(),
+    };
+    let validators: Vec<Value> = members
+        .into_iter()
+        .map(|(hk, stake, row)| json!({"hotkey": hk, "stake": stake.to_string(), "weights": row}))
+        .collect();
+    Ok(envelope(
+        &st,
+        json!({
+            "validators": validators,
+            "shares": shares,
+            "rule": if computed.is_some() { "root consensus" } else { "equal shares (no root weights yet)" },
+            "computed_at": computed.map(|c| c.block),
+        }),
+    ))
+}
