@@ -78,6 +78,37 @@ pub enum WeightsCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Commit a hash of weights (subnets with commit-reveal); reveal them next epoch.
+    Commit {
+        #[arg(long)]
+        netuid: u16,
+        #[arg(long, value_delimiter = ',')]
+        uids: Vec<u16>,
+        #[arg(long, value_delimiter = ',')]
+        values: Vec<u16>,
+        /// Secret salt; keep it for the reveal.
+        #[arg(long)]
+        salt: String,
+        #[arg(long, default_value_t = 0)]
+        version_key: u64,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Reveal committed weights: the same uids, values, salt and version.
+    Reveal {
+        #[arg(long)]
+        netuid: u16,
+        #[arg(long, value_delimiter = ',')]
+        uids: Vec<u16>,
+        #[arg(long, value_delimiter = ',')]
+        values: Vec<u16>,
+        #[arg(long)]
+        salt: String,
+        #[arg(long, default_value_t = 0)]
+        version_key: u64,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Stored weight rows of a subnet.
     Get {
         #[arg(long)]
@@ -407,6 +438,56 @@ pub fn run_weights(cmd: WeightsCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
+            print_submitted(g, &r, &summary);
+        }
+        WeightsCmd::Commit {
+            netuid,
+            uids,
+            values,
+            salt,
+            version_key,
+            dry_run,
+        } => {
+            let key = hotkey_key(g)?;
+            let hash = tensorchain_primitives::weights_commit_hash(
+                &key.account(),
+                netuid,
+                &uids,
+                &values,
+                salt.as_bytes(),
+                version_key,
+            );
+            let summary = format!(
+                "commit {} weights on subnet {netuid} (reveal next epoch with the same salt)",
+                uids.len()
+            );
+            let r = submit(
+                g,
+                &key,
+                Call::CommitWeights { netuid, hash },
+                &summary,
+                dry_run,
+                false,
+            )?;
+            print_submitted(g, &r, &summary);
+        }
+        WeightsCmd::Reveal {
+            netuid,
+            uids,
+            values,
+            salt,
+            version_key,
+            dry_run,
+        } => {
+            let summary = format!("reveal {} weights on subnet {netuid}", uids.len());
+            let call = Call::RevealWeights {
+                netuid,
+                uids,
+                values,
+                salt: salt.into_bytes(),
+                version_key,
+            };
+            let r = submit(g, &hotkey_key(g)?, call, &summary, dry_run, false)?;
             print_submitted(g, &r, &summary);
         }
         WeightsCmd::Get { netuid } => {

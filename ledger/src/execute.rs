@@ -92,6 +92,21 @@ pub enum TxError {
     MaxWeightExceeded { limit: u16 },
     #[error("axon port must not be 0")]
     BadAxon,
+    #[error("subnet {netuid} uses commit-reveal: commit_weights, then reveal_weights")]
+    CommitRevealEnabled { netuid: u16 },
+    #[error("subnet {netuid} does not use commit-reveal")]
+    CommitRevealDisabled { netuid: u16 },
+    #[error("at most {max} unrevealed commits")]
+    TooManyCommits { max: usize },
+    #[error("no commit matches these weights, salt and version")]
+    NoMatchingCommit,
+    #[error("reveal in epoch {reveal_epoch}; this is epoch {current_epoch}")]
+    RevealTooEarly {
+        reveal_epoch: u64,
+        current_epoch: u64,
+    },
+    #[error("the commit of epoch {committed_epoch} expired")]
+    CommitExpired { committed_epoch: u64 },
     #[error("the root network is full and the hotkey's stake does not beat the lowest member's {min_stake} rao")]
     RootFull { min_stake: u64 },
     #[error("{0}")]
@@ -156,6 +171,12 @@ impl TxError {
             TxError::MaxWeightExceeded { .. } => "max_weight_exceeded",
             TxError::BadAxon => "bad_axon",
             TxError::RootFull { .. } => "root_full",
+            TxError::CommitRevealEnabled { .. } => "commit_reveal_enabled",
+            TxError::CommitRevealDisabled { .. } => "commit_reveal_disabled",
+            TxError::TooManyCommits { .. } => "too_many_commits",
+            TxError::NoMatchingCommit => "no_matching_commit",
+            TxError::RevealTooEarly { .. } => "reveal_too_early",
+            TxError::CommitExpired { .. } => "commit_expired",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -217,6 +238,16 @@ impl TxError {
             TxError::MaxWeightExceeded { .. } => "spread weight over more uids (max_weight_limit)",
             TxError::BadAxon => "give the port the axon listens on",
             TxError::RootFull { .. } => "stake more behind the hotkey than the lowest root member",
+            TxError::CommitRevealEnabled { .. } => {
+                "use `tensorchain weights commit`, then `weights reveal` next epoch"
+            }
+            TxError::CommitRevealDisabled { .. } => "use `tensorchain weights set`",
+            TxError::TooManyCommits { .. } => "reveal or let old commits expire",
+            TxError::NoMatchingCommit => {
+                "reveal exactly the uids, values, salt and version_key you committed"
+            }
+            TxError::RevealTooEarly { .. } => "wait for the subnet's next epoch",
+            TxError::CommitExpired { .. } => "commit again and reveal in the following epoch",
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -274,6 +305,12 @@ impl TxError {
                 json!({"retry_after_blocks": retry_after_blocks})
             }
             TxError::IncorrectWeightsVersion { required } => json!({"required": required}),
+            TxError::RevealTooEarly {
+                reveal_epoch,
+                current_epoch,
+            } => {
+                json!({"reveal_epoch": reveal_epoch, "current_epoch": current_epoch})
+            }
             TxError::DuplicateUids { uid } => json!({"uid": uid}),
             TxError::UidOutOfRange { uid, n } => json!({"uid": uid, "n": n}),
             TxError::NotEnoughWeights { min } => json!({"min": min}),
@@ -347,6 +384,10 @@ pub enum Event {
         netuid: u16,
         uid: u16,
         count: u16,
+    },
+    WeightsCommitted {
+        netuid: u16,
+        uid: u16,
     },
 }
 

@@ -60,7 +60,11 @@ impl Fees {
             Call::RegisterSubnet { .. }
             | Call::BurnedRegister { .. }
             | Call::SetHyperparameter { .. } => self.subnet,
-            Call::ServeAxon { .. } | Call::SetWeights { .. } | Call::SetRootWeights { .. } => 0,
+            Call::ServeAxon { .. }
+            | Call::SetWeights { .. }
+            | Call::SetRootWeights { .. }
+            | Call::CommitWeights { .. }
+            | Call::RevealWeights { .. } => 0,
             Call::RootRegister { .. } => self.subnet,
         }
     }
@@ -81,6 +85,8 @@ impl Fees {
             ("set_weights", 0),
             ("root_register", self.subnet),
             ("set_root_weights", 0),
+            ("commit_weights", 0),
+            ("reveal_weights", 0),
         ]
     }
 }

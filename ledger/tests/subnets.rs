@@ -747,3 +747,94 @@ fn root_weights_decide_the_subnets_shares() {
         assert_eq!(c.subnet(2).pending, s2, "subnet 2 gets nothing");
     }
 }
+
+#[test]
+fn commit_reveal_binds_weights_to_the_next_epoch() {
+    let c = open();
+    c.demo_subnet();
+    c.run_until_epoch();
+    c.ok(
+        &key("owner"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "commit_reveal_enabled".into(),
+            value: 1,
+        },
+    );
+    let v1 = hot("v1");
+    let (uids, values, salt) = (vec![3u16, 4], vec![1u16, 3], b"pepper".to_vec());
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::SetWeights {
+                netuid: 1,
+                uids: uids.clone(),
+                values: values.clone(),
+                version_key: 0
+            }
+        ),
+        "commit_reveal_enabled"
+    );
+    let hash =
+        tensorchain_primitives::weights_commit_hash(&v1.account(), 1, &uids, &values, &salt, 0);
+    let updated = c.neuron(1).last_update;
+    c.ok(&v1, Call::CommitWeights { netuid: 1, hash });
+    assert_eq!(
+        c.neuron(1).last_update,
+        updated,
+        "a commit does not count as an update"
+    );
+    let reveal = Call::RevealWeights {
+        netuid: 1,
+        uids: uids.clone(),
+        values: values.clone(),
+        salt: salt.clone(),
+        version_key: 0,
+    };
+    assert_eq!(c.err(&v1, reveal.clone()), "reveal_too_early");
+    let wrong = Call::RevealWeights {
+        netuid: 1,
+        uids: uids.clone(),
+        values: vec![3, 1],
+        salt: salt.clone(),
+        version_key: 0,
+    };
+    assert_eq!(c.err(&v1, wrong), "no_matching_commit");
+    c.run_until_epoch();
+    c.ok(&v1, reveal.clone());
+    assert_eq!(
+        subnet::weights(&c.ledger.view(), 1, 1).unwrap(),
+        vec![(3, 21845), (4, 65535)]
+    );
+    assert!(c.neuron(1).last_update > updated);
+    assert_eq!(
+        c.err(&v1, reveal),
+        "no_matching_commit",
+        "a commit reveals once"
+    );
+    // A commit left for two epochs expires.
+    let hash2 =
+        tensorchain_primitives::weights_commit_hash(&v1.account(), 1, &uids, &values, b"salt2", 0);
+    c.ok(
+        &v1,
+        Call::CommitWeights {
+            netuid: 1,
+            hash: hash2,
+        },
+    );
+    c.run_until_epoch();
+    c.run_until_epoch();
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::RevealWeights {
+                netuid: 1,
+                uids,
+                values,
+                salt: b"salt2".to_vec(),
+                version_key: 0
+            }
+        ),
+        "commit_expired"
+    );
+}

@@ -17,4 +17,4 @@ pub use block::{
 };
 pub use hash::{Hash, HashParseError};
 pub use keys::{AccountId, Keypair, Signature, SignatureError};
-pub use tx::{Call, SignedTx, Tx};
+pub use tx::{weights_commit_hash, Call, SignedTx, Tx};

@@ -68,6 +68,16 @@ pub enum Call {
     },
     /// Signed by the coldkey: puts its hotkey in the root network (top stakes, capacity 64).
     RootRegister { hotkey: AccountId },
+    /// Signed by a registered hotkey when commit-reveal is on: a hash of weights to reveal next epoch.
+    CommitWeights { netuid: u16, hash: Hash },
+    /// Reveals committed weights: the same fields that were hashed.
+    RevealWeights {
+        netuid: u16,
+        uids: Vec<u16>,
+        values: Vec<u16>,
+        salt: Vec<u8>,
+        version_key: u64,
+    },
     /// Signed by a root hotkey: how the block reward should be split among subnets.
     SetRootWeights { netuids: Vec<u16>, values: Vec<u16> },
 }
@@ -87,8 +97,25 @@ impl Call {
             Call::SetWeights { .. } => "set_weights",
             Call::RootRegister { .. } => "root_register",
             Call::SetRootWeights { .. } => "set_root_weights",
+            Call::CommitWeights { .. } => "commit_weights",
+            Call::RevealWeights { .. } => "reveal_weights",
         }
     }
+}
+
+/// The hash a `commit_weights` carries, bound to the hotkey and subnet:
+/// blake3("tensorchain/weights-commit/v1" ‖ borsh(hotkey, netuid, uids, values, salt, version_key)).
+pub fn weights_commit_hash(
+    hotkey: &AccountId,
+    netuid: u16,
+    uids: &[u16],
+    values: &[u16],
+    salt: &[u8],
+    version_key: u64,
+) -> Hash {
+    let body =
+        borsh::to_vec(&(hotkey, netuid, uids, values, salt, version_key)).expect("borsh to vec");
+    Hash::digest_parts(b"tensorchain/weights-commit/v1", &[&body])
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]

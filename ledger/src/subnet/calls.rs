@@ -1,6 +1,7 @@
 //! The subnet calls: creating subnets, registering neurons, hyperparameters, axons and weights.
 //! Every check returns a named error; `execute` rolls back whatever a failing call wrote.
 
+use super::WeightsCommit;
 use super::{
     neuron, subnet, uid_of, weights, Axon, Hyperparameters, Neuron, Registry, Row, Subnet,
     SubnetParams, SUBNET_LIMIT,
@@ -8,12 +9,14 @@ use super::{
 use crate::execute::{Event, TxError};
 use crate::state::{self, ChainParams, HotkeyInfo};
 use crate::view::StateView;
-use tensorchain_primitives::{AccountId, Call, RAO_PER_TAO};
+use tensorchain_primitives::{weights_commit_hash, AccountId, Call, RAO_PER_TAO};
 
 /// Longest subnet identity, in bytes.
 const MAX_IDENTITY: usize = 64;
 /// A new subnet's first burn price.
 const INITIAL_BURN: u64 = RAO_PER_TAO;
+/// Unrevealed commits one hotkey may hold.
+const MAX_COMMITS: usize = 10;
 /// Each registration multiplies the burn by 1.26.
 const BURN_INCREASE: (u64, u64) = (126, 100);
 
@@ -61,6 +64,14 @@ pub fn apply(
             version_key,
         } => set_weights(view, signer, *netuid, uids, values, *version_key, now),
         Call::RootRegister { hotkey } => super::root::register(view, signer, hotkey),
+        Call::CommitWeights { netuid, hash } => commit_weights(view, signer, *netuid, *hash, now),
+        Call::RevealWeights {
+            netuid,
+            uids,
+            values,
+            salt,
+            version_key,
+        } => reveal_weights(view, signer, *netuid, uids, values, salt, *version_key, now),
         Call::SetRootWeights { netuids, values } => {
             super::root::set_weights(view, signer, netuids, values)
         }
@@ -376,6 +387,25 @@ fn set_weights(
     now: u64,
 ) -> Result<Event, TxError> {
     let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if s.hyper.commit_reveal_enabled {
+        return Err(TxError::CommitRevealEnabled { netuid });
+    }
+    store_weights(view, &s, hotkey, uids, values, version_key, now, true)
+}
+
+/// The checks of yuma.md §7.1 and the write; a reveal skips the rate limit (its commit had it).
+#[allow(clippy::too_many_arguments)]
+fn store_weights(
+    view: &mut StateView,
+    s: &Subnet,
+    hotkey: &AccountId,
+    uids: &[u16],
+    values: &[u16],
+    version_key: u64,
+    now: u64,
+    rate_limited: bool,
+) -> Result<Event, TxError> {
+    let netuid = s.netuid;
     if uids.len() != values.len() {
         return Err(TxError::WeightsLengthMismatch {
             uids: uids.len(),
@@ -399,7 +429,7 @@ fn set_weights(
         });
     }
     let since = now.saturating_sub(me.last_update);
-    if since < s.hyper.weights_rate_limit {
+    if rate_limited && since < s.hyper.weights_rate_limit {
         return Err(TxError::WeightsRateLimited {
             retry_after_blocks: s.hyper.weights_rate_limit - since,
         });
@@ -455,4 +485,81 @@ fn set_weights(
         uid,
         count: row.len() as u16,
     })
+}
+
+fn commit_weights(
+    view: &mut StateView,
+    hotkey: &AccountId,
+    netuid: u16,
+    hash: tensorchain_primitives::Hash,
+    now: u64,
+) -> Result<Event, TxError> {
+    let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if !s.hyper.commit_reveal_enabled {
+        return Err(TxError::CommitRevealDisabled { netuid });
+    }
+    let uid = uid_of(view, netuid, hotkey)?.ok_or(TxError::HotkeyNotRegistered {
+        netuid,
+        hotkey: *hotkey,
+    })?;
+    let epoch = super::epoch_index(netuid, s.hyper.tempo, now);
+    let mut commits: Vec<WeightsCommit> = view
+        .get(&super::commits_key(netuid, hotkey))?
+        .unwrap_or_default();
+    commits.retain(|c| c.epoch + 1 >= epoch);
+    if commits.len() >= MAX_COMMITS {
+        return Err(TxError::TooManyCommits { max: MAX_COMMITS });
+    }
+    commits.push(WeightsCommit {
+        hash,
+        epoch,
+        block: now,
+    });
+    view.put(super::commits_key(netuid, hotkey), &commits);
+    Ok(Event::WeightsCommitted { netuid, uid })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn reveal_weights(
+    view: &mut StateView,
+    hotkey: &AccountId,
+    netuid: u16,
+    uids: &[u16],
+    values: &[u16],
+    salt: &[u8],
+    version_key: u64,
+    now: u64,
+) -> Result<Event, TxError> {
+    let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if !s.hyper.commit_reveal_enabled {
+        return Err(TxError::CommitRevealDisabled { netuid });
+    }
+    let hash = weights_commit_hash(hotkey, netuid, uids, values, salt, version_key);
+    let mut commits: Vec<WeightsCommit> = view
+        .get(&super::commits_key(netuid, hotkey))?
+        .unwrap_or_default();
+    let i = commits
+        .iter()
+        .position(|c| c.hash == hash)
+        .ok_or(TxError::NoMatchingCommit)?;
+    let epoch = super::epoch_index(netuid, s.hyper.tempo, now);
+    let committed = commits[i].epoch;
+    if epoch <= committed {
+        return Err(TxError::RevealTooEarly {
+            reveal_epoch: committed + 1,
+            current_epoch: epoch,
+        });
+    }
+    if epoch > committed + 1 {
+        return Err(TxError::CommitExpired {
+            committed_epoch: committed,
+        });
+    }
+    commits.remove(i);
+    if commits.is_empty() {
+        view.delete_raw(super::commits_key(netuid, hotkey));
+    } else {
+        view.put(super::commits_key(netuid, hotkey), &commits);
+    }
+    store_weights(view, &s, hotkey, uids, values, version_key, now, false)
 }

@@ -131,6 +131,21 @@ fn run_subnet_epoch(
                 .collect(),
         );
     }
+    // Earliest unexpired commit per uid: the epoch masks uids registered after it (yuma.md §4.5).
+    let mut commit_block = Vec::with_capacity(n);
+    let epoch_now = super::epoch_index(netuid, s.hyper.tempo, height);
+    for nr in &neurons {
+        let commits: Vec<super::WeightsCommit> = view
+            .get(&super::commits_key(netuid, &nr.hotkey))?
+            .unwrap_or_default();
+        commit_block.push(
+            commits
+                .iter()
+                .filter(|c| c.epoch + 1 >= epoch_now)
+                .map(|c| c.block)
+                .min(),
+        );
+    }
     let h = &s.hyper;
     let input = EpochInput {
         stake,
@@ -142,7 +157,7 @@ fn run_subnet_epoch(
         validator_permit: neurons.iter().map(|n| n.validator_permit).collect(),
         owner_uid: uid_of(view, netuid, &s.owner_hotkey)?,
         last_epoch_block: s.last_epoch_block,
-        commit_block: vec![None; n],
+        commit_block,
         emission: distributable,
         params: Params {
             kappa_u16: h.kappa,
@@ -156,6 +171,7 @@ fn run_subnet_epoch(
             liquid_alpha: h.liquid_alpha_enabled,
             alpha_low_u16: h.alpha_low,
             alpha_high_u16: h.alpha_high,
+            commit_reveal: h.commit_reveal_enabled,
             ..Params::default()
         },
     };

@@ -18,6 +18,7 @@ const WEIGHTS: u8 = 0x13;
 const BONDS: u8 = 0x14;
 const EPOCHS: u8 = 0x15;
 const REGISTRY: u8 = 0x16;
+const COMMITS: u8 = 0x1a;
 
 /// The most subnets (netuid 1..=128).
 pub const SUBNET_LIMIT: u16 = 128;
@@ -47,6 +48,8 @@ pub struct Hyperparameters {
     #[serde(with = "tensorchain_primitives::amount::as_string")]
     pub max_burn: u64,
     pub registration_allowed: bool,
+    /// Weights are committed as hashes and revealed one epoch later.
+    pub commit_reveal_enabled: bool,
 }
 
 impl Hyperparameters {
@@ -71,6 +74,7 @@ impl Hyperparameters {
             min_burn: 500_000,
             max_burn: 100 * RAO_PER_TAO,
             registration_allowed: true,
+            commit_reveal_enabled: false,
         }
     }
 
@@ -117,6 +121,11 @@ impl Hyperparameters {
                 self.registration_allowed as u64,
                 true,
             ),
+            (
+                "commit_reveal_enabled",
+                self.commit_reveal_enabled as u64,
+                true,
+            ),
         ]
     }
 
@@ -154,6 +163,7 @@ impl Hyperparameters {
             "min_burn" => self.min_burn = range(0, self.max_burn)?,
             "max_burn" => self.max_burn = range(self.min_burn, u64::MAX)?,
             "registration_allowed" => self.registration_allowed = range(0, 1)? == 1,
+            "commit_reveal_enabled" => self.commit_reveal_enabled = range(0, 1)? == 1,
             _ => {
                 return Err(TxError::UnknownHyperparameter {
                     name: name.to_string(),
@@ -322,6 +332,23 @@ pub fn epochs_prefix(netuid: u16) -> Vec<u8> {
 pub fn subnets_prefix() -> Vec<u8> {
     vec![SUBNET]
 }
+pub fn commits_key(netuid: u16, hotkey: &AccountId) -> Vec<u8> {
+    key(COMMITS, netuid, &hotkey.0)
+}
+
+/// An unrevealed weights commit.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct WeightsCommit {
+    pub hash: tensorchain_primitives::Hash,
+    pub epoch: u64,
+    pub block: u64,
+}
+
+/// The epoch index of `height` for a subnet: it increases at each of its epoch blocks.
+pub fn epoch_index(netuid: u16, tempo: u16, height: u64) -> u64 {
+    (height + netuid as u64 + 1) / (tempo as u64 + 1)
+}
+
 pub fn registry_key() -> Vec<u8> {
     vec![REGISTRY]
 }
