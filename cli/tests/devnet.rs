@@ -316,4 +316,27 @@ fn the_demo_subnet_pays_its_first_epoch() {
     let (ok, list) = cli(&d, &home, &["subnet", "list"]);
     assert!(ok);
     assert_eq!(list[0]["netuid"], 1);
+
+    // SSE: replaying from the start streams the epoch, registration and weights events.
+    let resp = ureq::get(&format!(
+        "{}/v1/events?topics=epoch,registration,weights",
+        d.url
+    ))
+    .set("Last-Event-ID", "0")
+    .call()
+    .unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    for line in BufReader::new(resp.into_reader()).lines() {
+        let line = line.unwrap();
+        if let Some(kind) = line.strip_prefix("event: ") {
+            seen.insert(kind.to_string());
+        }
+        if seen.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        vec!["epoch", "registration", "weights"]
+    );
 }

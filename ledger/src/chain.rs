@@ -622,6 +622,14 @@ impl Ledger {
         Ok(all)
     }
 
+    pub fn epoch_at(
+        &self,
+        netuid: u16,
+        block: u64,
+    ) -> Result<Option<crate::subnet::EpochSummary>, StoreError> {
+        self.view().get(&crate::subnet::epoch_key(netuid, block))
+    }
+
     /// The price of creating a subnet at the next block.
     pub fn subnet_lock_cost(&self) -> Result<u64, StoreError> {
         let reg = self

@@ -166,12 +166,9 @@ impl Node {
             rejected = built.rejected.len(),
             "block committed"
         );
-        let _ = self.events.send(BlockEvent {
-            height: block.header.height,
-            hash: block.hash(),
-            time_ms: block.header.time_ms,
-            tx_hashes,
-        });
+        if let Some(event) = BlockEvent::of_block(&self.ledger, block.header.height)? {
+            let _ = self.events.send(event);
+        }
         Ok(())
     }
 }

@@ -35,6 +35,38 @@ pub struct BlockEvent {
     pub hash: Hash,
     pub time_ms: u64,
     pub tx_hashes: Vec<Hash>,
+    /// What the block's transactions did (registrations, weights, transfers, …).
+    #[serde(skip)]
+    pub events: Vec<tensorchain_ledger::Event>,
+    /// Subnet epochs that ran at the end of the block.
+    #[serde(skip)]
+    pub epochs: Vec<(u16, tensorchain_ledger::subnet::EpochSummary)>,
+}
+
+impl BlockEvent {
+    /// The event of a stored block, as it was pushed when the block was committed.
+    pub fn of_block(
+        ledger: &tensorchain_ledger::Ledger,
+        height: u64,
+    ) -> Result<Option<BlockEvent>, tensorchain_ledger::StoreError> {
+        let Some((block, events)) = ledger.block(height)? else {
+            return Ok(None);
+        };
+        let mut epochs = Vec::new();
+        for s in ledger.subnets()? {
+            if let Some(e) = ledger.epoch_at(s.netuid, height)? {
+                epochs.push((s.netuid, e));
+            }
+        }
+        Ok(Some(BlockEvent {
+            height,
+            hash: block.hash(),
+            time_ms: block.header.time_ms,
+            tx_hashes: block.txs.iter().map(|t| t.hash()).collect(),
+            events: events.into_iter().flatten().collect(),
+            epochs,
+        }))
+    }
 }
 
 pub trait NodeApi: Send + Sync + 'static {

@@ -12,16 +12,24 @@ use serde::Deserialize;
 use serde_json::json;
 use std::convert::Infallible;
 use std::time::Duration;
+use tensorchain_ledger::Event as LedgerEvent;
 use tokio_stream::wrappers::BroadcastStream;
 use utoipa::IntoParams;
 
-pub const TOPICS: [&str; 3] = ["block", "finalized", "tx"];
+pub const TOPICS: [&str; 6] = [
+    "block",
+    "finalized",
+    "tx",
+    "epoch",
+    "registration",
+    "weights",
+];
 /// Most blocks replayed to a reconnecting client.
 const MAX_REPLAY: u64 = 1000;
 
 #[derive(Deserialize, IntoParams)]
 pub struct EventsQuery {
-    /// Comma-separated topics: block, finalized, tx (default: all).
+    /// Comma-separated topics: block, finalized, tx, epoch, registration, weights (default: all).
     pub topics: Option<String>,
 }
 
@@ -36,6 +44,42 @@ fn events_for(block: &BlockEvent, topics: &[String]) -> Vec<Event> {
                     .id(id.clone())
                     .json_data(block)
                     .expect("block event serializes"),
+            ),
+            "epoch" => out.extend(block.epochs.iter().map(|(netuid, summary)| {
+                let mut data = serde_json::to_value(summary).unwrap_or_default();
+                data["netuid"] = json!(netuid);
+                Event::default()
+                    .event("epoch")
+                    .id(id.clone())
+                    .data(data.to_string())
+            })),
+            "registration" | "weights" => out.extend(
+                block
+                    .events
+                    .iter()
+                    .filter(|e| {
+                        let registration = matches!(
+                            e,
+                            LedgerEvent::SubnetRegistered { .. }
+                                | LedgerEvent::NeuronRegistered { .. }
+                        );
+                        let weights = matches!(
+                            e,
+                            LedgerEvent::WeightsSet { .. } | LedgerEvent::WeightsCommitted { .. }
+                        );
+                        if topic == "registration" {
+                            registration
+                        } else {
+                            weights
+                        }
+                    })
+                    .map(|e| {
+                        let data = serde_json::to_value(e).unwrap_or_default();
+                        Event::default()
+                            .event(topic.as_str())
+                            .id(id.clone())
+                            .data(data.to_string())
+                    }),
             ),
             "tx" => out.extend(block.tx_hashes.iter().map(|h| {
                 Event::default().event("tx").id(id.clone()).data(
@@ -64,7 +108,7 @@ pub async fn events(
         return Err(ApiError::bad_request(
             "unknown_topic",
             format!("unknown topic '{bad}'"),
-            "topics are block, finalized, tx",
+            "topics are block, finalized, tx, epoch, registration, weights",
         ));
     }
     // Subscribe before reading the head so no block falls between replay and live.
@@ -79,13 +123,7 @@ pub async fn events(
     if let Some(last) = last_seen {
         let from = (last + 1).max(head.saturating_sub(MAX_REPLAY - 1));
         for h in from..=head {
-            if let Ok(Some((block, _))) = ledger.block(h) {
-                let ev = BlockEvent {
-                    height: h,
-                    hash: block.hash(),
-                    time_ms: block.header.time_ms,
-                    tx_hashes: block.txs.iter().map(|t| t.hash()).collect(),
-                };
+            if let Ok(Some(ev)) = BlockEvent::of_block(ledger, h) {
                 replay.extend(events_for(&ev, &topics));
             }
         }
