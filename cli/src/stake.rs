@@ -40,6 +40,8 @@ pub enum StakeCmd {
         #[arg(long)]
         address: Option<String>,
     },
+    /// Hotkeys to nominate: stake, take and nominators, most staked first.
+    Delegates,
     /// Set the share of validator dividends the hotkey's owner keeps, in percent (0–18).
     SetTake {
         #[arg(long)]
@@ -140,6 +142,39 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
                 no_wait,
             )?;
             print_submitted(g, &r, &summary);
+        }
+        StakeCmd::Delegates => {
+            let list: Value = Client::new(&g.network).get("/v1/hotkeys")?;
+            if g.json {
+                print_json(&list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|d| {
+                        vec![
+                            d["hotkey"].as_str().unwrap_or("").to_string(),
+                            format!(
+                                "{} TAO",
+                                format_tao(
+                                    d["total_stake"]
+                                        .as_str()
+                                        .and_then(|s| s.parse().ok())
+                                        .unwrap_or(0)
+                                )
+                            ),
+                            format!("{:.2}%", d["take"].as_u64().unwrap_or(0) as f64 / 655.35),
+                            d["nominators"].to_string(),
+                            d["owner"].as_str().unwrap_or("").to_string(),
+                        ]
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    table(&["HOTKEY", "STAKE", "TAKE", "NOMINATORS", "OWNER"], &rows)
+                );
+            }
         }
         StakeCmd::List { address } => {
             let id = match address {

@@ -35,6 +35,11 @@ pub enum WalletCmd {
         #[arg(long)]
         address: Option<String>,
     },
+    /// Balance, stakes and subnet registrations of the coldkey (or any --address).
+    Overview {
+        #[arg(long)]
+        address: Option<String>,
+    },
     /// Send TAO from the coldkey to an address.
     Transfer {
         /// Recipient: SS58 address or 0x hex.
@@ -194,6 +199,7 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
                 );
             }
         }
+        WalletCmd::Overview { address } => overview(g, address)?,
         WalletCmd::Transfer {
             dest,
             amount,
@@ -352,4 +358,68 @@ fn wait_for_inclusion(client: &Client, hash: &str, quiet: bool) -> CliResult<Val
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+fn overview(g: &Global, address: Option<String>) -> CliResult<()> {
+    let id = match address {
+        Some(a) => a.parse::<AccountId>().map_err(|e| bad_address(&a, e))?,
+        None => coldkey_address(g)?,
+    };
+    let client = Client::new(&g.network);
+    let account: Value = client.get(&format!("/v1/accounts/{id}"))?;
+    let stakes: Value = client.get(&format!("/v1/accounts/{id}/stakes"))?;
+    let mut hotkeys = Vec::new();
+    for s in stakes["stakes"].as_array().into_iter().flatten() {
+        let hk = s["hotkey"].as_str().unwrap_or_default();
+        let info: Value = client.get(&format!("/v1/hotkeys/{hk}"))?;
+        hotkeys.push(json!({"hotkey": hk, "stake": s["amount"], "registrations": info["registrations"], "take": info["take"]}));
+    }
+    if g.json {
+        print_json(&json!({
+            "address": account["address"], "free": account["free"], "staked": account["staked"],
+            "total": account["total"], "hotkeys": hotkeys,
+        }));
+        return Ok(());
+    }
+    let tao = |v: &Value| {
+        format!(
+            "{} TAO",
+            format_tao(v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0))
+        )
+    };
+    println!(
+        "coldkey {id}\n  free {}   staked {}   total {}",
+        tao(&account["free"]),
+        tao(&account["staked"]),
+        tao(&account["total"])
+    );
+    if hotkeys.is_empty() {
+        println!("  no stake behind any hotkey");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = hotkeys
+        .iter()
+        .map(|h| {
+            let regs: Vec<String> = h["registrations"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| format!("{}:{}", r[0], r[1]))
+                .collect();
+            vec![
+                h["hotkey"].as_str().unwrap_or("").to_string(),
+                tao(&h["stake"]),
+                if regs.is_empty() {
+                    "-".into()
+                } else {
+                    regs.join(" ")
+                },
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        table(&["HOTKEY", "STAKE", "SUBNETS (netuid:uid)"], &rows)
+    );
+    Ok(())
 }

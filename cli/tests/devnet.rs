@@ -317,6 +317,58 @@ fn the_demo_subnet_pays_its_first_epoch() {
     assert!(ok);
     assert_eq!(list[0]["netuid"], 1);
 
+    // bob's validator hotkey: registered on subnet 1, listed as a delegate; serving an axon shows in the metagraph.
+    let (ok, overview) = cli(&d, &home, &["wallet", "overview", "--uri", "bob"]);
+    assert!(ok, "{overview}");
+    assert_eq!(overview["hotkeys"][0]["registrations"][0][0], 1);
+    let (ok, delegates) = cli(&d, &home, &["stake", "delegates"]);
+    assert!(ok && !delegates.as_array().unwrap().is_empty());
+    let (ok, served) = cli(
+        &d,
+        &home,
+        &[
+            "axon",
+            "set",
+            "--uri",
+            "bob",
+            "--netuid",
+            "1",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "8091",
+        ],
+    );
+    assert!(ok, "{served}");
+    let axons =
+        get(&format!("{}/v1/subnets/1/metagraph?fields=axon", d.url))["data"]["axon"].clone();
+    assert!(
+        axons
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "127.0.0.1:8091"),
+        "{axons}"
+    );
+    let (ok, bad) = cli(
+        &d,
+        &home,
+        &[
+            "axon",
+            "set",
+            "--uri",
+            "dave",
+            "--netuid",
+            "1",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "1",
+        ],
+    );
+    assert!(!ok);
+    assert_eq!(bad["error"]["code"], "hotkey_not_registered");
+
     // SSE: replaying from the start streams the epoch, registration and weights events.
     let resp = ureq::get(&format!(
         "{}/v1/events?topics=epoch,registration,weights",

@@ -554,6 +554,32 @@ impl Ledger {
         self.scan_amounts(prefix)
     }
 
+    /// Every hotkey with an owner, with its record.
+    pub fn hotkeys(&self) -> Result<Vec<(AccountId, state::HotkeyInfo)>, StoreError> {
+        self.store
+            .scan_prefix(Column::State, &[state::HOTKEY_PREFIX])?
+            .into_iter()
+            .map(|(k, v)| {
+                let id: [u8; 32] = k[1..]
+                    .try_into()
+                    .map_err(|_| StoreError("corrupt hotkey key".into()))?;
+                Ok((AccountId(id), decode(&v, "hotkey")?))
+            })
+            .collect()
+    }
+
+    /// (netuid, uid) of every subnet the hotkey is registered on.
+    pub fn registrations(&self, hotkey: &AccountId) -> Result<Vec<(u16, u16)>, StoreError> {
+        let view = self.view();
+        let mut out = Vec::new();
+        for s in self.subnets()? {
+            if let Some(uid) = view.get::<u16>(&crate::subnet::uid_key(s.netuid, hotkey))? {
+                out.push((s.netuid, uid));
+            }
+        }
+        Ok(out)
+    }
+
     pub fn hotkey(&self, hotkey: &AccountId) -> Result<Option<state::HotkeyInfo>, StoreError> {
         self.view().get(&state::hotkey_key(hotkey))
     }

@@ -155,6 +155,7 @@ pub fn hotkey_key(hotkey: &AccountId) -> Vec<u8> {
 pub const ACCOUNT_PREFIX: u8 = ACCOUNT;
 pub const STAKE_PREFIX: u8 = STAKE;
 pub const COLDKEY_STAKE_PREFIX: u8 = COLDKEY_STAKE;
+pub const HOTKEY_PREFIX: u8 = HOTKEY;
 
 fn prefixed(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let mut k = vec![tag];

@@ -57,6 +57,7 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
         .route("/v1/txs/{hash}", get(routes::txs::status))
         .route("/v1/accounts/{addr}", get(routes::accounts::get))
         .route("/v1/accounts/{addr}/stakes", get(routes::accounts::stakes))
+        .route("/v1/hotkeys", get(routes::accounts::hotkeys))
         .route("/v1/hotkeys/{hk}", get(routes::accounts::hotkey))
         .route("/v1/subnets", get(routes::subnets::list))
         .route(

@@ -23,6 +23,7 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
         routes::accounts::get,
         routes::accounts::stakes,
         routes::accounts::hotkey,
+        routes::accounts::hotkeys,
         routes::events::events,
         routes::subnets::list,
         routes::subnets::lock_cost,

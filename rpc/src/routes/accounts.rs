@@ -89,6 +89,8 @@ pub struct HotkeyView {
     /// … and as a fraction.
     pub take_fraction: f64,
     pub nominators: Vec<NominatorView>,
+    /// Subnets the hotkey is registered on: [netuid, uid].
+    pub registrations: Vec<(u16, u16)>,
 }
 
 /// A hotkey: its owner, total stake, take and nominators.
@@ -124,6 +126,36 @@ pub async fn hotkey(
             take: info.take,
             take_fraction: info.take as f64 / 65535.0,
             nominators,
+            registrations: ledger.registrations(&id)?,
         },
     ))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct DelegateView {
+    pub hotkey: String,
+    pub owner: String,
+    pub total_stake: String,
+    pub take: u16,
+    pub nominators: usize,
+}
+
+/// Every hotkey with stake or an owner, most staked first: the delegates nominators choose from.
+#[utoipa::path(get, path = "/v1/hotkeys", tag = "accounts", responses((status = 200, body = Vec<DelegateView>)))]
+pub async fn hotkeys(
+    State(st): State<AppState>,
+) -> Result<Json<Envelope<Vec<DelegateView>>>, ApiError> {
+    let ledger = st.api.ledger();
+    let mut list = Vec::new();
+    for (hk, info) in ledger.hotkeys()? {
+        list.push(DelegateView {
+            hotkey: hk.to_ss58(),
+            owner: info.owner.to_ss58(),
+            total_stake: info.total_stake.to_string(),
+            take: info.take,
+            nominators: ledger.nominators_of(&hk)?.len(),
+        });
+    }
+    list.sort_by_key(|d| std::cmp::Reverse(d.total_stake.parse::<u64>().unwrap_or(0)));
+    Ok(envelope(&st, list))
 }
