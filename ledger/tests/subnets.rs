@@ -838,3 +838,125 @@ fn commit_reveal_binds_weights_to_the_next_epoch() {
         "commit_expired"
     );
 }
+
+#[test]
+fn the_remaining_rejections_are_named() {
+    let c = open();
+    c.demo_subnet();
+    c.run_until_epoch();
+    let (owner, v1) = (key("owner"), hot("v1"));
+    let set = |name: &str, value: u64| {
+        c.ok(
+            &owner,
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: name.into(),
+                value,
+            },
+        )
+    };
+    set("registration_allowed", 0);
+    assert_eq!(
+        c.err(
+            &key("m1"),
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: hot("n").account(),
+                max_cost: 100 * RAO_PER_TAO
+            }
+        ),
+        "registration_disabled"
+    );
+    set("min_allowed_weights", 3);
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![3, 4],
+                values: vec![1, 1],
+                version_key: 0
+            }
+        ),
+        "not_enough_weights"
+    );
+    set("min_allowed_weights", 1);
+    set("max_weight_limit", 40000);
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![3, 4],
+                values: vec![9, 1],
+                version_key: 0
+            }
+        ),
+        "max_weight_exceeded"
+    );
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::ServeAxon {
+                netuid: 1,
+                ip: [0; 16],
+                port: 0,
+                protocol: 4
+            }
+        ),
+        "bad_axon"
+    );
+    c.ok(
+        &v1,
+        Call::ServeAxon {
+            netuid: 1,
+            ip: [0; 16],
+            port: 8091,
+            protocol: 4,
+        },
+    );
+    assert_eq!(c.neuron(1).axon.as_ref().map(|a| a.port), Some(8091));
+    set("commit_reveal_enabled", 1);
+    for i in 0..10u8 {
+        c.ok(
+            &v1,
+            Call::CommitWeights {
+                netuid: 1,
+                hash: Hash::digest(&[i]),
+            },
+        );
+    }
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::CommitWeights {
+                netuid: 1,
+                hash: Hash::digest(b"11th")
+            }
+        ),
+        "too_many_commits"
+    );
+    // A full subnet whose every other uid is the owner's or gone has nothing to prune.
+    set("registration_allowed", 1);
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "max_allowed_uids".into(),
+            value: 7,
+        },
+    );
+    set("immunity_period", 1000);
+    let code = c.err(
+        &key("m1"),
+        Call::BurnedRegister {
+            netuid: 1,
+            hotkey: hot("n2").account(),
+            max_cost: 100 * RAO_PER_TAO,
+        },
+    );
+    assert_eq!(
+        code, "accepted",
+        "immune uids are pruned when no non-immune one exists"
+    );
+}
