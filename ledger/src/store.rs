@@ -75,10 +75,10 @@ pub trait Store: Send + Sync + 'static {
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
 }
 
-/// An in-memory store for tests and simulations.
+/// An in-memory store for tests, simulations and benchmarks: one ordered map per column.
 #[derive(Default)]
 pub struct MemoryStore {
-    cols: RwLock<BTreeMap<(Column, Vec<u8>), Vec<u8>>>,
+    cols: RwLock<[BTreeMap<Vec<u8>, Vec<u8>>; Column::ALL.len()]>,
 }
 
 impl MemoryStore {
@@ -89,8 +89,8 @@ impl MemoryStore {
 
 impl Store for MemoryStore {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let map = self.cols.read().expect("memory store lock");
-        Ok(map.get(&(col, key.to_vec())).cloned())
+        let cols = self.cols.read().expect("memory store lock");
+        Ok(cols[col as usize].get(key).cloned())
     }
 
     fn scan_prefix(
@@ -98,20 +98,24 @@ impl Store for MemoryStore {
         col: Column,
         prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
-        let map = self.cols.read().expect("memory store lock");
-        Ok(map
-            .range((col, prefix.to_vec())..)
-            .take_while(|((c, k), _)| *c == col && k.starts_with(prefix))
-            .map(|((_, k), v)| (k.clone(), v.clone()))
+        let cols = self.cols.read().expect("memory store lock");
+        Ok(cols[col as usize]
+            .range::<[u8], _>((
+                std::ops::Bound::Included(prefix),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
-        let mut map = self.cols.write().expect("memory store lock");
+        let mut cols = self.cols.write().expect("memory store lock");
         for (col, key, value) in batch.ops {
+            let map = &mut cols[col as usize];
             match value {
-                Some(v) => map.insert((col, key), v),
-                None => map.remove(&(col, key)),
+                Some(v) => map.insert(key, v),
+                None => map.remove(&key),
             };
         }
         Ok(())
