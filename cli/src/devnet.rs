@@ -33,7 +33,10 @@ pub enum DevnetCmd {
         /// Delete the devnet's data and start a new chain.
         #[arg(long)]
         reset: bool,
-        /// Skip the built-in demo subnet (subnet 1 with 2 validators and 4 miners).
+        /// Run the built-in demo subnet (subnet 1 with 2 validators and 4 miners); the default.
+        #[arg(long, conflicts_with = "no_demo")]
+        demo: bool,
+        /// Skip the built-in demo subnet.
         #[arg(long)]
         no_demo: bool,
     },
@@ -132,6 +135,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
         block_time_ms,
         reset,
         no_demo,
+        demo: _,
     } = cmd;
     let data_dir = data_dir.unwrap_or_else(|| g.home().join("devnet"));
     if reset && data_dir.exists() {

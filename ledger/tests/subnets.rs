@@ -29,6 +29,10 @@ struct Chain {
 }
 
 fn open() -> Chain {
+    open_with(SubnetParams::devnet())
+}
+
+fn open_with(subnets: SubnetParams) -> Chain {
     let v = key("validator");
     let g = GenesisState {
         params: ChainParams {
@@ -40,7 +44,7 @@ fn open() -> Chain {
                 subnet: FEE,
             },
             sudo: Some(key("sudo").account()),
-            subnets: SubnetParams::devnet(),
+            subnets,
         },
         genesis_hash: Hash::digest(b"subnets genesis"),
         time_ms: 1,
@@ -958,5 +962,129 @@ fn the_remaining_rejections_are_named() {
     assert_eq!(
         code, "accepted",
         "immune uids are pruned when no non-immune one exists"
+    );
+}
+
+#[test]
+fn at_the_cap_the_oldest_subnet_past_its_immunity_is_replaced() {
+    let mut p = SubnetParams::devnet();
+    p.lock_decay_blocks = 0; // every creation costs the floor
+    p.network_immunity_blocks = 20;
+    let c = open_with(p);
+    let owner = key("owner");
+    let create = |i: u32| Call::RegisterSubnet {
+        hotkey: hot(&format!("s{i}")).account(),
+        max_cost: 10 * RAO_PER_TAO,
+        identity: String::new(),
+    };
+    let txs: Vec<SignedTx> = (0..128u32)
+        .map(|i| {
+            let nonce = c.ledger.account(&owner.account()).unwrap().unwrap().nonce + i as u64;
+            Tx {
+                chain_id: "test".into(),
+                signer: owner.account(),
+                nonce,
+                fee: FEE,
+                call: create(i),
+            }
+            .sign(&owner)
+        })
+        .collect();
+    assert!(c.block(txs).is_empty());
+    assert_eq!(c.ledger.subnets().unwrap().len(), 128);
+    assert_eq!(
+        c.err(&owner, create(200)),
+        "subnet_limit_reached",
+        "all are still immune"
+    );
+    for _ in 0..20 {
+        c.block(vec![]);
+    }
+    c.ok(&owner, create(201));
+    let replaced = c.subnet(1);
+    assert_eq!(
+        replaced.owner_hotkey,
+        hot("s201").account(),
+        "netuid 1, the oldest, was replaced"
+    );
+    assert_eq!(c.ledger.subnets().unwrap().len(), 128);
+}
+
+#[test]
+fn a_full_root_network_admits_only_more_stake() {
+    let c = open();
+    let funder = key("owner");
+    let mut txs = Vec::new();
+    for i in 0..64u64 {
+        let nonce = c.ledger.account(&funder.account()).unwrap().unwrap().nonce + i;
+        let call = Call::AddStake {
+            hotkey: hot(&format!("r{i}")).account(),
+            amount: (10 + i) * RAO_PER_TAO,
+        };
+        txs.push(
+            Tx {
+                chain_id: "test".into(),
+                signer: funder.account(),
+                nonce,
+                fee: FEE,
+                call,
+            }
+            .sign(&funder),
+        );
+    }
+    assert!(c.block(txs).is_empty());
+    let mut txs = Vec::new();
+    for i in 0..64u64 {
+        let nonce = c.ledger.account(&funder.account()).unwrap().unwrap().nonce + i;
+        let call = Call::RootRegister {
+            hotkey: hot(&format!("r{i}")).account(),
+        };
+        txs.push(
+            Tx {
+                chain_id: "test".into(),
+                signer: funder.account(),
+                nonce,
+                fee: FEE,
+                call,
+            }
+            .sign(&funder),
+        );
+    }
+    assert!(c.block(txs).is_empty());
+    let v1 = key("v1");
+    c.ok(
+        &v1,
+        Call::AddStake {
+            hotkey: hot("small").account(),
+            amount: 5 * RAO_PER_TAO,
+        },
+    );
+    assert_eq!(
+        c.err(
+            &v1,
+            Call::RootRegister {
+                hotkey: hot("small").account()
+            }
+        ),
+        "root_full"
+    );
+    c.ok(
+        &v1,
+        Call::AddStake {
+            hotkey: hot("big").account(),
+            amount: 500 * RAO_PER_TAO,
+        },
+    );
+    c.ok(
+        &v1,
+        Call::RootRegister {
+            hotkey: hot("big").account(),
+        },
+    );
+    let members = subnet::root::members(&c.ledger.view()).unwrap();
+    assert_eq!(members.len(), 64);
+    assert!(
+        members.contains(&hot("big").account()) && !members.contains(&hot("r0").account()),
+        "the weakest left"
     );
 }
