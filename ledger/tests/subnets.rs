@@ -1088,3 +1088,46 @@ fn a_full_root_network_admits_only_more_stake() {
         "the weakest left"
     );
 }
+
+#[test]
+fn a_subnet_holding_only_its_owner_is_full_and_commits_need_commit_reveal() {
+    let c = open();
+    let owner = key("owner");
+    c.ok(
+        &owner,
+        Call::RegisterSubnet {
+            hotkey: hot("owner").account(),
+            max_cost: 10 * RAO_PER_TAO,
+            identity: String::new(),
+        },
+    );
+    assert_eq!(
+        c.err(
+            &hot("owner"),
+            Call::CommitWeights {
+                netuid: 1,
+                hash: Hash::digest(b"w")
+            }
+        ),
+        "commit_reveal_disabled"
+    );
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "max_allowed_uids".into(),
+            value: 1,
+        },
+    );
+    assert_eq!(
+        c.err(
+            &key("m1"),
+            Call::BurnedRegister {
+                netuid: 1,
+                hotkey: hot("m1").account(),
+                max_cost: 100 * RAO_PER_TAO
+            }
+        ),
+        "subnet_full"
+    );
+}
