@@ -4,7 +4,7 @@ use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::keystore::Wallets;
 use crate::output::{print_json, table};
-use crate::wallet::{bad_address, coldkey_address, parse_amount, print_submitted, signer, submit};
+use crate::wallet::{bad_address, coldkey_address, parse_amount, send, signer};
 use crate::Global;
 use clap::Subcommand;
 use serde_json::Value;
@@ -92,7 +92,7 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
             let hotkey = hotkey(g, hotkey_address.as_deref())?;
             let amount = parse_amount(&amount)?;
             let summary = format!("stake {} TAO behind {hotkey}", format_tao(amount));
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::AddStake { hotkey, amount },
@@ -100,7 +100,6 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 no_wait,
             )?;
-            print_submitted(g, &r, &summary);
         }
         StakeCmd::Remove {
             amount,
@@ -111,7 +110,7 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
             let hotkey = hotkey(g, hotkey_address.as_deref())?;
             let amount = parse_amount(&amount)?;
             let summary = format!("unstake {} TAO from {hotkey}", format_tao(amount));
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::RemoveStake { hotkey, amount },
@@ -119,7 +118,6 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 no_wait,
             )?;
-            print_submitted(g, &r, &summary);
         }
         StakeCmd::SetTake {
             take,
@@ -130,7 +128,7 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
             let hotkey = hotkey(g, hotkey_address.as_deref())?;
             let take_u16 = parse_take(&take)?;
             let summary = format!("set the take of {hotkey} to {take}%");
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::SetTake {
@@ -141,7 +139,6 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 no_wait,
             )?;
-            print_submitted(g, &r, &summary);
         }
         StakeCmd::Delegates => {
             let list: Value = Client::new(&g.network).get("/v1/hotkeys")?;

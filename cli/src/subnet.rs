@@ -5,7 +5,7 @@ use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::keystore::Wallets;
 use crate::output::{print_json, table};
-use crate::wallet::{parse_amount, print_submitted, signer, submit};
+use crate::wallet::{parse_amount, send, signer};
 use crate::Global;
 use clap::Subcommand;
 use serde_json::Value;
@@ -202,7 +202,7 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
                 "create a subnet with hotkey {hotkey} for at most {} TAO",
                 format_tao(max)
             );
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::RegisterSubnet {
@@ -214,7 +214,6 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         SubnetCmd::Register {
             netuid,
@@ -228,7 +227,7 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
                 "register {hotkey} on subnet {netuid} for at most {} TAO",
                 format_tao(max)
             );
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::BurnedRegister {
@@ -240,7 +239,6 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         SubnetCmd::Hyperparameters { netuid } => {
             let h: Value = client.get(&format!("/v1/subnets/{netuid}/hyperparameters"))?;
@@ -273,7 +271,7 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
             dry_run,
         } => {
             let summary = format!("set {name} = {value} on subnet {netuid}");
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::SetHyperparameter {
@@ -285,7 +283,6 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         SubnetCmd::Metagraph { netuid } => {
             let m: Value = client.get(&format!("/v1/subnets/{netuid}/metagraph"))?;
@@ -425,7 +422,7 @@ pub fn run_weights(cmd: WeightsCmd, g: &Global) -> CliResult<()> {
                 ));
             }
             let summary = format!("set {} weights on subnet {netuid}", uids.len());
-            let r = submit(
+            send(
                 g,
                 &hotkey_key(g)?,
                 Call::SetWeights {
@@ -438,7 +435,6 @@ pub fn run_weights(cmd: WeightsCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         WeightsCmd::Commit {
             netuid,
@@ -461,7 +457,7 @@ pub fn run_weights(cmd: WeightsCmd, g: &Global) -> CliResult<()> {
                 "commit {} weights on subnet {netuid} (reveal next epoch with the same salt)",
                 uids.len()
             );
-            let r = submit(
+            send(
                 g,
                 &key,
                 Call::CommitWeights { netuid, hash },
@@ -469,7 +465,6 @@ pub fn run_weights(cmd: WeightsCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         WeightsCmd::Reveal {
             netuid,
@@ -487,8 +482,7 @@ pub fn run_weights(cmd: WeightsCmd, g: &Global) -> CliResult<()> {
                 salt: salt.into_bytes(),
                 version_key,
             };
-            let r = submit(g, &hotkey_key(g)?, call, &summary, dry_run, false)?;
-            print_submitted(g, &r, &summary);
+            send(g, &hotkey_key(g)?, call, &summary, dry_run, false)?;
         }
         WeightsCmd::Get { netuid } => {
             let w: Value = Client::new(&g.network).get(&format!("/v1/subnets/{netuid}/weights"))?;
@@ -521,7 +515,7 @@ pub fn run_axon(cmd: AxonCmd, g: &Global) -> CliResult<()> {
         std::net::IpAddr::V6(v6) => v6.octets(),
     };
     let summary = format!("serve an axon at {ip}:{port} on subnet {netuid}");
-    let r = submit(
+    send(
         g,
         &hotkey_key(g)?,
         Call::ServeAxon {
@@ -534,7 +528,6 @@ pub fn run_axon(cmd: AxonCmd, g: &Global) -> CliResult<()> {
         dry_run,
         false,
     )?;
-    print_submitted(g, &r, &summary);
     Ok(())
 }
 
@@ -572,7 +565,7 @@ pub fn run_root(cmd: RootCmd, g: &Global) -> CliResult<()> {
         RootCmd::Register { dry_run } => {
             let hotkey = hotkey_key(g)?.account();
             let summary = format!("register {hotkey} in the root network");
-            let r = submit(
+            send(
                 g,
                 &signer(g)?,
                 Call::RootRegister { hotkey },
@@ -580,7 +573,6 @@ pub fn run_root(cmd: RootCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         RootCmd::Weights(RootWeightsCmd::Set {
             netuids,
@@ -588,7 +580,7 @@ pub fn run_root(cmd: RootCmd, g: &Global) -> CliResult<()> {
             dry_run,
         }) => {
             let summary = format!("set root weights on {} subnets", netuids.len());
-            let r = submit(
+            send(
                 g,
                 &hotkey_key(g)?,
                 Call::SetRootWeights { netuids, values },
@@ -596,7 +588,6 @@ pub fn run_root(cmd: RootCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
-            print_submitted(g, &r, &summary);
         }
         RootCmd::Weights(RootWeightsCmd::Get) | RootCmd::Shares => {
             let root: Value = Client::new(&g.network).get("/v1/root")?;

@@ -214,16 +214,14 @@ fn transfer(g: &Global, dest: &str, amount: &str, dry_run: bool, no_wait: bool) 
     let to: AccountId = dest.parse().map_err(|e| bad_address(dest, e))?;
     let amount = parse_amount(amount)?;
     let summary = format!("send {} TAO to {to}", format_tao(amount));
-    let result = submit(
+    send(
         g,
         &signer(g)?,
         Call::Transfer { to, amount },
         &summary,
         dry_run,
         no_wait,
-    )?;
-    print_submitted(g, &result, &summary);
-    Ok(())
+    )
 }
 
 pub fn parse_amount(amount: &str) -> CliResult<u64> {
@@ -231,8 +229,22 @@ pub fn parse_amount(amount: &str) -> CliResult<u64> {
         .map_err(|e| CliError::new("bad_amount", e.to_string(), "amounts are TAO, e.g. 1.5"))
 }
 
+/// Submits a call (see `submit`) and prints the outcome.
+pub fn send(
+    g: &Global,
+    key: &Keypair,
+    call: Call,
+    summary: &str,
+    dry_run: bool,
+    no_wait: bool,
+) -> CliResult<()> {
+    let result = submit(g, key, call, summary, dry_run, no_wait)?;
+    print_submitted(g, &result, summary);
+    Ok(())
+}
+
 /// Prints the outcome of `submit`: JSON as is, or one human line.
-pub fn print_submitted(g: &Global, result: &Value, summary: &str) {
+fn print_submitted(g: &Global, result: &Value, summary: &str) {
     if g.json {
         print_json(result);
         return;

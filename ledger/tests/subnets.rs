@@ -81,6 +81,30 @@ impl Chain {
         .sign(signer)
     }
 
+    /// Several calls of one signer, with consecutive nonces, for one block.
+    fn txs(&self, signer: &Keypair, calls: Vec<Call>) -> Vec<SignedTx> {
+        let first = self
+            .ledger
+            .account(&signer.account())
+            .unwrap()
+            .map_or(0, |a| a.nonce);
+        calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| {
+                let fee = self.ledger.params().fees.for_call(&call);
+                Tx {
+                    chain_id: "test".into(),
+                    signer: signer.account(),
+                    nonce: first + i as u64,
+                    fee,
+                    call,
+                }
+                .sign(signer)
+            })
+            .collect()
+    }
+
     /// One block; returns the rejections. Checks the supply invariant after it.
     fn block(&self, txs: Vec<SignedTx>) -> Vec<TxError> {
         let head = self.ledger.head();
@@ -977,19 +1001,7 @@ fn at_the_cap_the_oldest_subnet_past_its_immunity_is_replaced() {
         max_cost: 10 * RAO_PER_TAO,
         identity: String::new(),
     };
-    let txs: Vec<SignedTx> = (0..128u32)
-        .map(|i| {
-            let nonce = c.ledger.account(&owner.account()).unwrap().unwrap().nonce + i as u64;
-            Tx {
-                chain_id: "test".into(),
-                signer: owner.account(),
-                nonce,
-                fee: FEE,
-                call: create(i),
-            }
-            .sign(&owner)
-        })
-        .collect();
+    let txs = c.txs(&owner, (0..128u32).map(create).collect());
     assert!(c.block(txs).is_empty());
     assert_eq!(c.ledger.subnets().unwrap().len(), 128);
     assert_eq!(
@@ -1014,43 +1026,15 @@ fn at_the_cap_the_oldest_subnet_past_its_immunity_is_replaced() {
 fn a_full_root_network_admits_only_more_stake() {
     let c = open();
     let funder = key("owner");
-    let mut txs = Vec::new();
-    for i in 0..64u64 {
-        let nonce = c.ledger.account(&funder.account()).unwrap().unwrap().nonce + i;
-        let call = Call::AddStake {
-            hotkey: hot(&format!("r{i}")).account(),
-            amount: (10 + i) * RAO_PER_TAO,
-        };
-        txs.push(
-            Tx {
-                chain_id: "test".into(),
-                signer: funder.account(),
-                nonce,
-                fee: FEE,
-                call,
-            }
-            .sign(&funder),
-        );
-    }
-    assert!(c.block(txs).is_empty());
-    let mut txs = Vec::new();
-    for i in 0..64u64 {
-        let nonce = c.ledger.account(&funder.account()).unwrap().unwrap().nonce + i;
-        let call = Call::RootRegister {
-            hotkey: hot(&format!("r{i}")).account(),
-        };
-        txs.push(
-            Tx {
-                chain_id: "test".into(),
-                signer: funder.account(),
-                nonce,
-                fee: FEE,
-                call,
-            }
-            .sign(&funder),
-        );
-    }
-    assert!(c.block(txs).is_empty());
+    let stakes = (0..64u64).map(|i| Call::AddStake {
+        hotkey: hot(&format!("r{i}")).account(),
+        amount: (10 + i) * RAO_PER_TAO,
+    });
+    assert!(c.block(c.txs(&funder, stakes.collect())).is_empty());
+    let registrations = (0..64u64).map(|i| Call::RootRegister {
+        hotkey: hot(&format!("r{i}")).account(),
+    });
+    assert!(c.block(c.txs(&funder, registrations.collect())).is_empty());
     let v1 = key("v1");
     c.ok(
         &v1,
