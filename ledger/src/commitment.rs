@@ -71,30 +71,21 @@ fn decode_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
         .map_err(|_| StoreError("corrupt commitment entry".into()))
 }
 
-/// Folds bucket hashes (depth 4) up to the root. Untouched children are read through `lookup`, or,
-/// when a level has many touched parents, from one `scan_level` of the whole child level: a block
-/// that changes thousands of keys then costs a few scans instead of tens of thousands of reads.
+/// Folds bucket hashes (depth 4) up to the root, reading untouched nodes through `lookup`.
 fn fold_up(
     mut touched: BTreeSet<u16>,
     nodes: &mut BTreeMap<(u8, u16), Hash>,
     lookup: impl Fn(u8, u16) -> Result<Hash, StoreError>,
-    scan_level: impl Fn(u8) -> Result<BTreeMap<u16, Hash>, StoreError>,
 ) -> Result<Hash, StoreError> {
     for depth in (0..BUCKET_DEPTH).rev() {
         let parents: BTreeSet<u16> = touched.iter().map(|p| p >> 4).collect();
-        let level = if parents.len() > SCAN_THRESHOLD {
-            Some(scan_level(depth + 1)?)
-        } else {
-            None
-        };
         for &parent in &parents {
             let mut children = [Hash::ZERO; 16];
             for (c, slot) in children.iter_mut().enumerate() {
                 let child = (parent << 4) | c as u16;
-                *slot = match (nodes.get(&(depth + 1, child)), &level) {
-                    (Some(h), _) => *h,
-                    (None, Some(level)) => level.get(&child).copied().unwrap_or(Hash::ZERO),
-                    (None, None) => lookup(depth + 1, child)?,
+                *slot = match nodes.get(&(depth + 1, child)) {
+                    Some(h) => *h,
+                    None => lookup(depth + 1, child)?,
                 };
             }
             nodes.insert((depth, parent), node_hash(&children));
@@ -103,9 +94,6 @@ fn fold_up(
     }
     Ok(nodes.get(&(0, 0)).copied().unwrap_or(Hash::ZERO))
 }
-
-/// Touched parents above which a whole child level is scanned rather than read node by node.
-const SCAN_THRESHOLD: usize = 64;
 
 /// Applies `changes` (state key → new value or deletion) to the stored tree, adding the tree's own
 /// writes to `batch`, and returns the new root.
@@ -152,18 +140,12 @@ pub fn update(
         nodes.insert((BUCKET_DEPTH, b), bucket_hash(&bucket));
     }
     let touched = by_bucket.keys().copied().collect();
-    let lookup = |depth, prefix| match store.get(Column::Commitment, &node_key(depth, prefix))? {
-        Some(v) => decode_hash(&v),
-        None => Ok(Hash::ZERO),
-    };
-    let scan_level = |depth: u8| {
-        store
-            .scan_prefix(Column::Commitment, &[NODE, depth])?
-            .into_iter()
-            .map(|(k, v)| Ok((u16::from_be_bytes([k[2], k[3]]), decode_hash(&v)?)))
-            .collect()
-    };
-    let root = fold_up(touched, &mut nodes, lookup, scan_level)?;
+    let root = fold_up(touched, &mut nodes, |depth, prefix| {
+        match store.get(Column::Commitment, &node_key(depth, prefix))? {
+            Some(v) => decode_hash(&v),
+            None => Ok(Hash::ZERO),
+        }
+    })?;
     for ((depth, prefix), h) in nodes {
         if h == Hash::ZERO {
             batch.delete(Column::Commitment, node_key(depth, prefix));
@@ -197,13 +179,7 @@ pub fn full_root<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) ->
         .map(|(b, bucket)| ((BUCKET_DEPTH, *b), bucket_hash(bucket)))
         .collect();
     let touched = buckets.keys().copied().collect();
-    fold_up(
-        touched,
-        &mut nodes,
-        |_, _| Ok(Hash::ZERO),
-        |_| Ok(BTreeMap::new()),
-    )
-    .expect("in-memory fold cannot fail")
+    fold_up(touched, &mut nodes, |_, _| Ok(Hash::ZERO)).expect("in-memory fold cannot fail")
 }
 
 #[cfg(test)]
