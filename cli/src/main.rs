@@ -1,5 +1,6 @@
 //! `tensorchain`: run a node or a devnet, and use the chain from the command line.
 
+mod bench;
 mod client;
 mod demo;
 mod devnet;
@@ -101,6 +102,8 @@ enum Command {
     /// Stake TAO behind hotkeys.
     #[command(subcommand)]
     Stake(stake::StakeCmd),
+    /// Load generator: signed transfers at a target rate; reports finalized TPS and latency.
+    Bench(bench::BenchArgs),
     /// Yuma consensus tools for subnet designers.
     #[command(subcommand)]
     Yuma(yuma::YumaCmd),
@@ -114,6 +117,7 @@ fn main() {
         Command::Node(cmd) => devnet::run_node(cmd, &cli.global),
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
         Command::Yuma(cmd) => yuma::run(cmd),
+        Command::Bench(args) => bench::run(args, &cli.global),
         Command::Stake(cmd) => stake::run(cmd, &cli.global),
         Command::Subnet(cmd) => subnet::run(cmd, &cli.global),
         Command::Weights(cmd) => subnet::run_weights(cmd, &cli.global),
