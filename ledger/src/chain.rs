@@ -82,6 +82,8 @@ pub struct Ledger {
     params: ChainParams,
     genesis_hash: Hash,
     head: RwLock<Head>,
+    /// The committed state tree's nodes, so a block's root needs no node reads.
+    nodes: RwLock<commitment::NodeCache>,
 }
 
 fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
@@ -116,11 +118,13 @@ impl Ledger {
         let params = StateView::new(store.clone())
             .get(&state::params_key())?
             .ok_or_else(|| StoreError("missing chain params".into()))?;
+        let nodes = RwLock::new(commitment::NodeCache::load(store.as_ref())?);
         Ok(Ledger {
             store,
             params,
             genesis_hash: genesis.genesis_hash,
             head: RwLock::new(head),
+            nodes,
         })
     }
 
@@ -320,7 +324,10 @@ impl Ledger {
         view.commit_tx();
         let changes = view.into_changes();
         let mut batch = WriteBatch::default();
-        let state_root = commitment::update(self.store.as_ref(), &changes, &mut batch)?;
+        let state_root = {
+            let cache = self.nodes.read().expect("node cache lock");
+            commitment::update(self.store.as_ref(), Some(&cache), &changes, &mut batch)?
+        };
         let tx_hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let header = Header {
             chain_id: self.params.chain_id.clone(),
@@ -382,7 +389,12 @@ impl Ledger {
             height_key(block.header.height).to_vec(),
             borsh::to_vec(commit).expect("borsh"),
         );
+        let node_ops = commitment::NodeCache::node_ops(&batch);
         self.store.write(batch)?;
+        self.nodes
+            .write()
+            .expect("node cache lock")
+            .apply(node_ops)?;
         *self.head.write().expect("head lock") = Head {
             height: block.header.height,
             hash,
@@ -465,7 +477,7 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     view.put(state::validators_key(), &g.validators);
     let changes = view.into_changes();
     let mut batch = WriteBatch::default();
-    let state_root = commitment::update(store, &changes, &mut batch)?;
+    let state_root = commitment::update(store, None, &changes, &mut batch)?;
     put_state(&mut batch, &changes);
     let header = Header {
         chain_id: g.params.chain_id.clone(),

@@ -4,7 +4,7 @@
 
 use crate::store::{Column, Store, StoreError, WriteBatch};
 use crate::view::Changes;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use tensorchain_primitives::Hash;
 
 const LEAF: u8 = b'L';
@@ -95,10 +95,60 @@ fn fold_up(
     Ok(nodes.get(&(0, 0)).copied().unwrap_or(Hash::ZERO))
 }
 
+/// The committed tree's internal nodes and bucket hashes (at most 69,905 of them) in memory, so an
+/// update reads no node from the store. Only looked up by key, never iterated into a hash.
+#[derive(Debug, Default, Clone)]
+pub struct NodeCache {
+    nodes: HashMap<(u8, u16), Hash>,
+}
+
+impl NodeCache {
+    pub fn load(store: &dyn Store) -> Result<NodeCache, StoreError> {
+        let mut nodes = HashMap::new();
+        for (k, v) in store.scan_prefix(Column::Commitment, &[NODE])? {
+            if k.len() != 4 {
+                return Err(StoreError("corrupt commitment node key".into()));
+            }
+            nodes.insert((k[1], u16::from_be_bytes([k[2], k[3]])), decode_hash(&v)?);
+        }
+        Ok(NodeCache { nodes })
+    }
+
+    fn get(&self, depth: u8, prefix: u16) -> Hash {
+        self.nodes
+            .get(&(depth, prefix))
+            .copied()
+            .unwrap_or(Hash::ZERO)
+    }
+
+    /// The node writes of a batch about to be committed.
+    pub fn node_ops(batch: &WriteBatch) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        batch
+            .ops
+            .iter()
+            .filter(|(c, k, _)| *c == Column::Commitment && k.first() == Some(&NODE))
+            .map(|(_, k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
+    pub fn apply(&mut self, ops: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Result<(), StoreError> {
+        for (k, v) in ops {
+            let key = (k[1], u16::from_be_bytes([k[2], k[3]]));
+            match v {
+                Some(v) => self.nodes.insert(key, decode_hash(&v)?),
+                None => self.nodes.remove(&key),
+            };
+        }
+        Ok(())
+    }
+}
+
 /// Applies `changes` (state key → new value or deletion) to the stored tree, adding the tree's own
-/// writes to `batch`, and returns the new root.
+/// writes to `batch`, and returns the new root. Untouched nodes come from `cache` when given (it
+/// must match the store), else from the store.
 pub fn update(
     store: &dyn Store,
+    cache: Option<&NodeCache>,
     changes: &Changes,
     batch: &mut WriteBatch,
 ) -> Result<Hash, StoreError> {
@@ -140,11 +190,12 @@ pub fn update(
         nodes.insert((BUCKET_DEPTH, b), bucket_hash(&bucket));
     }
     let touched = by_bucket.keys().copied().collect();
-    let root = fold_up(touched, &mut nodes, |depth, prefix| {
-        match store.get(Column::Commitment, &node_key(depth, prefix))? {
+    let root = fold_up(touched, &mut nodes, |depth, prefix| match cache {
+        Some(c) => Ok(c.get(depth, prefix)),
+        None => match store.get(Column::Commitment, &node_key(depth, prefix))? {
             Some(v) => decode_hash(&v),
             None => Ok(Hash::ZERO),
-        }
+        },
     })?;
     for ((depth, prefix), h) in nodes {
         if h == Hash::ZERO {
@@ -189,10 +240,24 @@ mod tests {
     use tensorchain_primitives::det_rng::SplitMix;
 
     /// Applies `changes` to both the tree and a plain copy of the state, then compares the roots.
-    fn apply(store: &MemoryStore, state: &mut BTreeMap<Vec<u8>, Vec<u8>>, changes: Changes) {
+    fn apply(
+        store: &MemoryStore,
+        cache: &mut NodeCache,
+        state: &mut BTreeMap<Vec<u8>, Vec<u8>>,
+        changes: Changes,
+    ) {
         let mut batch = WriteBatch::default();
-        let root = update(store, &changes, &mut batch).unwrap();
+        let root = update(store, None, &changes, &mut batch).unwrap();
+        let mut cached_batch = WriteBatch::default();
+        let cached_root = update(store, Some(cache), &changes, &mut cached_batch).unwrap();
+        assert_eq!(root, cached_root, "the node cache gives the same root");
+        cache.apply(NodeCache::node_ops(&batch)).unwrap();
         store.write(batch).unwrap();
+        assert_eq!(
+            cache.nodes,
+            NodeCache::load(store).unwrap().nodes,
+            "the cache follows the store"
+        );
         for (k, v) in changes {
             match v {
                 Some(v) => state.insert(k, v),
@@ -207,6 +272,7 @@ mod tests {
     #[test]
     fn small_and_large_batches_agree_with_a_full_recompute() {
         let store = MemoryStore::new();
+        let mut cache = NodeCache::default();
         let mut state = BTreeMap::new();
         let mut rng = SplitMix(3);
         // Sizes below and far above the level-scan threshold, with overwrites and deletions.
@@ -221,11 +287,11 @@ mod tests {
                 };
                 changes.insert(key, value);
             }
-            apply(&store, &mut state, changes);
+            apply(&store, &mut cache, &mut state, changes);
         }
         // Deleting everything empties the tree.
         let all: Changes = state.keys().map(|k| (k.clone(), None)).collect();
-        apply(&store, &mut state, all);
+        apply(&store, &mut cache, &mut state, all);
         assert_eq!(super::root(&store).unwrap(), Hash::ZERO);
     }
 }
