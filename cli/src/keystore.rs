@@ -291,6 +291,26 @@ impl Wallets {
     }
 }
 
+impl Wallets {
+    /// A hotkey's secret (hotkeys are stored unencrypted, as in btcli).
+    pub fn hotkey(&self, wallet: &str, hotkey: &str) -> CliResult<Keypair> {
+        self.dir(hotkey)?;
+        let file = Self::read(&self.dir(wallet)?.join("hotkeys").join(hotkey))?;
+        let secret = file
+            .secret
+            .as_deref()
+            .and_then(parse_secret)
+            .ok_or_else(|| {
+                CliError::new(
+                    "corrupt_key_file",
+                    "the hotkey file has no valid secret",
+                    "",
+                )
+            })?;
+        Ok(Keypair::from_secret(secret))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,25 +354,5 @@ mod tests {
                 .code,
             "bad_wallet_name"
         );
-    }
-}
-
-impl Wallets {
-    /// A hotkey's secret (hotkeys are stored unencrypted, as in btcli).
-    pub fn hotkey(&self, wallet: &str, hotkey: &str) -> CliResult<Keypair> {
-        self.dir(hotkey)?;
-        let file = Self::read(&self.dir(wallet)?.join("hotkeys").join(hotkey))?;
-        let secret = file
-            .secret
-            .as_deref()
-            .and_then(parse_secret)
-            .ok_or_else(|| {
-                CliError::new(
-                    "corrupt_key_file",
-                    "the hotkey file has no valid secret",
-                    "",
-                )
-            })?;
-        Ok(Keypair::from_secret(secret))
     }
 }

@@ -843,7 +843,6 @@ mod tests {
     fn sim_catches_a_broken_quorum_threshold() {
         let found = finds_violation(Mutations {
             one_third_quorum: true,
-            ..Mutations::default()
         });
         assert!(found.is_some(), "a one-third quorum went unnoticed");
         eprintln!("broken quorum caught at seed {}", found.unwrap());
