@@ -81,6 +81,31 @@ fn parse_take(s: &str) -> CliResult<u16> {
     u16::try_from(take).map_err(|_| bad())
 }
 
+/// add_stake (`bond`) or remove_stake of an amount of TAO behind a hotkey.
+fn move_stake(
+    g: &Global,
+    bond: bool,
+    amount: &str,
+    hotkey_address: Option<&str>,
+    dry_run: bool,
+    no_wait: bool,
+) -> CliResult<()> {
+    let hotkey = hotkey(g, hotkey_address)?;
+    let amount = parse_amount(amount)?;
+    let (call, summary) = if bond {
+        (
+            Call::AddStake { hotkey, amount },
+            format!("stake {} TAO behind {hotkey}", format_tao(amount)),
+        )
+    } else {
+        (
+            Call::RemoveStake { hotkey, amount },
+            format!("unstake {} TAO from {hotkey}", format_tao(amount)),
+        )
+    };
+    send(g, &signer(g)?, call, &summary, dry_run, no_wait)
+}
+
 pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
     match cmd {
         StakeCmd::Add {
@@ -88,37 +113,27 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
             hotkey_address,
             dry_run,
             no_wait,
-        } => {
-            let hotkey = hotkey(g, hotkey_address.as_deref())?;
-            let amount = parse_amount(&amount)?;
-            let summary = format!("stake {} TAO behind {hotkey}", format_tao(amount));
-            send(
-                g,
-                &signer(g)?,
-                Call::AddStake { hotkey, amount },
-                &summary,
-                dry_run,
-                no_wait,
-            )?;
-        }
+        } => move_stake(
+            g,
+            true,
+            &amount,
+            hotkey_address.as_deref(),
+            dry_run,
+            no_wait,
+        )?,
         StakeCmd::Remove {
             amount,
             hotkey_address,
             dry_run,
             no_wait,
-        } => {
-            let hotkey = hotkey(g, hotkey_address.as_deref())?;
-            let amount = parse_amount(&amount)?;
-            let summary = format!("unstake {} TAO from {hotkey}", format_tao(amount));
-            send(
-                g,
-                &signer(g)?,
-                Call::RemoveStake { hotkey, amount },
-                &summary,
-                dry_run,
-                no_wait,
-            )?;
-        }
+        } => move_stake(
+            g,
+            false,
+            &amount,
+            hotkey_address.as_deref(),
+            dry_run,
+            no_wait,
+        )?,
         StakeCmd::SetTake {
             take,
             hotkey_address,

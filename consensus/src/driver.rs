@@ -317,6 +317,23 @@ mod tests {
         (key, set)
     }
 
+    /// Two validators of equal power: the solo key alone cannot decide, so a height stays open.
+    fn pair() -> (Keypair, ValidatorSet) {
+        let (key, _) = setup();
+        let other = Keypair::dev("other");
+        let set = ValidatorSet::new(vec![
+            Validator {
+                hotkey: key.account(),
+                power: 1,
+            },
+            Validator {
+                hotkey: other.account(),
+                power: 1,
+            },
+        ]);
+        (key, set)
+    }
+
     fn driver(key: &Keypair, wal: MemoryWal) -> Driver<MemoryWal> {
         Driver::new(Config::new("t", Timeouts::fast()), Some(key.clone()), wal)
     }
@@ -363,19 +380,7 @@ mod tests {
 
     #[test]
     fn a_restarted_proposer_reproposes_the_same_value_and_never_signs_another() {
-        let (key, _) = setup();
-        let other = Keypair::dev("other");
-        // Two validators: the solo key alone cannot decide, so the height stays open.
-        let set = ValidatorSet::new(vec![
-            Validator {
-                hotkey: key.account(),
-                power: 1,
-            },
-            Validator {
-                hotkey: other.account(),
-                power: 1,
-            },
-        ]);
+        let (key, set) = pair();
         let round = (0..50)
             .find(|&r| set.proposer(1, r) == key.account())
             .unwrap();
@@ -418,18 +423,7 @@ mod tests {
 
     #[test]
     fn a_damaged_wal_tail_makes_the_node_stop_signing_at_that_height() {
-        let (key, _) = setup();
-        let other = Keypair::dev("other");
-        let set = ValidatorSet::new(vec![
-            Validator {
-                hotkey: key.account(),
-                power: 1,
-            },
-            Validator {
-                hotkey: other.account(),
-                power: 1,
-            },
-        ]);
+        let (key, set) = pair();
         let mut d = driver(&key, MemoryWal::default());
         d.start_height(1, set.clone()).unwrap();
         d.handle(Input::Timeout(Timeout {
