@@ -1,0 +1,635 @@
+//! The swarm task and the handle the node uses to talk to it.
+
+use crate::codec::SyncCodec;
+use crate::peer_id_of;
+use crate::sync::{SyncRequest, SyncResponse};
+use futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId};
+use libp2p::identity::Keypair;
+use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+/// Gossip messages up to this size; a block proposal travels on the consensus topic.
+const MAX_GOSSIP_BYTES: usize = 8 * 1024 * 1024;
+/// Peers found through peer exchange are dialed up to this many connections.
+const MAX_PEERS: usize = 50;
+const REDIAL_EVERY: Duration = Duration::from_secs(3);
+const CONSENSUS_QUEUE: usize = 16_384;
+const TX_QUEUE: usize = 2_048;
+
+#[derive(Debug, Error)]
+pub enum NetworkError {
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: Multiaddr, reason: String },
+    #[error("network setup: {0}")]
+    Setup(String),
+    #[error("the network task has stopped")]
+    Stopped,
+    #[error("request to {peer} failed: {reason}")]
+    Request { peer: PeerId, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    Consensus,
+    Tx,
+}
+
+pub struct NetworkConfig {
+    pub chain_id: String,
+    pub key: Keypair,
+    pub listen: Multiaddr,
+    pub bootnodes: Vec<Multiaddr>,
+    /// Sent to peers in identify, e.g. `tensorchain/0.1.0`.
+    pub agent: String,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    Gossip {
+        topic: Topic,
+        id: MessageId,
+        source: PeerId,
+        data: Vec<u8>,
+    },
+    Request {
+        peer: PeerId,
+        request: SyncRequest,
+        channel: ResponseChannel<SyncResponse>,
+    },
+    PeerUp(PeerId),
+    PeerDown(PeerId),
+}
+
+/// What the network task emits; consensus and transactions arrive on separate queues.
+pub struct Events {
+    /// Consensus gossip, sync requests and peer changes.
+    pub consensus: mpsc::Receiver<Event>,
+    /// Transaction gossip; dropped (and reported `Ignore`) when this queue is full.
+    pub tx: mpsc::Receiver<Event>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    pub peer_id: PeerId,
+    /// The address we reached it at, or the first it announced.
+    pub addr: Option<Multiaddr>,
+    pub agent: Option<String>,
+    pub listen_addrs: Vec<Multiaddr>,
+    pub outbound: bool,
+}
+
+#[derive(Default)]
+struct Shared {
+    listen_addrs: Vec<Multiaddr>,
+    peers: BTreeMap<PeerId, PeerInfo>,
+}
+
+enum Command {
+    Publish {
+        topic: Topic,
+        data: Vec<u8>,
+    },
+    Report {
+        id: MessageId,
+        source: PeerId,
+        verdict: MessageAcceptance,
+    },
+    Request {
+        peer: PeerId,
+        request: SyncRequest,
+        reply: oneshot::Sender<Result<SyncResponse, NetworkError>>,
+    },
+    Respond {
+        channel: ResponseChannel<SyncResponse>,
+        response: SyncResponse,
+    },
+    Dial(Multiaddr),
+}
+
+/// The node's side of the network task. Cheap to clone.
+#[derive(Clone)]
+pub struct NetworkHandle {
+    priority: mpsc::Sender<Command>,
+    bulk: mpsc::Sender<Command>,
+    local_peer_id: PeerId,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl NetworkHandle {
+    pub fn local_peer_id(&self) -> PeerId {
+        self.local_peer_id
+    }
+
+    /// Listen addresses as the swarm reports them, each ending in `/p2p/<peer id>`.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        let shared = self.shared.lock().expect("network state");
+        shared
+            .listen_addrs
+            .iter()
+            .map(|a| a.clone().with_p2p(self.local_peer_id).unwrap_or_else(|a| a))
+            .collect()
+    }
+
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let shared = self.shared.lock().expect("network state");
+        shared.peers.values().cloned().collect()
+    }
+
+    /// Publishes a consensus message; waits for queue space rather than dropping it.
+    pub async fn publish_consensus(&self, data: Vec<u8>) -> Result<(), NetworkError> {
+        self.priority
+            .send(Command::Publish {
+                topic: Topic::Consensus,
+                data,
+            })
+            .await
+            .map_err(|_| NetworkError::Stopped)
+    }
+
+    /// Publishes a transaction if there is room; under a flood it is dropped (peers still get it
+    /// from whoever includes it in a block).
+    pub fn publish_tx(&self, data: Vec<u8>) -> bool {
+        self.bulk
+            .try_send(Command::Publish {
+                topic: Topic::Tx,
+                data,
+            })
+            .is_ok()
+    }
+
+    /// The application's verdict on a gossip message: only accepted messages propagate.
+    pub fn report(&self, id: MessageId, source: PeerId, verdict: MessageAcceptance) {
+        let _ = self.priority.try_send(Command::Report {
+            id,
+            source,
+            verdict,
+        });
+    }
+
+    pub async fn request(
+        &self,
+        peer: PeerId,
+        request: SyncRequest,
+    ) -> Result<SyncResponse, NetworkError> {
+        let (reply, rx) = oneshot::channel();
+        self.priority
+            .send(Command::Request {
+                peer,
+                request,
+                reply,
+            })
+            .await
+            .map_err(|_| NetworkError::Stopped)?;
+        rx.await.map_err(|_| NetworkError::Stopped)?
+    }
+
+    pub fn respond(&self, channel: ResponseChannel<SyncResponse>, response: SyncResponse) {
+        let _ = self
+            .priority
+            .try_send(Command::Respond { channel, response });
+    }
+
+    pub fn dial(&self, addr: Multiaddr) {
+        let _ = self.priority.try_send(Command::Dial(addr));
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct Behaviour {
+    gossipsub: gossipsub::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    sync: request_response::Behaviour<SyncCodec>,
+}
+
+fn behaviour(key: &Keypair, chain_id: &str, agent: &str) -> Result<Behaviour, NetworkError> {
+    let gossip_config = gossipsub::ConfigBuilder::default()
+        .validate_messages()
+        .max_transmit_size(MAX_GOSSIP_BYTES)
+        .heartbeat_interval(Duration::from_millis(500))
+        .mesh_n(4)
+        .mesh_n_low(2)
+        .mesh_n_high(8)
+        .mesh_outbound_min(1)
+        .build()
+        .map_err(|e| NetworkError::Setup(e.to_string()))?;
+    let gossipsub =
+        gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
+            .map_err(|e| NetworkError::Setup(e.to_string()))?;
+    let identify = identify::Behaviour::new(
+        identify::Config::new(format!("/{chain_id}/id/1"), key.public())
+            .with_agent_version(agent.to_string()),
+    );
+    let protocol = StreamProtocol::try_from_owned(format!("/{chain_id}/sync/1"))
+        .map_err(|e| NetworkError::Setup(e.to_string()))?;
+    let sync = request_response::Behaviour::with_codec(
+        SyncCodec,
+        [(protocol, ProtocolSupport::Full)],
+        request_response::Config::default().with_request_timeout(Duration::from_secs(20)),
+    );
+    Ok(Behaviour {
+        gossipsub,
+        identify,
+        ping: ping::Behaviour::default(),
+        sync,
+    })
+}
+
+/// Starts the network task. Returns once the swarm listens, so the caller can print its address.
+pub async fn start(
+    config: NetworkConfig,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(NetworkHandle, Events, JoinHandle<()>), NetworkError> {
+    let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
+    let behaviour = behaviour(&config.key, &config.chain_id, &config.agent)?;
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.key.clone())
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| setup(&e))?
+        .with_behaviour(|_| behaviour)
+        .map_err(|e| setup(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
+        .build();
+    let topics = [
+        IdentTopic::new(format!("/{}/consensus/1", config.chain_id)),
+        IdentTopic::new(format!("/{}/tx/1", config.chain_id)),
+    ];
+    for t in &topics {
+        swarm
+            .behaviour_mut()
+            .gossipsub
+            .subscribe(t)
+            .map_err(|e| setup(&e))?;
+    }
+    swarm
+        .listen_on(config.listen.clone())
+        .map_err(|e| NetworkError::Listen {
+            addr: config.listen.clone(),
+            reason: e.to_string(),
+        })?;
+    let shared = Arc::new(Mutex::new(Shared::default()));
+    // The listener is only real once the swarm reports it.
+    loop {
+        match swarm.select_next_some().await {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                shared
+                    .lock()
+                    .expect("network state")
+                    .listen_addrs
+                    .push(address);
+                break;
+            }
+            SwarmEvent::ListenerError { error, .. }
+            | SwarmEvent::ListenerClosed {
+                reason: Err(error), ..
+            } => {
+                return Err(NetworkError::Listen {
+                    addr: config.listen,
+                    reason: error.to_string(),
+                })
+            }
+            _ => {}
+        }
+    }
+    let local_peer_id = *swarm.local_peer_id();
+    let (priority_tx, priority_rx) = mpsc::channel(CONSENSUS_QUEUE);
+    let (bulk_tx, bulk_rx) = mpsc::channel(TX_QUEUE);
+    let (consensus_tx, consensus_rx) = mpsc::channel(CONSENSUS_QUEUE);
+    let (tx_tx, tx_rx) = mpsc::channel(TX_QUEUE);
+    let mut task = SwarmTask {
+        swarm,
+        topics,
+        shared: shared.clone(),
+        bootnodes: config.bootnodes,
+        consensus_out: consensus_tx,
+        tx_out: tx_tx,
+        pending: HashMap::new(),
+        exchanged: Default::default(),
+    };
+    for addr in task.bootnodes.clone() {
+        task.dial(addr);
+    }
+    let handle = tokio::spawn(async move {
+        let mut priority_rx = priority_rx;
+        let mut bulk_rx = bulk_rx;
+        let mut redial = tokio::time::interval(REDIAL_EVERY);
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|s| *s) => return,
+                Some(cmd) = priority_rx.recv() => task.command(cmd),
+                event = task.swarm.select_next_some() => task.swarm_event(event),
+                Some(cmd) = bulk_rx.recv() => task.command(cmd),
+                _ = redial.tick() => task.redial(),
+            }
+        }
+    });
+    Ok((
+        NetworkHandle {
+            priority: priority_tx,
+            bulk: bulk_tx,
+            local_peer_id,
+            shared,
+        },
+        Events {
+            consensus: consensus_rx,
+            tx: tx_rx,
+        },
+        handle,
+    ))
+}
+
+struct SwarmTask {
+    swarm: Swarm<Behaviour>,
+    topics: [IdentTopic; 2],
+    shared: Arc<Mutex<Shared>>,
+    bootnodes: Vec<Multiaddr>,
+    consensus_out: mpsc::Sender<Event>,
+    tx_out: mpsc::Sender<Event>,
+    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
+    /// Peers we already asked for their peers (peer exchange), so it happens once per connection.
+    exchanged: std::collections::HashSet<PeerId>,
+}
+
+impl SwarmTask {
+    fn command(&mut self, cmd: Command) {
+        let b = self.swarm.behaviour_mut();
+        match cmd {
+            Command::Publish { topic, data } => {
+                let t = self.topics[topic as usize].clone();
+                // Before subscriptions arrive there is nobody to send to; consensus rebroadcasts
+                // and transaction inclusion heal that, so the error is only logged.
+                if let Err(e) = b.gossipsub.publish(t, data) {
+                    tracing::debug!(error = %e, ?topic, "gossip publish");
+                }
+            }
+            Command::Report {
+                id,
+                source,
+                verdict,
+            } => {
+                b.gossipsub
+                    .report_message_validation_result(&id, &source, verdict);
+            }
+            Command::Request {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = b.sync.send_request(&peer, request);
+                self.pending.insert(id, reply);
+            }
+            Command::Respond { channel, response } => {
+                let _ = b.sync.send_response(channel, response);
+            }
+            Command::Dial(addr) => self.dial(addr),
+        }
+    }
+
+    fn dial(&mut self, addr: Multiaddr) {
+        if let Some(peer) = peer_id_of(&addr) {
+            if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
+                return;
+            }
+        }
+        if let Err(e) = self.swarm.dial(addr.clone()) {
+            tracing::debug!(%addr, error = %e, "dial");
+        }
+    }
+
+    /// Bootnodes are redialed for as long as the node runs, so a restarted peer is found again.
+    fn redial(&mut self) {
+        for addr in self.bootnodes.clone() {
+            self.dial(addr);
+        }
+    }
+
+    fn emit(&mut self, event: Event) {
+        match event {
+            Event::Gossip {
+                topic: Topic::Tx,
+                id,
+                source,
+                data,
+            } => {
+                if let Err(mpsc::error::TrySendError::Full(Event::Gossip { id, source, .. })) =
+                    self.tx_out.try_send(Event::Gossip {
+                        topic: Topic::Tx,
+                        id,
+                        source,
+                        data,
+                    })
+                {
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(&id, &source, MessageAcceptance::Ignore);
+                }
+            }
+            other => {
+                if self.consensus_out.try_send(other).is_err() {
+                    tracing::warn!("consensus event queue full; the node is falling behind");
+                }
+            }
+        }
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                let mut s = self.shared.lock().expect("network state");
+                if !s.listen_addrs.contains(&address) {
+                    s.listen_addrs.push(address);
+                }
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if num_established.get() == 1 {
+                    let addr = endpoint.get_remote_address().clone();
+                    let outbound = endpoint.is_dialer();
+                    self.shared.lock().expect("network state").peers.insert(
+                        peer_id,
+                        PeerInfo {
+                            peer_id,
+                            addr: outbound.then_some(addr),
+                            outbound,
+                            agent: None,
+                            listen_addrs: vec![],
+                        },
+                    );
+                    tracing::info!(peer = %peer_id, "peer connected");
+                    self.emit(Event::PeerUp(peer_id));
+                    if self.exchanged.insert(peer_id) {
+                        let id = self
+                            .swarm
+                            .behaviour_mut()
+                            .sync
+                            .send_request(&peer_id, SyncRequest::Peers);
+                        let (reply, _) = oneshot::channel();
+                        self.pending.insert(id, reply);
+                    }
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
+                self.shared
+                    .lock()
+                    .expect("network state")
+                    .peers
+                    .remove(&peer_id);
+                self.exchanged.remove(&peer_id);
+                tracing::info!(peer = %peer_id, "peer disconnected");
+                self.emit(Event::PeerDown(peer_id));
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            })) => {
+                let topic = if message.topic == self.topics[0].hash() {
+                    Topic::Consensus
+                } else if message.topic == self.topics[1].hash() {
+                    Topic::Tx
+                } else {
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(
+                            &message_id,
+                            &propagation_source,
+                            MessageAcceptance::Reject,
+                        );
+                    return;
+                };
+                self.emit(Event::Gossip {
+                    topic,
+                    id: message_id,
+                    source: propagation_source,
+                    data: message.data,
+                });
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                let mut s = self.shared.lock().expect("network state");
+                if let Some(p) = s.peers.get_mut(&peer_id) {
+                    p.agent = Some(info.agent_version);
+                    if p.addr.is_none() {
+                        p.addr = info.listen_addrs.first().cloned();
+                    }
+                    p.listen_addrs = info.listen_addrs;
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.sync_event(event),
+            _ => {}
+        }
+    }
+
+    fn sync_event(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+        use request_response::{Event as E, Message as M};
+        match event {
+            E::Message {
+                peer,
+                message: M::Request {
+                    request, channel, ..
+                },
+                ..
+            } => {
+                if request == SyncRequest::Peers {
+                    let peers = self.peer_addrs(peer);
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, SyncResponse::Peers(peers));
+                } else {
+                    self.emit(Event::Request {
+                        peer,
+                        request,
+                        channel,
+                    });
+                }
+            }
+            E::Message {
+                peer,
+                message:
+                    M::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let SyncResponse::Peers(addrs) = &response {
+                    self.discovered(addrs);
+                }
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+                let _ = peer;
+            }
+            E::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(NetworkError::Request {
+                        peer,
+                        reason: error.to_string(),
+                    }));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Addresses of our other peers, for peer exchange.
+    fn peer_addrs(&self, asking: PeerId) -> Vec<Vec<u8>> {
+        let s = self.shared.lock().expect("network state");
+        s.peers
+            .values()
+            .filter(|p| p.peer_id != asking)
+            .filter_map(|p| {
+                let addr = p.listen_addrs.first().or(p.addr.as_ref())?.clone();
+                Some(addr.with_p2p(p.peer_id).unwrap_or_else(|a| a).to_vec())
+            })
+            .take(MAX_PEERS)
+            .collect()
+    }
+
+    fn discovered(&mut self, addrs: &[Vec<u8>]) {
+        for bytes in addrs {
+            let connected = self.shared.lock().expect("network state").peers.len();
+            if connected >= MAX_PEERS {
+                return;
+            }
+            if let Ok(addr) = Multiaddr::try_from(bytes.clone()) {
+                if peer_id_of(&addr).is_some() {
+                    self.dial(addr);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The request-response protocol `/<chain-id>/sync/1`: status exchange, block ranges with their
+//! commit certificates, and peer exchange.
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use tensorchain_primitives::{Block, Commit, Hash};
+
+/// Blocks per range request; a response stays well under the codec's size limit.
+pub const MAX_BLOCKS_PER_REQUEST: u32 = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum SyncRequest {
+    Status,
+    /// Blocks `from..from + count` with the commit certificate of each.
+    Blocks {
+        from: u64,
+        count: u32,
+    },
+    /// Addresses of the peers the responder is connected to (answered by the network task).
+    Peers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum SyncResponse {
+    Status {
+        genesis: Hash,
+        /// Highest committed height and its hash.
+        tip: u64,
+        tip_hash: Hash,
+        /// Lowest height whose block this node can serve.
+        earliest: u64,
+    },
+    Blocks(Vec<(Block, Commit)>),
+    /// Multiaddrs (as bytes) ending in `/p2p/<peer id>`.
+    Peers(Vec<Vec<u8>>),
+    Error(String),
+}
