@@ -1,32 +1,56 @@
-//! `tensorchain devnet up` and `tensorchain node run`: start a node in this process and run it
-//! until Ctrl-C or SIGTERM.
+//! `tensorchain devnet`: a local chain of N validator processes on 127.0.0.1, each with its own
+//! data dir, REST port and p2p port, all peered with each other. `up` starts (or resumes) them and
+//! stays in the foreground running the demo until Ctrl-C (or, with `--detach`, returns at once);
+//! `status`, `down` and `reset` work from any terminal through `<devnet>/devnet.json`.
 
 use crate::error::{CliError, CliResult};
-use crate::keystore::Wallets;
+use crate::node::{init_logging, runtime, wait_for_signal, NodeInfo, NODE_INFO};
 use crate::output::{print_json, table};
 use crate::Global;
 use clap::Subcommand;
-use serde_json::json;
-use std::net::{IpAddr, SocketAddr};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec, DEV_ACCOUNTS};
-use tensorchain_node::{NodeConfig, SoloFinalizer};
-use tensorchain_primitives::{format_tao, Keypair};
+use tensorchain_primitives::format_tao;
+
+const STATE_FILE: &str = "devnet.json";
+/// How long a node may take to open its chain and start listening.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+
+#[derive(clap::Args, Clone)]
+pub struct DevnetDir {
+    /// Where the devnet lives (default <home>/devnet).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+impl DevnetDir {
+    fn path(&self, g: &Global) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| g.home().join("devnet"))
+    }
+}
 
 #[derive(Subcommand)]
 pub enum DevnetCmd {
-    /// Start (or resume) the local devnet: one validator (alice), funded dev accounts.
+    /// Start (or resume) the devnet: N validator processes, funded dev accounts, a demo subnet.
     Up {
-        /// Where the chain lives (default <home>/devnet). Created on first start, resumed after.
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// REST port; 0 picks a free one.
+        #[command(flatten)]
+        dir: DevnetDir,
+        /// Validator processes (alice, bob, charlie, dave); fixed once the devnet exists.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=4))]
+        validators: u8,
+        /// First REST port (node i gets port + i); 0 picks free ports.
         #[arg(long, default_value_t = 8080)]
         rpc_port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
-        rpc_addr: IpAddr,
+        /// First p2p port (node i gets port + i); 0 picks free ports.
+        #[arg(long, default_value_t = 30333)]
+        p2p_port: u16,
         /// Block time of a new devnet (fixed once its genesis exists).
         #[arg(long)]
         block_time_ms: Option<u64>,
@@ -39,28 +63,63 @@ pub enum DevnetCmd {
         /// Skip the built-in demo subnet.
         #[arg(long)]
         no_demo: bool,
+        /// Leave the nodes running in the background and return (no demo); stop them with `devnet down`.
+        #[arg(long, conflicts_with = "demo")]
+        detach: bool,
+    },
+    /// Heights, peers and finalized hash of every node.
+    Status {
+        #[command(flatten)]
+        dir: DevnetDir,
+    },
+    /// Stop every node of the devnet (its data stays; `up` resumes it).
+    Down {
+        #[command(flatten)]
+        dir: DevnetDir,
+    },
+    /// Stop the devnet and delete its data.
+    Reset {
+        #[command(flatten)]
+        dir: DevnetDir,
     },
 }
 
-#[derive(Subcommand)]
-pub enum NodeCmd {
-    /// Run a node from a chain spec.
-    Run {
-        #[arg(long)]
-        genesis: PathBuf,
-        #[arg(long)]
-        data_dir: PathBuf,
-        #[arg(long, default_value_t = 8080)]
-        rpc_port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
-        rpc_addr: IpAddr,
-        /// Produce blocks with a dev validator key (e.g. alice).
-        #[arg(long, conflicts_with = "validator")]
-        validator_uri: Option<String>,
-        /// Produce blocks with the wallet's hotkey (-w/-H).
-        #[arg(long)]
-        validator: bool,
-    },
+/// One node of the devnet, as recorded in `devnet.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevnetNode {
+    pub name: String,
+    pub pid: Option<u32>,
+    pub rest_url: String,
+    /// Full multiaddr with `/p2p/<peer id>`.
+    pub p2p_addr: String,
+    pub peer_id: String,
+    pub data_dir: PathBuf,
+    pub log: PathBuf,
+    /// The exact command that runs this node (to restart it by hand).
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct DevnetState {
+    chain_id: String,
+    genesis: PathBuf,
+    nodes: Vec<DevnetNode>,
+}
+
+impl DevnetState {
+    fn load(dir: &Path) -> Option<DevnetState> {
+        serde_json::from_slice(&std::fs::read(dir.join(STATE_FILE)).ok()?).ok()
+    }
+
+    fn save(&self, dir: &Path) -> CliResult<()> {
+        let tmp = dir.join("devnet.json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(self).expect("state serializes"),
+        )?;
+        std::fs::rename(tmp, dir.join(STATE_FILE))?;
+        Ok(())
+    }
 }
 
 fn now_ms() -> u64 {
@@ -70,49 +129,46 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn runtime() -> CliResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::from)
+pub fn alive(pid: u32) -> bool {
+    // Signal 0 checks that the process exists without touching it.
+    unsafe { libc::kill(pid as i32, 0) == 0 }
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+fn signal(pid: u32, sig: i32) {
+    unsafe {
+        libc::kill(pid as i32, sig);
+    }
 }
 
-/// Loads the devnet's spec from its data dir, or writes a new one there.
-fn devnet_spec(data_dir: &Path, block_time_ms: Option<u64>) -> CliResult<(ChainSpec, PathBuf)> {
-    let path = data_dir.join("genesis.json");
+/// Loads the devnet's spec from its dir, or writes a new one there.
+fn devnet_spec(
+    dir: &Path,
+    validators: usize,
+    block_time_ms: Option<u64>,
+) -> CliResult<(ChainSpec, PathBuf)> {
+    let path = dir.join("genesis.json");
     if path.exists() {
         let spec = ChainSpec::load(&path).map_err(|e| {
             CliError::new(
                 "bad_genesis",
                 e.to_string(),
-                "run with --reset to start a new devnet",
+                "run `tensorchain devnet reset` to start a new devnet",
             )
         })?;
-        if let Some(bt) = block_time_ms {
-            if bt != spec.block_time_ms {
-                return Err(CliError::new(
-                    "genesis_mismatch",
-                    format!(
-                        "this devnet was created with a {} ms block time, not {bt} ms",
-                        spec.block_time_ms
-                    ),
-                    "add --reset to start a new devnet with the new block time",
-                ));
-            }
+        if let Some(bt) = block_time_ms.filter(|bt| *bt != spec.block_time_ms) {
+            return Err(CliError::new(
+                "genesis_mismatch",
+                format!(
+                    "this devnet was created with a {} ms block time, not {bt} ms",
+                    spec.block_time_ms
+                ),
+                "add --reset to start a new devnet with the new block time",
+            ));
         }
         return Ok((spec, path));
     }
-    std::fs::create_dir_all(data_dir)?;
-    let mut spec = ChainSpec::devnet(1, now_ms());
+    std::fs::create_dir_all(dir)?;
+    let mut spec = ChainSpec::devnet(validators, now_ms());
     if let Some(bt) = block_time_ms {
         spec.block_time_ms = bt;
     }
@@ -127,141 +183,434 @@ fn devnet_spec(data_dir: &Path, block_time_ms: Option<u64>) -> CliResult<(ChainS
     Ok((spec, path))
 }
 
-pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
-    let DevnetCmd::Up {
-        data_dir,
-        rpc_port,
-        rpc_addr,
-        block_time_ms,
-        reset,
-        no_demo,
-        demo: _,
-    } = cmd;
-    let data_dir = data_dir.unwrap_or_else(|| g.home().join("devnet"));
-    if reset && data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir)?;
-    }
-    let resumed = data_dir.join("genesis.json").exists();
-    let (spec, genesis_path) = devnet_spec(&data_dir, block_time_ms)?;
-    init_logging();
-    let validator = dev_hotkey("alice");
-    let config = NodeConfig {
-        data_dir: data_dir.clone(),
-        spec: spec.clone(),
-        rpc_addr: SocketAddr::new(rpc_addr, rpc_port),
-        finalizer: Some(Arc::new(SoloFinalizer::new(validator))),
-    };
-    runtime()?.block_on(async move {
-        let node = tensorchain_node::start(config).await?;
-        let url = format!("http://{}", node.rpc_addr);
-        if !no_demo {
-            let demo_url = url.clone();
-            std::thread::spawn(move || crate::demo::run(demo_url));
-        }
-        let accounts: Vec<_> = DEV_ACCOUNTS
-            .iter()
-            .map(|n| (n, dev_coldkey(n).account(), dev_hotkey(n).account()))
-            .collect();
-        if g.json {
-            let list: Vec<_> = accounts
-                .iter()
-                .map(|(n, c, h)| json!({"name": n, "coldkey": c, "hotkey": h, "uri": n}))
-                .collect();
-            println!(
-                "{}",
-                json!({
-                    "rest_url": url, "chain_id": spec.chain_id, "genesis": genesis_path,
-                    "data_dir": data_dir, "resumed": resumed, "height": node.node_height(),
-                    "block_time_ms": spec.block_time_ms, "accounts": list,
-                })
-            );
-        } else {
-            let balance = spec
-                .allocations
-                .first()
-                .map(|a| format_tao(a.balance))
-                .unwrap_or_default();
-            println!(
-                "tensorchain devnet {} — chain {}",
-                if resumed { "resumed" } else { "started" },
-                spec.chain_id
-            );
-            println!("  REST API   {url}   (docs {url}/docs)");
-            println!("  data dir   {}", data_dir.display());
-            println!("  block time {} ms, validator alice", spec.block_time_ms);
-            println!("\nDev accounts (use --uri NAME), each funded with {balance} TAO:");
-            let rows: Vec<Vec<String>> = accounts
-                .iter()
-                .map(|(n, c, h)| vec![n.to_string(), c.to_string(), h.to_string()])
-                .collect();
-            println!("{}", table(&["NAME", "COLDKEY", "HOTKEY"], &rows));
-            if !no_demo {
-                println!("\nDemo: subnet {} with 2 validators (bob, charlie) and 4 miners; watch it with", crate::demo::NETUID);
-                println!("  tensorchain subnet metagraph --netuid {} --network {url}", crate::demo::NETUID);
-            }
-            println!("\nPress Ctrl-C to stop; run the same command again to resume.");
-        }
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        node.shutdown().await;
-        Ok::<(), CliError>(())
-    })
+/// A port on 127.0.0.1 nobody listens on right now.
+fn free_port() -> CliResult<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
-pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
-    let NodeCmd::Run {
-        genesis,
-        data_dir,
-        rpc_port,
-        rpc_addr,
-        validator_uri,
-        validator,
-    } = cmd;
-    let spec = ChainSpec::load(&genesis).map_err(|e| {
+fn port(base: u16, i: usize, previous: Option<u16>) -> CliResult<u16> {
+    match (previous, base) {
+        (Some(p), _) => Ok(p),
+        (None, 0) => free_port(),
+        (None, b) => Ok(b + i as u16),
+    }
+}
+
+fn port_of(url_or_addr: &str) -> Option<u16> {
+    url_or_addr
+        .rsplit([':', '/'])
+        .find_map(|part| part.parse().ok())
+}
+
+fn tcp_port_of_multiaddr(addr: &str) -> Option<u16> {
+    let parts: Vec<&str> = addr.split('/').collect();
+    parts
+        .iter()
+        .position(|p| *p == "tcp")
+        .and_then(|i| parts.get(i + 1))
+        .and_then(|p| p.parse().ok())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
+    match cmd {
+        DevnetCmd::Up {
+            dir,
+            validators,
+            rpc_port,
+            p2p_port,
+            block_time_ms,
+            reset,
+            no_demo,
+            detach,
+            demo: _,
+        } => up(
+            &dir.path(g),
+            validators as usize,
+            (rpc_port, p2p_port),
+            block_time_ms,
+            reset,
+            !(no_demo || detach),
+            detach,
+            g,
+        ),
+        DevnetCmd::Status { dir } => status(&dir.path(g), g),
+        DevnetCmd::Down { dir } => {
+            let stopped = down(&dir.path(g))?;
+            if g.json {
+                print_json(&json!({"stopped": stopped}));
+            } else {
+                println!("stopped {} node(s)", stopped.len());
+            }
+            Ok(())
+        }
+        DevnetCmd::Reset { dir } => {
+            let dir = dir.path(g);
+            let stopped = down(&dir)?;
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)?;
+            }
+            if g.json {
+                print_json(&json!({"stopped": stopped, "removed": dir}));
+            } else {
+                println!(
+                    "stopped {} node(s), removed {}",
+                    stopped.len(),
+                    dir.display()
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn up(
+    dir: &Path,
+    validators: usize,
+    (rpc_base, p2p_base): (u16, u16),
+    block_time_ms: Option<u64>,
+    reset: bool,
+    demo: bool,
+    detach: bool,
+    g: &Global,
+) -> CliResult<()> {
+    // The nodes are this process's children: have the kernel reap them when they exit, so a
+    // stopped node never lingers as a zombie that still looks alive.
+    unsafe {
+        libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+    }
+    if let Some(state) = DevnetState::load(dir) {
+        if state.nodes.iter().any(|n| n.pid.is_some_and(alive)) {
+            return Err(CliError::new(
+                "devnet_running",
+                format!("the devnet in {} is already running", dir.display()),
+                "see `tensorchain devnet status`, or stop it with `tensorchain devnet down`",
+            ));
+        }
+    }
+    if reset && dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let resumed = dir.join("genesis.json").exists();
+    let (spec, genesis) = devnet_spec(dir, validators, block_time_ms)?;
+    let previous = DevnetState::load(dir);
+    let names: Vec<&str> = DEV_ACCOUNTS[..spec.validators.len()].to_vec();
+    let exe = std::env::current_exe()?;
+
+    // Node keys first, so every node can list every other one as a bootnode.
+    let mut nodes = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let data_dir = dir.join("nodes").join(name);
+        std::fs::create_dir_all(&data_dir)?;
+        let key = tensorchain_node::load_or_create_node_key(&data_dir.join("node_key"))?;
+        let prev = previous
+            .as_ref()
+            .and_then(|s| s.nodes.iter().find(|n| n.name == *name));
+        let rpc = port(rpc_base, i, prev.and_then(|n| port_of(&n.rest_url)))?;
+        let p2p = port(
+            p2p_base,
+            i,
+            prev.and_then(|n| tcp_port_of_multiaddr(&n.p2p_addr)),
+        )?;
+        let peer_id = key.public().to_peer_id().to_string();
+        nodes.push(DevnetNode {
+            name: name.to_string(),
+            pid: None,
+            rest_url: format!("http://127.0.0.1:{rpc}"),
+            p2p_addr: format!("/ip4/127.0.0.1/tcp/{p2p}/p2p/{peer_id}"),
+            peer_id,
+            log: data_dir.join("node.log"),
+            data_dir,
+            command: vec![],
+        });
+    }
+    for i in 0..nodes.len() {
+        let mut command: Vec<String> = vec![
+            exe.display().to_string(),
+            "node".into(),
+            "run".into(),
+            "--genesis".into(),
+            genesis.display().to_string(),
+            "--data-dir".into(),
+            nodes[i].data_dir.display().to_string(),
+            "--rpc-port".into(),
+            port_of(&nodes[i].rest_url).unwrap_or(0).to_string(),
+            "--p2p-port".into(),
+            tcp_port_of_multiaddr(&nodes[i].p2p_addr)
+                .unwrap_or(0)
+                .to_string(),
+            "--validator-uri".into(),
+            nodes[i].name.clone(),
+        ];
+        for (j, other) in nodes.iter().enumerate() {
+            if j != i {
+                command.push("--bootnode".into());
+                command.push(other.p2p_addr.clone());
+            }
+        }
+        nodes[i].command = command;
+    }
+    let mut state = DevnetState {
+        chain_id: spec.chain_id.clone(),
+        genesis: genesis.clone(),
+        nodes,
+    };
+    let started = Instant::now();
+    for n in &mut state.nodes {
+        let _ = std::fs::remove_file(n.data_dir.join(NODE_INFO));
+        n.pid = Some(spawn(&n.command, &n.log)?);
+        if !g.json {
+            eprintln!("starting {} …", n.name);
+        }
+    }
+    state.save(dir)?;
+    for n in &state.nodes {
+        wait_started(n, started)?;
+    }
+    if !g.json {
+        eprintln!(
+            "all {} nodes up in {:.1} s",
+            state.nodes.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    let url = state.nodes[0].rest_url.clone();
+    print_up(&state, &spec, resumed, demo, detach, g);
+    if detach {
+        return Ok(());
+    }
+    init_logging();
+    if demo {
+        let demo_url = url.clone();
+        std::thread::spawn(move || crate::demo::run(demo_url));
+    }
+    runtime()?.block_on(wait_for_signal());
+    let stopped = down(dir)?;
+    if !g.json {
+        println!("stopped {} node(s)", stopped.len());
+    }
+    Ok(())
+}
+
+fn spawn(command: &[String], log: &Path) -> CliResult<u32> {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let child = Command::new(&command[0])
+        .args(&command[1..])
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        // Its own process group: a terminal's Ctrl-C reaches `devnet up`, which stops the nodes
+        // in order, and a detached devnet outlives the terminal.
+        .process_group(0)
+        .spawn()?;
+    Ok(child.id())
+}
+
+fn wait_started(n: &DevnetNode, since: Instant) -> CliResult<()> {
+    loop {
+        if let Some(info) = NodeInfo::load(&n.data_dir) {
+            if Some(info.pid) == n.pid {
+                return Ok(());
+            }
+        }
+        if !n.pid.is_some_and(alive) {
+            return Err(CliError::new(
+                "node_start_failed",
+                format!("node {} exited while starting", n.name),
+                format!("see its log: {}", n.log.display()),
+            ));
+        }
+        if since.elapsed() > START_TIMEOUT {
+            return Err(CliError::new(
+                "node_start_failed",
+                format!(
+                    "node {} did not start within {} s",
+                    n.name,
+                    START_TIMEOUT.as_secs()
+                ),
+                format!("see its log: {}", n.log.display()),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn print_up(
+    state: &DevnetState,
+    spec: &ChainSpec,
+    resumed: bool,
+    demo: bool,
+    detach: bool,
+    g: &Global,
+) {
+    let accounts: Vec<_> = DEV_ACCOUNTS
+        .iter()
+        .map(|n| (n, dev_coldkey(n).account(), dev_hotkey(n).account()))
+        .collect();
+    let url = &state.nodes[0].rest_url;
+    if g.json {
+        let list: Vec<_> = accounts
+            .iter()
+            .map(|(n, c, h)| json!({"name": n, "coldkey": c, "hotkey": h, "uri": n}))
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "rest_url": url, "chain_id": spec.chain_id, "genesis": state.genesis,
+                "resumed": resumed, "block_time_ms": spec.block_time_ms,
+                "nodes": state.nodes, "accounts": list,
+            })
+        );
+        return;
+    }
+    println!(
+        "tensorchain devnet {} — chain {}, {} validator(s), block time {} ms",
+        if resumed { "resumed" } else { "started" },
+        spec.chain_id,
+        state.nodes.len(),
+        spec.block_time_ms
+    );
+    for n in &state.nodes {
+        println!("  {:<8} {}   peer {}", n.name, n.rest_url, n.peer_id);
+    }
+    println!("  genesis  {}", state.genesis.display());
+    let balance = spec
+        .allocations
+        .first()
+        .map(|a| format_tao(a.balance))
+        .unwrap_or_default();
+    println!("\nDev accounts (use --uri NAME), each funded with {balance} TAO:");
+    let rows: Vec<Vec<String>> = accounts
+        .iter()
+        .map(|(n, c, h)| vec![n.to_string(), c.to_string(), h.to_string()])
+        .collect();
+    println!("{}", table(&["NAME", "COLDKEY", "HOTKEY"], &rows));
+    if demo {
+        println!(
+            "\nDemo: subnet {} with 2 validators (bob, charlie) and 4 miners; watch it with",
+            crate::demo::NETUID
+        );
+        println!(
+            "  tensorchain subnet metagraph --netuid {} --network {url}",
+            crate::demo::NETUID
+        );
+    }
+    if detach {
+        println!(
+            "\nRunning in the background: `tensorchain devnet status`, `tensorchain devnet down`."
+        );
+    } else {
+        println!("\nPress Ctrl-C to stop; run the same command again to resume.");
+    }
+}
+
+fn get_json(url: &str) -> Option<Value> {
+    ureq::get(url)
+        .timeout(Duration::from_secs(2))
+        .call()
+        .ok()?
+        .into_json()
+        .ok()
+}
+
+fn status(dir: &Path, g: &Global) -> CliResult<()> {
+    let state = DevnetState::load(dir).ok_or_else(|| {
         CliError::new(
-            "bad_genesis",
-            e.to_string(),
-            "pass the chain's genesis.json",
+            "no_devnet",
+            format!("no devnet in {}", dir.display()),
+            "start one with `tensorchain devnet up`",
         )
     })?;
-    let key: Option<Keypair> = match (validator_uri, validator) {
-        (Some(name), _) => Some(dev_hotkey(&name)),
-        (None, true) => Some(Wallets::new(&g.home()).hotkey(&g.wallet, &g.hotkey)?),
-        (None, false) => None,
-    };
-    init_logging();
-    let config = NodeConfig {
-        data_dir,
-        spec,
-        rpc_addr: SocketAddr::new(rpc_addr, rpc_port),
-        finalizer: key
-            .map(|k| Arc::new(SoloFinalizer::new(k)) as Arc<dyn tensorchain_node::Finalizer>),
-    };
-    runtime()?.block_on(async move {
-        let node = tensorchain_node::start(config).await?;
-        if g.json {
-            print_json(&json!({"rest_url": format!("http://{}", node.rpc_addr), "height": node.node_height()}));
-        } else {
-            println!("node running: REST API http://{}", node.rpc_addr);
-        }
-        wait_for_signal().await;
-        node.shutdown().await;
-        Ok::<(), CliError>(())
-    })
+    let mut rows = Vec::new();
+    let mut list = Vec::new();
+    for n in &state.nodes {
+        let running = n.pid.is_some_and(alive);
+        let head = running
+            .then(|| get_json(&format!("{}/v1/blocks/head", n.rest_url)))
+            .flatten();
+        let peers = running
+            .then(|| get_json(&format!("{}/v1/node/peers", n.rest_url)))
+            .flatten()
+            .and_then(|v| v["data"]["count"].as_u64());
+        let height = head
+            .as_ref()
+            .and_then(|h| h["data"]["header"]["height"].as_u64());
+        let hash = head
+            .as_ref()
+            .and_then(|h| h["data"]["header"]["hash"].as_str().map(String::from));
+        let mut v = serde_json::to_value(n).expect("node serializes");
+        v["running"] = json!(running);
+        v["height"] = json!(height);
+        v["finalized_hash"] = json!(hash);
+        v["peers"] = json!(peers);
+        list.push(v);
+        rows.push(vec![
+            n.name.clone(),
+            if running { "running" } else { "stopped" }.to_string(),
+            n.pid
+                .filter(|_| running)
+                .map_or("-".into(), |p| p.to_string()),
+            height.map_or("-".into(), |h| h.to_string()),
+            peers.map_or("-".into(), |p| p.to_string()),
+            hash.map_or("-".into(), |h| h.chars().take(18).collect()),
+            n.rest_url.clone(),
+        ]);
+    }
+    if g.json {
+        print_json(&json!({"chain_id": state.chain_id, "genesis": state.genesis, "nodes": list}));
+    } else {
+        println!("devnet {} ({})", state.chain_id, dir.display());
+        println!(
+            "{}",
+            table(
+                &[
+                    "NODE",
+                    "STATE",
+                    "PID",
+                    "HEIGHT",
+                    "PEERS",
+                    "FINALIZED",
+                    "REST"
+                ],
+                &rows
+            )
+        );
+    }
+    Ok(())
 }
 
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+/// Stops every running node: SIGTERM, then SIGKILL after a grace period. Returns their names.
+fn down(dir: &Path) -> CliResult<Vec<String>> {
+    let Some(mut state) = DevnetState::load(dir) else {
+        return Ok(vec![]);
+    };
+    let running: Vec<(String, u32)> = state
+        .nodes
+        .iter()
+        .filter_map(|n| n.pid.filter(|p| alive(*p)).map(|p| (n.name.clone(), p)))
+        .collect();
+    for (_, pid) in &running {
+        signal(*pid, libc::SIGTERM);
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    while running.iter().any(|(_, p)| alive(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for (_, pid) in &running {
+        if alive(*pid) {
+            signal(*pid, libc::SIGKILL);
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    for n in &mut state.nodes {
+        n.pid = None;
     }
+    state.save(dir)?;
+    Ok(running.into_iter().map(|(n, _)| n).collect())
 }

@@ -6,9 +6,11 @@ mod demo;
 mod devnet;
 mod error;
 mod keystore;
+mod node;
 mod output;
 mod stake;
 mod subnet;
+mod validator;
 mod wallet;
 mod yuma;
 
@@ -83,7 +85,7 @@ enum Command {
     Devnet(devnet::DevnetCmd),
     /// Run a node.
     #[command(subcommand)]
-    Node(devnet::NodeCmd),
+    Node(node::NodeCmd),
     /// Keys, balances and transfers.
     #[command(subcommand)]
     Wallet(wallet::WalletCmd),
@@ -99,6 +101,9 @@ enum Command {
     /// The root network: who splits the block reward among subnets.
     #[command(subcommand)]
     Root(subnet::RootCmd),
+    /// The chain's validators: register, unregister, list.
+    #[command(subcommand)]
+    Validator(validator::ValidatorCmd),
     /// Stake TAO behind hotkeys.
     #[command(subcommand)]
     Stake(stake::StakeCmd),
@@ -114,11 +119,12 @@ fn main() {
     let as_json = cli.global.json;
     let result: Result<(), CliError> = match cli.command {
         Command::Devnet(cmd) => devnet::run_devnet(cmd, &cli.global),
-        Command::Node(cmd) => devnet::run_node(cmd, &cli.global),
+        Command::Node(cmd) => node::run_node(cmd, &cli.global),
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
         Command::Yuma(cmd) => yuma::run(cmd),
         Command::Bench(args) => bench::run(args, &cli.global),
         Command::Stake(cmd) => stake::run(cmd, &cli.global),
+        Command::Validator(cmd) => validator::run(cmd, &cli.global),
         Command::Subnet(cmd) => subnet::run(cmd, &cli.global),
         Command::Weights(cmd) => subnet::run_weights(cmd, &cli.global),
         Command::Axon(cmd) => subnet::run_axon(cmd, &cli.global),

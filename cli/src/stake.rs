@@ -56,7 +56,7 @@ pub enum StakeCmd {
 }
 
 /// The hotkey a command acts on: an explicit address, the dev hotkey of --uri, or the wallet's.
-fn hotkey(g: &Global, explicit: Option<&str>) -> CliResult<AccountId> {
+pub fn hotkey(g: &Global, explicit: Option<&str>) -> CliResult<AccountId> {
     match (explicit, &g.uri) {
         (Some(a), _) => a.parse().map_err(|e| bad_address(a, e)),
         (None, Some(name)) => Ok(tensorchain_genesis::dev_hotkey(name).account()),

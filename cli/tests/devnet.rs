@@ -10,16 +10,27 @@ use tensorchain_primitives::Keypair;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
 
-/// A devnet process, killed when dropped so a failing test leaves nothing running.
+/// A `devnet up` process and its node processes, all killed (-9) when dropped: a crash, and no
+/// test leaves anything running.
 struct Devnet {
     child: Child,
     url: String,
+    dir: std::path::PathBuf,
 }
 
 impl Drop for Devnet {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let state: Value = std::fs::read(self.dir.join("devnet.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(Value::Null);
+        for n in state["nodes"].as_array().into_iter().flatten() {
+            if let Some(pid) = n["pid"].as_u64() {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
     }
 }
 
@@ -33,6 +44,8 @@ fn up_with(dir: &Path, extra: &[&str]) -> Devnet {
             "devnet",
             "up",
             "--rpc-port",
+            "0",
+            "--p2p-port",
             "0",
             "--json",
             "--block-time-ms",
@@ -56,6 +69,7 @@ fn up_with(dir: &Path, extra: &[&str]) -> Devnet {
     Devnet {
         child,
         url: info["rest_url"].as_str().unwrap().to_string(),
+        dir: dir.join("chain"),
     }
 }
 
@@ -108,7 +122,7 @@ fn devnet_transfers_and_survives_restarts() {
     let home = dir.path().join("home");
     let bob = Keypair::dev("bob").account().to_string();
 
-    let d = up(dir.path(), &[]);
+    let d = up(dir.path(), &["--validators", "1"]);
     wait_for_height(&d, 2);
 
     let (ok, before) = cli(&d, &home, &["wallet", "balance", "--address", &bob]);

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tensorchain_ledger::subnet::SubnetParams;
+use tensorchain_ledger::validators::ValidatorParams;
 use tensorchain_ledger::{ChainParams, Fees, GenesisState};
 use tensorchain_primitives::{AccountId, Hash, Keypair, Validator, RAO_PER_TAO};
 use thiserror::Error;
@@ -195,6 +196,7 @@ impl ChainSpec {
                 fees: self.fees.clone(),
                 sudo: self.sudo,
                 subnets: self.subnets.clone(),
+                validators: ValidatorParams::standard(self.max_validators, self.validator_epoch),
             },
             genesis_hash: self.hash(),
             time_ms: self.genesis_time_ms,

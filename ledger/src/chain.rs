@@ -6,6 +6,7 @@ use crate::commitment;
 use crate::execute::{apply_tx, Event, TxError};
 use crate::state::{self, Account, ChainParams, Globals, ValidatorSet};
 use crate::store::{Column, Store, StoreError, WriteBatch};
+use crate::validators;
 use crate::view::{Changes, StateView};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
@@ -157,11 +158,51 @@ impl Ledger {
         self.view().globals()
     }
 
+    /// The set that signs the next block.
     pub fn validators(&self) -> Result<ValidatorSet, StoreError> {
         Ok(self
-            .view()
-            .get(&state::validators_key())?
+            .validators_at(self.head().height + 1)?
             .unwrap_or_default())
+    }
+
+    /// The set that signs block `height`, known from the head's height up to two blocks ahead.
+    pub fn validators_at(&self, height: u64) -> Result<Option<ValidatorSet>, StoreError> {
+        let sched = self.validator_schedule()?;
+        Ok(sched
+            .for_height(height)
+            .filter(|_| {
+                sched
+                    .sets
+                    .first()
+                    .is_some_and(|(from, _)| *from <= height.max(1))
+            })
+            .cloned())
+    }
+
+    /// Every hotkey offered as a validator: (hotkey, registered at, total stake), and every jail
+    /// still running: (hotkey, jailed until).
+    #[allow(clippy::type_complexity)]
+    pub fn validator_candidates(
+        &self,
+    ) -> Result<(Vec<(AccountId, u64, u64)>, Vec<(AccountId, u64)>), StoreError> {
+        let view = self.view();
+        let err = |e: TxError| StoreError(e.to_string());
+        let mut out = Vec::new();
+        for (hotkey, c) in validators::candidates(&view).map_err(err)? {
+            let stake = self.hotkey(&hotkey)?.map_or(0, |h| h.total_stake);
+            out.push((hotkey, c.registered_at, stake));
+        }
+        let head = self.head().height;
+        let jailed = validators::jailed(&view)
+            .map_err(err)?
+            .into_iter()
+            .filter(|(_, until)| *until > head)
+            .collect();
+        Ok((out, jailed))
+    }
+
+    pub fn validator_schedule(&self) -> Result<validators::Schedule, StoreError> {
+        validators::schedule(&self.view()).map_err(|e| StoreError(e.to_string()))
     }
 
     pub fn header(&self, height: u64) -> Result<Option<Header>, StoreError> {
@@ -269,8 +310,11 @@ impl Ledger {
             if commit.block_hash != head.hash || commit.height != head.height {
                 return Err(invalid("last commit is not for the parent".into()));
             }
+            let signers = self
+                .validators_at(head.height)?
+                .ok_or_else(|| invalid("the parent's validator set is unknown".into()))?;
             commit
-                .verify(&self.params.chain_id, &validators)
+                .verify(&self.params.chain_id, &signers)
                 .map_err(|e: CommitError| invalid(format!("parent commit: {e}")))?;
         }
         let mut view = self.view();
@@ -313,14 +357,16 @@ impl Ledger {
         last_commit: Option<Commit>,
     ) -> Result<ExecutedBlock, LedgerError> {
         let head = self.head();
-        let validators = self.validators()?;
+        let height = head.height + 1;
         let mut view = view;
-        crate::subnet::emission::on_block(&mut view, &self.params, head.height + 1).map_err(
-            |e| match e {
-                TxError::Storage(s) => LedgerError::Store(StoreError(s)),
-                other => LedgerError::InvalidBlock(format!("end of block: {other}")),
-            },
-        )?;
+        let end_of_block = |e| match e {
+            TxError::Storage(s) => LedgerError::Store(StoreError(s)),
+            other => LedgerError::InvalidBlock(format!("end of block: {other}")),
+        };
+        crate::subnet::emission::on_block(&mut view, &self.params, height).map_err(end_of_block)?;
+        validators::end_of_block(&mut view, &self.params, height).map_err(end_of_block)?;
+        let sched = validators::schedule(&view).map_err(end_of_block)?;
+        let set_hash = |h: u64| validator_set_hash(sched.for_height(h).map_or(&[][..], |s| s));
         view.commit_tx();
         let changes = view.into_changes();
         let mut batch = WriteBatch::default();
@@ -337,12 +383,10 @@ impl Ledger {
             tx_root: merkle_root(&tx_hashes),
             state_root,
             proposer,
-            validator_set_hash: validator_set_hash(&validators),
-            // The set is fixed until stake-based validator sets arrive, so the next one is the same.
-            next_validator_set_hash: validator_set_hash(&validators),
+            validator_set_hash: set_hash(height),
+            next_validator_set_hash: set_hash(height + 1),
             last_commit_hash: last_commit.as_ref().map(Commit::hash).unwrap_or(Hash::ZERO),
         };
-        let height = header.height;
         let hash = header.hash();
         put_state(&mut batch, &changes);
         for (i, th) in tx_hashes.iter().enumerate() {
@@ -371,6 +415,17 @@ impl Ledger {
         executed: ExecutedBlock,
         commit: &Commit,
     ) -> Result<(), LedgerError> {
+        self.commit_block_durably(executed, commit, true)
+    }
+
+    /// As `commit_block`; with `synced` false the batch is not fsynced (still atomic and in
+    /// order), for syncing many blocks whose last one is then written synced.
+    pub fn commit_block_durably(
+        &self,
+        executed: ExecutedBlock,
+        commit: &Commit,
+        synced: bool,
+    ) -> Result<(), LedgerError> {
         let block = &executed.block;
         let hash = block.hash();
         if commit.block_hash != hash || commit.height != block.header.height {
@@ -384,6 +439,7 @@ impl Ledger {
             ));
         }
         let mut batch = executed.batch;
+        batch.unsynced = !synced;
         batch.put(
             Column::Commits,
             height_key(block.header.height).to_vec(),
@@ -474,7 +530,7 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     globals.total_issuance = issued as u64;
     view.set_globals(&globals);
     view.put(state::params_key(), &g.params);
-    view.put(state::validators_key(), &g.validators);
+    validators::write_genesis(&mut view, &g.validators);
     let changes = view.into_changes();
     let mut batch = WriteBatch::default();
     let state_root = commitment::update(store, None, &changes, &mut batch)?;

@@ -5,6 +5,7 @@ use crate::staking;
 use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::subnet::{self, SUBNET_LIMIT};
+use crate::validators;
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
@@ -109,6 +110,18 @@ pub enum TxError {
     CommitExpired { committed_epoch: u64 },
     #[error("the root network is full and the hotkey's stake does not beat the lowest member's {min_stake} rao")]
     RootFull { min_stake: u64 },
+    #[error("hotkey {hotkey} is already a validator candidate")]
+    ValidatorAlreadyRegistered { hotkey: AccountId },
+    #[error("hotkey {hotkey} is not a validator candidate")]
+    ValidatorNotRegistered { hotkey: AccountId },
+    #[error("hotkey {hotkey} is jailed until block {until}")]
+    ValidatorJailed { hotkey: AccountId, until: u64 },
+    #[error("hotkey {hotkey} has no stake to validate with")]
+    ValidatorWithoutStake { hotkey: AccountId },
+    #[error("equivocation evidence is not valid: {reason}")]
+    InvalidEvidence { reason: String },
+    #[error("this equivocation of {hotkey} at height {height} was already punished")]
+    EvidenceAlreadyHandled { hotkey: AccountId, height: u64 },
     #[error("{0}")]
     Storage(String),
 }
@@ -177,6 +190,12 @@ impl TxError {
             TxError::NoMatchingCommit => "no_matching_commit",
             TxError::RevealTooEarly { .. } => "reveal_too_early",
             TxError::CommitExpired { .. } => "commit_expired",
+            TxError::ValidatorAlreadyRegistered { .. } => "validator_already_registered",
+            TxError::ValidatorNotRegistered { .. } => "validator_not_registered",
+            TxError::ValidatorJailed { .. } => "validator_jailed",
+            TxError::ValidatorWithoutStake { .. } => "validator_without_stake",
+            TxError::InvalidEvidence { .. } => "invalid_evidence",
+            TxError::EvidenceAlreadyHandled { .. } => "evidence_already_handled",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -248,6 +267,16 @@ impl TxError {
             }
             TxError::RevealTooEarly { .. } => "wait for the subnet's next epoch",
             TxError::CommitExpired { .. } => "commit again and reveal in the following epoch",
+            TxError::ValidatorAlreadyRegistered { .. } => {
+                "it is ranked by stake at the next validator epoch; see `tensorchain validator list`"
+            }
+            TxError::ValidatorNotRegistered { .. } => "register it with `tensorchain validator register`",
+            TxError::ValidatorJailed { .. } => "wait until the jail ends, then register again",
+            TxError::ValidatorWithoutStake { .. } => "stake to the hotkey first (`tensorchain stake add`)",
+            TxError::InvalidEvidence { .. } => {
+                "evidence is two votes of one validator, same height/round/kind, different blocks"
+            }
+            TxError::EvidenceAlreadyHandled { .. } => "nothing to do: the offender was punished",
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -313,6 +342,14 @@ impl TxError {
             }
             TxError::DuplicateUids { uid } => json!({"uid": uid}),
             TxError::UidOutOfRange { uid, n } => json!({"uid": uid, "n": n}),
+            TxError::ValidatorAlreadyRegistered { hotkey }
+            | TxError::ValidatorNotRegistered { hotkey }
+            | TxError::ValidatorWithoutStake { hotkey } => json!({"hotkey": hotkey}),
+            TxError::ValidatorJailed { hotkey, until } => json!({"hotkey": hotkey, "until": until}),
+            TxError::InvalidEvidence { reason } => json!({"reason": reason}),
+            TxError::EvidenceAlreadyHandled { hotkey, height } => {
+                json!({"hotkey": hotkey, "height": height})
+            }
             TxError::NotEnoughWeights { min } => json!({"min": min}),
             TxError::TooManyWeights { max } => json!({"max": max}),
             TxError::WeightsLengthMismatch { uids, values } => {
@@ -388,6 +425,19 @@ pub enum Event {
     WeightsCommitted {
         netuid: u16,
         uid: u16,
+    },
+    ValidatorRegistered {
+        hotkey: AccountId,
+    },
+    ValidatorUnregistered {
+        hotkey: AccountId,
+    },
+    /// A validator that signed conflicting votes: its stake is cut and it leaves the set.
+    ValidatorPunished {
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        slashed: u64,
+        jailed_until: u64,
     },
 }
 
@@ -527,6 +577,11 @@ fn execute(
                 hotkey: *hotkey,
                 take: *take,
             }
+        }
+        Call::RegisterValidator { hotkey } => validators::register(view, &signer, hotkey, height)?,
+        Call::UnregisterValidator { hotkey } => validators::unregister(view, &signer, hotkey)?,
+        Call::ReportEquivocation { evidence } => {
+            validators::punish(view, evidence, params, height)?
         }
         call => subnet::calls::apply(view, &signer, call, params, height)?,
     };

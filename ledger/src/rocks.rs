@@ -58,6 +58,7 @@ impl Store for RocksStore {
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
         let mut wb = rocksdb::WriteBatch::default();
+        let unsynced = batch.unsynced;
         for (col, key, value) in batch.ops {
             match value {
                 Some(v) => wb.put_cf(self.cf(col), key, v),
@@ -65,7 +66,7 @@ impl Store for RocksStore {
             }
         }
         let mut opts = WriteOptions::default();
-        opts.set_sync(true);
+        opts.set_sync(!unsynced);
         self.db.write_opt(wb, &opts).map_err(err)
     }
 }

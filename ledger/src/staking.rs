@@ -14,6 +14,23 @@ pub fn hotkey(view: &StateView, hotkey: &AccountId) -> Result<Option<HotkeyInfo>
     Ok(view.get(&state::hotkey_key(hotkey))?)
 }
 
+/// Every (coldkey, stake) behind `hotkey`, in key order.
+pub fn nominators(view: &StateView, hotkey: &AccountId) -> Result<Vec<(AccountId, u64)>, TxError> {
+    let mut prefix = vec![state::STAKE_PREFIX];
+    prefix.extend_from_slice(&hotkey.0);
+    Ok(view
+        .scan_prefix(&prefix)?
+        .into_iter()
+        .map(|(k, v)| {
+            let ck: [u8; 32] = k[k.len() - 32..].try_into().expect("32-byte coldkey");
+            (
+                AccountId(ck),
+                u64::from_le_bytes(v[..8].try_into().expect("u64")),
+            )
+        })
+        .collect())
+}
+
 fn set_stake(view: &mut StateView, hotkey: &AccountId, coldkey: &AccountId, amount: u64) {
     let (by_hot, by_cold) = (
         state::stake_key(hotkey, coldkey),

@@ -34,6 +34,7 @@ pub struct ChainParams {
     /// May set any subnet hyperparameter (devnet only).
     pub sudo: Option<AccountId>,
     pub subnets: crate::subnet::SubnetParams,
+    pub validators: crate::validators::ValidatorParams,
 }
 
 /// The fixed fee per call kind, in rao.
@@ -66,6 +67,9 @@ impl Fees {
             | Call::CommitWeights { .. }
             | Call::RevealWeights { .. } => 0,
             Call::RootRegister { .. } => self.subnet,
+            Call::RegisterValidator { .. } | Call::UnregisterValidator { .. } => self.staking,
+            // Evidence is free so any node's hotkey can report it; it only lands if it is valid.
+            Call::ReportEquivocation { .. } => 0,
         }
     }
 }
@@ -87,6 +91,9 @@ impl Fees {
             ("set_root_weights", 0),
             ("commit_weights", 0),
             ("reveal_weights", 0),
+            ("register_validator", self.staking),
+            ("unregister_validator", self.staking),
+            ("report_equivocation", 0),
         ]
     }
 }
@@ -165,5 +172,5 @@ fn prefixed(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
-/// The validator set stored in state.
+/// One validator set.
 pub type ValidatorSet = Vec<Validator>;

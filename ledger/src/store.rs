@@ -51,6 +51,9 @@ pub struct StoreError(pub String);
 #[derive(Debug, Default, Clone)]
 pub struct WriteBatch {
     pub ops: Vec<(Column, Vec<u8>, Option<Vec<u8>>)>,
+    /// Written without waiting for the disk: a crash may lose it (and any later unsynced batch)
+    /// but never tears it. Block sync uses it for all but the last block of a range.
+    pub unsynced: bool,
 }
 
 impl WriteBatch {

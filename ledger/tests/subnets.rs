@@ -45,6 +45,7 @@ fn open_with(subnets: SubnetParams) -> Chain {
             },
             sudo: Some(key("sudo").account()),
             subnets,
+            validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
         },
         genesis_hash: Hash::digest(b"subnets genesis"),
         time_ms: 1,

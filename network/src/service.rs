@@ -143,15 +143,20 @@ impl NetworkHandle {
         shared.peers.values().cloned().collect()
     }
 
-    /// Publishes a consensus message; waits for queue space rather than dropping it.
-    pub async fn publish_consensus(&self, data: Vec<u8>) -> Result<(), NetworkError> {
-        self.priority
-            .send(Command::Publish {
+    /// Publishes a consensus message. Its queue is the large priority one; if even that is full
+    /// the message is lost like any on the network, and rebroadcast timers heal it.
+    pub fn publish_consensus(&self, data: Vec<u8>) -> bool {
+        let sent = self
+            .priority
+            .try_send(Command::Publish {
                 topic: Topic::Consensus,
                 data,
             })
-            .await
-            .map_err(|_| NetworkError::Stopped)
+            .is_ok();
+        if !sent {
+            tracing::warn!("network command queue full; a consensus message was dropped");
+        }
+        sent
     }
 
     /// Publishes a transaction if there is room; under a flood it is dropped (peers still get it

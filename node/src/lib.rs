@@ -1,8 +1,11 @@
-//! The node: mempool, block production, and the wiring of ledger, finality and REST API.
+//! The node: mempool, the consensus engine (BFT core ↔ network ↔ ledger), block sync, and the
+//! REST API's view of it all.
 
+mod engine;
 pub mod mempool;
-pub mod producer;
 pub mod service;
+mod sync;
+mod wire;
 
-pub use producer::{Finalizer, SoloFinalizer};
 pub use service::{start, Node, NodeConfig, RunningNode};
+pub use tensorchain_network::{load_or_create_key as load_or_create_node_key, Multiaddr};

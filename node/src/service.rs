@@ -1,20 +1,22 @@
-//! The node: opens the chain in its data dir, serves the REST API, and (as a validator) builds a
-//! block every `block_time_ms` from the mempool. Each concern is one task; shutdown is a watch
-//! channel every task listens to.
+//! The node: opens the chain in its data dir, joins the peer-to-peer network, runs the consensus
+//! engine (as a validator, or following as a full node) and serves the REST API. Each concern is
+//! one task; shutdown is a watch channel every task listens to.
 
+use crate::engine::{Engine, EngineConfig};
 use crate::mempool::Mempool;
-use crate::producer::Finalizer;
 use anyhow::Context;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tensorchain_consensus::Timeouts;
 use tensorchain_genesis::ChainSpec;
 use tensorchain_ledger::rocks::RocksStore;
-use tensorchain_ledger::Ledger;
-use tensorchain_primitives::{AccountId, Hash, SignedTx};
-use tensorchain_rpc::{BlockEvent, Metrics, NodeApi, SubmitError, TxStatus};
+use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, TxError};
+use tensorchain_network::{Multiaddr, NetworkConfig, NetworkHandle};
+use tensorchain_primitives::{AccountId, Commit, Hash, Keypair, SignedTx};
+use tensorchain_rpc::{BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
@@ -28,8 +30,20 @@ pub struct NodeConfig {
     pub data_dir: PathBuf,
     pub spec: ChainSpec,
     pub rpc_addr: SocketAddr,
-    /// Present on a validator: how its blocks are finalized.
-    pub finalizer: Option<Arc<dyn Finalizer>>,
+    /// Where the peer-to-peer transport listens, e.g. `/ip4/127.0.0.1/tcp/30333`.
+    pub p2p_addr: Multiaddr,
+    /// Peers to join through, each ending in `/p2p/<peer id>`; redialed while the node runs.
+    pub bootnodes: Vec<Multiaddr>,
+    /// Present on a validator: the hotkey that signs its votes and proposals.
+    pub validator_key: Option<Keypair>,
+}
+
+/// What the engine reports for the REST API.
+#[derive(Default)]
+struct Progress {
+    best_peer_height: u64,
+    height: u64,
+    round: u32,
 }
 
 pub struct Node {
@@ -38,6 +52,9 @@ pub struct Node {
     failures: Mutex<(HashMap<Hash, TxStatus>, VecDeque<Hash>)>,
     events: broadcast::Sender<BlockEvent>,
     metrics: Arc<Metrics>,
+    net: OnceLock<NetworkHandle>,
+    validator: Option<AccountId>,
+    progress: Mutex<Progress>,
 }
 
 impl NodeApi for Node {
@@ -46,8 +63,12 @@ impl NodeApi for Node {
     }
 
     fn submit_tx(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
-        let mut pool = self.mempool.lock().expect("mempool lock");
-        pool.admit(tx, &self.ledger)
+        let bytes = self.net.get().map(|_| borsh::to_vec(&tx).expect("borsh"));
+        let hash = self.admit(tx)?;
+        if let (Some(net), Some(bytes)) = (self.net.get(), bytes) {
+            net.publish_tx(bytes);
+        }
+        Ok(hash)
     }
 
     fn local_tx_status(&self, hash: &Hash) -> Option<TxStatus> {
@@ -84,10 +105,42 @@ impl NodeApi for Node {
     fn subscribe(&self) -> broadcast::Receiver<BlockEvent> {
         self.events.subscribe()
     }
+
+    fn network(&self) -> NetworkInfo {
+        let progress = self.progress.lock().expect("progress lock");
+        let mut info = NetworkInfo {
+            role: if self.validator.is_some() {
+                "validator"
+            } else {
+                "full"
+            }
+            .into(),
+            validator: self.validator,
+            best_peer_height: progress.best_peer_height,
+            consensus_height: progress.height,
+            consensus_round: progress.round,
+            ..NetworkInfo::default()
+        };
+        if let Some(net) = self.net.get() {
+            info.peer_id = net.local_peer_id().to_string();
+            info.listen_addrs = net.listen_addrs().iter().map(|a| a.to_string()).collect();
+            info.peers = net
+                .peers()
+                .into_iter()
+                .map(|p| PeerView {
+                    peer_id: p.peer_id.to_string(),
+                    addr: p.addr.map(|a| a.to_string()),
+                    agent: p.agent,
+                    direction: if p.outbound { "outbound" } else { "inbound" }.into(),
+                })
+                .collect();
+        }
+        info
+    }
 }
 
 impl Node {
-    pub fn new(ledger: Arc<Ledger>, metrics: Arc<Metrics>) -> Node {
+    pub fn new(ledger: Arc<Ledger>, metrics: Arc<Metrics>, validator: Option<AccountId>) -> Node {
         let (events, _) = broadcast::channel(1024);
         Node {
             ledger,
@@ -95,7 +148,32 @@ impl Node {
             failures: Mutex::new((HashMap::new(), VecDeque::new())),
             events,
             metrics,
+            net: OnceLock::new(),
+            validator,
+            progress: Mutex::new(Progress::default()),
         }
+    }
+
+    /// Queues a transaction without gossiping it (it came from the network, which forwards it).
+    pub fn admit(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
+        let mut pool = self.mempool.lock().expect("mempool lock");
+        pool.admit(tx, &self.ledger)
+    }
+
+    pub(crate) fn metrics_ref(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub(crate) fn set_round(&self, height: u64, round: u32) {
+        let mut p = self.progress.lock().expect("progress lock");
+        (p.height, p.round) = (height, round);
+    }
+
+    pub(crate) fn set_best_peer_height(&self, height: u64) {
+        self.progress
+            .lock()
+            .expect("progress lock")
+            .best_peer_height = height;
     }
 
     fn remember_failure(&self, hash: Hash, code: &str, message: String) {
@@ -120,8 +198,8 @@ impl Node {
         }
     }
 
-    /// Builds, finalizes and commits one block on top of the head.
-    pub fn produce_block(&self, finalizer: &dyn Finalizer) -> anyhow::Result<()> {
+    /// Builds the next block from the mempool, proposed by `proposer`.
+    pub fn build_block(&self, proposer: AccountId, time_ms: u64) -> anyhow::Result<BuiltBlock> {
         let head = self.ledger.head();
         let candidates = self
             .mempool
@@ -129,19 +207,26 @@ impl Node {
             .expect("mempool lock")
             .candidates(MAX_BLOCK_TXS);
         let last_commit = self.ledger.commit(head.height)?;
-        let time_ms = now_ms().max(head.time_ms + 1);
-        let built =
-            self.ledger
-                .build_block(candidates, finalizer.proposer(), time_ms, last_commit)?;
-        let Some(commit) = finalizer.finalize(&self.ledger, &built.executed.block) else {
-            anyhow::bail!("block {} was not finalized", head.height + 1);
-        };
-        let block = built.executed.block.clone();
-        self.ledger.commit_block(built.executed, &commit)?;
+        Ok(self
+            .ledger
+            .build_block(candidates, proposer, time_ms, last_commit)?)
+    }
 
-        let tx_hashes: Vec<Hash> = block.txs.iter().map(|t| t.hash()).collect();
-        let mut done = tx_hashes.clone();
-        for (hash, err) in &built.rejected {
+    /// Stores a finalized block with its commit certificate (`synced`: fsynced before returning),
+    /// then updates the mempool, the transaction statuses, the metrics and the event stream.
+    pub fn commit_block(
+        &self,
+        executed: ExecutedBlock,
+        commit: &Commit,
+        rejected: &[(Hash, TxError)],
+        synced: bool,
+    ) -> anyhow::Result<()> {
+        let block = executed.block.clone();
+        let parent_time = self.ledger.head().time_ms;
+        self.ledger.commit_block_durably(executed, commit, synced)?;
+
+        let mut done: Vec<Hash> = block.txs.iter().map(|t| t.hash()).collect();
+        for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());
             done.push(*hash);
         }
@@ -157,13 +242,14 @@ impl Node {
                 "an earlier transaction of its signer failed, leaving a nonce gap".into(),
             );
         }
-        self.metrics
-            .observe_block_interval((block.header.time_ms - head.time_ms) as f64 / 1000.0);
+        self.metrics.observe_block_interval(
+            block.header.time_ms.saturating_sub(parent_time) as f64 / 1000.0,
+        );
         tracing::info!(
             height = block.header.height,
             hash = %block.hash(),
             txs = block.txs.len(),
-            rejected = built.rejected.len(),
+            round = commit.round,
             "block committed"
         );
         if let Some(event) = BlockEvent::of_block(&self.ledger, block.header.height)? {
@@ -173,7 +259,7 @@ impl Node {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -184,17 +270,33 @@ fn now_ms() -> u64 {
 pub struct RunningNode {
     pub node: Arc<Node>,
     pub rpc_addr: SocketAddr,
+    /// Listen addresses ending in `/p2p/<peer id>`: what other nodes pass as `--bootnode`.
+    pub p2p_addrs: Vec<Multiaddr>,
+    pub peer_id: String,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl RunningNode {
-    /// Stops producing, lets in-flight requests finish, and waits for every task.
+    /// Stops consensus and networking, lets in-flight requests finish, and waits for every task.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
         }
+    }
+
+    pub fn node_height(&self) -> u64 {
+        self.node.ledger().head().height
+    }
+}
+
+/// Consensus timeouts for a block time: short ones for fast (devnet) chains.
+fn timeouts(block_time_ms: u64) -> Timeouts {
+    if block_time_ms <= 2_000 {
+        Timeouts::fast()
+    } else {
+        Timeouts::standard()
     }
 }
 
@@ -209,8 +311,27 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     tracing::info!(height = head.height, hash = %head.hash, chain = %ledger.params().chain_id, "chain opened");
 
     let metrics = Arc::new(Metrics::new());
-    let node = Arc::new(Node::new(ledger.clone(), metrics.clone()));
+    let validator = config.validator_key.as_ref().map(|k| k.account());
+    let node = Arc::new(Node::new(ledger.clone(), metrics.clone(), validator));
     let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let node_key = tensorchain_network::load_or_create_key(&config.data_dir.join("node_key"))
+        .context("loading the node key")?;
+    let (net, events, net_task) = tensorchain_network::start(
+        NetworkConfig {
+            chain_id: ledger.params().chain_id.clone(),
+            key: node_key,
+            listen: config.p2p_addr.clone(),
+            bootnodes: config.bootnodes.clone(),
+            agent: format!("tensorchain/{}", env!("CARGO_PKG_VERSION")),
+        },
+        shutdown_rx.clone(),
+    )
+    .await?;
+    let _ = node.net.set(net.clone());
+    let p2p_addrs = net.listen_addrs();
+    let peer_id = net.local_peer_id().to_string();
+    tracing::info!(%peer_id, addrs = ?p2p_addrs, "p2p listening");
 
     let listener = tokio::net::TcpListener::bind(config.rpc_addr)
         .await
@@ -226,63 +347,28 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             tracing::error!(error = %e, "REST server failed");
         }
     });
-    let mut tasks = vec![rpc_task];
 
-    if let Some(finalizer) = config.finalizer {
-        let validators = ledger.validators()?;
-        anyhow::ensure!(
-            validators.iter().any(|v| v.hotkey == finalizer.proposer()),
-            "validator key {} is not in the chain's validator set",
-            finalizer.proposer()
-        );
-        tasks.push(tokio::spawn(produce_loop(
-            node.clone(),
-            finalizer,
-            shutdown_rx,
-        )));
+    if let Some(v) = validator {
+        if !ledger.validators()?.iter().any(|x| x.hotkey == v) {
+            tracing::warn!(validator = %v, "this hotkey is not in the current validator set; following until it is");
+        }
     }
+    let engine = Engine::new(
+        node.clone(),
+        net,
+        EngineConfig {
+            key: config.validator_key,
+            timeouts: timeouts(ledger.params().block_time_ms),
+            consensus_dir: config.data_dir.join("consensus"),
+        },
+    )?;
+    let engine_task = tokio::spawn(engine.run(events, shutdown_rx));
     Ok(RunningNode {
         node,
         rpc_addr,
+        p2p_addrs,
+        peer_id,
         shutdown,
-        tasks,
+        tasks: vec![engine_task, rpc_task, net_task],
     })
-}
-
-/// One block per `block_time_ms`, timed from the parent's timestamp.
-async fn produce_loop(
-    node: Arc<Node>,
-    finalizer: Arc<dyn Finalizer>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let block_time = node.ledger.params().block_time_ms;
-    loop {
-        let due = node.ledger.head().time_ms + block_time;
-        let wait = Duration::from_millis(due.saturating_sub(now_ms()));
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-        let n = node.clone();
-        let f = finalizer.clone();
-        // Block building does blocking storage I/O; keep it off the async workers.
-        let result = tokio::task::spawn_blocking(move || n.produce_block(f.as_ref())).await;
-        match result {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "block production failed; halting production");
-                return;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "block production panicked; halting production");
-                return;
-            }
-        }
-    }
-}
-
-impl RunningNode {
-    pub fn node_height(&self) -> u64 {
-        self.node.ledger().head().height
-    }
 }

@@ -10,15 +10,15 @@ use std::sync::Arc;
 use std::time::Duration;
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
 use tensorchain_ledger::{Ledger, MemoryStore};
-use tensorchain_node::{Node, SoloFinalizer};
-use tensorchain_primitives::{AccountId, Call, Keypair, SignedTx, Tx};
+use tensorchain_node::Node;
+use tensorchain_primitives::{AccountId, Call, Commit, CommitSig, Keypair, SignedTx, Tx};
 use tensorchain_rpc::{Metrics, NodeApi};
 use tower::ServiceExt;
 
 struct TestNode {
     node: Arc<Node>,
     router: Router,
-    finalizer: SoloFinalizer,
+    validator: Keypair,
     spec: ChainSpec,
 }
 
@@ -27,12 +27,12 @@ fn setup() -> TestNode {
     let ledger =
         Arc::new(Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).unwrap());
     let metrics = Arc::new(Metrics::new());
-    let node = Arc::new(Node::new(ledger, metrics.clone()));
+    let node = Arc::new(Node::new(ledger, metrics.clone(), None));
     let router = tensorchain_rpc::router(node.clone(), metrics);
     TestNode {
         node,
         router,
-        finalizer: SoloFinalizer::new(dev_hotkey("alice")),
+        validator: dev_hotkey("alice"),
         spec,
     }
 }
@@ -62,8 +62,29 @@ impl TestNode {
         self.request("POST", "/v1/txs", Body::from(body)).await
     }
 
+    /// One block, finalized by the devnet's only validator signing its own precommit (the
+    /// consensus engine is tested over real processes; here only the REST API is).
     fn produce(&self) {
-        self.node.produce_block(&self.finalizer).unwrap();
+        let head = self.node.ledger().head();
+        let built = self
+            .node
+            .build_block(self.validator.account(), head.time_ms + 1_000)
+            .unwrap();
+        let block = &built.executed.block;
+        let mut commit = Commit {
+            height: block.header.height,
+            round: 0,
+            block_hash: block.hash(),
+            signatures: vec![],
+        };
+        let vote = commit.precommit(&self.spec.chain_id);
+        commit.signatures.push(CommitSig {
+            validator: self.validator.account(),
+            signature: vote.sign(&self.validator),
+        });
+        self.node
+            .commit_block(built.executed, &commit, &built.rejected, true)
+            .unwrap();
     }
 
     fn transfer(&self, from: &Keypair, to: AccountId, amount: u64, nonce: u64) -> SignedTx {

@@ -89,6 +89,39 @@ impl Vote {
     }
 }
 
+/// Evidence of equivocation: two votes by one validator for the same height, round and kind but
+/// different blocks, both validly signed.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct DoubleSign {
+    pub validator: AccountId,
+    pub first: Vote,
+    pub first_signature: Signature,
+    pub second: Vote,
+    pub second_signature: Signature,
+}
+
+impl DoubleSign {
+    /// Checks that the two votes really conflict on `chain_id` and that both signatures verify.
+    pub fn check(&self, chain_id: &str) -> Result<(), String> {
+        let (a, b) = (&self.first, &self.second);
+        if a.chain_id != chain_id || b.chain_id != chain_id {
+            return Err("votes are for another chain".into());
+        }
+        if (a.height, a.round, a.kind) != (b.height, b.round, b.kind) {
+            return Err("votes are for different heights, rounds or kinds".into());
+        }
+        if a.block_hash == b.block_hash {
+            return Err("votes are for the same block".into());
+        }
+        for (vote, sig) in [(a, &self.first_signature), (b, &self.second_signature)] {
+            self.validator
+                .verify(vote.signing_hash().as_bytes(), sig)
+                .map_err(|e| format!("signature does not verify: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct CommitSig {
     pub validator: AccountId,

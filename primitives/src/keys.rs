@@ -48,12 +48,18 @@ impl AccountId {
         format!("0x{}", hex::encode(self.0))
     }
 
-    /// Strict verification of `signature` over `message` by this key; weak keys never verify.
-    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+    /// A usable signing key: a valid curve point and not of small order.
+    pub fn check_key(&self) -> Result<VerifyingKey, SignatureError> {
         let key = VerifyingKey::from_bytes(&self.0).map_err(|_| SignatureError::InvalidKey)?;
         if key.is_weak() {
             return Err(SignatureError::WeakKey);
         }
+        Ok(key)
+    }
+
+    /// Strict verification of `signature` over `message` by this key; weak keys never verify.
+    pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
+        let key = self.check_key()?;
         let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
         key.verify_strict(message, &sig)
             .map_err(|_| SignatureError::BadSignature)

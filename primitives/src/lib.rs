@@ -12,8 +12,8 @@ pub mod tx;
 pub use address::AddressError;
 pub use amount::{format_tao, parse_tao, AmountError, MAX_SUPPLY, RAO_PER_TAO};
 pub use block::{
-    merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig, Header, Validator,
-    Vote, VoteKind,
+    merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig, DoubleSign, Header,
+    Validator, Vote, VoteKind,
 };
 pub use hash::{Hash, HashParseError};
 pub use keys::{AccountId, Keypair, Signature, SignatureError};

@@ -80,6 +80,12 @@ pub enum Call {
     },
     /// Signed by a root hotkey: how the block reward should be split among subnets.
     SetRootWeights { netuids: Vec<u16>, values: Vec<u16> },
+    /// Signed by the hotkey's owner: offer the hotkey as a chain validator, ranked by its stake.
+    RegisterValidator { hotkey: AccountId },
+    /// Signed by the hotkey's owner: leave the validator set at the next recomputation.
+    UnregisterValidator { hotkey: AccountId },
+    /// Anyone may report a validator that signed two conflicting votes; it is jailed and slashed.
+    ReportEquivocation { evidence: crate::block::DoubleSign },
 }
 
 impl Call {
@@ -99,6 +105,9 @@ impl Call {
             Call::SetRootWeights { .. } => "set_root_weights",
             Call::CommitWeights { .. } => "commit_weights",
             Call::RevealWeights { .. } => "reveal_weights",
+            Call::RegisterValidator { .. } => "register_validator",
+            Call::UnregisterValidator { .. } => "unregister_validator",
+            Call::ReportEquivocation { .. } => "report_equivocation",
         }
     }
 }

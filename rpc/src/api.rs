@@ -69,6 +69,32 @@ impl BlockEvent {
     }
 }
 
+/// A connected peer, as the network task sees it.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct PeerView {
+    pub peer_id: String,
+    /// The address we dialed, or the first one it announced.
+    pub addr: Option<String>,
+    pub agent: Option<String>,
+    /// `outbound` (we dialed) or `inbound`.
+    pub direction: String,
+}
+
+/// The node's place in the network: identity, peers and consensus progress.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkInfo {
+    pub peer_id: String,
+    pub listen_addrs: Vec<String>,
+    /// `validator` or `full`.
+    pub role: String,
+    pub validator: Option<AccountId>,
+    pub peers: Vec<PeerView>,
+    /// Highest height a peer reported.
+    pub best_peer_height: u64,
+    pub consensus_height: u64,
+    pub consensus_round: u32,
+}
+
 pub trait NodeApi: Send + Sync + 'static {
     fn ledger(&self) -> &Ledger;
     /// Validates a transaction against the head state plus the signer's pending ones and queues it.
@@ -79,4 +105,8 @@ pub trait NodeApi: Send + Sync + 'static {
     fn next_nonce(&self, account: &AccountId) -> u64;
     fn mempool_len(&self) -> usize;
     fn subscribe(&self) -> broadcast::Receiver<BlockEvent>;
+    /// Peers and sync progress; a node without a network reports none.
+    fn network(&self) -> NetworkInfo {
+        NetworkInfo::default()
+    }
 }

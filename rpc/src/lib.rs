@@ -10,7 +10,7 @@ mod openapi;
 pub mod routes;
 pub mod views;
 
-pub use api::{BlockEvent, NodeApi, SubmitError, TxStatus};
+pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
 pub use error::ApiError;
 pub use metrics::Metrics;
 
@@ -48,6 +48,10 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
     Router::new()
         .route("/v1/node/health", get(routes::node::health))
         .route("/v1/node/version", get(routes::node::version))
+        .route("/v1/node/identity", get(routes::node::identity))
+        .route("/v1/node/syncing", get(routes::node::syncing))
+        .route("/v1/node/peers", get(routes::node::peers))
+        .route("/v1/validators", get(routes::validators::list))
         .route("/v1/chain", get(routes::chain::chain))
         .route("/v1/supply", get(routes::chain::supply))
         .route("/v1/blocks", get(routes::blocks::list))

@@ -13,6 +13,10 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
     paths(
         routes::node::health,
         routes::node::version,
+        routes::node::identity,
+        routes::node::syncing,
+        routes::node::peers,
+        routes::validators::list,
         routes::chain::chain,
         routes::chain::supply,
         routes::blocks::list,

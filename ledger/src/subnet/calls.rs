@@ -78,8 +78,11 @@ pub fn apply(
         Call::Transfer { .. }
         | Call::AddStake { .. }
         | Call::RemoveStake { .. }
-        | Call::SetTake { .. } => Err(TxError::Storage(
-            "a balance call was routed to the subnet calls".into(),
+        | Call::SetTake { .. }
+        | Call::RegisterValidator { .. }
+        | Call::UnregisterValidator { .. }
+        | Call::ReportEquivocation { .. } => Err(TxError::Storage(
+            "a balance or validator call was routed to the subnet calls".into(),
         )),
     }
 }

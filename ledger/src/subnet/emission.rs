@@ -67,19 +67,7 @@ fn pay_hotkey(
     let take = staking::hotkey(view, hotkey)?.map_or(state::MAX_TAKE, |h| h.take);
     let take_amount = (dividends as u128 * take as u128 / 65535) as u64;
     let rest = amount - take_amount;
-    let mut prefix = vec![state::STAKE_PREFIX];
-    prefix.extend_from_slice(&hotkey.0);
-    let nominators: Vec<(AccountId, u64)> = view
-        .scan_prefix(&prefix)?
-        .into_iter()
-        .map(|(k, v)| {
-            let ck: [u8; 32] = k[k.len() - 32..].try_into().expect("32-byte coldkey");
-            (
-                AccountId(ck),
-                u64::from_le_bytes(v[..8].try_into().expect("u64")),
-            )
-        })
-        .collect();
+    let nominators = staking::nominators(view, hotkey)?;
     let total: u128 = nominators.iter().map(|n| n.1 as u128).sum();
     if total == 0 {
         staking::bond(view, owner, hotkey, amount)?;

@@ -7,6 +7,7 @@ pub mod events;
 pub mod node;
 pub mod subnets;
 pub mod txs;
+pub mod validators;
 
 use crate::views::{Envelope, Meta};
 use crate::AppState;

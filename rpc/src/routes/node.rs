@@ -1,4 +1,5 @@
 use super::envelope;
+use crate::api::PeerView;
 use crate::views::Envelope;
 use crate::AppState;
 use axum::extract::State;
@@ -21,19 +22,114 @@ pub struct VersionView {
     pub genesis_hash: String,
 }
 
-/// 200 when the node serves the chain's head.
+/// Blocks behind the best peer before the node reports itself as syncing.
+const SYNC_SLACK: u64 = 2;
+
+/// 200 when the node serves the chain's head, 206 while it syncs from peers further ahead.
 #[utoipa::path(get, path = "/v1/node/health", tag = "node",
-    responses((status = 200, body = HealthView), (status = 503, description = "not ready")))]
+    responses((status = 200, body = HealthView), (status = 206, body = HealthView, description = "syncing"),
+        (status = 503, description = "not ready")))]
 pub async fn health(State(st): State<AppState>) -> (StatusCode, Json<Envelope<HealthView>>) {
     let height = st.api.ledger().head().height;
+    let syncing = st.api.network().best_peer_height > height + SYNC_SLACK;
     let body = envelope(
         &st,
         HealthView {
-            status: "ready".into(),
+            status: if syncing { "syncing" } else { "ready" }.into(),
             height,
         },
     );
-    (StatusCode::OK, body)
+    let code = if syncing {
+        StatusCode::PARTIAL_CONTENT
+    } else {
+        StatusCode::OK
+    };
+    (code, body)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentityView {
+    pub peer_id: String,
+    /// Multiaddrs ending in `/p2p/<peer id>`: what other nodes pass as `--bootnode`.
+    pub listen_addrs: Vec<String>,
+    /// `validator` or `full`.
+    pub role: String,
+    /// The validator hotkey this node signs with, if any.
+    pub validator: Option<String>,
+    pub chain_id: String,
+    pub genesis_hash: String,
+}
+
+/// Who this node is on the peer-to-peer network.
+#[utoipa::path(get, path = "/v1/node/identity", tag = "node", responses((status = 200, body = IdentityView)))]
+pub async fn identity(State(st): State<AppState>) -> Json<Envelope<IdentityView>> {
+    let net = st.api.network();
+    let ledger = st.api.ledger();
+    envelope(
+        &st,
+        IdentityView {
+            peer_id: net.peer_id,
+            listen_addrs: net.listen_addrs,
+            role: net.role,
+            validator: net.validator.map(|v| v.to_ss58()),
+            chain_id: ledger.params().chain_id.clone(),
+            genesis_hash: ledger.genesis_hash().to_hex(),
+        },
+    )
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncingView {
+    pub syncing: bool,
+    /// Highest committed height here (every committed block is final).
+    pub head: u64,
+    pub finalized: u64,
+    /// Highest height a peer reported.
+    pub best_peer_height: u64,
+    /// How many blocks this node is behind its best peer.
+    pub sync_distance: u64,
+    /// The height and round consensus is working on.
+    pub consensus_height: u64,
+    pub consensus_round: u32,
+}
+
+/// Head, finalized height and the distance to the best peer.
+#[utoipa::path(get, path = "/v1/node/syncing", tag = "node", responses((status = 200, body = SyncingView)))]
+pub async fn syncing(State(st): State<AppState>) -> Json<Envelope<SyncingView>> {
+    let net = st.api.network();
+    let head = st.api.ledger().head().height;
+    let distance = net.best_peer_height.saturating_sub(head);
+    envelope(
+        &st,
+        SyncingView {
+            syncing: distance > SYNC_SLACK,
+            head,
+            finalized: head,
+            best_peer_height: net.best_peer_height,
+            sync_distance: distance,
+            consensus_height: net.consensus_height,
+            consensus_round: net.consensus_round,
+        },
+    )
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PeersView {
+    pub count: usize,
+    pub peers: Vec<PeerView>,
+}
+
+/// Connected peers.
+#[utoipa::path(get, path = "/v1/node/peers", tag = "node", responses((status = 200, body = PeersView)))]
+pub async fn peers(State(st): State<AppState>) -> Json<Envelope<PeersView>> {
+    let peers = st.api.network().peers;
+    envelope(
+        &st,
+        PeersView {
+            count: peers.len(),
+            peers,
+        },
+    )
 }
 
 #[utoipa::path(get, path = "/v1/node/version", tag = "node", responses((status = 200, body = VersionView)))]

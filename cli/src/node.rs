@@ -1,0 +1,194 @@
+//! `tensorchain node run`: one node in this process, as a validator or a full node, until Ctrl-C
+//! or SIGTERM. It writes `node.json` in its data dir (pid, REST URL, p2p addresses) so launchers
+//! and scripts can find it.
+
+use crate::error::{CliError, CliResult};
+use crate::keystore::Wallets;
+use crate::output::print_json;
+use crate::Global;
+use clap::Subcommand;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use tensorchain_genesis::{dev_hotkey, ChainSpec};
+use tensorchain_node::{Multiaddr, NodeConfig};
+use tensorchain_primitives::Keypair;
+
+#[derive(Subcommand)]
+pub enum NodeCmd {
+    /// Run a node from a chain spec: a validator with --validator-uri/--validator, else a full node.
+    Run {
+        #[arg(long)]
+        genesis: PathBuf,
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// REST port; 0 picks a free one.
+        #[arg(long, default_value_t = 8080)]
+        rpc_port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        rpc_addr: IpAddr,
+        /// Peer-to-peer port; 0 picks a free one.
+        #[arg(long, default_value_t = 30333)]
+        p2p_port: u16,
+        #[arg(long, default_value = "127.0.0.1")]
+        p2p_addr: IpAddr,
+        /// A peer to join through, `/ip4/…/tcp/…/p2p/<peer id>`; repeat for several.
+        #[arg(long)]
+        bootnode: Vec<String>,
+        /// Validate with a dev validator key (e.g. alice).
+        #[arg(long, conflicts_with = "validator")]
+        validator_uri: Option<String>,
+        /// Validate with the wallet's hotkey (-w/-H).
+        #[arg(long)]
+        validator: bool,
+    },
+}
+
+/// What a running node writes to `<data dir>/node.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeInfo {
+    pub pid: u32,
+    pub rest_url: String,
+    pub peer_id: String,
+    pub p2p_addrs: Vec<String>,
+    pub role: String,
+}
+
+pub const NODE_INFO: &str = "node.json";
+
+impl NodeInfo {
+    pub fn load(data_dir: &Path) -> Option<NodeInfo> {
+        let text = std::fs::read_to_string(data_dir.join(NODE_INFO)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::from)
+}
+
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub fn parse_multiaddr(s: &str) -> CliResult<Multiaddr> {
+    s.parse().map_err(|e| {
+        CliError::new(
+            "bad_multiaddr",
+            format!("'{s}' is not a multiaddr: {e}"),
+            "use the form /ip4/127.0.0.1/tcp/30333/p2p/<peer id> (see `devnet status`)",
+        )
+    })
+}
+
+fn tcp_multiaddr(ip: IpAddr, port: u16) -> Multiaddr {
+    let proto = if ip.is_ipv4() { "ip4" } else { "ip6" };
+    format!("/{proto}/{ip}/tcp/{port}")
+        .parse()
+        .expect("a valid tcp multiaddr")
+}
+
+pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
+    let NodeCmd::Run {
+        genesis,
+        data_dir,
+        rpc_port,
+        rpc_addr,
+        p2p_port,
+        p2p_addr,
+        bootnode,
+        validator_uri,
+        validator,
+    } = cmd;
+    let spec = ChainSpec::load(&genesis).map_err(|e| {
+        CliError::new(
+            "bad_genesis",
+            e.to_string(),
+            "pass the chain's genesis.json",
+        )
+    })?;
+    let bootnodes = bootnode
+        .iter()
+        .map(|b| parse_multiaddr(b))
+        .collect::<CliResult<Vec<_>>>()?;
+    let key: Option<Keypair> = match (validator_uri, validator) {
+        (Some(name), _) => Some(dev_hotkey(&name)),
+        (None, true) => Some(Wallets::new(&g.home()).hotkey(&g.wallet, &g.hotkey)?),
+        (None, false) => None,
+    };
+    let is_validator = key.is_some();
+    init_logging();
+    let config = NodeConfig {
+        data_dir: data_dir.clone(),
+        spec,
+        rpc_addr: SocketAddr::new(rpc_addr, rpc_port),
+        p2p_addr: tcp_multiaddr(p2p_addr, p2p_port),
+        bootnodes,
+        validator_key: key,
+    };
+    runtime()?.block_on(async move {
+        let node = tensorchain_node::start(config).await.map_err(|e| {
+            CliError::new(
+                "node_start_failed",
+                format!("{e:#}"),
+                "is another node using this data dir or port? (`tensorchain devnet status`)",
+            )
+        })?;
+        let info = NodeInfo {
+            pid: std::process::id(),
+            rest_url: format!("http://{}", node.rpc_addr),
+            peer_id: node.peer_id.clone(),
+            p2p_addrs: node.p2p_addrs.iter().map(|a| a.to_string()).collect(),
+            role: if is_validator {
+                "validator".into()
+            } else {
+                "full".into()
+            },
+        };
+        let tmp = data_dir.join("node.json.tmp");
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(&info).expect("node info serializes"),
+        )?;
+        std::fs::rename(&tmp, data_dir.join(NODE_INFO))?;
+        if g.json {
+            print_json(&serde_json::to_value(&info).expect("node info serializes"));
+        } else {
+            println!(
+                "node running ({}): REST API {}  p2p {}",
+                info.role,
+                info.rest_url,
+                info.p2p_addrs.join(" ")
+            );
+        }
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        node.shutdown().await;
+        let _ = std::fs::remove_file(data_dir.join(NODE_INFO));
+        Ok::<(), CliError>(())
+    })
+}
+
+pub async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

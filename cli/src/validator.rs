@@ -1,0 +1,112 @@
+//! `tensorchain validator …`: offer a hotkey as a chain validator, withdraw it, list the set.
+
+use crate::client::Client;
+use crate::error::CliResult;
+use crate::output::{print_json, table};
+use crate::stake::hotkey;
+use crate::wallet::{send, signer};
+use crate::Global;
+use clap::Subcommand;
+use tensorchain_primitives::{format_tao, Call};
+
+#[derive(Subcommand)]
+pub enum ValidatorCmd {
+    /// Offer the hotkey (default: the wallet's, -H) as a chain validator; the top stakes join the
+    /// set at the next validator epoch.
+    Register {
+        #[arg(long = "hotkey-address")]
+        hotkey_address: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Withdraw the hotkey; it leaves the set at the next validator epoch.
+    Unregister {
+        #[arg(long = "hotkey-address")]
+        hotkey_address: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The validator set, candidates and jailed hotkeys.
+    List,
+}
+
+pub fn run(cmd: ValidatorCmd, g: &Global) -> CliResult<()> {
+    match cmd {
+        ValidatorCmd::Register {
+            hotkey_address,
+            dry_run,
+            no_wait,
+        } => {
+            let hotkey = hotkey(g, hotkey_address.as_deref())?;
+            let summary = format!("register {hotkey} as a validator candidate");
+            send(
+                g,
+                &signer(g)?,
+                Call::RegisterValidator { hotkey },
+                &summary,
+                dry_run,
+                no_wait,
+            )
+        }
+        ValidatorCmd::Unregister {
+            hotkey_address,
+            dry_run,
+            no_wait,
+        } => {
+            let hotkey = hotkey(g, hotkey_address.as_deref())?;
+            let summary = format!("withdraw {hotkey} as a validator");
+            send(
+                g,
+                &signer(g)?,
+                Call::UnregisterValidator { hotkey },
+                &summary,
+                dry_run,
+                no_wait,
+            )
+        }
+        ValidatorCmd::List => {
+            let v: serde_json::Value = Client::new(&g.network).get("/v1/validators")?;
+            let data = &v["data"];
+            if g.json {
+                print_json(data);
+                return Ok(());
+            }
+            let rao = |x: &serde_json::Value| {
+                x.as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .map_or("-".into(), format_tao)
+            };
+            let rows: Vec<Vec<String>> = data["validators"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|v| {
+                    vec![
+                        v["hotkey"].as_str().unwrap_or_default().to_string(),
+                        rao(&v["voting_power"]),
+                        format!("{:.1}%", v["power_share"].as_f64().unwrap_or(0.0) * 100.0),
+                        v["last_signed_height"]
+                            .as_u64()
+                            .map_or("-".into(), |h| h.to_string()),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(&["HOTKEY", "POWER (TAO)", "SHARE", "LAST SIGNED"], &rows)
+            );
+            println!(
+                "{} candidates, {} jailed; the set is recomputed every {} blocks (top {})",
+                data["candidates"].as_array().map_or(0, |a| a.len()),
+                data["jailed"].as_array().map_or(0, |a| a.len()),
+                data["validator_epoch"],
+                data["max_validators"]
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Multi-validator devnets as real processes on 127.0.0.1, through the one binary: four validators
+//! finalize, survive kill -9 of one, halt without a quorum and resume with it; a full node joins
+//! by bootnode and syncs to identical hashes; a transfer sent to any node is finalized.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tensorchain_primitives::Keypair;
+
+const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+/// One devnet at a time: the machine running the tests has few cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// A detached devnet; every process it started (and any added later) is killed on drop.
+struct Devnet {
+    dir: PathBuf,
+    extra: Vec<Child>,
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = Command::new(BIN)
+            .args(["devnet", "down", "--json", "--data-dir"])
+            .arg(&self.dir)
+            .output();
+        for c in &mut self.extra {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn run(args: &[&str], dir: &Path) -> Value {
+    let out = Command::new(BIN)
+        .args(args)
+        .args(["--json", "--data-dir"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"))
+}
+
+fn up(root: &Path, block_time_ms: u64) -> Devnet {
+    let dir = root.join("devnet");
+    let bt = block_time_ms.to_string();
+    let started = Instant::now();
+    run(
+        &[
+            "devnet",
+            "up",
+            "--detach",
+            "--no-demo",
+            "--validators",
+            "4",
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+            "--block-time-ms",
+            &bt,
+        ],
+        &dir,
+    );
+    let d = Devnet { dir, extra: vec![] };
+    let urls = d.urls();
+    wait(
+        Duration::from_secs(60),
+        "every validator finalizes block 1",
+        || urls.iter().all(|u| height(u) >= 1),
+    );
+    eprintln!(
+        "4 validators: first finalized block {:.2} s after `devnet up`",
+        started.elapsed().as_secs_f64()
+    );
+    d
+}
+
+impl Devnet {
+    fn status(&self) -> Value {
+        run(&["devnet", "status"], &self.dir)
+    }
+
+    fn urls(&self) -> Vec<String> {
+        self.status()["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["rest_url"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn node(&self, i: usize) -> Value {
+        self.status()["nodes"][i].clone()
+    }
+
+    fn kill9(&self, i: usize) {
+        let pid = self.node(i)["pid"]
+            .as_u64()
+            .expect("a running node has a pid");
+        Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap();
+        wait(Duration::from_secs(10), "the killed node is gone", || {
+            self.node(i)["running"] == false
+        });
+    }
+
+    /// Restarts node `i` with the exact command the devnet recorded for it.
+    fn restart(&mut self, i: usize) {
+        let n = self.node(i);
+        let cmd: Vec<String> = n["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(n["log"].as_str().unwrap())
+            .unwrap();
+        let child = Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.extra.push(child);
+        let url = n["rest_url"].as_str().unwrap().to_string();
+        wait(
+            Duration::from_secs(30),
+            "the restarted node serves REST",
+            || try_get(&format!("{url}/v1/node/health")).is_some(),
+        );
+    }
+}
+
+fn try_get(url: &str) -> Option<Value> {
+    ureq::get(url)
+        .timeout(Duration::from_secs(3))
+        .call()
+        .ok()?
+        .into_json()
+        .ok()
+}
+
+fn height(url: &str) -> u64 {
+    try_get(&format!("{url}/v1/blocks/head"))
+        .and_then(|v| v["data"]["header"]["height"].as_u64())
+        .unwrap_or(0)
+}
+
+fn block(url: &str, h: u64) -> Value {
+    try_get(&format!("{url}/v1/blocks/{h}")).unwrap_or(Value::Null)["data"].clone()
+}
+
+fn hash_at(url: &str, h: u64) -> String {
+    block(url, h)["header"]["hash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn same_chain(urls: &[&str], up_to: u64) {
+    for h in [1, up_to / 2, up_to] {
+        let hashes: Vec<String> = urls.iter().map(|u| hash_at(u, h)).collect();
+        assert!(!hashes[0].is_empty(), "block {h} exists");
+        assert!(
+            hashes.iter().all(|x| *x == hashes[0]),
+            "fork at {h}: {hashes:?}"
+        );
+    }
+}
+
+fn signed_by(url: &str, h: u64, hotkey: &str) -> bool {
+    block(url, h)["commit"]["signatures"]
+        .as_array()
+        .is_some_and(|sigs| sigs.iter().any(|s| s["validator"] == hotkey))
+}
+
+#[test]
+fn validators_survive_a_crash_and_halt_without_quorum() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = tempfile::tempdir().unwrap();
+    let mut d = up(root.path(), 500);
+    let urls = d.urls();
+    let u: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let status = d.status();
+    assert!(status["genesis"]
+        .as_str()
+        .unwrap()
+        .ends_with("genesis.json"));
+    for n in status["nodes"].as_array().unwrap() {
+        for field in ["name", "pid", "rest_url", "data_dir", "height"] {
+            assert!(!n[field].is_null(), "status lacks {field}: {n}");
+        }
+        assert!(n["p2p_addr"].as_str().unwrap().contains("/p2p/12D3"));
+    }
+
+    // kill -9 one validator: three of four are more than two thirds, finality goes on.
+    d.kill9(3);
+    let h = height(u[0]);
+    wait(
+        Duration::from_secs(30),
+        "three validators keep finalizing",
+        || u[..3].iter().all(|x| height(x) >= h + 3),
+    );
+
+    // Restarted, it catches up and signs again.
+    d.restart(3);
+    let back_at = height(u[0]);
+    wait(
+        Duration::from_secs(60),
+        "the restarted validator catches up",
+        || height(u[3]) >= back_at,
+    );
+    let dave = tensorchain_genesis::dev_hotkey("dave")
+        .account()
+        .to_string();
+    wait(
+        Duration::from_secs(60),
+        "the restarted validator votes again",
+        || {
+            let top = height(u[0]);
+            (back_at + 1..=top).any(|h| signed_by(u[0], h, &dave))
+        },
+    );
+
+    // Two of four down: no quorum, no new block, no fork.
+    d.kill9(2);
+    d.kill9(3);
+    std::thread::sleep(Duration::from_secs(2));
+    let halted = height(u[0]).max(height(u[1]));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        height(u[0]).max(height(u[1])) <= halted,
+        "blocks finalized without a quorum"
+    );
+    same_chain(&u[..2], height(u[0]).min(height(u[1])));
+
+    // One of them back: three of four again, finality resumes.
+    d.restart(2);
+    wait(Duration::from_secs(60), "finality resumes", || {
+        u[..3].iter().all(|x| height(x) >= halted + 2)
+    });
+    same_chain(&u[..3], height(u[0]).min(height(u[1])).min(height(u[2])));
+}
+
+#[test]
+fn a_full_node_syncs_and_transfers_finalize_from_any_node() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = tempfile::tempdir().unwrap();
+    let mut d = up(root.path(), 500);
+    let urls = d.urls();
+    wait(Duration::from_secs(30), "a few blocks", || {
+        height(&urls[0]) >= 5
+    });
+
+    // A fresh full node joins through one bootnode and reaches the head.
+    let status = d.status();
+    let mut full = Command::new(BIN)
+        .args([
+            "node",
+            "run",
+            "--json",
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+            "--genesis",
+        ])
+        .arg(status["genesis"].as_str().unwrap())
+        .arg("--data-dir")
+        .arg(root.path().join("full"))
+        .args([
+            "--bootnode",
+            status["nodes"][0]["p2p_addr"].as_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(full.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    d.extra.push(full);
+    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    assert_eq!(info["role"], "full");
+    let full_url = info["rest_url"].as_str().unwrap().to_string();
+    let target = height(&urls[0]);
+    wait(
+        Duration::from_secs(60),
+        "the full node reaches the head",
+        || height(&full_url) >= target,
+    );
+    same_chain(&[&urls[0], &full_url], target);
+    let peers = try_get(&format!("{full_url}/v1/node/peers")).unwrap();
+    assert!(peers["data"]["count"].as_u64().unwrap() >= 1);
+    let identity = try_get(&format!("{full_url}/v1/node/identity")).unwrap();
+    assert_eq!(identity["data"]["role"], "full");
+    let validators = try_get(&format!("{}/v1/validators", urls[0])).unwrap();
+    assert_eq!(
+        validators["data"]["validators"].as_array().unwrap().len(),
+        4
+    );
+
+    // Transfers sent to a validator that is not the next proposer, and to the full node.
+    let home = root.path().join("home");
+    let eve = Keypair::dev("eve").account().to_string();
+    let balance = |url: &str| -> u64 {
+        try_get(&format!("{url}/v1/accounts/{eve}")).unwrap()["data"]["free"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let before = balance(&urls[0]);
+    for (url, from) in [(&urls[2], "bob"), (&full_url, "charlie")] {
+        let out = Command::new(BIN)
+            .args([
+                "wallet", "transfer", "--uri", from, "--dest", &eve, "--amount", "2",
+            ])
+            .args(["--json", "-y", "--network", url])
+            .env("TENSORCHAIN_HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let expected = before + 4_000_000_000;
+    wait(
+        Duration::from_secs(30),
+        "both transfers are final everywhere",
+        || {
+            [&urls[0], &urls[3], &full_url]
+                .iter()
+                .all(|u| balance(u) == expected)
+        },
+    );
+}

@@ -1,0 +1,382 @@
+//! The validator set from stake: candidates, epochs, the two-height activation delay, jailing and
+//! slashing for equivocation, and every rejection.
+
+use std::sync::Arc;
+use tensorchain_ledger::validators::ValidatorParams;
+use tensorchain_ledger::{
+    supply_accounted, ChainParams, Event, Fees, GenesisState, Ledger, MemoryStore, TxError,
+};
+use tensorchain_primitives::{
+    validator_set_hash, Call, Commit, CommitSig, DoubleSign, Hash, Keypair, SignedTx, Tx,
+    Validator, Vote, VoteKind, RAO_PER_TAO,
+};
+
+const FEE: u64 = 1_000;
+const EPOCH: u64 = 5;
+
+fn key(n: &str) -> Keypair {
+    Keypair::dev(n)
+}
+
+fn open() -> (Arc<MemoryStore>, Ledger) {
+    let v = key("validator");
+    let g = GenesisState {
+        params: ChainParams {
+            chain_id: "test".into(),
+            block_time_ms: 1000,
+            fees: Fees {
+                transfer: FEE,
+                staking: FEE,
+                subnet: FEE,
+            },
+            sudo: None,
+            subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
+            validators: ValidatorParams::standard(2, EPOCH),
+        },
+        genesis_hash: Hash::digest(b"validators genesis"),
+        time_ms: 1,
+        balances: ["alice", "bob", "carol"]
+            .iter()
+            .map(|n| (key(n).account(), 10_000 * RAO_PER_TAO))
+            .collect(),
+        stakes: vec![(v.account(), key("alice").account(), 1_000 * RAO_PER_TAO)],
+        validators: vec![Validator {
+            hotkey: v.account(),
+            power: 1_000 * RAO_PER_TAO,
+        }],
+    };
+    let store = Arc::new(MemoryStore::new());
+    let ledger = Ledger::open(store.clone(), &g).unwrap();
+    (store, ledger)
+}
+
+fn signed(from: &Keypair, ledger: &Ledger, fee: u64, call: Call) -> SignedTx {
+    let nonce = ledger
+        .account(&from.account())
+        .unwrap()
+        .map_or(0, |a| a.nonce);
+    Tx {
+        chain_id: "test".into(),
+        signer: from.account(),
+        nonce,
+        fee,
+        call,
+    }
+    .sign(from)
+}
+
+fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
+    signed(from, ledger, FEE, call)
+}
+
+/// One block with `txs`; returns what block building left out, and the block's events.
+fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {
+    let head = ledger.head();
+    let v = key("validator");
+    let built = ledger
+        .build_block(
+            txs,
+            v.account(),
+            head.time_ms + 1,
+            ledger.commit(head.height).unwrap(),
+        )
+        .unwrap();
+    let block = &built.executed.block;
+    let mut commit = Commit {
+        height: block.header.height,
+        round: 0,
+        block_hash: block.hash(),
+        signatures: vec![],
+    };
+    commit.signatures.push(CommitSig {
+        validator: v.account(),
+        signature: commit.precommit("test").sign(&v),
+    });
+    let events = built.executed.events.concat();
+    ledger.commit_block(built.executed, &commit).unwrap();
+    (built.rejected.into_iter().map(|(_, e)| e).collect(), events)
+}
+
+fn produce_until(ledger: &Ledger, height: u64) {
+    while ledger.head().height < height {
+        produce(ledger, vec![]);
+    }
+}
+
+fn set_at(ledger: &Ledger, h: u64) -> Vec<(String, u64)> {
+    ledger
+        .validators_at(h)
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.hotkey.to_string(), v.power))
+        .collect()
+}
+
+/// Bob stakes behind his hotkey and offers it as a validator.
+fn bob_candidate(ledger: &Ledger, stake_tao: u64) -> Keypair {
+    let bob_hot = key("bob/hot");
+    let add = tx(
+        &key("bob"),
+        ledger,
+        Call::AddStake {
+            hotkey: bob_hot.account(),
+            amount: stake_tao * RAO_PER_TAO,
+        },
+    );
+    let (rejected, _) = produce(ledger, vec![add]);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let reg = tx(
+        &key("bob"),
+        ledger,
+        Call::RegisterValidator {
+            hotkey: bob_hot.account(),
+        },
+    );
+    let (rejected, events) = produce(ledger, vec![reg]);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    assert!(events.contains(&Event::ValidatorRegistered {
+        hotkey: bob_hot.account()
+    }));
+    bob_hot
+}
+
+#[test]
+fn a_candidate_joins_two_heights_after_the_epoch_with_its_stake_as_power() {
+    let (_, ledger) = open();
+    let bob_hot = bob_candidate(&ledger, 2_000);
+    produce_until(&ledger, EPOCH - 1);
+    assert_eq!(ledger.validators_at(EPOCH + 2).unwrap().unwrap().len(), 1);
+    produce_until(&ledger, EPOCH);
+    // Computed at the end of block 5: block 6 is still signed by the old set, block 7 by the new.
+    assert_eq!(set_at(&ledger, EPOCH + 1).len(), 1);
+    let new = set_at(&ledger, EPOCH + 2);
+    assert_eq!(new.len(), 2);
+    assert!(new.contains(&(bob_hot.account().to_string(), 2_000 * RAO_PER_TAO)));
+    produce(&ledger, vec![]);
+    let header6 = ledger.header(EPOCH + 1).unwrap().unwrap();
+    let next = ledger.validators_at(EPOCH + 2).unwrap().unwrap();
+    assert_eq!(header6.next_validator_set_hash, validator_set_hash(&next));
+    assert_ne!(header6.validator_set_hash, header6.next_validator_set_hash);
+
+    // Unregistered, it leaves at the next epoch.
+    let unreg = tx(
+        &key("bob"),
+        &ledger,
+        Call::UnregisterValidator {
+            hotkey: bob_hot.account(),
+        },
+    );
+    let (rejected, _) = produce(&ledger, vec![unreg]);
+    assert!(rejected.is_empty());
+    produce_until(&ledger, 2 * EPOCH);
+    assert_eq!(set_at(&ledger, 2 * EPOCH + 2).len(), 1);
+}
+
+#[test]
+fn the_set_keeps_the_top_stakes_and_is_never_empty() {
+    let (_, ledger) = open();
+    // max_validators is 2: carol's smaller stake stays out.
+    bob_candidate(&ledger, 2_000);
+    let carol_hot = key("carol/hot");
+    let add = tx(
+        &key("carol"),
+        &ledger,
+        Call::AddStake {
+            hotkey: carol_hot.account(),
+            amount: 10 * RAO_PER_TAO,
+        },
+    );
+    produce(&ledger, vec![add]);
+    let reg = tx(
+        &key("carol"),
+        &ledger,
+        Call::RegisterValidator {
+            hotkey: carol_hot.account(),
+        },
+    );
+    produce(&ledger, vec![reg]);
+    produce_until(&ledger, EPOCH);
+    let set = set_at(&ledger, EPOCH + 2);
+    assert_eq!(set.len(), 2);
+    assert!(!set
+        .iter()
+        .any(|(h, _)| *h == carol_hot.account().to_string()));
+
+    // Everyone leaves: the chain keeps its last set rather than stopping.
+    let (_, ledger) = open();
+    let unreg = tx(
+        &key("alice"),
+        &ledger,
+        Call::UnregisterValidator {
+            hotkey: key("validator").account(),
+        },
+    );
+    let (rejected, _) = produce(&ledger, vec![unreg]);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    produce_until(&ledger, EPOCH + 3);
+    assert_eq!(set_at(&ledger, EPOCH + 3).len(), 1);
+}
+
+#[test]
+fn registration_errors_are_named_and_change_nothing() {
+    let (_, ledger) = open();
+    let bob_hot = bob_candidate(&ledger, 100);
+    let root = ledger.state_root().unwrap();
+    let cases = [
+        (
+            tx(
+                &key("carol"),
+                &ledger,
+                Call::RegisterValidator {
+                    hotkey: bob_hot.account(),
+                },
+            ),
+            "not_hotkey_owner",
+        ),
+        (
+            tx(
+                &key("bob"),
+                &ledger,
+                Call::RegisterValidator {
+                    hotkey: bob_hot.account(),
+                },
+            ),
+            "validator_already_registered",
+        ),
+        (
+            tx(
+                &key("carol"),
+                &ledger,
+                Call::RegisterValidator {
+                    hotkey: key("nobody").account(),
+                },
+            ),
+            "hotkey_not_found",
+        ),
+        (
+            tx(
+                &key("alice"),
+                &ledger,
+                Call::UnregisterValidator {
+                    hotkey: key("nobody").account(),
+                },
+            ),
+            "hotkey_not_found",
+        ),
+    ];
+    for (stx, code) in cases {
+        let err = ledger.simulate(&stx).unwrap_err();
+        assert_eq!(err.code(), code, "{err}");
+    }
+    assert_eq!(ledger.state_root().unwrap(), root);
+}
+
+fn vote(h: u64, block: &[u8]) -> Vote {
+    Vote {
+        chain_id: "test".into(),
+        height: h,
+        round: 0,
+        kind: VoteKind::Precommit,
+        block_hash: Some(Hash::digest(block)),
+    }
+}
+
+fn double_sign(k: &Keypair, h: u64, a: &[u8], b: &[u8]) -> DoubleSign {
+    let (first, second) = (vote(h, a), vote(h, b));
+    DoubleSign {
+        validator: k.account(),
+        first_signature: first.sign(k),
+        second_signature: second.sign(k),
+        first,
+        second,
+    }
+}
+
+fn report(ledger: &Ledger, evidence: DoubleSign) -> SignedTx {
+    signed(
+        &key("carol"),
+        ledger,
+        0,
+        Call::ReportEquivocation { evidence },
+    )
+}
+
+#[test]
+fn equivocation_slashes_jails_and_removes_the_offender() {
+    let (store, ledger) = open();
+    let bob_hot = bob_candidate(&ledger, 2_000);
+    produce_until(&ledger, EPOCH + 2);
+    assert_eq!(set_at(&ledger, EPOCH + 3).len(), 2);
+    let issuance = ledger.globals().unwrap().total_issuance;
+
+    // Bad evidence first: nothing happens.
+    let root = ledger.state_root().unwrap();
+    for (ev, code) in [
+        (double_sign(&bob_hot, 6, b"a", b"a"), "invalid_evidence"),
+        (
+            double_sign(&key("stranger"), 6, b"a", b"b"),
+            "invalid_evidence",
+        ),
+        (double_sign(&bob_hot, 99, b"a", b"b"), "invalid_evidence"),
+    ] {
+        assert_eq!(
+            ledger.simulate(&report(&ledger, ev)).unwrap_err().code(),
+            code
+        );
+    }
+    let mut forged = double_sign(&bob_hot, 6, b"a", b"b");
+    forged.second_signature = forged.first_signature;
+    assert_eq!(
+        ledger
+            .simulate(&report(&ledger, forged))
+            .unwrap_err()
+            .code(),
+        "invalid_evidence"
+    );
+    assert_eq!(ledger.state_root().unwrap(), root);
+
+    let (rejected, events) = produce(
+        &ledger,
+        vec![report(&ledger, double_sign(&bob_hot, 7, b"a", b"b"))],
+    );
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let slashed = 100 * RAO_PER_TAO; // 5% of 2,000 TAO
+    let punished_at = ledger.head().height;
+    assert!(events.contains(&Event::ValidatorPunished {
+        hotkey: bob_hot.account(),
+        slashed,
+        jailed_until: punished_at + 1_000,
+    }));
+    assert_eq!(
+        ledger
+            .hotkey(&bob_hot.account())
+            .unwrap()
+            .unwrap()
+            .total_stake,
+        1_900 * RAO_PER_TAO
+    );
+    assert_eq!(ledger.globals().unwrap().total_issuance, issuance - slashed);
+    let (accounted, g) = supply_accounted(store.as_ref()).unwrap();
+    assert_eq!(accounted, g.total_issuance as u128);
+    // Out of the set two heights later, without waiting for the epoch.
+    assert_eq!(set_at(&ledger, punished_at + 1).len(), 2);
+    assert_eq!(set_at(&ledger, punished_at + 2).len(), 1);
+
+    let again = report(&ledger, double_sign(&bob_hot, 7, b"a", b"c"));
+    assert_eq!(
+        ledger.simulate(&again).unwrap_err().code(),
+        "evidence_already_handled"
+    );
+    let rejoin = tx(
+        &key("bob"),
+        &ledger,
+        Call::RegisterValidator {
+            hotkey: bob_hot.account(),
+        },
+    );
+    assert_eq!(
+        ledger.simulate(&rejoin).unwrap_err().code(),
+        "validator_jailed"
+    );
+}
