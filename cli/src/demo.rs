@@ -88,8 +88,18 @@ fn setup(g: &Global) -> CliResult<()> {
     }
     let max_cost = 100 * RAO_PER_TAO;
     let mut last = None;
+    let metagraph: Value = client.get(&format!("/v1/subnets/{NETUID}/metagraph?fields=hotkey"))?;
+    let registered = |hk: String| {
+        metagraph["hotkey"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|h| h.as_str() == Some(&hk)))
+    };
     for v in VALIDATORS {
         let (cold, hot) = (dev_coldkey(v), dev_hotkey(v).account());
+        if registered(hot.to_string()) {
+            continue;
+        }
+        // In a multi-validator devnet bob and charlie already stake as chain validators.
         if client.get::<Value>(&format!("/v1/hotkeys/{hot}")).is_err() {
             submit(
                 g,
@@ -102,26 +112,20 @@ fn setup(g: &Global) -> CliResult<()> {
                 false,
                 true,
             )?;
-            last = Some(submit(
-                g,
-                &cold,
-                Call::BurnedRegister {
-                    netuid: NETUID,
-                    hotkey: hot,
-                    max_cost,
-                },
-                "register",
-                false,
-                true,
-            )?);
         }
+        last = Some(submit(
+            g,
+            &cold,
+            Call::BurnedRegister {
+                netuid: NETUID,
+                hotkey: hot,
+                max_cost,
+            },
+            "register",
+            false,
+            true,
+        )?);
     }
-    let metagraph: Value = client.get(&format!("/v1/subnets/{NETUID}/metagraph?fields=hotkey"))?;
-    let registered = |hk: String| {
-        metagraph["hotkey"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|h| h.as_str() == Some(&hk)))
-    };
     for i in 0..MINERS {
         let hot = miner(i).account();
         if !registered(hot.to_string()) {

@@ -130,6 +130,14 @@ fn now_ms() -> u64 {
 }
 
 pub fn alive(pid: u32) -> bool {
+    // A killed node whose parent is gone may linger as a zombie until something reaps it; it
+    // still answers signal 0, so /proc's state letter decides.
+    if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        let state = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        return !matches!(state, Some('Z' | 'X'));
+    }
     // Signal 0 checks that the process exists without touching it.
     unsafe { libc::kill(pid as i32, 0) == 0 }
 }

@@ -4,7 +4,6 @@
 
 use crate::error::{CliError, CliResult};
 use crate::keystore::Wallets;
-use crate::output::print_json;
 use crate::Global;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
@@ -160,7 +159,11 @@ pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
         )?;
         std::fs::rename(&tmp, data_dir.join(NODE_INFO))?;
         if g.json {
-            print_json(&serde_json::to_value(&info).expect("node info serializes"));
+            // One line, so a launcher can read it before the logs start.
+            println!(
+                "{}",
+                serde_json::to_string(&info).expect("node info serializes")
+            );
         } else {
             println!(
                 "node running ({}): REST API {}  p2p {}",

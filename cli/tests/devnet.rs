@@ -68,7 +68,10 @@ fn up_with(dir: &Path, extra: &[&str]) -> Devnet {
         serde_json::from_str(&line).unwrap_or_else(|e| panic!("devnet up printed {line:?}: {e}"));
     Devnet {
         child,
-        url: info["rest_url"].as_str().unwrap().to_string(),
+        url: info["rest_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("devnet up printed {line}"))
+            .to_string(),
         dir: dir.join("chain"),
     }
 }

@@ -18,6 +18,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 struct Devnet {
     dir: PathBuf,
     extra: Vec<Child>,
+    /// Nodes this test restarted itself, by index (devnet.json still names the old pid).
+    restarted: std::collections::HashMap<usize, Child>,
 }
 
 impl Drop for Devnet {
@@ -26,7 +28,7 @@ impl Drop for Devnet {
             .args(["devnet", "down", "--json", "--data-dir"])
             .arg(&self.dir)
             .output();
-        for c in &mut self.extra {
+        for c in self.extra.iter_mut().chain(self.restarted.values_mut()) {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -71,7 +73,11 @@ fn up(root: &Path, block_time_ms: u64) -> Devnet {
         ],
         &dir,
     );
-    let d = Devnet { dir, extra: vec![] };
+    let d = Devnet {
+        dir,
+        extra: vec![],
+        restarted: Default::default(),
+    };
     let urls = d.urls();
     wait(
         Duration::from_secs(60),
@@ -103,7 +109,12 @@ impl Devnet {
         self.status()["nodes"][i].clone()
     }
 
-    fn kill9(&self, i: usize) {
+    fn kill9(&mut self, i: usize) {
+        if let Some(mut child) = self.restarted.remove(&i) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return;
+        }
         let pid = self.node(i)["pid"]
             .as_u64()
             .expect("a running node has a pid");
@@ -137,7 +148,7 @@ impl Devnet {
             .stderr(log)
             .spawn()
             .unwrap();
-        self.extra.push(child);
+        self.restarted.insert(i, child);
         let url = n["rest_url"].as_str().unwrap().to_string();
         wait(
             Duration::from_secs(30),
