@@ -245,14 +245,22 @@ impl Node {
         self.metrics.observe_block_interval(
             block.header.time_ms.saturating_sub(parent_time) as f64 / 1000.0,
         );
-        tracing::info!(
-            height = block.header.height,
-            hash = %block.hash(),
-            txs = block.txs.len(),
-            round = commit.round,
-            "block committed"
-        );
-        if let Some(event) = BlockEvent::of_block(&self.ledger, block.header.height)? {
+        // A bulk sync logs one line per run (the engine does), not one per block.
+        if synced {
+            tracing::info!(
+                height = block.header.height,
+                hash = %block.hash(),
+                txs = block.txs.len(),
+                round = commit.round,
+                "block committed"
+            );
+        }
+        let subscribed = self.events.receiver_count() > 0;
+        if let Some(event) = subscribed
+            .then(|| BlockEvent::of_block(&self.ledger, block.header.height))
+            .transpose()?
+            .flatten()
+        {
             let _ = self.events.send(event);
         }
         Ok(())
