@@ -6,9 +6,7 @@ use tensorchain_ledger::state::{MAX_TAKE, MIN_STAKE, STAKE_PREFIX};
 use tensorchain_ledger::{
     supply_accounted, ChainParams, Column, Fees, GenesisState, Ledger, MemoryStore, Store, TxError,
 };
-use tensorchain_primitives::{
-    Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
-};
+use tensorchain_primitives::{Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO};
 
 const FEE: u64 = 1_000;
 const FUNDS: u64 = 1_000 * RAO_PER_TAO;
@@ -76,16 +74,7 @@ fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> Vec<TxError> {
         )
         .unwrap();
     let block = &built.executed.block;
-    let mut commit = Commit {
-        height: block.header.height,
-        round: 0,
-        block_hash: block.hash(),
-        signatures: vec![],
-    };
-    commit.signatures.push(CommitSig {
-        validator: v.account(),
-        signature: commit.precommit("test").sign(&v),
-    });
+    let commit = Commit::signed_by(block, "test", &[&v]);
     ledger.commit_block(built.executed, &commit).unwrap();
     built.rejected.into_iter().map(|(_, e)| e).collect()
 }

@@ -8,9 +8,7 @@ use tensorchain_ledger::subnet::{self, SubnetParams};
 use tensorchain_ledger::{
     supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
-use tensorchain_primitives::{
-    Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
-};
+use tensorchain_primitives::{Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO};
 
 const FEE: u64 = 1_000;
 const FUNDS: u64 = 100_000 * RAO_PER_TAO;
@@ -119,17 +117,7 @@ impl Chain {
                 self.ledger.commit(head.height).unwrap(),
             )
             .unwrap();
-        let b = &built.executed.block;
-        let mut commit = Commit {
-            height: b.header.height,
-            round: 0,
-            block_hash: b.hash(),
-            signatures: vec![],
-        };
-        commit.signatures.push(CommitSig {
-            validator: v.account(),
-            signature: commit.precommit("test").sign(&v),
-        });
+        let commit = Commit::signed_by(&built.executed.block, "test", &[&v]);
         self.ledger.commit_block(built.executed, &commit).unwrap();
         let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
         assert_eq!(

@@ -7,8 +7,8 @@ use tensorchain_ledger::{
     supply_accounted, ChainParams, Event, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
 use tensorchain_primitives::{
-    validator_set_hash, Call, Commit, CommitSig, DoubleSign, Hash, Keypair, SignedTx, Tx,
-    Validator, Vote, VoteKind, RAO_PER_TAO,
+    validator_set_hash, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx, Validator, Vote,
+    VoteKind, RAO_PER_TAO,
 };
 
 const FEE: u64 = 1_000;
@@ -82,16 +82,7 @@ fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {
         )
         .unwrap();
     let block = &built.executed.block;
-    let mut commit = Commit {
-        height: block.header.height,
-        round: 0,
-        block_hash: block.hash(),
-        signatures: vec![],
-    };
-    commit.signatures.push(CommitSig {
-        validator: v.account(),
-        signature: commit.precommit("test").sign(&v),
-    });
+    let commit = Commit::signed_by(block, "test", &[&v]);
     let events = built.executed.events.concat();
     ledger.commit_block(built.executed, &commit).unwrap();
     (built.rejected.into_iter().map(|(_, e)| e).collect(), events)

@@ -8,7 +8,7 @@ use tensorchain_genesis::{dev_hotkey, ChainSpec};
 use tensorchain_ledger::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
 use tensorchain_node::NodeConfig;
-use tensorchain_primitives::{Commit, CommitSig};
+use tensorchain_primitives::Commit;
 use tensorchain_rpc::NodeApi;
 
 /// Writes a chain of `blocks` empty blocks finalized by the devnet's single validator.
@@ -27,16 +27,7 @@ fn build_chain(dir: &std::path::Path, spec: &ChainSpec, blocks: u64) {
             )
             .unwrap();
         let block = &built.executed.block;
-        let mut commit = Commit {
-            height: block.header.height,
-            round: 0,
-            block_hash: block.hash(),
-            signatures: vec![],
-        };
-        commit.signatures.push(CommitSig {
-            validator: alice.account(),
-            signature: commit.precommit(&spec.chain_id).sign(&alice),
-        });
+        let commit = Commit::signed_by(block, &spec.chain_id, &[&alice]);
         let synced = i == blocks;
         ledger
             .commit_block_durably(built.executed, &commit, synced)

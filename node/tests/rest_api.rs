@@ -11,7 +11,7 @@ use std::time::Duration;
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
 use tensorchain_ledger::{Ledger, MemoryStore};
 use tensorchain_node::Node;
-use tensorchain_primitives::{AccountId, Call, Commit, CommitSig, Keypair, SignedTx, Tx};
+use tensorchain_primitives::{AccountId, Call, Commit, Keypair, SignedTx, Tx};
 use tensorchain_rpc::{Metrics, NodeApi};
 use tower::ServiceExt;
 
@@ -71,17 +71,7 @@ impl TestNode {
             .build_block(self.validator.account(), head.time_ms + 1_000)
             .unwrap();
         let block = &built.executed.block;
-        let mut commit = Commit {
-            height: block.header.height,
-            round: 0,
-            block_hash: block.hash(),
-            signatures: vec![],
-        };
-        let vote = commit.precommit(&self.spec.chain_id);
-        commit.signatures.push(CommitSig {
-            validator: self.validator.account(),
-            signature: vote.sign(&self.validator),
-        });
+        let commit = Commit::signed_by(block, &self.spec.chain_id, &[&self.validator]);
         self.node
             .commit_block(built.executed, &commit, &built.rejected, true)
             .unwrap();

@@ -164,6 +164,26 @@ impl Commit {
         Hash::digest(&borsh::to_vec(self).expect("borsh to vec"))
     }
 
+    /// A certificate for `block` signed by `keys` in round 0 (tests, benchmarks and tools that
+    /// hold the whole validator set's keys).
+    pub fn signed_by(block: &Block, chain_id: &str, keys: &[&Keypair]) -> Commit {
+        let mut commit = Commit {
+            height: block.header.height,
+            round: 0,
+            block_hash: block.hash(),
+            signatures: vec![],
+        };
+        let vote = commit.precommit(chain_id);
+        commit.signatures = keys
+            .iter()
+            .map(|k| CommitSig {
+                validator: k.account(),
+                signature: vote.sign(k),
+            })
+            .collect();
+        commit
+    }
+
     /// Checks every signature strictly and that the signers hold more than 2/3 of `validators`' power.
     pub fn verify(&self, chain_id: &str, validators: &[Validator]) -> Result<(), CommitError> {
         let message = self.precommit(chain_id).signing_hash();
