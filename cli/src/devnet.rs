@@ -54,6 +54,9 @@ pub enum DevnetCmd {
         /// Block time of a new devnet (fixed once its genesis exists).
         #[arg(long)]
         block_time_ms: Option<u64>,
+        /// Blocks between validator set recomputations of a new devnet (default 100).
+        #[arg(long)]
+        validator_epoch: Option<u64>,
         /// Delete the devnet's data and start a new chain.
         #[arg(long)]
         reset: bool,
@@ -152,7 +155,7 @@ fn signal(pid: u32, sig: i32) {
 fn devnet_spec(
     dir: &Path,
     validators: usize,
-    block_time_ms: Option<u64>,
+    (block_time_ms, validator_epoch): (Option<u64>, Option<u64>),
 ) -> CliResult<(ChainSpec, PathBuf)> {
     let path = dir.join("genesis.json");
     if path.exists() {
@@ -179,6 +182,9 @@ fn devnet_spec(
     let mut spec = ChainSpec::devnet(validators, now_ms());
     if let Some(bt) = block_time_ms {
         spec.block_time_ms = bt;
+    }
+    if let Some(e) = validator_epoch {
+        spec.validator_epoch = e.max(1);
     }
     spec.validate().map_err(|e| {
         CliError::new(
@@ -230,6 +236,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
             rpc_port,
             p2p_port,
             block_time_ms,
+            validator_epoch,
             reset,
             no_demo,
             detach,
@@ -238,7 +245,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
             &dir.path(g),
             validators as usize,
             (rpc_port, p2p_port),
-            block_time_ms,
+            (block_time_ms, validator_epoch),
             reset,
             !(no_demo || detach),
             detach,
@@ -279,7 +286,7 @@ fn up(
     dir: &Path,
     validators: usize,
     (rpc_base, p2p_base): (u16, u16),
-    block_time_ms: Option<u64>,
+    timing: (Option<u64>, Option<u64>),
     reset: bool,
     demo: bool,
     detach: bool,
@@ -303,7 +310,7 @@ fn up(
         std::fs::remove_dir_all(dir)?;
     }
     let resumed = dir.join("genesis.json").exists();
-    let (spec, genesis) = devnet_spec(dir, validators, block_time_ms)?;
+    let (spec, genesis) = devnet_spec(dir, validators, timing)?;
     let previous = DevnetState::load(dir);
     let names: Vec<&str> = DEV_ACCOUNTS[..spec.validators.len()].to_vec();
     let exe = std::env::current_exe()?;

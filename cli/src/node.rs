@@ -2,11 +2,14 @@
 //! or SIGTERM. It writes `node.json` in its data dir (pid, REST URL, p2p addresses) so launchers
 //! and scripts can find it.
 
+use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::keystore::Wallets;
+use crate::output::{print_json, table};
 use crate::Global;
 use clap::Subcommand;
 use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
@@ -16,31 +19,38 @@ use tensorchain_primitives::Keypair;
 #[derive(Subcommand)]
 pub enum NodeCmd {
     /// Run a node from a chain spec: a validator with --validator-uri/--validator, else a full node.
-    Run {
-        #[arg(long)]
-        genesis: PathBuf,
-        #[arg(long)]
-        data_dir: PathBuf,
-        /// REST port; 0 picks a free one.
-        #[arg(long, default_value_t = 8080)]
-        rpc_port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
-        rpc_addr: IpAddr,
-        /// Peer-to-peer port; 0 picks a free one.
-        #[arg(long, default_value_t = 30333)]
-        p2p_port: u16,
-        #[arg(long, default_value = "127.0.0.1")]
-        p2p_addr: IpAddr,
-        /// A peer to join through, `/ip4/…/tcp/…/p2p/<peer id>`; repeat for several.
-        #[arg(long)]
-        bootnode: Vec<String>,
-        /// Validate with a dev validator key (e.g. alice).
-        #[arg(long, conflicts_with = "validator")]
-        validator_uri: Option<String>,
-        /// Validate with the wallet's hotkey (-w/-H).
-        #[arg(long)]
-        validator: bool,
-    },
+    Run(RunArgs),
+    /// The node's identity, head, sync distance and consensus height (--network picks the node).
+    Status,
+    /// The node's connected peers.
+    Peers,
+}
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    #[arg(long)]
+    genesis: PathBuf,
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// REST port; 0 picks a free one.
+    #[arg(long, default_value_t = 8080)]
+    rpc_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    rpc_addr: IpAddr,
+    /// Peer-to-peer port; 0 picks a free one.
+    #[arg(long, default_value_t = 30333)]
+    p2p_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    p2p_addr: IpAddr,
+    /// A peer to join through, `/ip4/…/tcp/…/p2p/<peer id>`; repeat for several.
+    #[arg(long)]
+    bootnode: Vec<String>,
+    /// Validate with a dev validator key (e.g. alice).
+    #[arg(long, conflicts_with = "validator")]
+    validator_uri: Option<String>,
+    /// Validate with the wallet's hotkey (-w/-H).
+    #[arg(long)]
+    validator: bool,
 }
 
 /// What a running node writes to `<data dir>/node.json`.
@@ -96,7 +106,69 @@ fn tcp_multiaddr(ip: IpAddr, port: u16) -> Multiaddr {
 }
 
 pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
-    let NodeCmd::Run {
+    let client = Client::new(&g.network);
+    match cmd {
+        NodeCmd::Run(args) => run(args, g),
+        NodeCmd::Status => {
+            let identity: Value = client.get("/v1/node/identity")?;
+            let syncing: Value = client.get("/v1/node/syncing")?;
+            let (id, sync) = (&identity, &syncing);
+            if g.json {
+                print_json(&json!({"identity": id, "syncing": sync}));
+            } else {
+                println!("peer id     {}", id["peer_id"].as_str().unwrap_or("-"));
+                println!("role        {}", id["role"].as_str().unwrap_or("-"));
+                for a in id["listen_addrs"].as_array().into_iter().flatten() {
+                    println!("listening   {}", a.as_str().unwrap_or_default());
+                }
+                println!("chain       {}", id["chain_id"].as_str().unwrap_or("-"));
+                println!(
+                    "head        {} (best peer {}, {} behind{})",
+                    sync["head"],
+                    sync["best_peer_height"],
+                    sync["sync_distance"],
+                    if sync["syncing"] == true {
+                        ", syncing"
+                    } else {
+                        ""
+                    }
+                );
+                println!(
+                    "consensus   height {} round {}",
+                    sync["consensus_height"], sync["consensus_round"]
+                );
+            }
+            Ok(())
+        }
+        NodeCmd::Peers => {
+            let peers: Value = client.get("/v1/node/peers")?;
+            let list = &peers["peers"];
+            if g.json {
+                print_json(list);
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|p| {
+                        ["peer_id", "direction", "addr", "agent"]
+                            .iter()
+                            .map(|k| p[*k].as_str().unwrap_or("-").to_string())
+                            .collect()
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    table(&["PEER ID", "DIRECTION", "ADDRESS", "AGENT"], &rows)
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+fn run(args: RunArgs, g: &Global) -> CliResult<()> {
+    let RunArgs {
         genesis,
         data_dir,
         rpc_port,
@@ -106,7 +178,7 @@ pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
         bootnode,
         validator_uri,
         validator,
-    } = cmd;
+    } = args;
     let spec = ChainSpec::load(&genesis).map_err(|e| {
         CliError::new(
             "bad_genesis",

@@ -70,7 +70,7 @@ pub fn run(cmd: ValidatorCmd, g: &Global) -> CliResult<()> {
         }
         ValidatorCmd::List => {
             let v: serde_json::Value = Client::new(&g.network).get("/v1/validators")?;
-            let data = &v["data"];
+            let data = &v;
             if g.json {
                 print_json(data);
                 return Ok(());

@@ -1,6 +1,7 @@
 //! Multi-validator devnets as real processes on 127.0.0.1, through the one binary: four validators
 //! finalize, survive kill -9 of one, halt without a quorum and resume with it; a full node joins
-//! by bootnode and syncs to identical hashes; a transfer sent to any node is finalized.
+//! by bootnode and syncs to identical hashes; a transfer sent to any node is finalized; a staked
+//! hotkey that registers as a validator joins the set at the next validator epoch and signs.
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -52,7 +53,7 @@ fn run(args: &[&str], dir: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"))
 }
 
-fn up(root: &Path, block_time_ms: u64) -> Devnet {
+fn up(root: &Path, block_time_ms: u64, extra: &[&str]) -> Devnet {
     let dir = root.join("devnet");
     let bt = block_time_ms.to_string();
     let started = Instant::now();
@@ -70,7 +71,11 @@ fn up(root: &Path, block_time_ms: u64) -> Devnet {
             "0",
             "--block-time-ms",
             &bt,
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
         &dir,
     );
     let d = Devnet {
@@ -216,7 +221,7 @@ fn signed_by(url: &str, h: u64, hotkey: &str) -> bool {
 fn validators_survive_a_crash_and_halt_without_quorum() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let root = tempfile::tempdir().unwrap();
-    let mut d = up(root.path(), 500);
+    let mut d = up(root.path(), 500, &[]);
     let urls = d.urls();
     let u: Vec<&str> = urls.iter().map(String::as_str).collect();
     let status = d.status();
@@ -281,10 +286,10 @@ fn validators_survive_a_crash_and_halt_without_quorum() {
 }
 
 #[test]
-fn a_full_node_syncs_and_transfers_finalize_from_any_node() {
+fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let root = tempfile::tempdir().unwrap();
-    let mut d = up(root.path(), 500);
+    let mut d = up(root.path(), 500, &["--validator-epoch", "10"]);
     let urls = d.urls();
     wait(Duration::from_secs(30), "a few blocks", || {
         height(&urls[0]) >= 5
@@ -377,4 +382,66 @@ fn a_full_node_syncs_and_transfers_finalize_from_any_node() {
                 .all(|u| balance(u) == expected)
         },
     );
+
+    // Eve stakes, registers her hotkey as a validator and runs a validator node: from the next
+    // validator epoch (10 blocks here) on, commits carry her signature on every node's chain.
+    let cli = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .args(["--uri", "eve", "--json", "-y", "--network", &urls[1]])
+            .env("TENSORCHAIN_HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    };
+    cli(&["stake", "add", "--amount", "50000"]);
+    cli(&["validator", "register"]);
+    let eve_node = Command::new(BIN)
+        .args([
+            "node",
+            "run",
+            "--json",
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+        ])
+        .args(["--validator-uri", "eve", "--genesis"])
+        .arg(status["genesis"].as_str().unwrap())
+        .arg("--data-dir")
+        .arg(root.path().join("eve"))
+        .args([
+            "--bootnode",
+            status["nodes"][1]["p2p_addr"].as_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    d.extra.push(eve_node);
+    let eve_hot = tensorchain_genesis::dev_hotkey("eve").account().to_string();
+    wait(
+        Duration::from_secs(60),
+        "eve joins the validator set",
+        || {
+            try_get(&format!("{}/v1/validators", urls[0])).is_some_and(|v| {
+                v["data"]["validators"]
+                    .as_array()
+                    .is_some_and(|l| l.iter().any(|x| x["hotkey"] == eve_hot))
+            })
+        },
+    );
+    let joined = height(&urls[0]);
+    wait(Duration::from_secs(60), "eve's node signs commits", || {
+        let top = height(&urls[0]);
+        (joined..=top).any(|h| signed_by(&urls[0], h, &eve_hot))
+    });
+    let top = height(&urls[0]).min(height(&full_url));
+    same_chain(&[&urls[0], &urls[3], &full_url], top);
 }
