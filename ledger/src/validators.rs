@@ -275,7 +275,7 @@ pub fn end_of_block(
     }
     ranked.sort_by(|a, b| b.power.cmp(&a.power).then(a.hotkey.cmp(&b.hotkey)));
     ranked.truncate(params.validators.max_validators as usize);
-    ranked.sort_by(|a, b| a.hotkey.cmp(&b.hotkey));
+    ranked.sort_by_key(|v| v.hotkey);
     // A chain with no validators could never make another block: keep the old set instead.
     if ranked.is_empty() {
         return Ok(());

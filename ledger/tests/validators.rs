@@ -289,7 +289,9 @@ fn report(ledger: &Ledger, evidence: DoubleSign) -> SignedTx {
         &key("carol"),
         ledger,
         0,
-        Call::ReportEquivocation { evidence },
+        Call::ReportEquivocation {
+            evidence: Box::new(evidence),
+        },
     )
 }
 

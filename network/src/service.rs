@@ -464,31 +464,29 @@ impl SwarmTask {
                 endpoint,
                 num_established,
                 ..
-            } => {
-                if num_established.get() == 1 {
-                    let addr = endpoint.get_remote_address().clone();
-                    let outbound = endpoint.is_dialer();
-                    self.shared.lock().expect("network state").peers.insert(
+            } if num_established.get() == 1 => {
+                let addr = endpoint.get_remote_address().clone();
+                let outbound = endpoint.is_dialer();
+                self.shared.lock().expect("network state").peers.insert(
+                    peer_id,
+                    PeerInfo {
                         peer_id,
-                        PeerInfo {
-                            peer_id,
-                            addr: outbound.then_some(addr),
-                            outbound,
-                            agent: None,
-                            listen_addrs: vec![],
-                        },
-                    );
-                    tracing::info!(peer = %peer_id, "peer connected");
-                    self.emit(Event::PeerUp(peer_id));
-                    if self.exchanged.insert(peer_id) {
-                        let id = self
-                            .swarm
-                            .behaviour_mut()
-                            .sync
-                            .send_request(&peer_id, SyncRequest::Peers);
-                        let (reply, _) = oneshot::channel();
-                        self.pending.insert(id, reply);
-                    }
+                        addr: outbound.then_some(addr),
+                        outbound,
+                        agent: None,
+                        listen_addrs: vec![],
+                    },
+                );
+                tracing::info!(peer = %peer_id, "peer connected");
+                self.emit(Event::PeerUp(peer_id));
+                if self.exchanged.insert(peer_id) {
+                    let id = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_request(&peer_id, SyncRequest::Peers);
+                    let (reply, _) = oneshot::channel();
+                    self.pending.insert(id, reply);
                 }
             }
             SwarmEvent::ConnectionClosed {

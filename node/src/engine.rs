@@ -250,7 +250,7 @@ impl Engine {
             Message::Proposal(proposal) => match self.blocks.get(&proposal.proposal.value) {
                 Some(block) => ConsensusWire::Proposal {
                     proposal,
-                    block: block.clone(),
+                    block: Box::new(block.clone()),
                 },
                 None => return,
             },
@@ -323,7 +323,7 @@ impl Engine {
                     self.net.report(id, source, verdict);
                     match wire {
                         ConsensusWire::Proposal { proposal, block } => {
-                            self.on_proposal(proposal, block)
+                            self.on_proposal(proposal, *block)
                         }
                         ConsensusWire::Vote(v) => {
                             let out = self.driver.handle(Input::Vote(v));
@@ -461,7 +461,9 @@ impl Engine {
             signer: key.account(),
             nonce: self.node.next_nonce(&key.account()),
             fee: 0,
-            call: Call::ReportEquivocation { evidence },
+            call: Call::ReportEquivocation {
+                evidence: Box::new(evidence),
+            },
         };
         let stx = tx.sign(key);
         if let Err(e) = self.node.submit_tx(stx) {

@@ -9,7 +9,7 @@ use tensorchain_primitives::Block;
 pub enum ConsensusWire {
     Proposal {
         proposal: SignedProposal,
-        block: Block,
+        block: Box<Block>,
     },
     Vote(SignedVote),
 }

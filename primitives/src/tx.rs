@@ -85,7 +85,9 @@ pub enum Call {
     /// Signed by the hotkey's owner: leave the validator set at the next recomputation.
     UnregisterValidator { hotkey: AccountId },
     /// Anyone may report a validator that signed two conflicting votes; it is jailed and slashed.
-    ReportEquivocation { evidence: crate::block::DoubleSign },
+    ReportEquivocation {
+        evidence: Box<crate::block::DoubleSign>,
+    },
 }
 
 impl Call {
