@@ -132,6 +132,42 @@ impl Devnet {
         });
     }
 
+    /// Starts another node (`extra` args, e.g. a validator key) that joins through node
+    /// `bootnode`'s address; returns what it printed about itself.
+    fn join(&mut self, data_dir: &Path, bootnode: usize, extra: &[&str]) -> Value {
+        let status = self.status();
+        let mut child = Command::new(BIN)
+            .args([
+                "node",
+                "run",
+                "--json",
+                "--rpc-port",
+                "0",
+                "--p2p-port",
+                "0",
+            ])
+            .args(extra)
+            .arg("--genesis")
+            .arg(status["genesis"].as_str().unwrap())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "--bootnode",
+                status["nodes"][bootnode]["p2p_addr"].as_str().unwrap(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        self.extra.push(child);
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("node run printed {line:?}: {e}"))
+    }
+
     /// Restarts node `i` with the exact command the devnet recorded for it.
     fn restart(&mut self, i: usize) {
         let n = self.node(i);
@@ -296,36 +332,7 @@ fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins(
     });
 
     // A fresh full node joins through one bootnode and reaches the head.
-    let status = d.status();
-    let mut full = Command::new(BIN)
-        .args([
-            "node",
-            "run",
-            "--json",
-            "--rpc-port",
-            "0",
-            "--p2p-port",
-            "0",
-            "--genesis",
-        ])
-        .arg(status["genesis"].as_str().unwrap())
-        .arg("--data-dir")
-        .arg(root.path().join("full"))
-        .args([
-            "--bootnode",
-            status["nodes"][0]["p2p_addr"].as_str().unwrap(),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(full.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    d.extra.push(full);
-    let info: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    let info = d.join(&root.path().join("full"), 0, &[]);
     assert_eq!(info["role"], "full");
     let full_url = info["rest_url"].as_str().unwrap().to_string();
     let target = height(&urls[0]);
@@ -401,30 +408,7 @@ fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins(
     };
     cli(&["stake", "add", "--amount", "50000"]);
     cli(&["validator", "register"]);
-    let eve_node = Command::new(BIN)
-        .args([
-            "node",
-            "run",
-            "--json",
-            "--rpc-port",
-            "0",
-            "--p2p-port",
-            "0",
-        ])
-        .args(["--validator-uri", "eve", "--genesis"])
-        .arg(status["genesis"].as_str().unwrap())
-        .arg("--data-dir")
-        .arg(root.path().join("eve"))
-        .args([
-            "--bootnode",
-            status["nodes"][1]["p2p_addr"].as_str().unwrap(),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    d.extra.push(eve_node);
+    d.join(&root.path().join("eve"), 1, &["--validator-uri", "eve"]);
     let eve_hot = tensorchain_genesis::dev_hotkey("eve").account().to_string();
     wait(
         Duration::from_secs(60),
