@@ -343,19 +343,9 @@ impl Engine {
                 let response = blocking(|| self.serve(request));
                 self.net.respond(channel, response);
             }
-            Event::PeerUp(_) => {
-                self.node
-                    .metrics_ref()
-                    .peers
-                    .set(self.net.peers().len() as i64);
-            }
-            Event::PeerDown(peer) => {
-                self.sync.remove_peer(&peer);
-                self.node
-                    .metrics_ref()
-                    .peers
-                    .set(self.net.peers().len() as i64);
-            }
+            // A new peer is asked for its status at the next poll.
+            Event::PeerUp(_) => {}
+            Event::PeerDown(peer) => self.sync.remove_peer(&peer),
         }
     }
 

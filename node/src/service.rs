@@ -160,10 +160,6 @@ impl Node {
         pool.admit(tx, &self.ledger)
     }
 
-    pub(crate) fn metrics_ref(&self) -> &Metrics {
-        &self.metrics
-    }
-
     pub(crate) fn set_round(&self, height: u64, round: u32) {
         let mut p = self.progress.lock().expect("progress lock");
         (p.height, p.round) = (height, round);
@@ -255,6 +251,9 @@ impl Node {
                 "block committed"
             );
         }
+        self.metrics
+            .consensus_extra_rounds
+            .inc_by(commit.round as u64);
         let subscribed = self.events.receiver_count() > 0;
         if let Some(event) = subscribed
             .then(|| BlockEvent::of_block(&self.ledger, block.header.height))

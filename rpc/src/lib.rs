@@ -176,6 +176,7 @@ async fn metrics_page(State(st): State<AppState>) -> Response {
     st.metrics.best_height.set(head);
     st.metrics.finalized_height.set(head);
     st.metrics.mempool_size.set(st.api.mempool_len() as i64);
+    st.metrics.peers.set(st.api.network().peers.len() as i64);
     if let Ok(g) = ledger.globals() {
         st.metrics.total_issuance.set(g.total_issuance as i64);
     }

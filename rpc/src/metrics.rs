@@ -29,6 +29,8 @@ pub struct Metrics {
     pub mempool_size: Gauge,
     pub total_issuance: Gauge,
     pub peers: Gauge,
+    /// Rounds a decided height needed beyond the first, summed: grows when proposers fail.
+    pub consensus_extra_rounds: Counter,
     block_interval: Histogram,
     http_requests: Family<HttpLabels, Counter>,
     http_latency: Family<RouteLabel, Histogram>,
@@ -50,6 +52,7 @@ impl Metrics {
             mempool_size: Gauge::default(),
             total_issuance: Gauge::default(),
             peers: Gauge::default(),
+            consensus_extra_rounds: Counter::default(),
             block_interval: Histogram::new(exponential_buckets(0.05, 2.0, 10)),
             http_requests: Family::default(),
             http_latency: Family::new_with_constructor(|| {
@@ -77,6 +80,11 @@ impl Metrics {
             m.total_issuance.clone(),
         );
         registry.register("peers", "Connected peers", m.peers.clone());
+        registry.register(
+            "consensus_extra_rounds",
+            "Rounds beyond the first that decided heights needed",
+            m.consensus_extra_rounds.clone(),
+        );
         registry.register(
             "block_interval_seconds",
             "Time between consecutive blocks",
