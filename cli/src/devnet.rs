@@ -383,7 +383,11 @@ fn up(
     }
     state.save(dir)?;
     for n in &state.nodes {
-        wait_started(n, started)?;
+        if let Err(e) = wait_started(n, started) {
+            // Half a devnet is no use: stop the nodes that did start.
+            down(dir)?;
+            return Err(e);
+        }
     }
     if !g.json {
         eprintln!(
@@ -439,7 +443,10 @@ fn wait_started(n: &DevnetNode, since: Instant) -> CliResult<()> {
             return Err(CliError::new(
                 "node_start_failed",
                 format!("node {} exited while starting", n.name),
-                format!("see its log: {}", n.log.display()),
+                format!(
+                    "see its log: {} (a port in use? --rpc-port/--p2p-port pick others, 0 free ones)",
+                    n.log.display()
+                ),
             ));
         }
         if since.elapsed() > START_TIMEOUT {
