@@ -111,7 +111,6 @@ enum Command {
         channel: ResponseChannel<SyncResponse>,
         response: SyncResponse,
     },
-    Dial(Multiaddr),
 }
 
 /// The node's side of the network task. Cheap to clone.
@@ -200,10 +199,6 @@ impl NetworkHandle {
         let _ = self
             .priority
             .try_send(Command::Respond { channel, response });
-    }
-
-    pub fn dial(&self, addr: Multiaddr) {
-        let _ = self.priority.try_send(Command::Dial(addr));
     }
 }
 
@@ -322,6 +317,7 @@ pub async fn start(
         tx_out: tx_tx,
         pending: HashMap::new(),
         exchanged: Default::default(),
+        learned: BTreeMap::new(),
     };
     for addr in task.bootnodes.clone() {
         task.dial(addr);
@@ -366,6 +362,8 @@ struct SwarmTask {
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
     /// Peers we already asked for their peers (peer exchange), so it happens once per connection.
     exchanged: std::collections::HashSet<PeerId>,
+    /// Peers other nodes told us about, by id (bounded), redialed like bootnodes.
+    learned: BTreeMap<PeerId, Multiaddr>,
 }
 
 impl SwarmTask {
@@ -399,7 +397,6 @@ impl SwarmTask {
             Command::Respond { channel, response } => {
                 let _ = b.sync.send_response(channel, response);
             }
-            Command::Dial(addr) => self.dial(addr),
         }
     }
 
@@ -414,9 +411,11 @@ impl SwarmTask {
         }
     }
 
-    /// Bootnodes are redialed for as long as the node runs, so a restarted peer is found again.
+    /// Bootnodes, and peers learned by exchange, are redialed for as long as the node runs, so a
+    /// restarted peer is found again and losing the bootnode does not isolate a node.
     fn redial(&mut self) {
-        for addr in self.bootnodes.clone() {
+        let known: Vec<Multiaddr> = self.learned.values().cloned().collect();
+        for addr in self.bootnodes.clone().into_iter().chain(known) {
             self.dial(addr);
         }
     }
@@ -628,10 +627,14 @@ impl SwarmTask {
             if connected >= MAX_PEERS {
                 return;
             }
-            if let Ok(addr) = Multiaddr::try_from(bytes.clone()) {
-                if peer_id_of(&addr).is_some() {
-                    self.dial(addr);
+            let Ok(addr) = Multiaddr::try_from(bytes.clone()) else {
+                continue;
+            };
+            if let Some(peer) = peer_id_of(&addr) {
+                if self.learned.len() < MAX_PEERS || self.learned.contains_key(&peer) {
+                    self.learned.insert(peer, addr.clone());
                 }
+                self.dial(addr);
             }
         }
     }
