@@ -75,3 +75,50 @@ async fn two_nodes_peer_gossip_and_answer_requests() {
     assert_eq!(resp, SyncResponse::Error("no chain here".into()));
     responder.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consensus_gets_through_a_transaction_flood() {
+    let (_stop_tx, stop) = watch::channel(false);
+    let (a, mut a_events) = node(vec![], &stop).await;
+    let (b, _b_events) = node(vec![a.listen_addrs()[0].clone()], &stop).await;
+    // Wait until gossip flows at all.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            b.publish_consensus(b"ready".to_vec());
+            if tokio::time::timeout(Duration::from_millis(300), next_gossip(&mut a_events))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("gossip flows");
+
+    // A flood far beyond the transaction queues: the excess is dropped at the handle, and the
+    // receiver never reports the tx messages, yet a consensus message still arrives.
+    let flood = vec![7u8; 2048];
+    let accepted = (0..20_000)
+        .filter(|i| {
+            let mut m = flood.clone();
+            m[..4].copy_from_slice(&(*i as u32).to_le_bytes());
+            b.publish_tx(m)
+        })
+        .count();
+    assert!(accepted < 20_000, "the tx queue is bounded");
+    assert!(b.publish_consensus(b"vote".to_vec()));
+    let got = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let (_, _, data) = next_gossip(&mut a_events).await;
+            if data == b"vote" {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        got.is_ok(),
+        "the consensus message was lost behind the flood"
+    );
+}
