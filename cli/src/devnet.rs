@@ -227,7 +227,6 @@ fn tcp_port_of_multiaddr(addr: &str) -> Option<u16> {
         .and_then(|p| p.parse().ok())
 }
 
-#[allow(clippy::too_many_arguments)]
 pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
     match cmd {
         DevnetCmd::Up {

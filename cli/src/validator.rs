@@ -34,40 +34,41 @@ pub enum ValidatorCmd {
     List,
 }
 
+/// register_validator (`offer`) or unregister_validator for a hotkey.
+fn candidacy(
+    g: &Global,
+    offer: bool,
+    hotkey_address: Option<&str>,
+    dry_run: bool,
+    no_wait: bool,
+) -> CliResult<()> {
+    let hotkey = hotkey(g, hotkey_address)?;
+    let (call, summary) = if offer {
+        (
+            Call::RegisterValidator { hotkey },
+            format!("register {hotkey} as a validator candidate"),
+        )
+    } else {
+        (
+            Call::UnregisterValidator { hotkey },
+            format!("withdraw {hotkey} as a validator"),
+        )
+    };
+    send(g, &signer(g)?, call, &summary, dry_run, no_wait)
+}
+
 pub fn run(cmd: ValidatorCmd, g: &Global) -> CliResult<()> {
     match cmd {
         ValidatorCmd::Register {
             hotkey_address,
             dry_run,
             no_wait,
-        } => {
-            let hotkey = hotkey(g, hotkey_address.as_deref())?;
-            let summary = format!("register {hotkey} as a validator candidate");
-            send(
-                g,
-                &signer(g)?,
-                Call::RegisterValidator { hotkey },
-                &summary,
-                dry_run,
-                no_wait,
-            )
-        }
+        } => candidacy(g, true, hotkey_address.as_deref(), dry_run, no_wait),
         ValidatorCmd::Unregister {
             hotkey_address,
             dry_run,
             no_wait,
-        } => {
-            let hotkey = hotkey(g, hotkey_address.as_deref())?;
-            let summary = format!("withdraw {hotkey} as a validator");
-            send(
-                g,
-                &signer(g)?,
-                Call::UnregisterValidator { hotkey },
-                &summary,
-                dry_run,
-                no_wait,
-            )
-        }
+        } => candidacy(g, false, hotkey_address.as_deref(), dry_run, no_wait),
         ValidatorCmd::List => {
             let v: serde_json::Value = Client::new(&g.network).get("/v1/validators")?;
             let data = &v;

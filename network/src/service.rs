@@ -574,7 +574,6 @@ impl SwarmTask {
                 }
             }
             E::Message {
-                peer,
                 message:
                     M::Response {
                         request_id,
@@ -588,7 +587,6 @@ impl SwarmTask {
                 if let Some(reply) = self.pending.remove(&request_id) {
                     let _ = reply.send(Ok(response));
                 }
-                let _ = peer;
             }
             E::OutboundFailure {
                 peer,

@@ -63,6 +63,8 @@ pub struct Engine {
     last_progress: Instant,
     sync: RangeSync,
     sync_tx: mpsc::Sender<SyncResult>,
+    /// Taken by `run`, which selects on it.
+    sync_rx: Option<mpsc::Receiver<SyncResult>>,
     proposal_path: PathBuf,
 }
 
@@ -86,7 +88,7 @@ impl Engine {
             config.key.clone(),
             wal,
         );
-        let (sync_tx, _) = mpsc::channel(1);
+        let (sync_tx, sync_rx) = mpsc::channel(256);
         Ok(Engine {
             node,
             net,
@@ -105,13 +107,13 @@ impl Engine {
             last_progress: Instant::now(),
             sync: RangeSync::default(),
             sync_tx,
+            sync_rx: Some(sync_rx),
             proposal_path: config.consensus_dir.join("proposal"),
         })
     }
 
     pub async fn run(mut self, mut events: Events, mut shutdown: watch::Receiver<bool>) {
-        let (sync_tx, mut sync_rx) = mpsc::channel(256);
-        self.sync_tx = sync_tx;
+        let mut sync_rx = self.sync_rx.take().expect("an engine runs once");
         self.load_own_proposal();
         let mut status = tokio::time::interval(STATUS_EVERY);
         loop {
