@@ -62,12 +62,15 @@ struct StoredBody {
     txs: Vec<SignedTx>,
     last_commit: Option<Commit>,
     events: Vec<Vec<Event>>,
+    /// What the end of the block did on its own (unbonding releases).
+    end_events: Vec<Event>,
 }
 
 /// A block whose state changes are computed and ready to commit.
 pub struct ExecutedBlock {
     pub block: Block,
     pub events: Vec<Vec<Event>>,
+    pub end_events: Vec<Event>,
     batch: WriteBatch,
 }
 
@@ -231,6 +234,11 @@ impl Ledger {
         Ok(Some((block, body.events)))
     }
 
+    /// What the end of block `height` did on its own (unbonding releases), in order.
+    pub fn end_events(&self, height: u64) -> Result<Vec<Event>, StoreError> {
+        Ok(self.body(height)?.map(|b| b.end_events).unwrap_or_default())
+    }
+
     /// The commit certificate that finalized the block at `height`.
     pub fn commit(&self, height: u64) -> Result<Option<Commit>, StoreError> {
         self.store
@@ -363,7 +371,8 @@ impl Ledger {
             TxError::Storage(s) => LedgerError::Store(StoreError(s)),
             other => LedgerError::InvalidBlock(format!("end of block: {other}")),
         };
-        crate::subnet::emission::on_block(&mut view, &self.params, height).map_err(end_of_block)?;
+        let end_events = crate::subnet::emission::on_block(&mut view, &self.params, height)
+            .map_err(end_of_block)?;
         validators::end_of_block(&mut view, &self.params, height).map_err(end_of_block)?;
         let sched = validators::schedule(&view).map_err(end_of_block)?;
         let set_hash = |h: u64| validator_set_hash(sched.for_height(h).map_or(&[][..], |s| s));
@@ -401,10 +410,11 @@ impl Ledger {
             txs,
             last_commit,
         };
-        put_block(&mut batch, &block, &events, hash, time_ms);
+        put_block(&mut batch, &block, (&events, &end_events), hash, time_ms);
         Ok(ExecutedBlock {
             block,
             events,
+            end_events,
             batch,
         })
     }
@@ -472,7 +482,7 @@ fn put_state(batch: &mut WriteBatch, changes: &Changes) {
 fn put_block(
     batch: &mut WriteBatch,
     block: &Block,
-    events: &[Vec<Event>],
+    (events, end_events): (&[Vec<Event>], &[Event]),
     hash: Hash,
     time_ms: u64,
 ) {
@@ -481,6 +491,7 @@ fn put_block(
         txs: block.txs.clone(),
         last_commit: block.last_commit.clone(),
         events: events.to_vec(),
+        end_events: end_events.to_vec(),
     };
     batch.put(
         Column::Headers,
@@ -515,7 +526,7 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     for (id, amount) in &g.balances {
         let mut a = view.account(id)?.unwrap_or_default();
         a.free += amount;
-        view.set_account(id, &a);
+        view.set_account(id, &a)?;
         issued += *amount as u128;
     }
     for (hotkey, coldkey, amount) in &g.stakes {
@@ -553,7 +564,7 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
         txs: vec![],
         last_commit: None,
     };
-    put_block(&mut batch, &block, &[], hash, g.time_ms);
+    put_block(&mut batch, &block, (&[], &[]), hash, g.time_ms);
     batch.put(
         Column::Meta,
         META_GENESIS.to_vec(),
@@ -563,7 +574,8 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     Ok(())
 }
 
-/// Σ free + Σ stake + pending, from a scan of all accounts: must equal total issuance.
+/// Σ free + Σ stake + Σ unbonding + pending, from a scan of all accounts: must equal total
+/// issuance (and the free part must equal the running `total_free`).
 pub fn supply_accounted(store: &dyn Store) -> Result<(u128, Globals), StoreError> {
     let globals: Globals = store
         .get(Column::State, &state::globals_key())?
@@ -571,9 +583,17 @@ pub fn supply_accounted(store: &dyn Store) -> Result<(u128, Globals), StoreError
         .transpose()?
         .unwrap_or_default();
     let mut total: u128 = globals.pending_emission as u128;
+    let mut free: u128 = 0;
     for (_, v) in store.scan_prefix(Column::State, &[state::ACCOUNT_PREFIX])? {
         let a: Account = decode(&v, "account")?;
-        total += a.free as u128 + a.staked as u128;
+        total += a.free as u128 + a.staked as u128 + a.unbonding as u128;
+        free += a.free as u128;
+    }
+    if free != globals.total_free as u128 {
+        return Err(StoreError(format!(
+            "the running free total {} differs from the accounts' sum {free}",
+            globals.total_free
+        )));
     }
     Ok((total, globals))
 }

@@ -5,6 +5,7 @@ use crate::staking;
 use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::subnet::{self, SUBNET_LIMIT};
+use crate::unbonding;
 use crate::validators;
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -122,6 +123,12 @@ pub enum TxError {
     InvalidEvidence { reason: String },
     #[error("this equivocation of {hotkey} at height {height} was already punished")]
     EvidenceAlreadyHandled { hotkey: AccountId, height: u64 },
+    #[error("the take was raised at block {last}; the next increase is allowed in {retry_after_blocks} blocks")]
+    TakeRateLimited { last: u64, retry_after_blocks: u64 },
+    #[error("subnet {netuid}'s owner changed a hyperparameter too recently; retry in {retry_after_blocks} blocks")]
+    HyperparameterRateLimited { netuid: u16, retry_after_blocks: u64 },
+    #[error("the axon was served too recently; retry in {retry_after_blocks} blocks")]
+    ServingRateLimited { retry_after_blocks: u64 },
     #[error("{0}")]
     Storage(String),
 }
@@ -196,6 +203,9 @@ impl TxError {
             TxError::ValidatorWithoutStake { .. } => "validator_without_stake",
             TxError::InvalidEvidence { .. } => "invalid_evidence",
             TxError::EvidenceAlreadyHandled { .. } => "evidence_already_handled",
+            TxError::TakeRateLimited { .. } => "take_rate_limited",
+            TxError::HyperparameterRateLimited { .. } => "hyperparameter_rate_limited",
+            TxError::ServingRateLimited { .. } => "serving_rate_limited",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -277,6 +287,12 @@ impl TxError {
                 "evidence is two votes of one validator, same height/round/kind, different blocks"
             }
             TxError::EvidenceAlreadyHandled { .. } => "nothing to do: the offender was punished",
+            TxError::TakeRateLimited { .. } => {
+                "lowering the take is always allowed; a raise waits details.retry_after_blocks"
+            }
+            TxError::HyperparameterRateLimited { .. } | TxError::ServingRateLimited { .. } => {
+                "wait the number of blocks in details.retry_after_blocks"
+            }
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -330,9 +346,18 @@ impl TxError {
             TxError::HyperparameterOutOfRange { name, min, max } => {
                 json!({"name": name, "min": min, "max": max})
             }
-            TxError::WeightsRateLimited { retry_after_blocks } => {
+            TxError::WeightsRateLimited { retry_after_blocks }
+            | TxError::ServingRateLimited { retry_after_blocks } => {
                 json!({"retry_after_blocks": retry_after_blocks})
             }
+            TxError::TakeRateLimited {
+                last,
+                retry_after_blocks,
+            } => json!({"last_increase": last, "retry_after_blocks": retry_after_blocks}),
+            TxError::HyperparameterRateLimited {
+                netuid,
+                retry_after_blocks,
+            } => json!({"netuid": netuid, "retry_after_blocks": retry_after_blocks}),
             TxError::IncorrectWeightsVersion { required } => json!({"required": required}),
             TxError::RevealTooEarly {
                 reveal_epoch,
@@ -389,9 +414,26 @@ pub enum Event {
         #[serde(with = "tensorchain_primitives::amount::as_string")]
         amount: u64,
     },
+    /// A take change: decreases apply at `effective_at` = the block itself, increases later.
     TakeSet {
         hotkey: AccountId,
         take: u16,
+        effective_at: u64,
+    },
+    /// Stake left a hotkey that answers for consensus: slashable until `release_at`.
+    StakeUnbonding {
+        coldkey: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+        release_at: u64,
+    },
+    /// End of block: unbonding stake became free balance.
+    UnbondingReleased {
+        coldkey: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
     },
     SubnetRegistered {
         netuid: u16,
@@ -522,7 +564,7 @@ fn execute(
     }
     sender.free -= needed;
     sender.nonce += 1;
-    view.set_account(&tx.signer, &sender);
+    view.set_account(&tx.signer, &sender)?;
     let signer = tx.signer;
     let event = match &tx.call {
         Call::Transfer { to, amount } => {
@@ -540,7 +582,7 @@ fn execute(
                     minimum: MIN_STAKE,
                 });
             }
-            staking::bond(view, &signer, hotkey, *amount)?;
+            staking::add(view, &signer, hotkey, *amount, height)?;
             Event::StakeAdded {
                 coldkey: signer,
                 hotkey: *hotkey,
@@ -549,35 +591,25 @@ fn execute(
         }
         Call::RemoveStake { hotkey, amount } => {
             staking::unbond(view, &signer, hotkey, *amount)?;
-            credit(view, &signer, *amount)?;
-            Event::StakeRemoved {
-                coldkey: signer,
-                hotkey: *hotkey,
-                amount: *amount,
-            }
-        }
-        Call::SetTake { hotkey, take } => {
-            let mut info = staking::hotkey(view, hotkey)?
-                .ok_or(TxError::HotkeyNotFound { hotkey: *hotkey })?;
-            if info.owner != signer {
-                return Err(TxError::NotHotkeyOwner {
+            if validators::answers_for_consensus(view, hotkey, params, height)? {
+                let release_at = height.saturating_add(params.validators.unbonding_blocks);
+                unbonding::start(view, &signer, hotkey, *amount, release_at)?;
+                Event::StakeUnbonding {
+                    coldkey: signer,
                     hotkey: *hotkey,
-                    owner: info.owner,
-                });
-            }
-            if *take > MAX_TAKE {
-                return Err(TxError::TakeTooHigh {
-                    take: *take,
-                    max: MAX_TAKE,
-                });
-            }
-            info.take = *take;
-            view.put(state::hotkey_key(hotkey), &info);
-            Event::TakeSet {
-                hotkey: *hotkey,
-                take: *take,
+                    amount: *amount,
+                    release_at,
+                }
+            } else {
+                credit(view, &signer, *amount)?;
+                Event::StakeRemoved {
+                    coldkey: signer,
+                    hotkey: *hotkey,
+                    amount: *amount,
+                }
             }
         }
+        Call::SetTake { hotkey, take } => set_take(view, &signer, hotkey, *take, params, height)?,
         Call::RegisterValidator { hotkey } => validators::register(view, &signer, hotkey, height)?,
         Call::UnregisterValidator { hotkey } => validators::unregister(view, &signer, hotkey)?,
         Call::ReportEquivocation { evidence } => {
@@ -605,6 +637,60 @@ fn credit(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxEr
         .free
         .checked_add(amount)
         .ok_or(TxError::AmountOverflow)?;
-    view.set_account(who, &acct);
+    view.set_account(who, &acct)?;
     Ok(())
+}
+
+/// Decreases apply at once; an increase is rate limited and applies `take_increase_delay` blocks
+/// later, so a delegate cannot advertise a low take and raise it for the next epoch.
+fn set_take(
+    view: &mut StateView,
+    signer: &AccountId,
+    hotkey: &AccountId,
+    take: u16,
+    params: &ChainParams,
+    height: u64,
+) -> Result<Event, TxError> {
+    let mut info =
+        staking::hotkey(view, hotkey)?.ok_or(TxError::HotkeyNotFound { hotkey: *hotkey })?;
+    if info.owner != *signer {
+        return Err(TxError::NotHotkeyOwner {
+            hotkey: *hotkey,
+            owner: info.owner,
+        });
+    }
+    if take > MAX_TAKE {
+        return Err(TxError::TakeTooHigh {
+            take,
+            max: MAX_TAKE,
+        });
+    }
+    let current = info.take_at(height);
+    let v = &params.validators;
+    let effective_at = if take <= current {
+        info.take = take;
+        info.pending_take = None;
+        height
+    } else {
+        if let Some(last) = info.last_take_increase {
+            let since = height.saturating_sub(last);
+            if since < v.take_rate_limit {
+                return Err(TxError::TakeRateLimited {
+                    last,
+                    retry_after_blocks: v.take_rate_limit - since,
+                });
+            }
+        }
+        info.take = current;
+        let effective_at = height.saturating_add(v.take_increase_delay);
+        info.pending_take = Some(state::PendingTake { take, effective_at });
+        info.last_take_increase = Some(height);
+        effective_at
+    };
+    view.put(state::hotkey_key(hotkey), &info);
+    Ok(Event::TakeSet {
+        hotkey: *hotkey,
+        take,
+        effective_at,
+    })
 }

@@ -11,6 +11,7 @@ pub mod staking;
 pub mod state;
 pub mod store;
 pub mod subnet;
+pub mod unbonding;
 pub mod validators;
 pub mod view;
 

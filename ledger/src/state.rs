@@ -12,6 +12,8 @@ const STAKE: u8 = 0x03;
 const HOTKEY: u8 = 0x04;
 const VALIDATORS: u8 = 0x05;
 const COLDKEY_STAKE: u8 = 0x06;
+// 0x07..=0x0a: validators.rs; 0x0b: staking.rs (recent additions); 0x0c..=0x0e: unbonding.rs;
+// 0x0f and 0x1b: validators.rs (set history, left-set heights); 0x10..=0x1a, 0x1c: subnet/.
 
 /// Chain-wide totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
@@ -21,8 +23,28 @@ pub struct Globals {
     pub total_stake: u64,
     /// Rao undistributed and waiting for subnet epochs.
     pub pending_emission: u64,
-    /// Rao taken out of circulation by recycling over the chain's life.
+    /// Rao taken out of circulation by recycling over the chain's life (slashes included).
     pub total_recycled: u64,
+    /// Σ free balances, kept as a running total by `StateView::set_account` (never derived).
+    pub total_free: u64,
+    /// Rao leaving stake that stays slashable until its unbonding ends.
+    pub total_unbonding: u64,
+    /// Rao cut from equivocators' stake over the chain's life (also counted in `total_recycled`).
+    pub total_slashed: u64,
+}
+
+impl Globals {
+    /// What every rao of issuance must be: free, staked, unbonding or pending emission.
+    pub fn accounted(&self) -> u128 {
+        self.total_free as u128
+            + self.total_stake as u128
+            + self.total_unbonding as u128
+            + self.pending_emission as u128
+    }
+
+    pub fn invariant_ok(&self) -> bool {
+        self.accounted() == self.total_issuance as u128
+    }
 }
 
 /// Consensus parameters fixed at genesis.
@@ -108,6 +130,8 @@ pub struct Account {
     pub free: u64,
     /// Sum of this coldkey's stake over all hotkeys.
     pub staked: u64,
+    /// Sum of this coldkey's stake that is unbonding (slashable, earning nothing).
+    pub unbonding: u64,
     /// Number of transactions this account has signed that were included.
     pub nonce: u64,
 }
@@ -118,6 +142,16 @@ pub struct HotkeyInfo {
     pub total_stake: u64,
     /// Share of validator dividends the owner keeps before nominators share the rest.
     pub take: u16,
+    /// A take increase waiting for its delay: nominators see it coming before it applies.
+    pub pending_take: Option<PendingTake>,
+    /// Block of the last take increase (rate limited by `take_rate_limit`).
+    pub last_take_increase: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+pub struct PendingTake {
+    pub take: u16,
+    pub effective_at: u64,
 }
 
 impl HotkeyInfo {
@@ -126,6 +160,16 @@ impl HotkeyInfo {
             owner,
             total_stake: 0,
             take: MAX_TAKE,
+            pending_take: None,
+            last_take_increase: None,
+        }
+    }
+
+    /// The take that applies at `height`: a pending increase counts from its effective block.
+    pub fn take_at(&self, height: u64) -> u16 {
+        match self.pending_take {
+            Some(p) if p.effective_at <= height => p.take,
+            _ => self.take,
         }
     }
 }

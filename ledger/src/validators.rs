@@ -9,6 +9,7 @@ use crate::execute::{Event, TxError};
 use crate::staking;
 use crate::state::{self, ChainParams, ValidatorSet};
 use crate::subnet::calls::recycle;
+use crate::unbonding;
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
@@ -18,11 +19,16 @@ const CANDIDATE: u8 = 0x07;
 const JAIL: u8 = 0x08;
 const EVIDENCE: u8 = 0x09;
 const RECOMPUTE: u8 = 0x0a;
+/// Every set by the first height it governs, kept for the evidence window (not just the schedule's
+/// current and next), so an offence is judged against the set of its own height.
+const HISTORY: u8 = 0x0f;
+/// The last height a hotkey that left the set signed for: its stake unbonds for a while after.
+const LEFT: u8 = 0x1b;
 
 /// A set computed while executing block h governs from h + ACTIVATION_DELAY (the consensus
 /// crate's schedule uses the same rule).
 pub const ACTIVATION_DELAY: u64 = 2;
-/// Evidence older than this many blocks is refused.
+/// Default evidence window: 10,000 blocks (2.8 h of 1 s devnet blocks, 33 h of mainnet's 12 s).
 pub const EVIDENCE_MAX_AGE: u64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
@@ -34,6 +40,16 @@ pub struct ValidatorParams {
     /// Share of the offender's stake cut per equivocation, in basis points.
     pub slash_bps: u16,
     pub jail_blocks: u64,
+    /// Evidence older than this many blocks is refused.
+    pub evidence_max_age: u64,
+    /// Stake removed from a hotkey that validates (or did within `evidence_max_age`) stays
+    /// slashable and earns nothing for this many blocks; never less than `evidence_max_age`, so
+    /// no offence outlives the stake that answers for it.
+    pub unbonding_blocks: u64,
+    /// A hotkey's take may rise at most once per this many blocks (decreases apply at once).
+    pub take_rate_limit: u64,
+    /// A take increase applies this many blocks after it was sent, so nominators can leave first.
+    pub take_increase_delay: u64,
 }
 
 impl ValidatorParams {
@@ -43,6 +59,12 @@ impl ValidatorParams {
             epoch: epoch.max(1),
             slash_bps: 500,
             jail_blocks: 1_000,
+            evidence_max_age: EVIDENCE_MAX_AGE,
+            unbonding_blocks: EVIDENCE_MAX_AGE,
+            // One mainnet root tempo (360) and more: a delegate can raise its take about once
+            // per devnet quarter hour / mainnet 3.3 hours, and nominators see it 360 blocks ahead.
+            take_rate_limit: 1_000,
+            take_increase_delay: 360,
         }
     }
 }
@@ -126,6 +148,51 @@ pub fn write_genesis(view: &mut StateView, set: &ValidatorSet) {
         view.put(key(CANDIDATE, &v.hotkey), &Candidate { registered_at: 0 });
     }
     view.put(state::validators_key(), &Schedule::genesis(set.clone()));
+    view.put(history_key(1), set);
+}
+
+fn history_key(from: u64) -> Vec<u8> {
+    let mut k = vec![HISTORY];
+    k.extend_from_slice(&from.to_be_bytes());
+    k
+}
+
+/// Every remembered set, (first height it governs, set), ascending.
+fn history(view: &StateView) -> Result<Vec<(u64, ValidatorSet)>, TxError> {
+    view.scan_prefix(&[HISTORY])?
+        .into_iter()
+        .map(|(k, v)| {
+            let from = u64::from_be_bytes(k[1..].try_into().expect("8-byte height"));
+            let set = ValidatorSet::try_from_slice(&v)
+                .map_err(|e| TxError::Storage(format!("corrupt validator set history: {e}")))?;
+            Ok((from, set))
+        })
+        .collect()
+}
+
+/// The set that signed `height`, if the evidence window still remembers it.
+pub fn set_at(view: &StateView, height: u64) -> Result<Option<ValidatorSet>, TxError> {
+    Ok(history(view)?
+        .into_iter()
+        .rev()
+        .find(|(from, _)| *from <= height.max(1))
+        .map(|(_, s)| s))
+}
+
+/// Whether stake leaving `hotkey` must unbond: it is in a current or scheduled set, or signed
+/// blocks recently enough that evidence against it is still admissible.
+pub fn answers_for_consensus(
+    view: &StateView,
+    hotkey: &AccountId,
+    params: &ChainParams,
+    height: u64,
+) -> Result<bool, TxError> {
+    let in_set = schedule(view)?
+        .sets
+        .iter()
+        .any(|(_, s)| s.iter().any(|v| v.hotkey == *hotkey));
+    let left: Option<u64> = view.get(&key(LEFT, hotkey))?;
+    Ok(in_set || left.is_some_and(|l| l.saturating_add(params.validators.evidence_max_age) >= height))
 }
 
 fn owned_hotkey(
@@ -203,18 +270,12 @@ pub fn punish(
     if at > height {
         return Err(invalid("the votes are for a future height"));
     }
-    if height - at > EVIDENCE_MAX_AGE {
+    if height - at > params.validators.evidence_max_age {
         return Err(invalid("the votes are too old"));
     }
     let offender = ev.validator;
-    let sched = schedule(view)?;
-    let was_validator = match sched.for_height(at) {
-        Some(set) if sched.sets[0].0 <= at => set.iter().any(|v| v.hotkey == offender),
-        _ => sched
-            .sets
-            .iter()
-            .any(|(_, s)| s.iter().any(|v| v.hotkey == offender)),
-    };
+    let was_validator =
+        set_at(view, at)?.is_some_and(|set| set.iter().any(|v| v.hotkey == offender));
     if !was_validator {
         return Err(invalid("the signer was not a validator at that height"));
     }
@@ -228,6 +289,7 @@ pub fn punish(
     }
     view.put(seen, &height);
 
+    // The bonded amount answers: stake behind the hotkey and stake still unbonding from it.
     let bps = params.validators.slash_bps as u128;
     let mut slashed = 0u64;
     for (coldkey, stake) in staking::nominators(view, &offender)? {
@@ -237,7 +299,17 @@ pub fn punish(
             slashed += cut;
         }
     }
+    for entry in unbonding::of_hotkey(view, &offender)? {
+        let cut = (entry.amount as u128 * bps / 10_000) as u64;
+        if cut > 0 {
+            unbonding::cut(view, &entry, cut)?;
+            slashed += cut;
+        }
+    }
     recycle(view, slashed)?;
+    let mut g = view.globals()?;
+    g.total_slashed += slashed;
+    view.set_globals(&g);
     let jailed_until = height + params.validators.jail_blocks;
     view.delete_raw(key(CANDIDATE, &offender));
     view.put(key(JAIL, &offender), &jailed_until);
@@ -285,6 +357,19 @@ pub fn end_of_block(
     if sched.for_height(from) == Some(&ranked) {
         return Ok(());
     }
+    // Who signed up to now but is not in the new set starts the clock of its unbonding window.
+    if let Some(before) = sched.for_height(from - 1) {
+        for v in before.iter().filter(|v| !ranked.iter().any(|r| r.hotkey == v.hotkey)) {
+            view.put(key(LEFT, &v.hotkey), &(from - 1));
+        }
+    }
+    for (f, _) in history(view)? {
+        if f >= from {
+            view.delete_raw(history_key(f));
+        }
+    }
+    view.put(history_key(from), &ranked);
+    prune_history(view, params, height)?;
     sched.sets.retain(|(f, _)| *f < from);
     sched.sets.push((from, ranked));
     // Keep the set that signed this block (the next block's commit is checked against it) and
@@ -293,5 +378,18 @@ pub fn end_of_block(
         sched.sets.remove(0);
     }
     view.put(state::validators_key(), &sched);
+    Ok(())
+}
+
+/// Forgets sets that stopped governing more than the evidence window ago.
+fn prune_history(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), TxError> {
+    let sets = history(view)?;
+    let horizon = height.saturating_sub(params.validators.evidence_max_age);
+    for pair in sets.windows(2) {
+        // pair[0] governed until pair[1].0 - 1.
+        if pair[1].0 <= horizon {
+            view.delete_raw(history_key(pair[0].0));
+        }
+    }
     Ok(())
 }

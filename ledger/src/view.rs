@@ -104,8 +104,19 @@ impl StateView {
         self.get(&state::account_key(id))
     }
 
-    pub fn set_account(&mut self, id: &AccountId, a: &Account) {
+    /// Writes an account and moves the chain's running total of free balances by the change, so
+    /// `Globals::total_free` is a sum kept in step with every write, not a derived figure.
+    pub fn set_account(&mut self, id: &AccountId, a: &Account) -> Result<(), StoreError> {
+        let before = self.account(id)?.map_or(0, |old| old.free);
+        if before != a.free {
+            let mut g = self.globals()?;
+            g.total_free = (g.total_free as i128 + a.free as i128 - before as i128)
+                .try_into()
+                .map_err(|_| StoreError("total free balance out of range".into()))?;
+            self.set_globals(&g);
+        }
         self.put(state::account_key(id), a);
+        Ok(())
     }
 }
 

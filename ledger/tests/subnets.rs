@@ -211,6 +211,39 @@ impl Chain {
         );
     }
 
+    /// The owner of subnet 1 sets a hyperparameter, first waiting out its one-change-per-tempo
+    /// limit.
+    fn owner_sets(&self, name: &str, value: u64) {
+        let s = self.subnet(1);
+        if let Some(last) = s.last_owner_change {
+            while self.ledger.head().height + 1 < last + s.hyper.tempo as u64 {
+                self.block(vec![]);
+            }
+        }
+        self.ok(
+            &key("owner"),
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: name.into(),
+                value,
+            },
+        );
+    }
+
+    /// Sudo caps subnet 1 at `n` uids (validator permits first: they may not outnumber uids).
+    fn sudo_max_uids(&self, n: u64) {
+        for (name, value) in [("max_allowed_validators", n.min(64)), ("max_allowed_uids", n)] {
+            self.ok(
+                &key("sudo"),
+                Call::SetHyperparameter {
+                    netuid: 1,
+                    name: name.into(),
+                    value,
+                },
+            );
+        }
+    }
+
     fn run_until_epoch(&self) -> u64 {
         loop {
             self.block(vec![]);
@@ -345,22 +378,8 @@ fn registration_burns_the_price_and_checks_everything() {
         "not_hotkey_owner"
     );
     // Full subnet: the lowest-emission non-immune uid is replaced, never the owner.
-    c.ok(
-        &key("sudo"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "max_allowed_uids".into(),
-            value: 7,
-        },
-    );
-    c.ok(
-        &key("owner"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "immunity_period".into(),
-            value: 0,
-        },
-    );
+    c.sudo_max_uids(7);
+    c.owner_sets("immunity_period", 0);
     c.ok(
         &m1,
         Call::BurnedRegister {
@@ -471,14 +490,7 @@ fn set_weights_runs_every_check_in_order() {
     c.ok(&v1, weights(vec![1], vec![1])); // a self-weight needs no permit
     c.run_until_epoch();
     assert!(c.neuron(1).validator_permit, "v1 has the most stake");
-    c.ok(
-        &key("owner"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "weights_rate_limit".into(),
-            value: 3,
-        },
-    );
+    c.owner_sets("weights_rate_limit", 3);
     c.ok(&v1, weights(vec![3, 4], vec![10, 30]));
     assert_eq!(
         subnet::weights(&c.ledger.view(), 1, 1).unwrap(),
@@ -502,14 +514,7 @@ fn set_weights_runs_every_check_in_order() {
         c.err(&v1, weights(vec![0, 1, 2, 3, 4, 5, 6, 6], vec![1; 8])),
         "too_many_weights"
     );
-    c.ok(
-        &key("owner"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "weights_version".into(),
-            value: 2,
-        },
-    );
+    c.owner_sets("weights_version", 2);
     assert_eq!(
         c.err(&v1, weights(vec![3], vec![1])),
         "incorrect_weights_version"
@@ -770,14 +775,7 @@ fn commit_reveal_binds_weights_to_the_next_epoch() {
     let c = open();
     c.demo_subnet();
     c.run_until_epoch();
-    c.ok(
-        &key("owner"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "commit_reveal_enabled".into(),
-            value: 1,
-        },
-    );
+    c.owner_sets("commit_reveal_enabled", 1);
     let v1 = hot("v1");
     let (uids, values, salt) = (vec![3u16, 4], vec![1u16, 3], b"pepper".to_vec());
     assert_eq!(
@@ -861,17 +859,8 @@ fn the_remaining_rejections_are_named() {
     let c = open();
     c.demo_subnet();
     c.run_until_epoch();
-    let (owner, v1) = (key("owner"), hot("v1"));
-    let set = |name: &str, value: u64| {
-        c.ok(
-            &owner,
-            Call::SetHyperparameter {
-                netuid: 1,
-                name: name.into(),
-                value,
-            },
-        )
-    };
+    let v1 = hot("v1");
+    let set = |name: &str, value: u64| c.owner_sets(name, value);
     set("registration_allowed", 0);
     assert_eq!(
         c.err(
@@ -955,14 +944,7 @@ fn the_remaining_rejections_are_named() {
     );
     // A full subnet whose every other uid is the owner's or gone has nothing to prune.
     set("registration_allowed", 1);
-    c.ok(
-        &key("sudo"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "max_allowed_uids".into(),
-            value: 7,
-        },
-    );
+    c.sudo_max_uids(7);
     set("immunity_period", 1000);
     let code = c.err(
         &key("m1"),
@@ -1084,14 +1066,7 @@ fn a_subnet_holding_only_its_owner_is_full_and_commits_need_commit_reveal() {
         ),
         "commit_reveal_disabled"
     );
-    c.ok(
-        &key("sudo"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "max_allowed_uids".into(),
-            value: 1,
-        },
-    );
+    c.sudo_max_uids(1);
     assert_eq!(
         c.err(
             &key("m1"),

@@ -63,7 +63,11 @@ impl BlockEvent {
             hash: block.hash(),
             time_ms: block.header.time_ms,
             tx_hashes: block.txs.iter().map(|t| t.hash()).collect(),
-            events: events.into_iter().flatten().collect(),
+            events: events
+                .into_iter()
+                .flatten()
+                .chain(ledger.end_events(height)?)
+                .collect(),
             epochs,
         }))
     }

@@ -50,13 +50,13 @@ pub fn apply(
             netuid,
             name,
             value,
-        } => set_hyperparameter(view, signer, *netuid, name, *value, params.sudo),
+        } => set_hyperparameter(view, signer, *netuid, name, *value, params.sudo, now),
         Call::ServeAxon {
             netuid,
             ip,
             port,
             protocol,
-        } => serve_axon(view, signer, *netuid, *ip, *port, *protocol),
+        } => serve_axon(view, signer, *netuid, *ip, *port, *protocol, now),
         Call::SetWeights {
             netuid,
             uids,
@@ -72,9 +72,14 @@ pub fn apply(
             salt,
             version_key,
         } => reveal_weights(view, signer, *netuid, uids, values, salt, *version_key, now),
-        Call::SetRootWeights { netuids, values } => {
-            super::root::set_weights(view, signer, netuids, values)
-        }
+        Call::SetRootWeights { netuids, values } => super::root::set_weights(
+            view,
+            signer,
+            netuids,
+            values,
+            params.subnets.defaults.weights_rate_limit,
+            now,
+        ),
         Call::Transfer { .. }
         | Call::AddStake { .. }
         | Call::RemoveStake { .. }
@@ -112,7 +117,7 @@ fn burn_from(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), T
         });
     }
     account.free -= amount;
-    view.set_account(who, &account);
+    view.set_account(who, &account)?;
     recycle(view, amount)
 }
 
@@ -147,16 +152,23 @@ fn registry(view: &StateView) -> Result<Registry, TxError> {
     Ok(view.get(&super::registry_key())?.unwrap_or_default())
 }
 
-/// Removes every record of a subnet; its pending emission is recycled.
+/// Removes every record of a subnet (neurons with their axons, weights, bonds, commits, epoch
+/// history, hyperparameters, and every root weight and share that names its netuid), so a
+/// subnet that takes the netuid inherits nothing; its pending emission is recycled.
 fn dissolve(view: &mut StateView, s: &Subnet) -> Result<(), TxError> {
     for uid in 0..s.n {
         if let Some(n) = neuron(view, s.netuid, uid)? {
             view.delete_raw(super::uid_key(s.netuid, &n.hotkey));
+            view.delete_raw(super::commits_key(s.netuid, &n.hotkey));
         }
         view.delete_raw(super::neuron_key(s.netuid, uid));
         view.delete_raw(super::weights_key(s.netuid, uid));
         view.delete_raw(super::bonds_key(s.netuid, uid));
     }
+    for (k, _) in view.scan_prefix(&super::epochs_prefix(s.netuid))? {
+        view.delete_raw(k);
+    }
+    super::root::forget_subnet(view, s.netuid)?;
     let mut g = view.globals()?;
     g.pending_emission -= s.pending;
     view.set_globals(&g);
@@ -186,21 +198,23 @@ fn register_subnet(
     let netuid = match (1..=SUBNET_LIMIT).find(|n| !live.contains(n)) {
         Some(free) => free,
         None => {
-            // At the cap, the oldest subnet past its immunity makes room (shares are equal until
-            // root weights exist, so age decides).
+            // At the cap, the non-immune subnet with the lowest emission share makes room (ties:
+            // the oldest), as protocol.md says.
+            let shares = super::root::emission_shares(view)?;
             let mut candidates = Vec::new();
             for &n in &live {
                 let s = subnet(view, n)?.ok_or(TxError::SubnetNotFound { netuid: n })?;
-                if s.registered_at + p.network_immunity_blocks <= now {
-                    candidates.push(s);
+                if s.registered_at.saturating_add(p.network_immunity_blocks) <= now {
+                    let share = shares.iter().find(|e| e.0 == n).map_or(0, |e| e.1);
+                    candidates.push((share, s));
                 }
             }
-            let oldest = candidates
+            let (_, weakest) = candidates
                 .into_iter()
-                .min_by_key(|s| (s.registered_at, s.netuid))
+                .min_by_key(|(share, s)| (*share, s.registered_at, s.netuid))
                 .ok_or(TxError::SubnetLimitReached)?;
-            dissolve(view, &oldest)?;
-            oldest.netuid
+            dissolve(view, &weakest)?;
+            weakest.netuid
         }
     };
     claim_hotkey(view, owner, hotkey)?;
@@ -212,11 +226,14 @@ fn register_subnet(
         owner_hotkey: *hotkey,
         identity: identity.to_string(),
         registered_at: now,
-        burn: INITIAL_BURN.clamp(hyper.min_burn, hyper.max_burn),
+        burn: super::emission::clamp_burn(INITIAL_BURN, &hyper),
         hyper,
         pending: 0,
         last_epoch_block: now,
         n: 1,
+        epoch_count: 0,
+        emission_enabled: false,
+        last_owner_change: None,
     };
     view.put(super::subnet_key(netuid), &s);
     view.put(
@@ -302,8 +319,10 @@ fn burned_register(
         &Neuron::new(*hotkey, *coldkey, now),
     );
     view.put(super::uid_key(netuid, hotkey), &uid);
-    s.burn = ((s.burn as u128 * BURN_INCREASE.0 as u128 / BURN_INCREASE.1 as u128) as u64)
-        .clamp(s.hyper.min_burn, s.hyper.max_burn);
+    s.burn = super::emission::clamp_burn(
+        (s.burn as u128 * BURN_INCREASE.0 as u128 / BURN_INCREASE.1 as u128) as u64,
+        &s.hyper,
+    );
     view.put(super::subnet_key(netuid), &s);
     Ok(Event::NeuronRegistered {
         netuid,
@@ -321,6 +340,7 @@ fn set_hyperparameter(
     name: &str,
     value: u64,
     sudo: Option<AccountId>,
+    now: u64,
 ) -> Result<Event, TxError> {
     let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
     let owner_settable = s
@@ -345,7 +365,21 @@ fn set_hyperparameter(
     }
     let mut hyper: Hyperparameters = s.hyper.clone();
     hyper.set(name, value)?;
+    if !is_sudo {
+        // One owner change per tempo: validators get a whole epoch under the rules they see.
+        if let Some(last) = s.last_owner_change {
+            let (since, limit) = (now.saturating_sub(last), s.hyper.tempo as u64);
+            if since < limit {
+                return Err(TxError::HyperparameterRateLimited {
+                    netuid,
+                    retry_after_blocks: limit - since,
+                });
+            }
+        }
+        s.last_owner_change = Some(now);
+    }
     s.hyper = hyper;
+    s.burn = super::emission::clamp_burn(s.burn, &s.hyper);
     view.put(super::subnet_key(netuid), &s);
     Ok(Event::HyperparameterSet {
         netuid,
@@ -361,8 +395,9 @@ fn serve_axon(
     ip: [u8; 16],
     port: u16,
     protocol: u8,
+    now: u64,
 ) -> Result<Event, TxError> {
-    subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
     let uid = uid_of(view, netuid, hotkey)?.ok_or(TxError::HotkeyNotRegistered {
         netuid,
         hotkey: *hotkey,
@@ -374,7 +409,20 @@ fn serve_axon(
         netuid,
         hotkey: *hotkey,
     })?;
-    n.axon = Some(Axon { ip, port, protocol });
+    if let Some(prev) = &n.axon {
+        let (since, limit) = (now.saturating_sub(prev.block), s.hyper.serving_rate_limit);
+        if since < limit {
+            return Err(TxError::ServingRateLimited {
+                retry_after_blocks: limit - since,
+            });
+        }
+    }
+    n.axon = Some(Axon {
+        ip,
+        port,
+        protocol,
+        block: now,
+    });
     view.put(super::neuron_key(netuid, uid), &n);
     Ok(Event::AxonServed { netuid, uid })
 }
@@ -505,10 +553,19 @@ fn commit_weights(
         netuid,
         hotkey: *hotkey,
     })?;
-    let epoch = super::epoch_index(netuid, s.hyper.tempo, now);
+    let epoch = s.epoch_count;
     let mut commits: Vec<WeightsCommit> = view
         .get(&super::commits_key(netuid, hotkey))?
         .unwrap_or_default();
+    // Commits are bound by the weights rate limit as weights are: one per `weights_rate_limit`.
+    if let Some(last) = commits.iter().map(|c| c.block).max() {
+        let since = now.saturating_sub(last);
+        if since < s.hyper.weights_rate_limit {
+            return Err(TxError::WeightsRateLimited {
+                retry_after_blocks: s.hyper.weights_rate_limit - since,
+            });
+        }
+    }
     commits.retain(|c| c.epoch + 1 >= epoch);
     if commits.len() >= MAX_COMMITS {
         return Err(TxError::TooManyCommits { max: MAX_COMMITS });
@@ -545,7 +602,7 @@ fn reveal_weights(
         .iter()
         .position(|c| c.hash == hash)
         .ok_or(TxError::NoMatchingCommit)?;
-    let epoch = super::epoch_index(netuid, s.hyper.tempo, now);
+    let epoch = s.epoch_count;
     let committed = commits[i].epoch;
     if epoch <= committed {
         return Err(TxError::RevealTooEarly {

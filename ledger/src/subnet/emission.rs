@@ -22,10 +22,16 @@ pub fn is_epoch_block(netuid: u16, tempo: u16, height: u64) -> bool {
     tempo > 0 && (height + netuid as u64 + 1) % (tempo as u64 + 1) == 0
 }
 
-pub fn on_block(view: &mut StateView, params: &ChainParams, height: u64) -> Result<(), TxError> {
+/// End of block `height`: root epoch, emission into subnets, subnet epochs, then unbonding
+/// releases (the events of that).
+pub fn on_block(
+    view: &mut StateView,
+    params: &ChainParams,
+    height: u64,
+) -> Result<Vec<crate::execute::Event>, TxError> {
     let root_tempo = params.subnets.defaults.tempo as u64;
     if root_tempo > 0 && height % (root_tempo + 1) == 0 {
-        super::root::epoch(view, height)?;
+        super::root::epoch(view, height, height.saturating_sub(root_tempo + 1))?;
     }
     let mut g = view.globals()?;
     let split = super::root::split(view, block_reward(g.total_issuance))?;
@@ -36,48 +42,65 @@ pub fn on_block(view: &mut StateView, params: &ChainParams, height: u64) -> Resu
     for (netuid, amount) in split {
         let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
         s.pending += amount;
-        s.burn = ((s.burn as u128 * BURN_DECAY_PPB / 1_000_000_000) as u64).max(s.hyper.min_burn);
+        s.burn = clamp_burn(
+            (s.burn as u128 * BURN_DECAY_PPB / 1_000_000_000) as u64,
+            &s.hyper,
+        );
         if is_epoch_block(netuid, s.hyper.tempo, height) {
             run_subnet_epoch(view, params, &mut s, height)?;
         }
         view.put(super::subnet_key(netuid), &s);
     }
-    Ok(())
+    crate::unbonding::release(view, height)
+}
+
+/// The burn price within [min_burn, max_burn] (never panics on a reversed pair: min wins).
+pub fn clamp_burn(burn: u64, h: &super::Hyperparameters) -> u64 {
+    burn.min(h.max_burn).max(h.min_burn)
 }
 
 fn credit_free(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
     let mut a = view.account(who)?.unwrap_or_default();
     a.free = a.free.checked_add(amount).ok_or(TxError::AmountOverflow)?;
-    view.set_account(who, &a);
+    view.set_account(who, &a)?;
     Ok(())
 }
 
-/// Pays `amount` to a hotkey: the owner's take of `dividends` first, the rest to every
-/// nominator pro rata to stake (all to the owner if nobody stakes). Returns the rounding dust.
+/// Pays a hotkey's epoch emission. Miner incentive (`server`) is the owner's work and goes in
+/// full to the owner coldkey, as stake on the hotkey. Validator `dividends` pay the hotkey's take
+/// (as it stands at `height`) to the owner, and the rest to the nominators pro rata to the stake
+/// each had in place at `since` (the subnet's previous epoch); all to the owner if none had.
+/// Returns the rounding dust.
 fn pay_hotkey(
     view: &mut StateView,
     hotkey: &AccountId,
     owner: &AccountId,
-    amount: u64,
+    server: u64,
     dividends: u64,
+    (since, height): (u64, u64),
 ) -> Result<u64, TxError> {
-    if amount == 0 {
+    if server > 0 {
+        staking::bond(view, owner, hotkey, server)?;
+    }
+    if dividends == 0 {
         return Ok(0);
     }
-    let take = staking::hotkey(view, hotkey)?.map_or(state::MAX_TAKE, |h| h.take);
+    let take = staking::hotkey(view, hotkey)?.map_or(state::MAX_TAKE, |h| h.take_at(height));
     let take_amount = (dividends as u128 * take as u128 / 65535) as u64;
-    let rest = amount - take_amount;
-    let nominators = staking::nominators(view, hotkey)?;
+    let rest = dividends - take_amount;
+    let nominators = staking::settled_nominators(view, hotkey, since)?;
     let total: u128 = nominators.iter().map(|n| n.1 as u128).sum();
     if total == 0 {
-        staking::bond(view, owner, hotkey, amount)?;
+        staking::bond(view, owner, hotkey, dividends)?;
         return Ok(0);
     }
     staking::bond(view, owner, hotkey, take_amount)?;
     let mut paid = 0;
     for (coldkey, stake) in nominators {
         let share = (rest as u128 * stake as u128 / total) as u64;
-        staking::bond(view, &coldkey, hotkey, share)?;
+        if share > 0 {
+            staking::bond(view, &coldkey, hotkey, share)?;
+        }
         paid += share;
     }
     Ok(rest - paid)
@@ -109,9 +132,21 @@ fn run_subnet_epoch(
     }
     let mut stake = Vec::with_capacity(n);
     let (mut w, mut b) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let since = s.last_epoch_block;
+    let count = s.epoch_count;
     for (uid, nr) in neurons.iter().enumerate() {
-        stake.push(staking::hotkey(view, &nr.hotkey)?.map_or(0, |h| h.total_stake));
-        w.push(weights(view, netuid, uid as u16)?);
+        // Only stake in place since the previous epoch weighs (no flash stake in the epoch block).
+        stake.push(staking::settled_total(view, &nr.hotkey, since)?);
+        // A commit left unrevealed through its reveal window (made one epoch ago) counts as no
+        // weights this epoch; it stays stored so a late reveal is told `commit_expired`.
+        let commits: Vec<super::WeightsCommit> = view
+            .get(&super::commits_key(netuid, &nr.hotkey))?
+            .unwrap_or_default();
+        if commits.iter().any(|c| c.epoch + 1 == count) {
+            w.push(Vec::new());
+        } else {
+            w.push(weights(view, netuid, uid as u16)?);
+        }
         b.push(
             bonds(view, netuid, uid as u16)?
                 .into_iter()
@@ -119,9 +154,8 @@ fn run_subnet_epoch(
                 .collect(),
         );
     }
-    // Earliest unexpired commit per uid: the epoch masks uids registered after it (yuma.md §4.5).
+    // Earliest pending commit per uid: the epoch masks uids registered after it (yuma.md §4.5).
     let mut commit_block = Vec::with_capacity(n);
-    let epoch_now = super::epoch_index(netuid, s.hyper.tempo, height);
     for nr in &neurons {
         let commits: Vec<super::WeightsCommit> = view
             .get(&super::commits_key(netuid, &nr.hotkey))?
@@ -129,7 +163,7 @@ fn run_subnet_epoch(
         commit_block.push(
             commits
                 .iter()
-                .filter(|c| c.epoch + 1 >= epoch_now)
+                .filter(|c| c.epoch >= count)
                 .map(|c| c.block)
                 .min(),
         );
@@ -167,6 +201,7 @@ fn run_subnet_epoch(
     let u16s =
         |v: &[tensorchain_subnet_engine::Fx], i: usize| tensorchain_subnet_engine::fx::to_u16(v[i]);
     let (mut to_miners, mut to_validators, mut paid) = (0u64, 0u64, 0u64);
+    let mut enabled = false;
     for (uid, mut nr) in neurons.into_iter().enumerate() {
         nr.rank = u16s(&out.incentive, uid);
         nr.trust = u16s(&out.trust, uid);
@@ -183,24 +218,30 @@ fn run_subnet_epoch(
             BondRow::Cleared => view.delete_raw(super::bonds_key(netuid, uid as u16)),
             BondRow::Untouched => {}
         }
-        // The owner's own hotkey earns no miner incentive: it is recycled (yuma.md §11).
-        let server = if nr.hotkey == s.owner_hotkey {
+        let info = staking::hotkey(view, &nr.hotkey)?;
+        let owner = info.as_ref().map_or(nr.coldkey, |h| h.owner);
+        // Emission flows only to a subnet that someone validates with stake (protocol.md).
+        enabled |= nr.validator_permit && info.is_some_and(|h| h.total_stake > 0);
+        // The subnet owner's hotkeys earn no miner incentive on its own subnet: the owner already
+        // has the owner cut, and weighting its own miners would pay it twice (recycled instead).
+        let server = if nr.hotkey == s.owner_hotkey || owner == s.owner_coldkey {
             0
         } else {
             out.server_emission[uid]
         };
         let validator = out.validator_emission[uid];
-        let owner = staking::hotkey(view, &nr.hotkey)?.map_or(nr.coldkey, |h| h.owner);
-        let dust = pay_hotkey(view, &nr.hotkey, &owner, server + validator, validator)?;
+        let dust = pay_hotkey(view, &nr.hotkey, &owner, server, validator, (since, height))?;
         paid += server + validator - dust;
         to_miners += server;
         to_validators += validator;
         view.put(super::neuron_key(netuid, uid as u16), &nr);
     }
-    // Rounding dust, the owner hotkey's incentive and anything Yuma did not assign.
+    // Rounding dust, the owner's miners' incentive and anything Yuma did not assign.
     let recycled = distributable - paid;
     recycle(view, recycled)?;
     s.last_epoch_block = height;
+    s.epoch_count += 1;
+    s.emission_enabled = enabled;
     let summary = EpochSummary {
         block: height,
         pending,

@@ -50,6 +50,13 @@ pub struct Hyperparameters {
     pub registration_allowed: bool,
     /// Weights are committed as hashes and revealed one epoch later.
     pub commit_reveal_enabled: bool,
+    /// Blocks between two `serve_axon` calls of one hotkey (the call is free, so it is bounded).
+    #[serde(default = "default_serving_rate_limit")]
+    pub serving_rate_limit: u64,
+}
+
+fn default_serving_rate_limit() -> u64 {
+    Hyperparameters::mainnet().serving_rate_limit
 }
 
 impl Hyperparameters {
@@ -75,6 +82,7 @@ impl Hyperparameters {
             max_burn: 100 * RAO_PER_TAO,
             registration_allowed: true,
             commit_reveal_enabled: false,
+            serving_rate_limit: 50,
         }
     }
 
@@ -83,6 +91,7 @@ impl Hyperparameters {
             tempo: 10,
             immunity_period: 50,
             weights_rate_limit: 1,
+            serving_rate_limit: 2,
             ..Self::mainnet()
         }
     }
@@ -126,10 +135,14 @@ impl Hyperparameters {
                 self.commit_reveal_enabled as u64,
                 true,
             ),
+            ("serving_rate_limit", self.serving_rate_limit, true),
         ]
     }
 
-    /// Sets one by name, within its valid range.
+    /// Sets one by name, within its valid range. The bounds keep an owner from locking other
+    /// validators out (docs/economics.md lists them): `activity_cutoff ≥ tempo` (a validator
+    /// that sets weights every epoch stays active), `weights_rate_limit ≤ tempo` (it can),
+    /// `max_allowed_validators ≤ max_allowed_uids`, `min_burn ≤ max_burn`.
     pub fn set(&mut self, name: &str, value: u64) -> Result<(), TxError> {
         let range = |min: u64, max: u64| -> Result<u64, TxError> {
             if (min..=max).contains(&value) {
@@ -143,10 +156,14 @@ impl Hyperparameters {
             }
         };
         let u16max = u16::MAX as u64;
+        let tempo = self.tempo as u64;
         match name {
-            "tempo" => self.tempo = range(1, u16max)? as u16,
+            "tempo" => {
+                let min = self.weights_rate_limit.max(1);
+                self.tempo = range(min, (self.activity_cutoff as u64).max(min))? as u16
+            }
             "immunity_period" => self.immunity_period = range(0, u16max)? as u16,
-            "weights_rate_limit" => self.weights_rate_limit = range(0, 100_000)?,
+            "weights_rate_limit" => self.weights_rate_limit = range(0, tempo)?,
             "kappa" => self.kappa = range(0, u16max)? as u16,
             "bonds_moving_average" => self.bonds_moving_average = range(0, 1_000_000)?,
             "bonds_penalty" => self.bonds_penalty = range(0, u16max)? as u16,
@@ -154,16 +171,21 @@ impl Hyperparameters {
             "liquid_alpha_enabled" => self.liquid_alpha_enabled = range(0, 1)? == 1,
             "alpha_low" => self.alpha_low = range(1638, self.alpha_high as u64)? as u16,
             "alpha_high" => self.alpha_high = range(self.alpha_low as u64, u16max)? as u16,
-            "activity_cutoff" => self.activity_cutoff = range(1, u16max)? as u16,
+            "activity_cutoff" => self.activity_cutoff = range(tempo.max(1), u16max)? as u16,
             "min_allowed_weights" => self.min_allowed_weights = range(0, 4096)? as u16,
             "max_weight_limit" => self.max_weight_limit = range(1, u16max)? as u16,
             "weights_version" => self.weights_version = value,
-            "max_allowed_uids" => self.max_allowed_uids = range(1, 4096)? as u16,
-            "max_allowed_validators" => self.max_allowed_validators = range(1, 256)? as u16,
+            "max_allowed_uids" => {
+                self.max_allowed_uids = range(self.max_allowed_validators as u64, 4096)? as u16
+            }
+            "max_allowed_validators" => {
+                self.max_allowed_validators = range(1, (self.max_allowed_uids as u64).min(256))? as u16
+            }
             "min_burn" => self.min_burn = range(0, self.max_burn)?,
             "max_burn" => self.max_burn = range(self.min_burn, u64::MAX)?,
             "registration_allowed" => self.registration_allowed = range(0, 1)? == 1,
             "commit_reveal_enabled" => self.commit_reveal_enabled = range(0, 1)? == 1,
+            "serving_rate_limit" => self.serving_rate_limit = range(0, tempo)?,
             _ => {
                 return Err(TxError::UnknownHyperparameter {
                     name: name.to_string(),
@@ -226,6 +248,12 @@ pub struct Subnet {
     pub pending: u64,
     pub last_epoch_block: u64,
     pub n: u16,
+    /// Epochs run so far: commit-reveal windows count these, so a tempo change moves no commit.
+    pub epoch_count: u64,
+    /// Set at each epoch: some permit holder has stake. Until then the subnet gets no emission.
+    pub emission_enabled: bool,
+    /// Block of the owner's last hyperparameter change (at most one per tempo).
+    pub last_owner_change: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
@@ -233,6 +261,8 @@ pub struct Axon {
     pub ip: [u8; 16],
     pub port: u16,
     pub protocol: u8,
+    /// Block it was served at (for `serving_rate_limit`).
+    pub block: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
@@ -336,17 +366,13 @@ pub fn commits_key(netuid: u16, hotkey: &AccountId) -> Vec<u8> {
     key(COMMITS, netuid, &hotkey.0)
 }
 
-/// An unrevealed weights commit.
+/// An unrevealed weights commit, made when the subnet had run `epoch` epochs: it may be revealed
+/// after exactly one more epoch, and expires unrevealed at the epoch after that.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct WeightsCommit {
     pub hash: tensorchain_primitives::Hash,
     pub epoch: u64,
     pub block: u64,
-}
-
-/// The epoch index of `height` for a subnet: it increases at each of its epoch blocks.
-pub fn epoch_index(netuid: u16, tempo: u16, height: u64) -> u64 {
-    (height + netuid as u64 + 1) / (tempo as u64 + 1)
 }
 
 pub fn registry_key() -> Vec<u8> {

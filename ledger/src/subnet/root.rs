@@ -13,6 +13,7 @@ use tensorchain_subnet_engine::{root_shares, Fx, RootParams};
 const MEMBERS: u8 = 0x17;
 const WEIGHTS: u8 = 0x18;
 const SHARES: u8 = 0x19;
+const LAST_SET: u8 = 0x1c;
 
 /// Root network capacity.
 pub const ROOT_CAPACITY: usize = 64;
@@ -44,6 +45,30 @@ pub fn shares(view: &StateView) -> Result<Option<RootShares>, TxError> {
 
 fn stake(view: &StateView, hotkey: &AccountId) -> Result<u64, TxError> {
     Ok(staking::hotkey(view, hotkey)?.map_or(0, |h| h.total_stake))
+}
+
+fn last_set_key(hotkey: &AccountId) -> Vec<u8> {
+    let mut k = vec![LAST_SET];
+    k.extend_from_slice(&hotkey.0);
+    k
+}
+
+/// A dissolved subnet leaves no trace in root: members' weights on it and its stored share go,
+/// so a newcomer on the same netuid starts from zero.
+pub fn forget_subnet(view: &mut StateView, netuid: u16) -> Result<(), TxError> {
+    for m in members(view)? {
+        let mut row = weights(view, &m)?;
+        let before = row.len();
+        row.retain(|e| e.0 != netuid);
+        if row.len() != before {
+            view.put(weights_key(&m), &row);
+        }
+    }
+    if let Some(mut s) = shares(view)? {
+        s.shares.retain(|e| e.0 != netuid);
+        view.put(vec![SHARES], &s);
+    }
+    Ok(())
 }
 
 pub fn register(
@@ -96,6 +121,8 @@ pub fn set_weights(
     hotkey: &AccountId,
     subnets: &[u16],
     values: &[u16],
+    rate_limit: u64,
+    now: u64,
 ) -> Result<Event, TxError> {
     let list = members(view)?;
     let uid = list
@@ -105,6 +132,16 @@ pub fn set_weights(
             netuid: 0,
             hotkey: *hotkey,
         })?;
+    // Free, so bounded: one root weights call per `weights_rate_limit` blocks per hotkey.
+    if let Some(last) = view.get::<u64>(&last_set_key(hotkey))? {
+        let since = now.saturating_sub(last);
+        if since < rate_limit {
+            return Err(TxError::WeightsRateLimited {
+                retry_after_blocks: rate_limit - since,
+            });
+        }
+    }
+    view.put(last_set_key(hotkey), &now);
     if subnets.len() != values.len() {
         return Err(TxError::WeightsLengthMismatch {
             uids: subnets.len(),
@@ -137,14 +174,15 @@ pub fn set_weights(
     })
 }
 
-/// Recomputes the shares from the members' stake and weights; clears them if nobody weights.
-pub fn epoch(view: &mut StateView, height: u64) -> Result<(), TxError> {
+/// Recomputes the shares from the members' stake (only what was in place at `since`, the
+/// previous root epoch) and weights; clears them if nobody weights.
+pub fn epoch(view: &mut StateView, height: u64, since: u64) -> Result<(), TxError> {
     let list = members(view)?;
     let live = netuids(view)?;
     let mut stakes = Vec::with_capacity(list.len());
     let mut rows = Vec::with_capacity(list.len());
     for m in &list {
-        stakes.push(stake(view, m)?);
+        stakes.push(staking::settled_total(view, m, since)?);
         // Columns are indices into `live`; weights on dissolved subnets drop out.
         rows.push(
             weights(view, m)?
@@ -177,23 +215,34 @@ pub fn epoch(view: &mut StateView, height: u64) -> Result<(), TxError> {
     Ok(())
 }
 
-/// Each live subnet's rao of a block reward: by root shares, or equally while there are none.
+/// Each live subnet's share of the block reward as I32F32 bits (1.0 = 2^32): its root share, or
+/// an equal part while nobody weights; 0 while it is `emission_disabled` (no permit holder with
+/// stake yet). Disabled subnets' parts are not minted. The API reports exactly these.
+pub fn emission_shares(view: &StateView) -> Result<Vec<(u16, u64)>, TxError> {
+    let mut enabled = Vec::new();
+    for netuid in netuids(view)? {
+        let s = super::subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+        enabled.push((netuid, s.emission_enabled));
+    }
+    let on = enabled.iter().filter(|e| e.1).count() as u64;
+    let stored = shares(view)?;
+    Ok(enabled
+        .into_iter()
+        .map(|(n, is_on)| {
+            let bits = match (&stored, is_on) {
+                (_, false) => 0,
+                (Some(s), true) => s.shares.iter().find(|e| e.0 == n).map_or(0, |e| e.1.max(0) as u64),
+                (None, true) => (1u64 << 32) / on.max(1),
+            };
+            (n, bits)
+        })
+        .collect())
+}
+
+/// Each live subnet's rao of a block reward, by `emission_shares`.
 pub fn split(view: &StateView, reward: u64) -> Result<Vec<(u16, u64)>, TxError> {
-    let live = netuids(view)?;
-    if live.is_empty() {
-        return Ok(vec![]);
-    }
-    match shares(view)? {
-        Some(s) => Ok(live
-            .iter()
-            .map(|&n| {
-                let bits = s.shares.iter().find(|e| e.0 == n).map_or(0, |e| e.1.max(0)) as u128;
-                (n, ((reward as u128 * bits) >> 32) as u64)
-            })
-            .collect()),
-        None => {
-            let each = reward / live.len() as u64;
-            Ok(live.iter().map(|&n| (n, each)).collect())
-        }
-    }
+    Ok(emission_shares(view)?
+        .into_iter()
+        .map(|(n, bits)| (n, ((reward as u128 * bits as u128) >> 32) as u64))
+        .collect())
 }
