@@ -1,5 +1,6 @@
 //! The devnet's built-in demo: alice creates subnet 1, bob and charlie stake and register as its
-//! validators, alice registers four miners, and every tempo the validators score the miners and
+//! validators, ferdie registers four miners (not alice: a subnet owner's own miners earn no
+//! incentive on its subnet), and every tempo the validators score the miners and
 //! set weights, all through the same public REST API a real validator uses.
 
 use crate::client::Client;
@@ -126,12 +127,13 @@ fn setup(g: &Global) -> CliResult<()> {
             true,
         )?);
     }
+    let miner_owner = dev_coldkey("ferdie");
     for i in 0..MINERS {
         let hot = miner(i).account();
         if !registered(hot.to_string()) {
             last = Some(submit(
                 g,
-                &alice,
+                &miner_owner,
                 Call::BurnedRegister {
                     netuid: NETUID,
                     hotkey: hot,

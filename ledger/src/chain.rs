@@ -90,6 +90,11 @@ pub struct Ledger {
     nodes: RwLock<commitment::NodeCache>,
 }
 
+/// A read through the state-transition code can only fail in storage.
+fn tx_storage(e: TxError) -> StoreError {
+    StoreError(e.to_string())
+}
+
 fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     T::try_from_slice(bytes).map_err(|e| StoreError(format!("corrupt {what}: {e}")))
 }
@@ -670,6 +675,20 @@ impl Ledger {
 
     pub fn hotkey(&self, hotkey: &AccountId) -> Result<Option<state::HotkeyInfo>, StoreError> {
         self.view().get(&state::hotkey_key(hotkey))
+    }
+
+    /// A coldkey's stake that is unbonding, with its release blocks.
+    pub fn unbonding_of(
+        &self,
+        coldkey: &AccountId,
+    ) -> Result<Vec<crate::unbonding::Entry>, StoreError> {
+        crate::unbonding::of_coldkey(&self.view(), coldkey).map_err(tx_storage)
+    }
+
+    /// Each live subnet's share of the block reward, exactly as the emission split uses it
+    /// (I32F32 bits: 2^32 = the whole reward).
+    pub fn emission_shares(&self) -> Result<Vec<(u16, u64)>, StoreError> {
+        crate::subnet::root::emission_shares(&self.view()).map_err(tx_storage)
     }
 }
 

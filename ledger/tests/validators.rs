@@ -373,3 +373,74 @@ fn equivocation_slashes_jails_and_removes_the_offender() {
         "validator_jailed"
     );
 }
+
+/// Finding 4 of the economics review: unstaking right after the set snapshot kept the power and
+/// escaped the slash. Now the stake unbonds, stays slashable, and evidence is judged against the
+/// set of the offence height even after the offender rotated out.
+#[test]
+fn unstaking_after_the_snapshot_still_answers_for_equivocation() {
+    let (store, ledger) = open();
+    let bob_hot = bob_candidate(&ledger, 2_000);
+    produce_until(&ledger, EPOCH + 2);
+    assert_eq!(set_at(&ledger, EPOCH + 3).len(), 2, "bob signs from here");
+    // The block after the snapshot bob takes everything out.
+    let out = tx(
+        &key("bob"),
+        &ledger,
+        Call::RemoveStake {
+            hotkey: bob_hot.account(),
+            amount: 2_000 * RAO_PER_TAO,
+        },
+    );
+    let free_before = ledger.account(&key("bob").account()).unwrap().unwrap().free;
+    let (rejected, events) = produce(&ledger, vec![out]);
+    assert!(rejected.is_empty(), "{rejected:?}");
+    let at = ledger.head().height;
+    let release_at = at + ValidatorParams::standard(2, EPOCH).unbonding_blocks;
+    assert!(events.contains(&Event::StakeUnbonding {
+        coldkey: key("bob").account(),
+        hotkey: bob_hot.account(),
+        amount: 2_000 * RAO_PER_TAO,
+        release_at,
+    }));
+    let bob = ledger.account(&key("bob").account()).unwrap().unwrap();
+    assert_eq!(bob.free, free_before - FEE, "nothing comes back at once");
+    assert_eq!(bob.unbonding, 2_000 * RAO_PER_TAO);
+    assert_eq!(ledger.unbonding_of(&key("bob").account()).unwrap().len(), 1);
+    // He equivocates while his set still governs, then drops out of the next set.
+    produce_until(&ledger, 3 * EPOCH + 2);
+    assert_eq!(set_at(&ledger, 3 * EPOCH + 3).len(), 1, "bob rotated out");
+    let g_before = ledger.globals().unwrap();
+    let (rejected, events) = produce(
+        &ledger,
+        vec![report(&ledger, double_sign(&bob_hot, EPOCH + 3, b"a", b"b"))],
+    );
+    assert!(rejected.is_empty(), "evidence against a rotated-out validator: {rejected:?}");
+    let slashed = 100 * RAO_PER_TAO; // 5% of the 2,000 TAO bonded (all of it unbonding)
+    assert!(events.iter().any(|e| matches!(e,
+        Event::ValidatorPunished { hotkey, slashed: s, .. } if *hotkey == bob_hot.account() && *s == slashed)));
+    let bob = ledger.account(&key("bob").account()).unwrap().unwrap();
+    assert_eq!(bob.unbonding, 1_900 * RAO_PER_TAO);
+    let g = ledger.globals().unwrap();
+    assert_eq!(g.total_slashed, slashed);
+    assert_eq!(g.total_issuance, g_before.total_issuance - slashed);
+    assert!(g.invariant_ok());
+    let (accounted, g) = supply_accounted(store.as_ref()).unwrap();
+    assert_eq!(accounted, g.total_issuance as u128);
+    // At its release block the rest becomes free, with an event.
+    produce_until(&ledger, release_at - 1);
+    let free_before = ledger.account(&key("bob").account()).unwrap().unwrap().free;
+    produce(&ledger, vec![]);
+    assert_eq!(
+        ledger.end_events(release_at).unwrap(),
+        vec![Event::UnbondingReleased {
+            coldkey: key("bob").account(),
+            hotkey: bob_hot.account(),
+            amount: 1_900 * RAO_PER_TAO,
+        }]
+    );
+    let bob = ledger.account(&key("bob").account()).unwrap().unwrap();
+    assert_eq!(bob.free, free_before + 1_900 * RAO_PER_TAO);
+    assert_eq!(bob.unbonding, 0);
+    assert!(ledger.unbonding_of(&key("bob").account()).unwrap().is_empty());
+}

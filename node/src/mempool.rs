@@ -1,6 +1,11 @@
 //! Transactions waiting for a block: per signer, contiguous nonces from the account's next one;
 //! bounded in total and per signer; duplicates refused. Admission runs the signer's queued
 //! transactions and the new one against the head state, so what is admitted would apply.
+//!
+//! Paying transactions come first: free calls (weights, axons, evidence: fee 0, signed by
+//! hotkeys) are the lowest priority. A full pool makes room for a paying transaction by evicting
+//! the newest free one at the tail of some signer's queue (the tail, so every queue stays a
+//! contiguous nonce run), and blocks are filled with paying transactions before free ones.
 
 use std::collections::{BTreeMap, HashSet};
 use tensorchain_ledger::{Ledger, TxError};
@@ -54,7 +59,7 @@ impl Mempool {
         if queued_len >= self.max_per_signer {
             return Err(SubmitError::TooManyPending(queued_len));
         }
-        if self.len >= self.max_total {
+        if self.len >= self.max_total && (stx.tx.fee == 0 || !self.evict_free_tail()) {
             return Err(SubmitError::MempoolFull(self.len));
         }
         let mut view = ledger.view();
@@ -79,14 +84,38 @@ impl Mempool {
         Ok(hash)
     }
 
+    /// Drops the free transaction at the tail of the longest queue that ends in one (ties: the
+    /// highest signer, deterministic). False if every queued transaction pays.
+    fn evict_free_tail(&mut self) -> bool {
+        let victim = self
+            .by_signer
+            .iter()
+            .filter(|(_, q)| q.values().next_back().is_some_and(|t| t.tx.fee == 0))
+            .max_by_key(|(signer, q)| (q.len(), **signer))
+            .map(|(signer, _)| *signer);
+        let Some(signer) = victim else {
+            return false;
+        };
+        let queue = self.by_signer.get_mut(&signer).expect("victim is queued");
+        let (_, tx) = queue.pop_last().expect("victim queue is not empty");
+        if queue.is_empty() {
+            self.by_signer.remove(&signer);
+        }
+        self.hashes.remove(&tx.hash());
+        self.len -= 1;
+        true
+    }
+
     /// Up to `max` transactions for the next block, signers interleaved by nonce rank so one busy
-    /// signer cannot crowd out the rest.
+    /// signer cannot crowd out the rest; signers whose next transaction pays go first.
     pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
-        let queues: Vec<Vec<&SignedTx>> = self
+        let mut queues: Vec<Vec<&SignedTx>> = self
             .by_signer
             .values()
             .map(|q| q.values().collect())
             .collect();
+        // Stable: equal priorities keep signer order, so every node builds the same way.
+        queues.sort_by_key(|q| q.first().is_none_or(|t| t.tx.fee == 0));
         let deepest = queues.iter().map(|q| q.len()).max().unwrap_or(0);
         let mut out = Vec::new();
         for rank in 0..deepest {
@@ -139,5 +168,131 @@ impl Mempool {
         }
         self.len = self.by_signer.values().map(|q| q.len()).sum();
         orphaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use tensorchain_ledger::subnet::SubnetParams;
+    use tensorchain_ledger::validators::ValidatorParams;
+    use tensorchain_ledger::{ChainParams, Fees, GenesisState, MemoryStore};
+    use tensorchain_primitives::{Call, Commit, Keypair, Tx, Validator, RAO_PER_TAO};
+
+    const HOTKEYS: usize = 256;
+
+    fn signed(ledger: &Ledger, signer: &Keypair, nonce: u64, call: Call) -> SignedTx {
+        Tx {
+            chain_id: "test".into(),
+            signer: signer.account(),
+            nonce,
+            fee: ledger.params().fees.for_call(&call),
+            call,
+        }
+        .sign(signer)
+    }
+
+    fn commit(ledger: &Ledger, v: &Keypair, txs: Vec<SignedTx>) {
+        let head = ledger.head();
+        let built = ledger
+            .build_block(txs, v.account(), head.time_ms + 1, ledger.commit(head.height).unwrap())
+            .unwrap();
+        assert!(built.rejected.is_empty(), "{:?}", built.rejected);
+        let c = Commit::signed_by(&built.executed.block, "test", &[v]);
+        ledger.commit_block(built.executed, &c).unwrap();
+    }
+
+    /// A chain whose subnet 1 holds `HOTKEYS` registered hotkeys (the owner's and 255 more).
+    fn chain_with_hotkeys() -> (Ledger, Keypair, Vec<Keypair>) {
+        let (v, owner) = (Keypair::dev("validator"), Keypair::dev("owner"));
+        let g = GenesisState {
+            params: ChainParams {
+                chain_id: "test".into(),
+                block_time_ms: 1000,
+                fees: Fees {
+                    transfer: 1_000,
+                    staking: 1_000,
+                    subnet: 1_000,
+                },
+                sudo: None,
+                subnets: SubnetParams::devnet(),
+                validators: ValidatorParams::standard(32, 100),
+            },
+            genesis_hash: tensorchain_primitives::Hash::digest(b"mempool"),
+            time_ms: 1,
+            balances: vec![(owner.account(), 1_000_000 * RAO_PER_TAO)],
+            stakes: vec![],
+            validators: vec![Validator {
+                hotkey: v.account(),
+                power: 1,
+            }],
+        };
+        let ledger = Ledger::open(Arc::new(MemoryStore::new()), &g).unwrap();
+        let hotkeys: Vec<Keypair> = (0..HOTKEYS)
+            .map(|i| Keypair::dev(&format!("spam/{i}")))
+            .collect();
+        let mut txs = vec![signed(
+            &ledger,
+            &owner,
+            0,
+            Call::RegisterSubnet {
+                hotkey: hotkeys[0].account(),
+                max_cost: u64::MAX,
+                identity: String::new(),
+            },
+        )];
+        for (i, hk) in hotkeys.iter().enumerate().skip(1) {
+            txs.push(signed(
+                &ledger,
+                &owner,
+                i as u64,
+                Call::BurnedRegister {
+                    netuid: 1,
+                    hotkey: hk.account(),
+                    max_cost: u64::MAX,
+                },
+            ));
+        }
+        commit(&ledger, &v, txs);
+        (ledger, owner, hotkeys)
+    }
+
+    #[test]
+    fn free_call_spam_cannot_keep_a_paying_transfer_out() {
+        let (ledger, owner, hotkeys) = chain_with_hotkeys();
+        let mut pool = Mempool::new(HOTKEYS, 4);
+        for hk in &hotkeys {
+            let axon = Call::ServeAxon {
+                netuid: 1,
+                ip: [0; 16],
+                port: 8091,
+                protocol: 4,
+            };
+            pool.admit(signed(&ledger, hk, 0, axon), &ledger).unwrap();
+        }
+        assert_eq!(pool.len(), HOTKEYS, "the free calls fill the pool");
+        let spam = Call::ServeAxon {
+            netuid: 1,
+            ip: [0; 16],
+            port: 8092,
+            protocol: 4,
+        };
+        let more = signed(&ledger, &Keypair::dev("spam/0"), 1, spam);
+        assert!(matches!(
+            pool.admit(more, &ledger),
+            Err(SubmitError::MempoolFull(_))
+        ));
+        let transfer = Call::Transfer {
+            to: Keypair::dev("someone").account(),
+            amount: RAO_PER_TAO,
+        };
+        let nonce = ledger.account(&owner.account()).unwrap().unwrap().nonce;
+        let paying = signed(&ledger, &owner, nonce, transfer);
+        let hash = pool.admit(paying, &ledger).expect("a paying tx evicts a free one");
+        assert!(pool.contains(&hash));
+        assert_eq!(pool.len(), HOTKEYS);
+        let first = pool.candidates(1);
+        assert_eq!(first[0].hash(), hash, "paying transactions fill blocks first");
     }
 }

@@ -116,11 +116,23 @@ impl BlockView {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct UnbondingView {
+    pub hotkey: String,
+    pub amount: String,
+    /// The block at whose end it becomes free balance.
+    pub release_at: u64,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct AccountView {
     pub address: String,
     pub hex: String,
     pub free: String,
     pub staked: String,
+    /// Stake that left a validator and stays slashable until each entry's release block.
+    pub unbonding: String,
+    pub unbonding_entries: Vec<UnbondingView>,
+    /// free + staked + unbonding.
     pub total: String,
     /// Included transactions signed by this account.
     pub nonce: u64,

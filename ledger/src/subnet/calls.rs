@@ -77,7 +77,8 @@ pub fn apply(
             signer,
             netuids,
             values,
-            params.subnets.defaults.weights_rate_limit,
+            // Root weights matter once per root tempo, so that is how often they may change.
+            params.subnets.defaults.tempo as u64,
             now,
         ),
         Call::Transfer { .. }

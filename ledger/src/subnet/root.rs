@@ -132,7 +132,7 @@ pub fn set_weights(
             netuid: 0,
             hotkey: *hotkey,
         })?;
-    // Free, so bounded: one root weights call per `weights_rate_limit` blocks per hotkey.
+    // Free, so bounded: one root weights call per `rate_limit` blocks per hotkey.
     if let Some(last) = view.get::<u64>(&last_set_key(hotkey))? {
         let since = now.saturating_sub(last);
         if since < rate_limit {

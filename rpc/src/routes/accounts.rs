@@ -18,6 +18,17 @@ pub async fn get(
     let account = st.api.ledger().account(&id)?;
     let exists = account.is_some();
     let a = account.unwrap_or_default();
+    let unbonding_entries = st
+        .api
+        .ledger()
+        .unbonding_of(&id)?
+        .into_iter()
+        .map(|e| crate::views::UnbondingView {
+            hotkey: e.hotkey.to_ss58(),
+            amount: e.amount.to_string(),
+            release_at: e.release_at,
+        })
+        .collect();
     Ok(envelope(
         &st,
         AccountView {
@@ -25,7 +36,9 @@ pub async fn get(
             hex: id.to_hex(),
             free: a.free.to_string(),
             staked: a.staked.to_string(),
-            total: (a.free as u128 + a.staked as u128).to_string(),
+            unbonding: a.unbonding.to_string(),
+            unbonding_entries,
+            total: (a.free as u128 + a.staked as u128 + a.unbonding as u128).to_string(),
             nonce: a.nonce,
             next_nonce: st.api.next_nonce(&id).max(a.nonce),
             exists,
@@ -88,12 +101,20 @@ pub struct HotkeyView {
     pub take: u16,
     /// … and as a fraction.
     pub take_fraction: f64,
+    /// A take increase that applies from `effective_at` (decreases apply at once).
+    pub pending_take: Option<PendingTakeView>,
     pub nominators: Vec<NominatorView>,
     /// Subnets the hotkey is registered on: [netuid, uid].
     pub registrations: Vec<(u16, u16)>,
 }
 
-/// A hotkey: its owner, total stake, take and nominators.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PendingTakeView {
+    pub take: u16,
+    pub effective_at: u64,
+}
+
+/// A hotkey: its owner, total stake, take (current and pending) and nominators.
 #[utoipa::path(get, path = "/v1/hotkeys/{hk}", tag = "accounts",
     params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key")),
     responses((status = 200, body = HotkeyView), (status = 404, description = "hotkey_not_found")))]
@@ -123,8 +144,15 @@ pub async fn hotkey(
             hotkey: id.to_ss58(),
             owner: info.owner.to_ss58(),
             total_stake: info.total_stake.to_string(),
-            take: info.take,
-            take_fraction: info.take as f64 / 65535.0,
+            take: info.take_at(ledger.head().height),
+            take_fraction: info.take_at(ledger.head().height) as f64 / 65535.0,
+            pending_take: info
+                .pending_take
+                .filter(|p| p.effective_at > ledger.head().height)
+                .map(|p| PendingTakeView {
+                    take: p.take,
+                    effective_at: p.effective_at,
+                }),
             nominators,
             registrations: ledger.registrations(&id)?,
         },
@@ -152,7 +180,7 @@ pub async fn hotkeys(
             hotkey: hk.to_ss58(),
             owner: info.owner.to_ss58(),
             total_stake: info.total_stake.to_string(),
-            take: info.take,
+            take: info.take_at(ledger.head().height),
             nominators: ledger.nominators_of(&hk)?.len(),
         });
     }

@@ -33,10 +33,18 @@ pub struct ChainView {
 pub struct SupplyView {
     pub max_supply: String,
     pub total_issuance: String,
+    /// Σ free balances, a running total kept by every balance write (not derived from issuance).
     pub free: String,
     pub staked: String,
+    /// Stake leaving validators, still slashable until its release block.
+    pub unbonding: String,
     pub pending_emission: String,
+    /// Taken out of issuance (and so mintable again): registration burns, epoch dust, slashes.
     pub recycled: String,
+    /// The part of `recycled` cut from equivocating validators.
+    pub slashed: String,
+    /// total_issuance == free + staked + unbonding + pending_emission.
+    pub invariant_ok: bool,
     pub block_reward: String,
     pub halvings: Option<u32>,
     pub next_halving_at: Option<String>,
@@ -74,16 +82,18 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
 #[utoipa::path(get, path = "/v1/supply", tag = "chain", responses((status = 200, body = SupplyView)))]
 pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyView>>, ApiError> {
     let g = st.api.ledger().globals()?;
-    let free = g.total_issuance - g.total_stake - g.pending_emission;
     Ok(envelope(
         &st,
         SupplyView {
             max_supply: MAX_SUPPLY.to_string(),
             total_issuance: g.total_issuance.to_string(),
-            free: free.to_string(),
+            free: g.total_free.to_string(),
             staked: g.total_stake.to_string(),
+            unbonding: g.total_unbonding.to_string(),
             pending_emission: g.pending_emission.to_string(),
             recycled: g.total_recycled.to_string(),
+            slashed: g.total_slashed.to_string(),
+            invariant_ok: g.invariant_ok(),
             block_reward: block_reward(g.total_issuance).to_string(),
             halvings: halving_era(g.total_issuance),
             next_halving_at: next_halving_at(g.total_issuance).map(|v| v.to_string()),

@@ -22,14 +22,21 @@ pub struct SubnetView {
     pub blocks_since_last_epoch: u64,
     pub n: u16,
     pub max_n: u16,
-    /// Share of each block's reward this subnet receives.
+    /// Share of each block's reward this subnet receives: exactly what the emission split uses.
     pub emission_share: f64,
+    /// False until a validator permit holder has stake: until then the subnet gets no emission.
+    pub emission_enabled: bool,
     pub burn: String,
     pub pending_emission: String,
     pub registered_at: u64,
 }
 
-fn subnet_view(s: &Subnet, head: u64, count: usize) -> SubnetView {
+/// The subnet's share of the block reward (I32F32 bits from the ledger) as a fraction.
+fn share_of(shares: &[(u16, u64)], netuid: u16) -> f64 {
+    shares.iter().find(|e| e.0 == netuid).map_or(0, |e| e.1) as f64 / (1u64 << 32) as f64
+}
+
+fn subnet_view(s: &Subnet, head: u64, share: f64) -> SubnetView {
     SubnetView {
         netuid: s.netuid,
         name: s.identity.clone(),
@@ -39,7 +46,8 @@ fn subnet_view(s: &Subnet, head: u64, count: usize) -> SubnetView {
         blocks_since_last_epoch: head.saturating_sub(s.last_epoch_block),
         n: s.n,
         max_n: s.hyper.max_allowed_uids,
-        emission_share: if count == 0 { 0.0 } else { 1.0 / count as f64 },
+        emission_share: share,
+        emission_enabled: s.emission_enabled,
         burn: s.burn.to_string(),
         pending_emission: s.pending.to_string(),
         registered_at: s.registered_at,
@@ -79,9 +87,10 @@ pub async fn list(State(st): State<AppState>) -> Result<Json<Envelope<Vec<Subnet
     let ledger = st.api.ledger();
     let subnets = ledger.subnets()?;
     let head = ledger.head().height;
+    let shares = ledger.emission_shares()?;
     let views = subnets
         .iter()
-        .map(|s| subnet_view(s, head, subnets.len()))
+        .map(|s| subnet_view(s, head, share_of(&shares, s.netuid)))
         .collect();
     Ok(envelope(&st, views))
 }
@@ -102,8 +111,8 @@ pub async fn get(
     let netuid = parse_u16("netuid", &netuid)?;
     let s = load(&st, netuid)?;
     let ledger = st.api.ledger();
-    let count = ledger.subnets()?.len();
-    Ok(envelope(&st, subnet_view(&s, ledger.head().height, count)))
+    let share = share_of(&ledger.emission_shares()?, netuid);
+    Ok(envelope(&st, subnet_view(&s, ledger.head().height, share)))
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/hyperparameters", tag = "subnets",

@@ -1,0 +1,256 @@
+//! The test chain shared by the subnet and economics tests: an in-memory ledger, dev keys,
+//! one-transaction blocks with the supply invariant checked after each, and subnet helpers.
+#![allow(dead_code)] // each test binary uses its own part
+
+pub use std::sync::Arc;
+pub use tensorchain_ledger::subnet::{self, SubnetParams};
+pub use tensorchain_ledger::{
+    supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
+};
+pub use tensorchain_primitives::{Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO};
+
+pub const FEE: u64 = 1_000;
+pub const FUNDS: u64 = 100_000 * RAO_PER_TAO;
+
+pub fn key(n: &str) -> Keypair {
+    Keypair::dev(n)
+}
+
+pub fn hot(n: &str) -> Keypair {
+    Keypair::dev(&format!("{n}/hot"))
+}
+
+pub struct Chain {
+    pub store: Arc<MemoryStore>,
+    pub ledger: Ledger,
+}
+
+pub fn open() -> Chain {
+    open_with(SubnetParams::devnet())
+}
+
+pub fn open_with(subnets: SubnetParams) -> Chain {
+    let v = key("validator");
+    let g = GenesisState {
+        params: ChainParams {
+            chain_id: "test".into(),
+            block_time_ms: 1000,
+            fees: Fees {
+                transfer: FEE,
+                staking: FEE,
+                subnet: FEE,
+            },
+            sudo: Some(key("sudo").account()),
+            subnets,
+            validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+        },
+        genesis_hash: Hash::digest(b"subnets genesis"),
+        time_ms: 1,
+        balances: ["owner", "v1", "v2", "m1", "m2", "m3", "m4", "sudo", "e"]
+            .iter()
+            .map(|n| (key(n).account(), FUNDS))
+            .collect(),
+        stakes: vec![],
+        validators: vec![Validator {
+            hotkey: v.account(),
+            power: 1,
+        }],
+    };
+    let store = Arc::new(MemoryStore::new());
+    let ledger = Ledger::open(store.clone(), &g).unwrap();
+    Chain { store, ledger }
+}
+
+impl Chain {
+    pub fn tx(&self, signer: &Keypair, call: Call) -> SignedTx {
+        let nonce = self
+            .ledger
+            .account(&signer.account())
+            .unwrap()
+            .map_or(0, |a| a.nonce);
+        let fee = self.ledger.params().fees.for_call(&call);
+        Tx {
+            chain_id: "test".into(),
+            signer: signer.account(),
+            nonce,
+            fee,
+            call,
+        }
+        .sign(signer)
+    }
+
+    /// Several calls of one signer, with consecutive nonces, for one block.
+    pub fn txs(&self, signer: &Keypair, calls: Vec<Call>) -> Vec<SignedTx> {
+        let first = self
+            .ledger
+            .account(&signer.account())
+            .unwrap()
+            .map_or(0, |a| a.nonce);
+        calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| {
+                let fee = self.ledger.params().fees.for_call(&call);
+                Tx {
+                    chain_id: "test".into(),
+                    signer: signer.account(),
+                    nonce: first + i as u64,
+                    fee,
+                    call,
+                }
+                .sign(signer)
+            })
+            .collect()
+    }
+
+    /// One block; returns the rejections. Checks the supply invariant after it.
+    pub fn block(&self, txs: Vec<SignedTx>) -> Vec<TxError> {
+        let head = self.ledger.head();
+        let v = key("validator");
+        let built = self
+            .ledger
+            .build_block(
+                txs,
+                v.account(),
+                head.time_ms + 1,
+                self.ledger.commit(head.height).unwrap(),
+            )
+            .unwrap();
+        let commit = Commit::signed_by(&built.executed.block, "test", &[&v]);
+        self.ledger.commit_block(built.executed, &commit).unwrap();
+        let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
+        assert_eq!(
+            accounted,
+            g.total_issuance as u128,
+            "supply invariant at height {}",
+            self.ledger.head().height
+        );
+        built.rejected.into_iter().map(|(_, e)| e).collect()
+    }
+
+    pub fn ok(&self, signer: &Keypair, call: Call) {
+        let rejected = self.block(vec![self.tx(signer, call)]);
+        assert!(rejected.is_empty(), "{rejected:?}");
+    }
+
+    pub fn err(&self, signer: &Keypair, call: Call) -> String {
+        let root = self.ledger.state_root().unwrap();
+        let head = self.ledger.head();
+        let stx = self.tx(signer, call);
+        let rejected = self
+            .ledger
+            .build_block(
+                vec![stx],
+                key("validator").account(),
+                head.time_ms + 1,
+                None,
+            )
+            .unwrap()
+            .rejected;
+        assert_eq!(self.ledger.state_root().unwrap(), root);
+        rejected
+            .first()
+            .map(|(_, e)| e.code().to_string())
+            .unwrap_or_else(|| "accepted".into())
+    }
+
+    pub fn free(&self, who: &Keypair) -> u64 {
+        self.ledger
+            .account(&who.account())
+            .unwrap()
+            .map_or(0, |a| a.free)
+    }
+
+    pub fn subnet(&self, netuid: u16) -> subnet::Subnet {
+        subnet::subnet(&self.ledger.view(), netuid)
+            .unwrap()
+            .unwrap()
+    }
+
+    pub fn neuron(&self, uid: u16) -> subnet::Neuron {
+        subnet::neuron(&self.ledger.view(), 1, uid)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// Subnet 1 owned by "owner" with validators v1, v2 (staked 1000 and 500 TAO) and miners m1..m4.
+    pub fn demo_subnet(&self) {
+        let owner = key("owner");
+        self.ok(
+            &owner,
+            Call::RegisterSubnet {
+                hotkey: hot("owner").account(),
+                max_cost: 10 * RAO_PER_TAO,
+                identity: "demo".into(),
+            },
+        );
+        for n in ["v1", "v2", "m1", "m2", "m3", "m4"] {
+            self.ok(
+                &key(n),
+                Call::BurnedRegister {
+                    netuid: 1,
+                    hotkey: hot(n).account(),
+                    max_cost: 100 * RAO_PER_TAO,
+                },
+            );
+        }
+        self.ok(
+            &key("v1"),
+            Call::AddStake {
+                hotkey: hot("v1").account(),
+                amount: 1000 * RAO_PER_TAO,
+            },
+        );
+        self.ok(
+            &key("v2"),
+            Call::AddStake {
+                hotkey: hot("v2").account(),
+                amount: 500 * RAO_PER_TAO,
+            },
+        );
+    }
+
+    /// The owner of subnet 1 sets a hyperparameter, first waiting out its one-change-per-tempo
+    /// limit.
+    pub fn owner_sets(&self, name: &str, value: u64) {
+        let s = self.subnet(1);
+        if let Some(last) = s.last_owner_change {
+            while self.ledger.head().height + 1 < last + s.hyper.tempo as u64 {
+                self.block(vec![]);
+            }
+        }
+        self.ok(
+            &key("owner"),
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: name.into(),
+                value,
+            },
+        );
+    }
+
+    /// Sudo caps subnet 1 at `n` uids (validator permits first: they may not outnumber uids).
+    pub fn sudo_max_uids(&self, n: u64) {
+        for (name, value) in [("max_allowed_validators", n.min(64)), ("max_allowed_uids", n)] {
+            self.ok(
+                &key("sudo"),
+                Call::SetHyperparameter {
+                    netuid: 1,
+                    name: name.into(),
+                    value,
+                },
+            );
+        }
+    }
+
+    pub fn run_until_epoch(&self) -> u64 {
+        loop {
+            self.block(vec![]);
+            let h = self.ledger.head().height;
+            if subnet::emission::is_epoch_block(1, self.subnet(1).hyper.tempo, h) {
+                return h;
+            }
+        }
+    }
+}
+
