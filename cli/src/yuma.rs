@@ -44,14 +44,14 @@ pub fn run(cmd: YumaCmd) -> CliResult<()> {
         CliError::new(
             "invalid_json",
             format!("the snapshot is not JSON: {e}"),
-            "see ../shared/yuma-cases/README.md for the format",
+            "see docs/yuma-snapshot.md for the format",
         )
     })?;
     let (outputs, sequence) = simulate(&snapshot).map_err(|e| {
         CliError::new(
             "invalid_snapshot",
             e.to_string(),
-            "see ../shared/yuma-cases/README.md for the format",
+            "see docs/yuma-snapshot.md for the format",
         )
     })?;
     if show_table {

@@ -33,7 +33,7 @@ fn simulate(input: &str, extra: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn reference_inputs_print_their_expected_emissions() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/yuma-cases");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../subnet-engine/tests/yuma-cases");
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();

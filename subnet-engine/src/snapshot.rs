@@ -1,6 +1,7 @@
-//! The JSON snapshot format of `../shared/yuma-cases/README.md`: one epoch, or a sequence with
-//! `carry`, `quantize`, `set_weights` and `reset_bonds_for`. Used by `tensorchain yuma simulate`
-//! and by the reference-case tests. Malformed input gets an error naming the offending field.
+//! The JSON snapshot format of `docs/yuma-snapshot.md`: one epoch, or a sequence with `carry`,
+//! `quantize`, `set_weights` and `reset_bonds_for`. Used by `tensorchain yuma simulate` and by the
+//! reference-case tests. Malformed input gets an error naming the offending field, and a field
+//! that is given always takes effect: nothing is silently ignored.
 
 use crate::epoch::{run_epoch, top_k_nonzero};
 use crate::fx::{from_u16, normalize_u64, to_u16, Fx, ZERO};
@@ -243,7 +244,7 @@ fn epoch_input(obj: &Map<String, Value>, prev: Option<&EpochInput>, path: &str) 
     let n = stake.len();
     // Per-uid fields are inherited only while the subnet size stays the same.
     let prev_same_n = prev.filter(|pr| pr.stake.len() == n);
-    let params = match field("params") {
+    let mut params = match field("params") {
         Some(v) => params(
             v,
             prev.map(|pr| &pr.params).unwrap_or(&Params::default()),
@@ -310,6 +311,18 @@ fn epoch_input(obj: &Map<String, Value>, prev: Option<&EpochInput>, path: &str) 
         (None, Some(pr)) => pr.commit_block.clone(),
         (None, None) => vec![None; n],
     };
+    // Commit blocks mean commit-reveal: given ones switch the mask on, unless the snapshot says
+    // explicitly that commit-reveal is off, which contradicts them.
+    if field("commit_block").is_some() && commit_block.iter().any(Option::is_some) {
+        let explicit = field("params").and_then(|v| v.get("commit_reveal"));
+        if explicit == Some(&Value::Bool(false)) {
+            return Err(err(
+                &p("commit_block"),
+                "is given but params.commit_reveal is false: drop one of them",
+            ));
+        }
+        params.commit_reveal = true;
+    }
     let emission = match (field("emission"), prev) {
         (Some(v), _) => rao(v, &p("emission"))?,
         (None, Some(pr)) => pr.emission,
@@ -410,13 +423,20 @@ pub fn simulate(snapshot: &Value) -> R<(Vec<EpochOutput>, bool)> {
         let input = epoch_input(obj, None, "input")?;
         return Ok((vec![run_epoch(&input)], false));
     };
-    let flag = |k: &str| -> R<bool> {
+    let flag = |k: &str| -> R<Option<bool>> {
         match obj.get(k) {
-            None => Ok(false),
-            Some(v) => v.as_bool().ok_or_else(|| err(k, "expected true or false")),
+            None => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .map(Some)
+                .ok_or_else(|| err(k, "expected true or false")),
         }
     };
-    let (carry, quantize) = (flag("carry")?, flag("quantize")?);
+    let (carry_flag, quantize) = (flag("carry")?, flag("quantize")?.unwrap_or(false));
+    let carry = carry_flag.unwrap_or(false);
+    if quantize && !carry {
+        return Err(err("quantize", "has no effect without \"carry\": true"));
+    }
     let mut outputs = Vec::new();
     let mut prev: Option<EpochInput> = None;
     for (t, e) in array(epochs, "epochs")?.iter().enumerate() {
@@ -424,6 +444,15 @@ pub fn simulate(snapshot: &Value) -> R<(Vec<EpochOutput>, bool)> {
         let e = e
             .as_object()
             .ok_or_else(|| err(&path, "expected an object"))?;
+        // A later epoch without bonds must say where they come from: silently reusing the
+        // previous input's bonds (not Yuma's new ones) surprised users.
+        if t > 0 && carry_flag.is_none() && !e.contains_key("bonds") {
+            return Err(err(
+                &format!("{path}.bonds"),
+                "missing: give them, or set \"carry\": true to start from the previous epoch's \
+                 new bonds (\"carry\": false keeps the previous input's bonds)",
+            ));
+        }
         let mut input = epoch_input(e, prev.as_ref(), &path)?;
         if carry && t > 0 && !e.contains_key("bonds") {
             if let (Some(pr), Some(out)) = (&prev, outputs.last()) {

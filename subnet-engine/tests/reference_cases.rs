@@ -1,5 +1,5 @@
-//! Every reference epoch in `../shared/yuma-cases/` (the folder is read at test time, so new cases
-//! are picked up) must be reproduced within the README's tolerances.
+//! Every reference epoch in `tests/yuma-cases/` (a copy of the design's reference cases kept in
+//! the repository; the folder is read at test time, so new cases are picked up) must be reproduced within the README's tolerances.
 
 use serde_json::Value;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ fn cases_dir() -> PathBuf {
     std::env::var_os("YUMA_CASES_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/yuma-cases")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/yuma-cases")
         })
 }
 
