@@ -4,6 +4,7 @@
 
 mod common;
 use common::*;
+use proptest::prelude::*;
 use tensorchain_ledger::staking;
 
 const TAO: u64 = RAO_PER_TAO;
@@ -326,4 +327,132 @@ fn the_api_reports_the_share_the_split_uses_and_a_free_total_that_is_summed() {
     // `supply_accounted` (after every block of these tests) also fails if total_free drifts.
     let (accounted, _) = supply_accounted(c.store.as_ref()).unwrap();
     assert_eq!(accounted, g.total_issuance as u128);
+}
+
+/// What one step of the property test does.
+#[derive(Debug, Clone)]
+enum Op {
+    Transfer(usize, usize, u64),
+    AddStake(usize, usize, u64),
+    RemoveStake(usize, usize, u8),
+    SetTake(usize, u16),
+    Weights(usize, Vec<u16>),
+    Wait(u8),
+}
+
+const ACTORS: [&str; 5] = ["v1", "v2", "m1", "m2", "e"];
+/// Hotkeys the actors stake on (each owned by the coldkey of the same name).
+const HOTKEYS: [&str; 4] = ["v1", "v2", "m1", "m2"];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0..5usize, 0..5usize, 1..50 * TAO).prop_map(|(a, b, x)| Op::Transfer(a, b, x)),
+        (0..5usize, 0..4usize, 2_000_000..500 * TAO).prop_map(|(a, h, x)| Op::AddStake(a, h, x)),
+        (0..5usize, 0..4usize, 1..=100u8).prop_map(|(a, h, p)| Op::RemoveStake(a, h, p)),
+        (0..4usize, 0..=11796u16).prop_map(|(h, t)| Op::SetTake(h, t)),
+        (0..2usize, prop::collection::vec(0..100u16, 4)).prop_map(|(v, w)| Op::Weights(v, w)),
+        (1..12u8).prop_map(Op::Wait),
+    ]
+}
+
+fn holdings(c: &Chain, who: &str) -> u64 {
+    c.ledger
+        .account(&key(who).account())
+        .unwrap()
+        .map_or(0, |a| a.free + a.staked + a.unbonding)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Over random stake, unstake, take, weights and transfers across many epochs: the supply
+    /// invariant holds after every block (checked by `block`), and an actor's holdings rise only
+    /// by a rule of docs/economics.md — a transfer in, the owner cut, or emission of a hotkey it
+    /// owns or had stake behind at the subnet's previous epoch (its "earned-by" allowance).
+    #[test]
+    fn nobody_gains_except_by_a_payout_rule(ops in prop::collection::vec(op(), 1..40)) {
+        let c = open();
+        c.paying_subnet();
+        // (coldkey, hotkey) -> blocks of additions, to know what was settled at an epoch.
+        let mut adds: std::collections::BTreeMap<(usize, usize), Vec<(u64, u64)>> =
+            Default::default();
+        for op in ops {
+            let txs = match &op {
+                Op::Transfer(a, b, x) => vec![c.tx(&key(ACTORS[*a]), Call::Transfer {
+                    to: key(ACTORS[*b]).account(), amount: *x })],
+                Op::AddStake(a, h, x) => vec![c.add_stake(ACTORS[*a], HOTKEYS[*h], *x)],
+                Op::RemoveStake(a, h, p) => {
+                    let have = c.stake(HOTKEYS[*h], ACTORS[*a]);
+                    let amount = (have as u128 * *p as u128 / 100) as u64;
+                    vec![c.tx(&key(ACTORS[*a]), Call::RemoveStake {
+                        hotkey: hot(HOTKEYS[*h]).account(), amount: amount.max(1) })]
+                }
+                Op::SetTake(h, t) => vec![c.tx(&key(HOTKEYS[*h]), Call::SetTake {
+                    hotkey: hot(HOTKEYS[*h]).account(), take: *t })],
+                Op::Weights(v, w) => vec![c.tx(&hot(HOTKEYS[*v]), Call::SetWeights {
+                    netuid: 1, uids: vec![3, 4, 5, 6], values: w.clone(), version_key: 0 })],
+                Op::Wait(_) => vec![],
+            };
+            let steps = if let Op::Wait(k) = op { k } else { 1 };
+            for step in 0..steps {
+                let since = c.subnet(1).last_epoch_block;
+                let before: Vec<u64> = ACTORS.iter().map(|a| holdings(&c, a)).collect();
+                let stakes_before: Vec<Vec<u64>> = ACTORS.iter()
+                    .map(|a| HOTKEYS.iter().map(|h| c.stake(h, a)).collect()).collect();
+                let rejected = c.block(if step == 0 { txs.clone() } else { vec![] });
+                let height = c.ledger.head().height;
+                if rejected.is_empty() {
+                    match op {
+                        Op::AddStake(a, h, x) => adds.entry((a, h)).or_default().push((height, x)),
+                        Op::RemoveStake(a, h, _) => {
+                            // Removals take the newest additions first, as the ledger does.
+                            let mut gone = stakes_before[a][h] - c.stake(HOTKEYS[h], ACTORS[a]);
+                            let list = adds.entry((a, h)).or_default();
+                            while let Some(last) = list.last_mut() {
+                                let cut = gone.min(last.1);
+                                last.1 -= cut;
+                                gone -= cut;
+                                if last.1 > 0 {
+                                    break;
+                                }
+                                list.pop();
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                let epoch = c.ledger.epoch_at(1, height).unwrap();
+                for (i, actor) in ACTORS.iter().enumerate() {
+                    let mut allowance = 0u64;
+                    if let (Op::Transfer(_, b, x), true) = (&op, step == 0 && rejected.is_empty()) {
+                        if *b == i { allowance += x; }
+                    }
+                    if epoch.is_some() {
+                        for (h, hk) in HOTKEYS.iter().enumerate() {
+                            let uid = subnet::uid_of(&c.ledger.view(), 1, &hot(hk).account())
+                                .unwrap();
+                            let Some(uid) = uid else { continue };
+                            let emission = c.neuron(uid).emission;
+                            // Stake added since the previous epoch earns nothing from this one.
+                            let late: u64 = adds.get(&(i, h)).map_or(0, |v| {
+                                v.iter()
+                                    .filter(|a| a.0 > since && a.0 < height)
+                                    .map(|a| a.1)
+                                    .sum()
+                            });
+                            if *hk == *actor || stakes_before[i][h] > late {
+                                allowance += emission;
+                            }
+                        }
+                    }
+                    let after = holdings(&c, actor);
+                    prop_assert!(
+                        after <= before[i] + allowance,
+                        "{actor} rose by {} with an allowance of {allowance} at {height} after {op:?}",
+                        after - before[i]
+                    );
+                }
+            }
+        }
+    }
 }
