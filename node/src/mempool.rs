@@ -59,7 +59,8 @@ impl Mempool {
         if queued_len >= self.max_per_signer {
             return Err(SubmitError::TooManyPending(queued_len));
         }
-        if self.len >= self.max_total && (stx.tx.fee == 0 || !self.evict_free_tail()) {
+        let full = self.len >= self.max_total;
+        if full && stx.tx.fee == 0 {
             return Err(SubmitError::MempoolFull(self.len));
         }
         let mut view = ledger.view();
@@ -75,6 +76,11 @@ impl Mempool {
             )?;
         }
         tensorchain_ledger::execute::apply_tx(&mut view, &stx, ledger.params(), &proposer, next)?;
+        // Only a transaction that would apply makes room, and never from its own signer's queue
+        // (that would open a nonce gap before it).
+        if full && !self.evict_free_tail(&stx.tx.signer) {
+            return Err(SubmitError::MempoolFull(self.len));
+        }
         self.hashes.insert(hash);
         self.by_signer
             .entry(stx.tx.signer)
@@ -84,12 +90,13 @@ impl Mempool {
         Ok(hash)
     }
 
-    /// Drops the free transaction at the tail of the longest queue that ends in one (ties: the
-    /// highest signer, deterministic). False if every queued transaction pays.
-    fn evict_free_tail(&mut self) -> bool {
+    /// Drops the free transaction at the tail of the longest queue that ends in one, other than
+    /// `keep`'s (ties: the highest signer, deterministic). False if there is none.
+    fn evict_free_tail(&mut self, keep: &AccountId) -> bool {
         let victim = self
             .by_signer
             .iter()
+            .filter(|(signer, _)| *signer != keep)
             .filter(|(_, q)| q.values().next_back().is_some_and(|t| t.tx.fee == 0))
             .max_by_key(|(signer, q)| (q.len(), **signer))
             .map(|(signer, _)| *signer);

@@ -156,6 +156,14 @@ async fn transfer_is_submitted_included_and_queryable() {
     assert_eq!(supply["data"]["total_issuance"], "6100000000000000");
     assert_eq!(supply["data"]["halvings"], 0);
     assert_eq!(supply["data"]["next_halving_at"], "10500000000000000");
+    // Every term is a running total; they add up to issuance and the node says so.
+    let term = |k: &str| supply["data"][k].as_str().unwrap().parse::<u128>().unwrap();
+    assert_eq!(
+        term("free") + term("staked") + term("unbonding") + term("pending_emission"),
+        term("total_issuance")
+    );
+    assert_eq!(supply["data"]["invariant_ok"], true);
+    assert_eq!(supply["data"]["slashed"], "0");
 }
 
 #[tokio::test]
