@@ -168,6 +168,9 @@ impl ChainSpec {
         if self.validators.is_empty() {
             return invalid("at least one genesis validator is needed");
         }
+        if let Err(e) = self.subnets.defaults.validate() {
+            return Err(SpecError::Invalid(format!("subnets.defaults: {e}")));
+        }
         let total: u128 = self
             .allocations
             .iter()
@@ -259,5 +262,9 @@ mod tests {
         let mut spec = ChainSpec::devnet(1, 0);
         spec.allocations[0].balance = u64::MAX;
         assert!(spec.validate().is_err());
+        let mut spec = ChainSpec::devnet(1, 0);
+        spec.subnets.defaults.activity_cutoff = spec.subnets.defaults.tempo - 1;
+        let e = spec.validate().unwrap_err().to_string();
+        assert!(e.contains("subnets.defaults: tempo"), "{e}");
     }
 }

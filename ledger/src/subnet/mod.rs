@@ -139,6 +139,14 @@ impl Hyperparameters {
         ]
     }
 
+    /// Every value within its bounds given the others (what a chain spec must satisfy).
+    pub fn validate(&self) -> Result<(), TxError> {
+        for (name, value, _) in self.list() {
+            self.clone().set(name, value)?;
+        }
+        Ok(())
+    }
+
     /// Sets one by name, within its valid range. The bounds keep an owner from locking other
     /// validators out (docs/economics.md lists them): `activity_cutoff ≥ tempo` (a validator
     /// that sets weights every epoch stays active), `weights_rate_limit ≤ tempo` (it can),
