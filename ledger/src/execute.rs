@@ -127,6 +127,10 @@ pub enum TxError {
     TakeRateLimited { last: u64, retry_after_blocks: u64 },
     #[error("subnet {netuid}'s owner changed a hyperparameter too recently; retry in {retry_after_blocks} blocks")]
     HyperparameterRateLimited { netuid: u16, retry_after_blocks: u64 },
+    #[error("hotkey {hotkey} has no stake that was in place a whole root tempo ago")]
+    RootStakeNotSettled { hotkey: AccountId },
+    #[error("subnet {netuid}'s epoch is {blocks_to_epoch} blocks away: owner changes wait until it has run")]
+    HyperparameterFreezeWindow { netuid: u16, blocks_to_epoch: u64 },
     #[error("the axon was served too recently; retry in {retry_after_blocks} blocks")]
     ServingRateLimited { retry_after_blocks: u64 },
     #[error("{0}")]
@@ -206,6 +210,8 @@ impl TxError {
             TxError::TakeRateLimited { .. } => "take_rate_limited",
             TxError::HyperparameterRateLimited { .. } => "hyperparameter_rate_limited",
             TxError::ServingRateLimited { .. } => "serving_rate_limited",
+            TxError::RootStakeNotSettled { .. } => "root_stake_not_settled",
+            TxError::HyperparameterFreezeWindow { .. } => "hyperparameter_freeze_window",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -293,6 +299,12 @@ impl TxError {
             TxError::HyperparameterRateLimited { .. } | TxError::ServingRateLimited { .. } => {
                 "wait the number of blocks in details.retry_after_blocks"
             }
+            TxError::RootStakeNotSettled { .. } => {
+                "stake behind the hotkey, then register after the next root epoch"
+            }
+            TxError::HyperparameterFreezeWindow { .. } => {
+                "send it after the subnet's next epoch (details.blocks_to_epoch)"
+            }
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -324,7 +336,13 @@ impl TxError {
             } => {
                 json!({"available": available.to_string(), "requested": requested.to_string()})
             }
-            TxError::HotkeyNotFound { hotkey } => json!({"hotkey": hotkey}),
+            TxError::HotkeyNotFound { hotkey } | TxError::RootStakeNotSettled { hotkey } => {
+                json!({"hotkey": hotkey})
+            }
+            TxError::HyperparameterFreezeWindow {
+                netuid,
+                blocks_to_epoch,
+            } => json!({"netuid": netuid, "blocks_to_epoch": blocks_to_epoch}),
             TxError::NotHotkeyOwner { hotkey, owner } => json!({"hotkey": hotkey, "owner": owner}),
             TxError::TakeTooHigh { take, max } => json!({"take": take, "max": max}),
             TxError::RegistrationCostExceedsMax { cost, max_cost } => {
@@ -592,7 +610,7 @@ fn execute(
         Call::RemoveStake { hotkey, amount } => {
             staking::unbond(view, &signer, hotkey, *amount)?;
             if validators::answers_for_consensus(view, hotkey, params, height)? {
-                let release_at = height.saturating_add(params.validators.unbonding_blocks);
+                let release_at = validators::unbonding_release(params, height);
                 unbonding::start(view, &signer, hotkey, *amount, release_at)?;
                 Event::StakeUnbonding {
                     coldkey: signer,
@@ -682,7 +700,14 @@ fn set_take(
             }
         }
         info.take = current;
-        let effective_at = height.saturating_add(v.take_increase_delay);
+        // Nominators of a validator need the whole unbonding time to leave before it applies.
+        let delay = if validators::answers_for_consensus(view, hotkey, params, height)? {
+            v.take_increase_delay
+                .max(validators::unbonding_release(params, height) - height + 1)
+        } else {
+            v.take_increase_delay
+        };
+        let effective_at = height.saturating_add(delay);
         info.pending_take = Some(state::PendingTake { take, effective_at });
         info.last_take_increase = Some(height);
         effective_at

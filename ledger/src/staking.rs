@@ -158,7 +158,6 @@ pub fn bond(
     let mut info =
         crate::staking::hotkey(view, hotkey)?.unwrap_or_else(|| HotkeyInfo::new(*coldkey));
     let mut account = view.account(coldkey)?.unwrap_or_default();
-    let mut globals = view.globals()?;
     let current = stake_of(view, hotkey, coldkey)?;
     let overflow = || TxError::AmountOverflow;
     set_stake(
@@ -169,12 +168,14 @@ pub fn bond(
     );
     info.total_stake = info.total_stake.checked_add(amount).ok_or_else(overflow)?;
     account.staked = account.staked.checked_add(amount).ok_or_else(overflow)?;
+    view.put(state::hotkey_key(hotkey), &info);
+    view.set_account(coldkey, &account)?;
+    // Globals are read after the account write: `set_account` moves `total_free` in them.
+    let mut globals = view.globals()?;
     globals.total_stake = globals
         .total_stake
         .checked_add(amount)
         .ok_or_else(overflow)?;
-    view.put(state::hotkey_key(hotkey), &info);
-    view.set_account(coldkey, &account)?;
     view.set_globals(&globals);
     Ok(())
 }
@@ -196,7 +197,6 @@ pub fn unbond(
     let mut info =
         crate::staking::hotkey(view, hotkey)?.ok_or(TxError::HotkeyNotFound { hotkey: *hotkey })?;
     let mut account = view.account(coldkey)?.unwrap_or_default();
-    let mut globals = view.globals()?;
     set_stake(view, hotkey, coldkey, current - amount);
     // The newest additions leave first: what stays is the longest-held stake.
     let mut adds = recent_adds(view, hotkey, coldkey)?;
@@ -213,9 +213,10 @@ pub fn unbond(
     put_adds(view, hotkey, coldkey, &adds);
     info.total_stake -= amount;
     account.staked -= amount;
-    globals.total_stake -= amount;
     view.put(state::hotkey_key(hotkey), &info);
     view.set_account(coldkey, &account)?;
+    let mut globals = view.globals()?;
+    globals.total_stake -= amount;
     view.set_globals(&globals);
     Ok(())
 }

@@ -179,6 +179,21 @@ pub fn set_at(view: &StateView, height: u64) -> Result<Option<ValidatorSet>, TxE
         .map(|(_, s)| s))
 }
 
+/// When stake removed at `height` from a validator becomes free: it keeps backing votes until the
+/// next set (computed at most `epoch` blocks later) takes effect `ACTIVATION_DELAY` heights after
+/// that, and evidence of anything it signed stays admissible `evidence_max_age` blocks more, so
+/// the release waits for all of that, and never less than `unbonding_blocks`.
+pub fn unbonding_release(params: &ChainParams, height: u64) -> u64 {
+    let v = &params.validators;
+    let signs_until = height
+        .saturating_add(v.epoch)
+        .saturating_add(ACTIVATION_DELAY);
+    signs_until
+        .saturating_add(v.evidence_max_age)
+        .saturating_add(1)
+        .max(height.saturating_add(v.unbonding_blocks))
+}
+
 /// Whether stake leaving `hotkey` must unbond: it is in a current or scheduled set, or signed
 /// blocks recently enough that evidence against it is still admissible.
 pub fn answers_for_consensus(

@@ -44,6 +44,13 @@ impl Chain {
         );
     }
 
+    /// Root membership counts stake in place for a whole root tempo.
+    fn settle_for_root(&self) {
+        for _ in 0..=self.ledger.params().subnets.defaults.tempo {
+            self.block(vec![]);
+        }
+    }
+
     fn add_stake(&self, who: &str, hotkey: &str, amount: u64) -> SignedTx {
         self.tx(
             &key(who),
@@ -119,7 +126,7 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
         network_immunity_blocks: 0,
         ..SubnetParams::devnet()
     });
-    // Subnet 1 is the oldest, but root weights it; its owner hotkey validates with stake.
+    // Subnet 1 is the oldest, but root weights it; v1 validates it with stake.
     c.ok(
         &key("owner"),
         Call::RegisterSubnet {
@@ -129,6 +136,12 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
         },
     );
     c.block(vec![c.add_stake("owner", "owner", 1_000 * TAO)]);
+    c.ok(
+        &key("v1"),
+        Call::BurnedRegister { netuid: 1, hotkey: hot("v1").account(), max_cost: u64::MAX },
+    );
+    c.block(vec![c.add_stake("v1", "v1", 1_000 * TAO)]);
+    c.settle_for_root();
     c.ok(&key("owner"), Call::RootRegister { hotkey: hot("owner").account() });
     for i in 2..=subnet::SUBNET_LIMIT {
         c.ok(
@@ -257,10 +270,44 @@ fn free_calls_are_rate_limited() {
     assert_eq!(c.err(&hot("m1"), axon(8092)), "serving_rate_limited");
     c.block(vec![]);
     c.ok(&hot("m1"), axon(8092));
+    c.settle_for_root();
     c.ok(&key("v1"), Call::RootRegister { hotkey: hot("v1").account() });
     let root = Call::SetRootWeights { netuids: vec![1], values: vec![1] };
     c.ok(&hot("v1"), root.clone());
     assert_eq!(c.err(&hot("v1"), root), "weights_rate_limited");
+}
+
+/// Review M2: stake added for the registration block cannot buy a root seat.
+#[test]
+fn root_membership_needs_stake_settled_for_a_root_tempo() {
+    let c = open();
+    c.block(vec![c.add_stake("e", "e", 5_000 * TAO)]);
+    assert_eq!(
+        c.err(&key("e"), Call::RootRegister { hotkey: hot("e").account() }),
+        "root_stake_not_settled"
+    );
+    c.settle_for_root();
+    c.ok(&key("e"), Call::RootRegister { hotkey: hot("e").account() });
+}
+
+/// Review M3: the owner cannot change the rules in the blocks just before an epoch.
+#[test]
+fn owner_changes_are_frozen_just_before_an_epoch() {
+    let c = open();
+    c.demo_subnet();
+    c.until_before_epoch();
+    assert_eq!(
+        c.err(
+            &key("owner"),
+            Call::SetHyperparameter { netuid: 1, name: "activity_cutoff".into(), value: 10 }
+        ),
+        "hyperparameter_freeze_window"
+    );
+    c.ok(&key("sudo"), Call::SetHyperparameter {
+        netuid: 1,
+        name: "activity_cutoff".into(),
+        value: 10,
+    });
 }
 
 #[test]
@@ -286,6 +333,55 @@ fn a_subnet_without_staked_validators_gets_no_emission() {
     assert_eq!(c.ledger.emission_shares().unwrap(), vec![(1, 0)]);
     assert_eq!(c.free(&key("owner")), owner_free, "no owner cut from an empty subnet");
     assert_eq!(c.ledger.globals().unwrap().total_issuance, issuance, "nothing minted");
+}
+
+/// Review H1: the owner's forced permit plus a little (flash) stake on its own hotkey must not
+/// turn emission on and hand the owner the whole subnet through the zero-weights fallback.
+#[test]
+fn owner_stake_alone_does_not_enable_a_subnet() {
+    let c = open();
+    c.ok(
+        &key("owner"),
+        Call::RegisterSubnet {
+            hotkey: hot("owner").account(),
+            max_cost: u64::MAX,
+            identity: String::new(),
+        },
+    );
+    c.block(vec![c.add_stake("owner", "owner", 10_000 * TAO)]);
+    // A second coldkey with a token stake is not enough either.
+    c.ok(&key("e"), Call::BurnedRegister { netuid: 1, hotkey: hot("e").account(), max_cost: u64::MAX });
+    c.block(vec![c.add_stake("e", "e", TAO)]);
+    for _ in 0..3 {
+        c.run_until_epoch();
+    }
+    assert!(!c.subnet(1).emission_enabled);
+    assert_eq!(c.ledger.emission_shares().unwrap(), vec![(1, 0)]);
+    // A validator with the minimum settled stake turns it on.
+    c.block(vec![c.add_stake("v1", "e", 100 * TAO)]);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    assert!(c.subnet(1).emission_enabled);
+}
+
+/// Review H2: an owner who switches commit-reveal off (or changes any rule) after validators
+/// committed cannot wipe their weights through the "expired commit = no weights" rule.
+#[test]
+fn changing_the_rules_after_a_commit_does_not_erase_the_committers_weights() {
+    let c = open();
+    c.paying_subnet();
+    c.ok(&key("sudo"), Call::SetHyperparameter {
+        netuid: 1,
+        name: "commit_reveal_enabled".into(),
+        value: 1,
+    });
+    let v1 = hot("v1");
+    let hash = tensorchain_primitives::weights_commit_hash(&v1.account(), 1, &[3], &[1], b"a", 0);
+    c.ok(&v1, Call::CommitWeights { netuid: 1, hash });
+    c.owner_sets("max_weight_limit", 30_000);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    assert!(c.neuron(1).dividends > 0, "v1's standing weights still count");
 }
 
 #[test]

@@ -396,7 +396,10 @@ fn unstaking_after_the_snapshot_still_answers_for_equivocation() {
     let (rejected, events) = produce(&ledger, vec![out]);
     assert!(rejected.is_empty(), "{rejected:?}");
     let at = ledger.head().height;
-    let release_at = at + ValidatorParams::standard(2, EPOCH).unbonding_blocks;
+    let params = ValidatorParams::standard(2, EPOCH);
+    // His stake backs votes until the next set takes over; evidence of those votes stays
+    // admissible for the evidence window after that, and the release waits for all of it.
+    let release_at = at + EPOCH + 2 + params.evidence_max_age + 1;
     assert!(events.contains(&Event::StakeUnbonding {
         coldkey: key("bob").account(),
         hotkey: bob_hot.account(),
@@ -407,13 +410,21 @@ fn unstaking_after_the_snapshot_still_answers_for_equivocation() {
     assert_eq!(bob.free, free_before - FEE, "nothing comes back at once");
     assert_eq!(bob.unbonding, 2_000 * RAO_PER_TAO);
     assert_eq!(ledger.unbonding_of(&key("bob").account()).unwrap().len(), 1);
-    // He equivocates while his set still governs, then drops out of the next set.
+    // He equivocates at the last height he signs, then drops out of the set.
     produce_until(&ledger, 3 * EPOCH + 2);
+    let last_signed = (1..=3 * EPOCH + 3)
+        .rev()
+        .find(|h| set_at(&ledger, *h).len() == 2)
+        .unwrap();
+    assert!(last_signed > at, "the removed stake still backed votes after it left");
     assert_eq!(set_at(&ledger, 3 * EPOCH + 3).len(), 1, "bob rotated out");
+    // The evidence arrives at the last block of its window, long after the plain unbonding time.
+    produce_until(&ledger, last_signed + params.evidence_max_age - 1);
+    assert!(ledger.head().height + 1 > at + params.unbonding_blocks);
     let g_before = ledger.globals().unwrap();
     let (rejected, events) = produce(
         &ledger,
-        vec![report(&ledger, double_sign(&bob_hot, EPOCH + 3, b"a", b"b"))],
+        vec![report(&ledger, double_sign(&bob_hot, last_signed, b"a", b"b"))],
     );
     assert!(rejected.is_empty(), "evidence against a rotated-out validator: {rejected:?}");
     let slashed = 100 * RAO_PER_TAO; // 5% of the 2,000 TAO bonded (all of it unbonding)

@@ -2,15 +2,25 @@
 //! bounded in total and per signer; duplicates refused. Admission runs the signer's queued
 //! transactions and the new one against the head state, so what is admitted would apply.
 //!
-//! Paying transactions come first: free calls (weights, axons, evidence: fee 0, signed by
-//! hotkeys) are the lowest priority. A full pool makes room for a paying transaction by evicting
+//! Paying transactions (and evidence) come first: other free calls (weights, axons: fee 0, signed
+//! by hotkeys) are the lowest priority, at most `MAX_FREE_PER_SIGNER` per signer. A full pool makes room for a paying transaction by evicting
 //! the newest free one at the tail of some signer's queue (the tail, so every queue stays a
 //! contiguous nonce run), and blocks are filled with paying transactions before free ones.
 
 use std::collections::{BTreeMap, HashSet};
 use tensorchain_ledger::{Ledger, TxError};
-use tensorchain_primitives::{AccountId, Hash, SignedTx};
+use tensorchain_primitives::{AccountId, Call, Hash, SignedTx};
 use tensorchain_rpc::SubmitError;
+
+/// Free transactions one signer may have waiting: a hotkey needs one weights or axon call at a
+/// time, and free calls cost their sender nothing, so more would only fill the pool.
+const MAX_FREE_PER_SIGNER: usize = 2;
+
+/// Free calls other than evidence: the lowest priority. Evidence is free so any node can report an
+/// equivocation, but it protects the chain, so it is admitted and kept like a paying transaction.
+fn low_priority(stx: &SignedTx) -> bool {
+    stx.tx.fee == 0 && !matches!(stx.tx.call, Call::ReportEquivocation { .. })
+}
 
 pub struct Mempool {
     by_signer: BTreeMap<AccountId, BTreeMap<u64, SignedTx>>,
@@ -59,8 +69,12 @@ impl Mempool {
         if queued_len >= self.max_per_signer {
             return Err(SubmitError::TooManyPending(queued_len));
         }
+        let free_queued = queued.map_or(0, |q| q.values().filter(|t| low_priority(t)).count());
+        if low_priority(&stx) && free_queued >= MAX_FREE_PER_SIGNER {
+            return Err(SubmitError::TooManyPending(queued_len));
+        }
         let full = self.len >= self.max_total;
-        if full && stx.tx.fee == 0 {
+        if full && low_priority(&stx) {
             return Err(SubmitError::MempoolFull(self.len));
         }
         let mut view = ledger.view();
@@ -97,7 +111,7 @@ impl Mempool {
             .by_signer
             .iter()
             .filter(|(signer, _)| *signer != keep)
-            .filter(|(_, q)| q.values().next_back().is_some_and(|t| t.tx.fee == 0))
+            .filter(|(_, q)| q.values().next_back().is_some_and(low_priority))
             .max_by_key(|(signer, q)| (q.len(), **signer))
             .map(|(signer, _)| *signer);
         let Some(signer) = victim else {
@@ -122,7 +136,7 @@ impl Mempool {
             .map(|q| q.values().collect())
             .collect();
         // Stable: equal priorities keep signer order, so every node builds the same way.
-        queues.sort_by_key(|q| q.first().is_none_or(|t| t.tx.fee == 0));
+        queues.sort_by_key(|q| q.first().is_none_or(|t| low_priority(t)));
         let deepest = queues.iter().map(|q| q.len()).max().unwrap_or(0);
         let mut out = Vec::new();
         for rank in 0..deepest {
@@ -285,7 +299,7 @@ mod tests {
             port: 8092,
             protocol: 4,
         };
-        let more = signed(&ledger, &Keypair::dev("spam/0"), 1, spam);
+        let more = signed(&ledger, &Keypair::dev("spam/0"), 1, spam.clone());
         assert!(matches!(
             pool.admit(more, &ledger),
             Err(SubmitError::MempoolFull(_))
@@ -301,5 +315,28 @@ mod tests {
         assert_eq!(pool.len(), HOTKEYS);
         let first = pool.candidates(1);
         assert_eq!(first[0].hash(), hash, "paying transactions fill blocks first");
+    }
+
+    #[test]
+    fn one_signer_holds_at_most_two_free_calls() {
+        let (ledger, _, hotkeys) = chain_with_hotkeys();
+        let mut pool = Mempool::new(HOTKEYS, 64);
+        let hk = &hotkeys[1];
+        let axon = Call::ServeAxon {
+            netuid: 1,
+            ip: [0; 16],
+            port: 8091,
+            protocol: 4,
+        };
+        let self_weight = Call::SetWeights {
+            netuid: 1,
+            uids: vec![1],
+            values: vec![1],
+            version_key: 0,
+        };
+        pool.admit(signed(&ledger, hk, 0, axon.clone()), &ledger).unwrap();
+        pool.admit(signed(&ledger, hk, 1, self_weight), &ledger).unwrap();
+        let third = pool.admit(signed(&ledger, hk, 2, axon), &ledger);
+        assert!(matches!(third, Err(SubmitError::TooManyPending(2))), "{third:?}");
     }
 }

@@ -63,7 +63,12 @@ pub fn apply(
             values,
             version_key,
         } => set_weights(view, signer, *netuid, uids, values, *version_key, now),
-        Call::RootRegister { hotkey } => super::root::register(view, signer, hotkey),
+        Call::RootRegister { hotkey } => super::root::register(
+            view,
+            signer,
+            hotkey,
+            (params.subnets.defaults.tempo, now),
+        ),
         Call::CommitWeights { netuid, hash } => commit_weights(view, signer, *netuid, *hash, now),
         Call::RevealWeights {
             netuid,
@@ -302,6 +307,7 @@ fn burned_register(
         let uid = prune_candidate(view, &s, now)?.ok_or(TxError::SubnetFull { netuid })?;
         let old = neuron(view, netuid, uid)?.ok_or(TxError::SubnetFull { netuid })?;
         view.delete_raw(super::uid_key(netuid, &old.hotkey));
+        view.delete_raw(super::commits_key(netuid, &old.hotkey));
         view.delete_raw(super::weights_key(netuid, uid));
         view.delete_raw(super::bonds_key(netuid, uid));
         // Every other validator's weight on this uid referred to the previous occupant.
@@ -367,6 +373,17 @@ fn set_hyperparameter(
     let mut hyper: Hyperparameters = s.hyper.clone();
     hyper.set(name, value)?;
     if !is_sudo {
+        // Never in the last blocks before an epoch (a tenth of the tempo, at least the epoch
+        // block itself): validators get notice of the rules an epoch will apply.
+        let tempo = s.hyper.tempo as u64;
+        let phase = (now + netuid as u64 + 1) % (tempo + 1);
+        let blocks_to_epoch = if phase == 0 { 0 } else { tempo + 1 - phase };
+        if blocks_to_epoch < (tempo / 10).max(1) {
+            return Err(TxError::HyperparameterFreezeWindow {
+                netuid,
+                blocks_to_epoch,
+            });
+        }
         // One owner change per tempo: validators get a whole epoch under the rules they see.
         if let Some(last) = s.last_owner_change {
             let (since, limit) = (now.saturating_sub(last), s.hyper.tempo as u64);

@@ -68,7 +68,7 @@ fn credit_free(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(),
 
 /// Pays a hotkey's epoch emission. Miner incentive (`server`) is the owner's work and goes in
 /// full to the owner coldkey, as stake on the hotkey. Validator `dividends` pay the hotkey's take
-/// (as it stands at `height`) to the owner, and the rest to the nominators pro rata to the stake
+/// (the lower of its values at `since` and `height`) to the owner, and the rest to the nominators pro rata to the stake
 /// each had in place at `since` (the subnet's previous epoch); all to the owner if none had.
 /// Returns the rounding dust.
 fn pay_hotkey(
@@ -79,13 +79,28 @@ fn pay_hotkey(
     dividends: u64,
     (since, height): (u64, u64),
 ) -> Result<u64, TxError> {
+    let dust = pay_dividends(view, hotkey, owner, dividends, (since, height))?;
+    // After the dividends: bonded first, the owner's new stake would have shared them.
     if server > 0 {
         staking::bond(view, owner, hotkey, server)?;
     }
+    Ok(dust)
+}
+
+fn pay_dividends(
+    view: &mut StateView,
+    hotkey: &AccountId,
+    owner: &AccountId,
+    dividends: u64,
+    (since, height): (u64, u64),
+) -> Result<u64, TxError> {
     if dividends == 0 {
         return Ok(0);
     }
-    let take = staking::hotkey(view, hotkey)?.map_or(state::MAX_TAKE, |h| h.take_at(height));
+    // The lower of the take at the previous epoch and now: a take raised and lowered again
+    // within a tempo never taxes that tempo's dividends at the high rate.
+    let take = staking::hotkey(view, hotkey)?
+        .map_or(state::MAX_TAKE, |h| h.take_at(since).min(h.take_at(height)));
     let take_amount = (dividends as u128 * take as u128 / 65535) as u64;
     let rest = dividends - take_amount;
     let nominators = staking::settled_nominators(view, hotkey, since)?;
@@ -142,7 +157,14 @@ fn run_subnet_epoch(
         let commits: Vec<super::WeightsCommit> = view
             .get(&super::commits_key(netuid, &nr.hotkey))?
             .unwrap_or_default();
-        if commits.iter().any(|c| c.epoch + 1 == count) {
+        // Only while commit-reveal is on, and only if the owner changed no rule since the
+        // commit (a changed rule may make the committed weights unrevealable).
+        let changed_since = |c: &super::WeightsCommit| {
+            s.last_owner_change.is_some_and(|b| b >= c.block)
+        };
+        let punished = s.hyper.commit_reveal_enabled
+            && commits.iter().any(|c| c.epoch + 1 == count && !changed_since(c));
+        if punished {
             w.push(Vec::new());
         } else {
             w.push(weights(view, netuid, uid as u16)?);
@@ -201,7 +223,7 @@ fn run_subnet_epoch(
     let u16s =
         |v: &[tensorchain_subnet_engine::Fx], i: usize| tensorchain_subnet_engine::fx::to_u16(v[i]);
     let (mut to_miners, mut to_validators, mut paid) = (0u64, 0u64, 0u64);
-    let mut enabled = false;
+    let mut enabling_stake = 0u64;
     for (uid, mut nr) in neurons.into_iter().enumerate() {
         nr.rank = u16s(&out.incentive, uid);
         nr.trust = u16s(&out.trust, uid);
@@ -220,8 +242,11 @@ fn run_subnet_epoch(
         }
         let info = staking::hotkey(view, &nr.hotkey)?;
         let owner = info.as_ref().map_or(nr.coldkey, |h| h.owner);
-        // Emission flows only to a subnet that someone validates with stake (protocol.md).
-        enabled |= nr.validator_permit && info.is_some_and(|h| h.total_stake > 0);
+        // Emission flows only to a subnet that someone other than its owner validates with
+        // settled stake (protocol.md): the owner's forced permit and flash stake do not count.
+        if nr.validator_permit && owner != s.owner_coldkey {
+            enabling_stake = enabling_stake.saturating_add(input.stake[uid]);
+        }
         // The subnet owner's hotkeys earn no miner incentive on its own subnet: the owner already
         // has the owner cut, and weighting its own miners would pay it twice (recycled instead).
         let server = if nr.hotkey == s.owner_hotkey || owner == s.owner_coldkey {
@@ -241,7 +266,7 @@ fn run_subnet_epoch(
     recycle(view, recycled)?;
     s.last_epoch_block = height;
     s.epoch_count += 1;
-    s.emission_enabled = enabled;
+    s.emission_enabled = enabling_stake >= params.subnets.min_enabling_stake.max(1);
     let summary = EpochSummary {
         block: height,
         pending,

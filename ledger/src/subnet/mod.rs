@@ -150,7 +150,8 @@ impl Hyperparameters {
     /// Sets one by name, within its valid range. The bounds keep an owner from locking other
     /// validators out (docs/economics.md lists them): `activity_cutoff ≥ tempo` (a validator
     /// that sets weights every epoch stays active), `weights_rate_limit ≤ tempo` (it can),
-    /// `max_allowed_validators ≤ max_allowed_uids`, `min_burn ≤ max_burn`.
+    /// `max_allowed_validators ≤ max_allowed_uids`, `min_burn ≤ max_burn`; the rate limits of
+    /// free calls are at least 1 block (they bound what costs nothing).
     pub fn set(&mut self, name: &str, value: u64) -> Result<(), TxError> {
         let range = |min: u64, max: u64| -> Result<u64, TxError> {
             if (min..=max).contains(&value) {
@@ -171,7 +172,7 @@ impl Hyperparameters {
                 self.tempo = range(min, (self.activity_cutoff as u64).max(min))? as u16
             }
             "immunity_period" => self.immunity_period = range(0, u16max)? as u16,
-            "weights_rate_limit" => self.weights_rate_limit = range(0, tempo)?,
+            "weights_rate_limit" => self.weights_rate_limit = range(1, tempo)?,
             "kappa" => self.kappa = range(0, u16max)? as u16,
             "bonds_moving_average" => self.bonds_moving_average = range(0, 1_000_000)?,
             "bonds_penalty" => self.bonds_penalty = range(0, u16max)? as u16,
@@ -193,7 +194,7 @@ impl Hyperparameters {
             "max_burn" => self.max_burn = range(self.min_burn, u64::MAX)?,
             "registration_allowed" => self.registration_allowed = range(0, 1)? == 1,
             "commit_reveal_enabled" => self.commit_reveal_enabled = range(0, 1)? == 1,
-            "serving_rate_limit" => self.serving_rate_limit = range(0, tempo)?,
+            "serving_rate_limit" => self.serving_rate_limit = range(1, tempo)?,
             _ => {
                 return Err(TxError::UnknownHyperparameter {
                     name: name.to_string(),
@@ -218,6 +219,17 @@ pub struct SubnetParams {
     pub network_immunity_blocks: u64,
     /// The owner's cut of each epoch's emission, in parts per million (18% = 180000).
     pub owner_cut_ppm: u32,
+    /// Settled stake that validators other than the owner must hold on a subnet (with permits)
+    /// before it receives emission: below it a subnet is `emission_disabled`.
+    #[serde(
+        default = "default_min_enabling_stake",
+        with = "tensorchain_primitives::amount::as_string"
+    )]
+    pub min_enabling_stake: u64,
+}
+
+fn default_min_enabling_stake() -> u64 {
+    100 * RAO_PER_TAO
 }
 
 impl SubnetParams {
@@ -228,6 +240,7 @@ impl SubnetParams {
             lock_decay_blocks: 14 * 7200,
             network_immunity_blocks: 7 * 7200,
             owner_cut_ppm: 180_000,
+            min_enabling_stake: default_min_enabling_stake(),
         }
     }
 
@@ -238,6 +251,7 @@ impl SubnetParams {
             lock_decay_blocks: 100,
             network_immunity_blocks: 100,
             owner_cut_ppm: 180_000,
+            min_enabling_stake: default_min_enabling_stake(),
         }
     }
 }

@@ -43,10 +43,6 @@ pub fn shares(view: &StateView) -> Result<Option<RootShares>, TxError> {
     Ok(view.get(&[SHARES])?)
 }
 
-fn stake(view: &StateView, hotkey: &AccountId) -> Result<u64, TxError> {
-    Ok(staking::hotkey(view, hotkey)?.map_or(0, |h| h.total_stake))
-}
-
 fn last_set_key(hotkey: &AccountId) -> Vec<u8> {
     let mut k = vec![LAST_SET];
     k.extend_from_slice(&hotkey.0);
@@ -71,11 +67,16 @@ pub fn forget_subnet(view: &mut StateView, netuid: u16) -> Result<(), TxError> {
     Ok(())
 }
 
+/// Joins the root network. Members are ranked by stake settled for a whole root tempo (stake added
+/// for the registration block and removed after would otherwise evict members for a fee).
 pub fn register(
     view: &mut StateView,
     coldkey: &AccountId,
     hotkey: &AccountId,
+    (root_tempo, now): (u16, u64),
 ) -> Result<Event, TxError> {
+    let since = now.saturating_sub(root_tempo as u64 + 1);
+    let settled = |view: &StateView, hk: &AccountId| staking::settled_total(view, hk, since);
     let info = staking::hotkey(view, hotkey)?.ok_or(TxError::HotkeyNotFound { hotkey: *hotkey })?;
     if info.owner != *coldkey {
         return Err(TxError::NotHotkeyOwner {
@@ -90,19 +91,24 @@ pub fn register(
             uid: uid as u16,
         });
     }
+    let mine = settled(view, hotkey)?;
+    if mine == 0 {
+        return Err(TxError::RootStakeNotSettled { hotkey: *hotkey });
+    }
     let mut replaced = None;
     if list.len() >= ROOT_CAPACITY {
         let mut weakest = (u64::MAX, 0);
         for (i, m) in list.iter().enumerate() {
-            weakest = weakest.min((stake(view, m)?, i));
+            weakest = weakest.min((settled(view, m)?, i));
         }
-        if info.total_stake <= weakest.0 {
+        if mine <= weakest.0 {
             return Err(TxError::RootFull {
                 min_stake: weakest.0,
             });
         }
         let out = list.remove(weakest.1);
         view.delete_raw(weights_key(&out));
+        view.delete_raw(last_set_key(&out));
         replaced = Some(out);
     }
     list.push(*hotkey);

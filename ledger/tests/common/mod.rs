@@ -211,13 +211,21 @@ impl Chain {
     }
 
     /// The owner of subnet 1 sets a hyperparameter, first waiting out its one-change-per-tempo
-    /// limit.
+    /// limit and the freeze before an epoch.
     pub fn owner_sets(&self, name: &str, value: u64) {
         let s = self.subnet(1);
-        if let Some(last) = s.last_owner_change {
-            while self.ledger.head().height + 1 < last + s.hyper.tempo as u64 {
-                self.block(vec![]);
+        let tempo = s.hyper.tempo as u64;
+        loop {
+            let next = self.ledger.head().height + 1;
+            let limited = s.last_owner_change.is_some_and(|last| next < last + tempo);
+            let frozen = subnet::emission::is_epoch_block(1, s.hyper.tempo, next)
+                || (tempo >= 20 && (1..tempo / 10).any(|d| {
+                    subnet::emission::is_epoch_block(1, s.hyper.tempo, next + d)
+                }));
+            if !limited && !frozen {
+                break;
             }
+            self.block(vec![]);
         }
         self.ok(
             &key("owner"),
