@@ -3,6 +3,8 @@
 
 pub mod calls;
 pub mod emission;
+pub mod genesis;
+pub mod pow;
 pub mod root;
 
 use crate::execute::TxError;
@@ -210,6 +212,9 @@ pub struct SubnetParams {
     pub network_immunity_blocks: u64,
     /// The owner's cut of each epoch's emission, in parts per million (18% = 180000).
     pub owner_cut_ppm: u32,
+    /// Subnets that exist from block 0, with no owner (docs/launch.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genesis_subnets: Vec<genesis::GenesisSubnet>,
 }
 
 impl SubnetParams {
@@ -220,6 +225,7 @@ impl SubnetParams {
             lock_decay_blocks: 14 * 7200,
             network_immunity_blocks: 7 * 7200,
             owner_cut_ppm: 180_000,
+            genesis_subnets: vec![],
         }
     }
 
@@ -230,6 +236,7 @@ impl SubnetParams {
             lock_decay_blocks: 100,
             network_immunity_blocks: 100,
             owner_cut_ppm: 180_000,
+            genesis_subnets: vec![],
         }
     }
 }
@@ -254,6 +261,12 @@ pub struct Subnet {
     pub emission_enabled: bool,
     /// Block of the owner's last hyperparameter change (at most one per tempo).
     pub last_owner_change: Option<u64>,
+    /// Declared in the chain spec: no owner (the owner fields hold `AccountId::default()`, a key
+    /// nobody can sign for), the owner cut is recycled, and emission is never disabled.
+    pub genesis: bool,
+    pub registration: pow::RegistrationMode,
+    /// Difficulty and registration counts; present when the mode allows PoW.
+    pub pow: Option<pow::PowState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]

@@ -43,6 +43,7 @@ pub fn open_with(subnets: SubnetParams) -> Chain {
             sudo: Some(key("sudo").account()),
             subnets,
             validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            faucet: None,
         },
         genesis_hash: Hash::digest(b"subnets genesis"),
         time_ms: 1,
