@@ -105,8 +105,8 @@ pub fn default_threads() -> usize {
 
 fn head(client: &Client) -> CliResult<(u64, Hash)> {
     let h: Value = client.get("/v1/blocks/head")?;
-    let height = h["height"].as_u64();
-    let hash = h["hash"].as_str().and_then(|s| s.parse::<Hash>().ok());
+    let height = h["header"]["height"].as_u64();
+    let hash = h["header"]["hash"].as_str().and_then(|s| s.parse::<Hash>().ok());
     match (height, hash) {
         (Some(height), Some(hash)) => Ok((height, hash)),
         _ => Err(CliError::new(

@@ -609,13 +609,18 @@ fn execute(
         _ => 0,
     };
     let needed = spend.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
-    if sender.free < needed {
-        return Err(TxError::InsufficientBalance {
-            needed,
-            available: sender.free,
-        });
+    // On a no-premine chain everything earned is stake: an unstake may pay its fee out of the
+    // rao it frees (checked after the call; a failure rolls it all back).
+    let fee_from_removal = matches!(tx.call, Call::RemoveStake { .. }) && sender.free < needed;
+    if !fee_from_removal {
+        if sender.free < needed {
+            return Err(TxError::InsufficientBalance {
+                needed,
+                available: sender.free,
+            });
+        }
+        sender.free -= needed;
     }
-    sender.free -= needed;
     sender.nonce += 1;
     view.set_account(&tx.signer, &sender)?;
     let signer = tx.signer;
@@ -674,6 +679,17 @@ fn execute(
         } => faucet(view, &signer, params, (*block_number, *nonce), height)?,
         call => subnet::calls::apply(view, &signer, call, params, height)?,
     };
+    if fee_from_removal {
+        let mut after = view.account(&tx.signer)?.unwrap_or_default();
+        if after.free < tx.fee {
+            return Err(TxError::InsufficientBalance {
+                needed: tx.fee,
+                available: after.free,
+            });
+        }
+        after.free -= tx.fee;
+        view.set_account(&tx.signer, &after)?;
+    }
     let mut events = vec![event];
     credit(view, proposer, tx.fee)?;
     events.push(Event::FeePaid {

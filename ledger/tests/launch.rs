@@ -212,6 +212,12 @@ fn zero_stake_rule_pays_weight_setters_equally_miners_by_incentive_and_recycles_
     assert_eq!(g.total_stake, v1 + v2 + m1 + m2);
     assert_eq!(g.total_issuance, g.total_stake + g.pending_emission + g.total_free);
     assert!(c.subnet(1).emission_enabled);
+    // An earner holds only stake: it can still unstake, paying the fee from what it frees.
+    assert_eq!(c.free(&key("m1")), 0);
+    c.ok(&key("m1"), Call::RemoveStake { hotkey: hot("m1").account(), amount: m1 / 2 });
+    assert_eq!(c.free(&key("m1")), m1 / 2 - FEE);
+    let too_small = Call::RemoveStake { hotkey: hot("m2").account(), amount: FEE / 2 };
+    assert_eq!(c.err(&key("m2"), too_small), "insufficient_balance");
     // From now on stake exists and Yuma's stake rule decides: the next epoch still pays.
     c.block(vec![]);
     let next = c.run_until_epoch();
