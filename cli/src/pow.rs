@@ -49,7 +49,7 @@ pub fn solve(p: &Puzzle, threads: usize, mut keep_going: impl FnMut(u64) -> bool
     let hashes = Arc::new(AtomicU64::new(0));
     let mut seed = [0u8; 8];
     // A random start, so two solvers for the same keys do not race on the same nonces.
-    let _ = getrandom::getrandom(&mut seed);
+    let _ = getrandom::fill(&mut seed);
     let start = u64::from_le_bytes(seed);
     let handles: Vec<_> = (0..threads as u64)
         .map(|t| {
