@@ -114,7 +114,8 @@ fn a_genesis_subnet_mints_from_block_one_with_nobody_staked() {
 
 #[test]
 fn pow_register_refuses_stale_future_easy_foreign_and_replayed_work_by_name() {
-    let c = fair();
+    // m1's coldkey is funded only so that a burned registration reaches the mode check.
+    let c = launch(ValidatorParams::standard(32, 100), &["m1"], None);
     for _ in 0..5 {
         c.block(vec![]);
     }
@@ -146,7 +147,8 @@ fn pow_register_refuses_stale_future_easy_foreign_and_replayed_work_by_name() {
     assert_eq!(c.ledger.hotkey(&hk).unwrap().unwrap().owner, ck, "the coldkey owns the hotkey");
     // The same solution again: the hotkey is registered.
     assert_eq!(c.err(&m1, call(head - 2, good)), "hotkey_already_registered");
-    assert_eq!(c.ledger.globals().unwrap().total_free, 0, "registration was free");
+    assert_eq!(c.free(&key("m1")), FUNDS, "registration was free");
+    assert_eq!(c.free(&m1), 0);
 }
 
 #[test]
