@@ -8,8 +8,10 @@ mod error;
 mod keystore;
 mod node;
 mod output;
+mod pow;
 mod stake;
 mod subnet;
+mod testnet;
 mod validator;
 mod wallet;
 mod yuma;
@@ -112,6 +114,9 @@ enum Command {
     /// Yuma consensus tools for subnet designers.
     #[command(subcommand)]
     Yuma(yuma::YumaCmd),
+    /// Multi-node test networks: write a spec, keys and the commands that start the nodes.
+    #[command(subcommand)]
+    Testnet(testnet::TestnetCmd),
 }
 
 fn main() {
@@ -129,6 +134,7 @@ fn main() {
         Command::Weights(cmd) => subnet::run_weights(cmd, &cli.global),
         Command::Axon(cmd) => subnet::run_axon(cmd, &cli.global),
         Command::Root(cmd) => subnet::run_root(cmd, &cli.global),
+        Command::Testnet(cmd) => testnet::run(cmd, &cli.global),
     };
     if let Err(e) = result {
         e.print(as_json);

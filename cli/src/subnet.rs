@@ -35,6 +35,14 @@ pub enum SubnetCmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Register the hotkey by proof of work (free; subnets whose registration is pow or both).
+    PowRegister {
+        #[arg(long)]
+        netuid: u16,
+        /// Solver threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// A subnet's hyperparameters.
     Hyperparameters {
         #[arg(long)]
@@ -239,6 +247,11 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
                 dry_run,
                 false,
             )?;
+        }
+        SubnetCmd::PowRegister { netuid, threads } => {
+            let threads = threads.unwrap_or_else(crate::pow::default_threads);
+            let coldkey = crate::wallet::coldkey_address(g)?;
+            crate::pow::pow_register(g, netuid, threads, &hotkey_key(g)?, coldkey)?;
         }
         SubnetCmd::Hyperparameters { netuid } => {
             let h: Value = client.get(&format!("/v1/subnets/{netuid}/hyperparameters"))?;

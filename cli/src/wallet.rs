@@ -55,6 +55,12 @@ pub enum WalletCmd {
         #[arg(long)]
         no_wait: bool,
     },
+    /// Devnets only: TAO for proof of work, paid to the coldkey (cli/src/pow.rs).
+    Faucet {
+        /// Solver threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -206,6 +212,11 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
             dry_run,
             no_wait,
         } => transfer(g, &dest, &amount, dry_run, no_wait)?,
+        WalletCmd::Faucet { threads } => crate::pow::faucet(
+            g,
+            threads.unwrap_or_else(crate::pow::default_threads),
+            &signer(g)?,
+        )?,
     }
     Ok(())
 }

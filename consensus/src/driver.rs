@@ -419,6 +419,36 @@ mod tests {
             value: Hash::digest(b"second choice"),
         });
         assert!(published(&out).is_empty());
+        // The guard itself, driven directly with what it remembered from the WAL: a conflicting
+        // proposal for the signed (height, round) is refused, the same content handed back.
+        let proposal = |value| crate::types::Proposal {
+            chain_id: "t".into(),
+            height: 1,
+            round,
+            value,
+            pol_round: None,
+        };
+        let conflicting = SignedProposal::sign(proposal(Hash::digest(b"second choice")), &key);
+        assert!(
+            d.guard(round, Message::Proposal(conflicting)).is_none(),
+            "a second value for a signed round is never signed"
+        );
+        let same = SignedProposal::sign(proposal(value), &key);
+        assert!(matches!(
+            d.guard(round, Message::Proposal(same)),
+            Some(Message::Proposal(p)) if p.proposal.value == value
+        ));
+        // Nor anything for an earlier round than one already signed.
+        if round > 0 {
+            let earlier = SignedProposal::sign(
+                crate::types::Proposal {
+                    round: round - 1,
+                    ..proposal(value)
+                },
+                &key,
+            );
+            assert!(d.guard(round - 1, Message::Proposal(earlier)).is_none());
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tensorchain_ledger::subnet::SubnetParams;
+use tensorchain_ledger::state::FaucetParams;
+use tensorchain_ledger::subnet::genesis::GenesisSubnet;
+use tensorchain_ledger::subnet::pow::{PowParams, RegistrationMode};
+use tensorchain_ledger::subnet::{Hyperparameters, SubnetParams};
 use tensorchain_ledger::validators::ValidatorParams;
 use tensorchain_ledger::{ChainParams, Fees, GenesisState};
 use tensorchain_primitives::{AccountId, Hash, Keypair, Validator, RAO_PER_TAO};
@@ -56,8 +59,37 @@ pub struct ChainSpec {
     pub allocations: Vec<GenesisAllocation>,
     /// May set any hyperparameter (devnet only).
     pub sudo: Option<AccountId>,
-    /// Subnet rules: hyperparameter defaults, lock cost, owner cut.
+    /// Subnet rules: hyperparameter defaults, lock cost, owner cut, genesis subnets.
     pub subnets: SubnetParams,
+    /// No-premine launch: when the stake-elected set takes over from the zero-stake genesis
+    /// (bootstrap) validators. Absent: as soon as any candidate has stake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<BootstrapHandover>,
+    /// Devnets only (a chain id containing "devnet"): TAO for proof of work.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faucet: Option<FaucetParams>,
+}
+
+/// The rule by which bootstrap validators hand over (docs/launch.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapHandover {
+    /// Total stake the elected set must hold.
+    #[serde(with = "rao")]
+    pub handover_stake: u64,
+    /// Validators the elected set must have.
+    pub handover_validators: u32,
+}
+
+/// Genesis subnet 1 of the no-premine presets: ownerless, registration by proof of work.
+fn pow_subnet(pow: PowParams, hyperparameters: Option<Hyperparameters>) -> GenesisSubnet {
+    GenesisSubnet {
+        netuid: 1,
+        name: "genesis".into(),
+        registration: RegistrationMode::Pow,
+        pow: Some(pow),
+        hyperparameters,
+    }
 }
 
 #[derive(Debug, Error)]
@@ -110,11 +142,21 @@ impl ChainSpec {
                 .collect(),
             sudo: Some(dev_coldkey("alice").account()),
             subnets: SubnetParams::devnet(),
+            bootstrap: None,
+            // A tenth of a second of work for 100 TAO: a new wallet needs no dev key.
+            faucet: Some(FaucetParams {
+                amount: 100 * RAO_PER_TAO,
+                difficulty: 100_000,
+            }),
         }
     }
 
-    /// The no-premine preset: no allocations and no stake at all; every rao will come from emission.
+    /// The no-premine preset: no allocations and no stake at all; every rao will come from
+    /// emission. Genesis subnet 1 registers by proof of work, and the bootstrap validators hand
+    /// over once 8 elected validators hold 10,000 TAO between them.
     pub fn mainnet(validator_hotkeys: &[AccountId], genesis_time_ms: u64) -> ChainSpec {
+        let mut subnets = SubnetParams::mainnet();
+        subnets.genesis_subnets = vec![pow_subnet(PowParams::mainnet(), None)];
         ChainSpec {
             chain_id: "tensorchain".into(),
             genesis_time_ms,
@@ -136,8 +178,36 @@ impl ChainSpec {
                 .collect(),
             allocations: vec![],
             sudo: None,
-            subnets: SubnetParams::mainnet(),
+            subnets,
+            bootstrap: Some(BootstrapHandover {
+                handover_stake: 10_000 * RAO_PER_TAO,
+                handover_validators: 8,
+            }),
+            faucet: None,
         }
+    }
+
+    /// A no-premine test network (`testnet init --no-premine`): the mainnet rules with fast
+    /// blocks, short tempos, a quick PoW difficulty and a handover after `handover` (validators,
+    /// total stake).
+    pub fn no_premine_testnet(
+        validator_hotkeys: &[AccountId],
+        genesis_time_ms: u64,
+        block_time_ms: u64,
+        handover: (u32, u64),
+    ) -> ChainSpec {
+        let mut spec = ChainSpec::mainnet(validator_hotkeys, genesis_time_ms);
+        spec.chain_id = "tensorchain-testnet".into();
+        spec.block_time_ms = block_time_ms;
+        spec.validator_epoch = 20;
+        let mut subnets = SubnetParams::devnet();
+        subnets.genesis_subnets = vec![pow_subnet(PowParams::testnet(), None)];
+        spec.subnets = subnets;
+        spec.bootstrap = Some(BootstrapHandover {
+            handover_validators: handover.0,
+            handover_stake: handover.1,
+        });
+        spec
     }
 
     pub fn load(path: &Path) -> Result<ChainSpec, SpecError> {
@@ -180,6 +250,13 @@ impl ChainSpec {
         if total > tensorchain_primitives::MAX_SUPPLY as u128 {
             return invalid("allocations and stakes exceed the 21M TAO supply");
         }
+        tensorchain_ledger::subnet::genesis::validate(&self.subnets).map_err(SpecError::Invalid)?;
+        if self.faucet.is_some() && !self.chain_id.contains("devnet") {
+            return invalid("a faucet is for devnets only (a chain id containing \"devnet\")");
+        }
+        if self.faucet.as_ref().is_some_and(|f| f.difficulty == 0) {
+            return invalid("faucet difficulty must be positive");
+        }
         Ok(())
     }
 
@@ -199,7 +276,12 @@ impl ChainSpec {
                 fees: self.fees.clone(),
                 sudo: self.sudo,
                 subnets: self.subnets.clone(),
-                validators: ValidatorParams::standard(self.max_validators, self.validator_epoch),
+                validators: ValidatorParams {
+                    handover_stake: self.bootstrap.as_ref().map_or(0, |b| b.handover_stake),
+                    handover_validators: self.bootstrap.as_ref().map_or(0, |b| b.handover_validators),
+                    ..ValidatorParams::standard(self.max_validators, self.validator_epoch)
+                },
+                faucet: self.faucet.clone(),
             },
             genesis_hash: self.hash(),
             time_ms: self.genesis_time_ms,
@@ -251,6 +333,34 @@ mod tests {
         assert!(main.balances.is_empty());
         assert!(main.stakes.is_empty());
         assert_eq!(main.validators[0].power, 1);
+    }
+
+    #[test]
+    fn no_premine_specs_declare_an_ownerless_pow_subnet_and_a_handover() {
+        let hk = [dev_hotkey("alice").account()];
+        let spec = ChainSpec::no_premine_testnet(&hk, 0, 500, (2, RAO_PER_TAO));
+        spec.validate().unwrap();
+        let back: ChainSpec = serde_json::from_str(&spec.to_json()).unwrap();
+        assert_eq!(back.hash(), spec.hash());
+        let g = spec.genesis_state();
+        assert!(g.balances.is_empty() && g.stakes.is_empty());
+        assert_eq!(g.params.subnets.genesis_subnets[0].registration, RegistrationMode::Pow);
+        assert_eq!(g.params.validators.handover_validators, 2);
+        assert!(ChainSpec::mainnet(&hk, 0).genesis_state().params.subnets.genesis_subnets.len() == 1);
+    }
+
+    #[test]
+    fn faucet_only_on_devnets_and_genesis_subnets_checked() {
+        let mut spec = ChainSpec::mainnet(&[dev_hotkey("alice").account()], 0);
+        spec.faucet = ChainSpec::devnet(1, 0).faucet;
+        assert!(spec.validate().is_err());
+        let mut spec = ChainSpec::mainnet(&[dev_hotkey("alice").account()], 0);
+        spec.subnets.genesis_subnets[0].pow = None;
+        assert!(spec.validate().is_err(), "pow mode without pow rules");
+        let mut spec = ChainSpec::mainnet(&[dev_hotkey("alice").account()], 0);
+        let dup = spec.subnets.genesis_subnets[0].clone();
+        spec.subnets.genesis_subnets.push(dup);
+        assert!(spec.validate().is_err(), "netuid twice");
     }
 
     #[test]

@@ -86,6 +86,7 @@ fn setup() -> Bench {
             sudo: None,
             subnets,
             validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            faucet: None,
         },
         genesis_hash: Hash::digest(b"bench"),
         time_ms: 1,

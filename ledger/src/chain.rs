@@ -18,7 +18,7 @@ use tensorchain_primitives::{
 use thiserror::Error;
 
 const META_HEAD: &[u8] = b"head";
-const META_GENESIS: &[u8] = b"genesis_hash";
+pub(crate) const META_GENESIS: &[u8] = b"genesis_hash";
 
 #[derive(Debug, Error)]
 pub enum LedgerError {
@@ -95,11 +95,11 @@ fn tx_storage(e: TxError) -> StoreError {
     StoreError(e.to_string())
 }
 
-fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
+pub(crate) fn decode<T: BorshDeserialize>(bytes: &[u8], what: &str) -> Result<T, StoreError> {
     T::try_from_slice(bytes).map_err(|e| StoreError(format!("corrupt {what}: {e}")))
 }
 
-fn height_key(h: u64) -> [u8; 8] {
+pub(crate) fn height_key(h: u64) -> [u8; 8] {
     h.to_be_bytes()
 }
 
@@ -547,6 +547,7 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     view.set_globals(&globals);
     view.put(state::params_key(), &g.params);
     validators::write_genesis(&mut view, &g.validators);
+    crate::subnet::genesis::write(&mut view, &g.params.subnets);
     let changes = view.into_changes();
     let mut batch = WriteBatch::default();
     let state_root = commitment::update(store, None, &changes, &mut batch)?;

@@ -133,6 +133,20 @@ pub enum TxError {
     HyperparameterFreezeWindow { netuid: u16, blocks_to_epoch: u64 },
     #[error("the axon was served too recently; retry in {retry_after_blocks} blocks")]
     ServingRateLimited { retry_after_blocks: u64 },
+    #[error("the solution names block {block_number}, older than the oldest accepted block {oldest}")]
+    PowBlockStale { block_number: u64, oldest: u64 },
+    #[error("the solution names block {block_number}, after the head {head}")]
+    PowBlockInFuture { block_number: u64, head: u64 },
+    #[error("the work does not meet the difficulty {difficulty}")]
+    PowWorkTooEasy { difficulty: u64 },
+    #[error("subnet {netuid} already registered its {max} neurons this block")]
+    TooManyRegistrationsThisBlock { netuid: u16, max: u32 },
+    #[error("pow_register must be signed by the hotkey it registers")]
+    PowSignerNotHotkey,
+    #[error("subnet {netuid} registers by {mode}")]
+    WrongRegistrationMode { netuid: u16, mode: &'static str },
+    #[error("this chain has no faucet (devnets only)")]
+    FaucetDisabled,
     #[error("{0}")]
     Storage(String),
 }
@@ -212,6 +226,13 @@ impl TxError {
             TxError::ServingRateLimited { .. } => "serving_rate_limited",
             TxError::RootStakeNotSettled { .. } => "root_stake_not_settled",
             TxError::HyperparameterFreezeWindow { .. } => "hyperparameter_freeze_window",
+            TxError::PowBlockStale { .. } => "pow_block_stale",
+            TxError::PowBlockInFuture { .. } => "pow_block_in_future",
+            TxError::PowWorkTooEasy { .. } => "pow_work_too_easy",
+            TxError::TooManyRegistrationsThisBlock { .. } => "too_many_registrations_this_block",
+            TxError::PowSignerNotHotkey => "pow_signer_not_hotkey",
+            TxError::WrongRegistrationMode { .. } => "wrong_registration_mode",
+            TxError::FaucetDisabled => "faucet_disabled",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -305,6 +326,18 @@ impl TxError {
             TxError::HyperparameterFreezeWindow { .. } => {
                 "send it after the subnet's next epoch (details.blocks_to_epoch)"
             }
+            TxError::PowBlockStale { .. } | TxError::PowBlockInFuture { .. } => {
+                "solve again against the head block (`tensorchain subnet pow-register` does this)"
+            }
+            TxError::PowWorkTooEasy { .. } => {
+                "search more nonces until the work meets the subnet's difficulty"
+            }
+            TxError::TooManyRegistrationsThisBlock { .. } => "retry in the next block",
+            TxError::PowSignerNotHotkey => "sign pow_register with the hotkey's own key",
+            TxError::WrongRegistrationMode { .. } => {
+                "see `registration` in GET /v1/subnets/{netuid}: pow_register or burned_register"
+            }
+            TxError::FaucetDisabled => "earn TAO by registering a miner with `subnet pow-register`",
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -394,6 +427,20 @@ impl TxError {
                 json!({"hotkey": hotkey, "height": height})
             }
             TxError::NotEnoughWeights { min } => json!({"min": min}),
+            TxError::PowBlockStale {
+                block_number,
+                oldest,
+            } => json!({"block_number": block_number, "oldest": oldest}),
+            TxError::PowBlockInFuture { block_number, head } => {
+                json!({"block_number": block_number, "head": head})
+            }
+            TxError::PowWorkTooEasy { difficulty } => json!({"difficulty": difficulty}),
+            TxError::TooManyRegistrationsThisBlock { netuid, max } => {
+                json!({"netuid": netuid, "max": max})
+            }
+            TxError::WrongRegistrationMode { netuid, mode } => {
+                json!({"netuid": netuid, "mode": mode})
+            }
             TxError::TooManyWeights { max } => json!({"max": max}),
             TxError::WeightsLengthMismatch { uids, values } => {
                 json!({"uids": uids, "values": values})
@@ -499,6 +546,12 @@ pub enum Event {
         slashed: u64,
         jailed_until: u64,
     },
+    /// Devnet faucet: newly minted rao for work.
+    FaucetPaid {
+        to: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
 }
 
 /// Checks that need no state: chain id, signature, fee.
@@ -574,13 +627,18 @@ fn execute(
         _ => 0,
     };
     let needed = spend.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
-    if sender.free < needed {
-        return Err(TxError::InsufficientBalance {
-            needed,
-            available: sender.free,
-        });
+    // On a no-premine chain everything earned is stake: an unstake may pay its fee out of the
+    // rao it frees (checked after the call; a failure rolls it all back).
+    let fee_from_removal = matches!(tx.call, Call::RemoveStake { .. }) && sender.free < needed;
+    if !fee_from_removal {
+        if sender.free < needed {
+            return Err(TxError::InsufficientBalance {
+                needed,
+                available: sender.free,
+            });
+        }
+        sender.free -= needed;
     }
-    sender.free -= needed;
     sender.nonce += 1;
     view.set_account(&tx.signer, &sender)?;
     let signer = tx.signer;
@@ -633,8 +691,23 @@ fn execute(
         Call::ReportEquivocation { evidence } => {
             validators::punish(view, evidence, params, height)?
         }
+        Call::Faucet {
+            block_number,
+            nonce,
+        } => faucet(view, &signer, params, (*block_number, *nonce), height)?,
         call => subnet::calls::apply(view, &signer, call, params, height)?,
     };
+    if fee_from_removal {
+        let mut after = view.account(&tx.signer)?.unwrap_or_default();
+        if after.free < tx.fee {
+            return Err(TxError::InsufficientBalance {
+                needed: tx.fee,
+                available: after.free,
+            });
+        }
+        after.free -= tx.fee;
+        view.set_account(&tx.signer, &after)?;
+    }
     let mut events = vec![event];
     credit(view, proposer, tx.fee)?;
     events.push(Event::FeePaid {
@@ -643,6 +716,36 @@ fn execute(
         amount: tx.fee,
     });
     Ok(events)
+}
+
+/// The devnet faucet: mints the chain's faucet amount to the signer for work (issuance grows
+/// with it, so the supply invariant holds). Chains without a faucet refuse it.
+fn faucet(
+    view: &mut StateView,
+    signer: &AccountId,
+    params: &ChainParams,
+    solution: (u64, u64),
+    height: u64,
+) -> Result<Event, TxError> {
+    let f = params.faucet.as_ref().ok_or(TxError::FaucetDisabled)?;
+    subnet::pow::check_work(
+        view,
+        tensorchain_primitives::pow::WorkKind::Faucet,
+        (signer, signer),
+        solution,
+        f.difficulty,
+        height,
+    )?;
+    let mut g = view.globals()?;
+    let room = tensorchain_primitives::MAX_SUPPLY.saturating_sub(g.total_issuance);
+    let amount = f.amount.min(room);
+    g.total_issuance += amount;
+    view.set_globals(&g);
+    credit(view, signer, amount)?;
+    Ok(Event::FaucetPaid {
+        to: *signer,
+        amount,
+    })
 }
 
 /// Adds to an account's free balance, creating the account on first funding.

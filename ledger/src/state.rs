@@ -13,7 +13,7 @@ const HOTKEY: u8 = 0x04;
 const VALIDATORS: u8 = 0x05;
 const COLDKEY_STAKE: u8 = 0x06;
 // 0x07..=0x0a: validators.rs; 0x0b: staking.rs (recent additions); 0x0c..=0x0e: unbonding.rs;
-// 0x0f and 0x1b: validators.rs (set history, left-set heights); 0x10..=0x1a, 0x1c: subnet/.
+// 0x0f, 0x1b and 0x1d: validators.rs (set history, left-set heights, bootstrap handover); 0x10..=0x1a, 0x1c: subnet/.
 
 /// Chain-wide totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
@@ -57,6 +57,17 @@ pub struct ChainParams {
     pub sudo: Option<AccountId>,
     pub subnets: crate::subnet::SubnetParams,
     pub validators: crate::validators::ValidatorParams,
+    /// Devnets only: rao minted for a proof of work (`Call::Faucet`).
+    pub faucet: Option<FaucetParams>,
+}
+
+/// The devnet faucet's payout and the work it asks for.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaucetParams {
+    #[serde(with = "tensorchain_primitives::amount::as_string")]
+    pub amount: u64,
+    pub difficulty: u64,
 }
 
 /// The fixed fee per call kind, in rao.
@@ -92,6 +103,8 @@ impl Fees {
             Call::RegisterValidator { .. } | Call::UnregisterValidator { .. } => self.staking,
             // Evidence is free so any node's hotkey can report it; it only lands if it is valid.
             Call::ReportEquivocation { .. } => 0,
+            // A new miner's hotkey holds no TAO: work bounds these instead of a fee.
+            Call::PowRegister { .. } | Call::Faucet { .. } => 0,
         }
     }
 }
@@ -116,6 +129,8 @@ impl Fees {
             ("register_validator", self.staking),
             ("unregister_validator", self.staking),
             ("report_equivocation", 0),
+            ("pow_register", 0),
+            ("faucet", 0),
         ]
     }
 }

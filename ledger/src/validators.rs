@@ -24,6 +24,8 @@ const RECOMPUTE: u8 = 0x0a;
 const HISTORY: u8 = 0x0f;
 /// The last height a hotkey that left the set signed for: its stake unbonds for a while after.
 const LEFT: u8 = 0x1b;
+/// The block at which the stake-elected set first replaced the bootstrap set.
+const HANDED_OVER: u8 = 0x1d;
 
 /// A set computed while executing block h governs from h + ACTIVATION_DELAY (the consensus
 /// crate's schedule uses the same rule).
@@ -50,6 +52,13 @@ pub struct ValidatorParams {
     pub take_rate_limit: u64,
     /// A take increase applies this many blocks after it was sent, so nominators can leave first.
     pub take_increase_delay: u64,
+    /// Bootstrap handover (no-premine launch, docs/launch.md): the genesis set keeps governing
+    /// until the stake-elected set first holds at least this much stake in total ...
+    #[serde(default)]
+    pub handover_stake: u64,
+    /// ... with at least this many validators. Both 0: any staked candidate takes over.
+    #[serde(default)]
+    pub handover_validators: u32,
 }
 
 impl ValidatorParams {
@@ -65,6 +74,8 @@ impl ValidatorParams {
             // per devnet quarter hour / mainnet 3.3 hours, and nominators see it 360 blocks ahead.
             take_rate_limit: 1_000,
             take_increase_delay: 360,
+            handover_stake: 0,
+            handover_validators: 0,
         }
     }
 }
@@ -367,6 +378,9 @@ pub fn end_of_block(
     if ranked.is_empty() {
         return Ok(());
     }
+    if !bootstrap_over(view, params, &ranked, height)? {
+        return Ok(());
+    }
     let mut sched = schedule(view)?;
     let from = height + ACTIVATION_DELAY;
     if sched.for_height(from) == Some(&ranked) {
@@ -394,6 +408,32 @@ pub fn end_of_block(
     }
     view.put(state::validators_key(), &sched);
     Ok(())
+}
+
+/// The bootstrap handover rule: once the elected set first reaches `handover_validators`
+/// members and `handover_stake` in total it takes over for good (recorded), and the bootstrap
+/// keys, which have no stake, are not in it. Until then the genesis set keeps governing.
+fn bootstrap_over(
+    view: &mut StateView,
+    params: &ChainParams,
+    ranked: &[Validator],
+    height: u64,
+) -> Result<bool, TxError> {
+    let v = &params.validators;
+    if (v.handover_stake == 0 && v.handover_validators == 0) || view.get_raw(&[HANDED_OVER])?.is_some() {
+        return Ok(true);
+    }
+    let total: u128 = ranked.iter().map(|r| r.power as u128).sum();
+    if ranked.len() < v.handover_validators as usize || total < v.handover_stake as u128 {
+        return Ok(false);
+    }
+    view.put(vec![HANDED_OVER], &height);
+    Ok(true)
+}
+
+/// The block the stake-elected set took over from the bootstrap set, if it has.
+pub fn handed_over_at(view: &StateView) -> Result<Option<u64>, TxError> {
+    Ok(view.get(&[HANDED_OVER])?)
 }
 
 /// Forgets sets that stopped governing more than the evidence window ago.

@@ -6,7 +6,7 @@ use crate::store::{Column, Store, StoreError};
 use borsh::{BorshDeserialize, BorshSerialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use tensorchain_primitives::AccountId;
+use tensorchain_primitives::{AccountId, Hash, Header};
 
 pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
@@ -52,6 +52,26 @@ impl StateView {
             .into_iter()
             .filter_map(|(k, v)| v.map(|v| (k, v)))
             .collect())
+    }
+
+    /// The hash of committed block `height`. Not state, but the same on every node: a block is
+    /// executed only on top of its committed, final parent (BFT finality, no reorgs).
+    pub fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError> {
+        Ok(self
+            .store
+            .get(Column::Headers, &crate::chain::height_key(height))?
+            .map(|b| crate::chain::decode::<Header>(&b, "header"))
+            .transpose()?
+            .map(|h| h.hash()))
+    }
+
+    /// The chain's genesis hash (the spec's), as the data dir records it.
+    pub fn genesis_hash(&self) -> Result<Hash, StoreError> {
+        let bytes = self
+            .store
+            .get(Column::Meta, crate::chain::META_GENESIS)?
+            .ok_or_else(|| StoreError("missing genesis hash".into()))?;
+        crate::chain::decode(&bytes, "genesis hash")
     }
 
     pub fn put_raw(&mut self, key: Vec<u8>, value: Vec<u8>) {

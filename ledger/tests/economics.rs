@@ -44,13 +44,6 @@ impl Chain {
         );
     }
 
-    /// Root membership counts stake in place for a whole root tempo.
-    fn settle_for_root(&self) {
-        for _ in 0..=self.ledger.params().subnets.defaults.tempo {
-            self.block(vec![]);
-        }
-    }
-
     fn add_stake(&self, who: &str, hotkey: &str, amount: u64) -> SignedTx {
         self.tx(
             &key(who),

@@ -29,6 +29,7 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
             sudo: None,
             subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
             validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            faucet: None,
         },
         genesis_hash: Hash::digest(b"staking genesis"),
         time_ms: 1,

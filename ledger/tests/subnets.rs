@@ -433,6 +433,19 @@ fn root_weights_decide_the_subnets_shares() {
             identity: "second".into(),
         },
     );
+    // v2 validates subnet 2 as well, so both receive emission; the stakes settle meanwhile.
+    c.ok(
+        &key("v2"),
+        Call::BurnedRegister {
+            netuid: 2,
+            hotkey: hot("v2").account(),
+            max_cost: 100 * RAO_PER_TAO,
+        },
+    );
+    for _ in 0..3 {
+        c.run_until_epoch();
+    }
+    assert!(c.subnet(1).emission_enabled && c.subnet(2).emission_enabled);
     let (v1, v1h) = (key("v1"), hot("v1"));
     assert_eq!(
         c.err(
@@ -753,6 +766,7 @@ fn a_full_root_network_admits_only_more_stake() {
         amount: (10 + i) * RAO_PER_TAO,
     });
     assert!(c.block(c.txs(&funder, stakes.collect())).is_empty());
+    c.settle_for_root();
     let registrations = (0..64u64).map(|i| Call::RootRegister {
         hotkey: hot(&format!("r{i}")).account(),
     });
@@ -765,6 +779,7 @@ fn a_full_root_network_admits_only_more_stake() {
             amount: 5 * RAO_PER_TAO,
         },
     );
+    c.settle_for_root();
     assert_eq!(
         c.err(
             &v1,
@@ -781,6 +796,12 @@ fn a_full_root_network_admits_only_more_stake() {
             amount: 500 * RAO_PER_TAO,
         },
     );
+    assert_eq!(
+        c.err(&v1, Call::RootRegister { hotkey: hot("big").account() }),
+        "root_stake_not_settled",
+        "stake added for the registration does not count yet"
+    );
+    c.settle_for_root();
     c.ok(
         &v1,
         Call::RootRegister {

@@ -32,6 +32,7 @@ fn genesis(funded: &[&str]) -> GenesisState {
             sudo: None,
             subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
             validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            faucet: None,
         },
         genesis_hash: Hash::digest(b"test genesis"),
         time_ms: 1,

@@ -32,6 +32,7 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
             sudo: None,
             subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
             validators: ValidatorParams::standard(2, EPOCH),
+            faucet: None,
         },
         genesis_hash: Hash::digest(b"validators genesis"),
         time_ms: 1,

@@ -239,6 +239,7 @@ mod tests {
                 sudo: None,
                 subnets: SubnetParams::devnet(),
                 validators: ValidatorParams::standard(32, 100),
+                faucet: None,
             },
             genesis_hash: tensorchain_primitives::Hash::digest(b"mempool"),
             time_ms: 1,

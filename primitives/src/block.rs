@@ -292,6 +292,50 @@ mod tests {
     }
 
     #[test]
+    fn commit_power_boundary_is_strictly_above_two_thirds_with_unequal_powers() {
+        let ks: Vec<Keypair> = ["a", "b", "c"].iter().map(|n| Keypair::dev(n)).collect();
+        let refs: Vec<&Keypair> = ks.iter().collect();
+        // Powers 4, 1, 1 (total 6): a alone holds exactly 2/3, which is not enough; a and b hold
+        // 5/6, which is; b and c hold 1/3.
+        let mut vals = set(&refs, 1);
+        vals[0].power = 4;
+        let h = Hash::digest(b"block");
+        assert!(matches!(
+            commit_by(&refs[..1], h).verify("test", &vals),
+            Err(CommitError::InsufficientPower { signed: 4, total: 6 })
+        ));
+        assert!(commit_by(&refs[..2], h).verify("test", &vals).is_ok());
+        assert!(matches!(
+            commit_by(&refs[1..], h).verify("test", &vals),
+            Err(CommitError::InsufficientPower { signed: 2, total: 6 })
+        ));
+        // Powers 2, 1 (total 3): 2/3 exactly fails, everything passes.
+        let pair = vec![vals[0].clone(), vals[1].clone()];
+        let mut pair = pair;
+        pair[0].power = 2;
+        assert!(commit_by(&refs[..1], h).verify("test", &pair).is_err());
+        assert!(commit_by(&refs[..2], h).verify("test", &pair).is_ok());
+        // A signer outside the set, and a repeated signer, are named.
+        let stranger = Keypair::dev("stranger");
+        let mut outsider = commit_by(&refs[..2], h);
+        outsider.signatures.push(CommitSig {
+            validator: stranger.account(),
+            signature: outsider.precommit("test").sign(&stranger),
+        });
+        assert_eq!(
+            outsider.verify("test", &vals),
+            Err(CommitError::UnknownValidator(stranger.account()))
+        );
+        let mut dup = commit_by(&refs[1..], h);
+        dup.signatures.push(dup.signatures[0].clone());
+        assert_eq!(
+            dup.verify("test", &vals),
+            Err(CommitError::DuplicateSigner(ks[1].account())),
+            "a repeated signer counts once, and is refused before its power is added"
+        );
+    }
+
+    #[test]
     fn merkle_root_depends_on_order_and_content() {
         let a = Hash::digest(b"a");
         let b = Hash::digest(b"b");

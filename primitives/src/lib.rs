@@ -7,6 +7,7 @@ pub mod block;
 pub mod det_rng;
 pub mod hash;
 pub mod keys;
+pub mod pow;
 pub mod tx;
 
 pub use address::AddressError;

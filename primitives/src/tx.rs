@@ -88,6 +88,19 @@ pub enum Call {
     ReportEquivocation {
         evidence: Box<crate::block::DoubleSign>,
     },
+    /// Signed by `hotkey`, free: registers it on a subnet that registers by proof of work.
+    /// `nonce` makes `pow::work(Register, genesis, hash of block_number, hotkey, coldkey, nonce)`
+    /// meet the subnet's difficulty; `block_number` must be one of the last few blocks.
+    PowRegister {
+        netuid: u16,
+        hotkey: AccountId,
+        coldkey: AccountId,
+        block_number: u64,
+        nonce: u64,
+    },
+    /// Devnets only, free: pays the chain's faucet amount to `coldkey` (the signer) for work
+    /// `pow::work(Faucet, genesis, hash of block_number, coldkey, coldkey, nonce)`.
+    Faucet { block_number: u64, nonce: u64 },
 }
 
 impl Call {
@@ -110,6 +123,8 @@ impl Call {
             Call::RegisterValidator { .. } => "register_validator",
             Call::UnregisterValidator { .. } => "unregister_validator",
             Call::ReportEquivocation { .. } => "report_equivocation",
+            Call::PowRegister { .. } => "pow_register",
+            Call::Faucet { .. } => "faucet",
         }
     }
 }

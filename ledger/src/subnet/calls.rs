@@ -86,7 +86,21 @@ pub fn apply(
             params.subnets.defaults.tempo as u64,
             now,
         ),
+        Call::PowRegister {
+            netuid,
+            hotkey,
+            coldkey,
+            block_number,
+            nonce,
+        } => super::pow::register(
+            view,
+            signer,
+            (*netuid, hotkey, coldkey),
+            (*block_number, *nonce),
+            now,
+        ),
         Call::Transfer { .. }
+        | Call::Faucet { .. }
         | Call::AddStake { .. }
         | Call::RemoveStake { .. }
         | Call::SetTake { .. }
@@ -136,7 +150,7 @@ pub fn recycle(view: &mut StateView, amount: u64) -> Result<(), TxError> {
 }
 
 /// The hotkey must be the signer's, or nobody's yet (then it becomes the signer's).
-fn claim_hotkey(
+pub(crate) fn claim_hotkey(
     view: &mut StateView,
     coldkey: &AccountId,
     hotkey: &AccountId,
@@ -240,6 +254,9 @@ fn register_subnet(
         epoch_count: 0,
         emission_enabled: false,
         last_owner_change: None,
+        genesis: false,
+        registration: super::pow::RegistrationMode::Burn,
+        pow: None,
     };
     view.put(super::subnet_key(netuid), &s);
     view.put(
@@ -288,6 +305,12 @@ fn burned_register(
     now: u64,
 ) -> Result<Event, TxError> {
     let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if !s.registration.allows_burn() {
+        return Err(TxError::WrongRegistrationMode {
+            netuid,
+            mode: s.registration.name(),
+        });
+    }
     if !s.hyper.registration_allowed {
         return Err(TxError::RegistrationDisabled { netuid });
     }
@@ -299,12 +322,39 @@ fn burned_register(
     if cost > max_cost {
         return Err(TxError::RegistrationCostExceedsMax { cost, max_cost });
     }
+    super::pow::count_registration(&mut s, now)?;
     burn_from(view, coldkey, cost)?;
+    let (uid, replaced) = seat_neuron(view, &mut s, hotkey, coldkey, now)?;
+    s.burn = super::emission::clamp_burn(
+        (s.burn as u128 * BURN_INCREASE.0 as u128 / BURN_INCREASE.1 as u128) as u64,
+        &s.hyper,
+    );
+    view.put(super::subnet_key(netuid), &s);
+    Ok(Event::NeuronRegistered {
+        netuid,
+        uid,
+        hotkey: *hotkey,
+        cost,
+        replaced,
+    })
+}
+
+/// Gives a newly registered hotkey a uid: a new one while the subnet has room, else the pruned
+/// uid (whose weights, bonds and every weight on it go with its previous occupant). The caller
+/// stores `s`. Returns (uid, replaced hotkey).
+pub(crate) fn seat_neuron(
+    view: &mut StateView,
+    s: &mut Subnet,
+    hotkey: &AccountId,
+    coldkey: &AccountId,
+    now: u64,
+) -> Result<(u16, Option<AccountId>), TxError> {
+    let netuid = s.netuid;
     let (uid, replaced) = if s.n < s.hyper.max_allowed_uids {
         s.n += 1;
         (s.n - 1, None)
     } else {
-        let uid = prune_candidate(view, &s, now)?.ok_or(TxError::SubnetFull { netuid })?;
+        let uid = prune_candidate(view, s, now)?.ok_or(TxError::SubnetFull { netuid })?;
         let old = neuron(view, netuid, uid)?.ok_or(TxError::SubnetFull { netuid })?;
         view.delete_raw(super::uid_key(netuid, &old.hotkey));
         view.delete_raw(super::commits_key(netuid, &old.hotkey));
@@ -326,18 +376,7 @@ fn burned_register(
         &Neuron::new(*hotkey, *coldkey, now),
     );
     view.put(super::uid_key(netuid, hotkey), &uid);
-    s.burn = super::emission::clamp_burn(
-        (s.burn as u128 * BURN_INCREASE.0 as u128 / BURN_INCREASE.1 as u128) as u64,
-        &s.hyper,
-    );
-    view.put(super::subnet_key(netuid), &s);
-    Ok(Event::NeuronRegistered {
-        netuid,
-        uid,
-        hotkey: *hotkey,
-        cost,
-        replaced,
-    })
+    Ok((uid, replaced))
 }
 
 fn set_hyperparameter(
@@ -504,7 +543,9 @@ fn store_weights(
         });
     }
     let self_weight = uids == [uid];
-    if !self_weight && *hotkey != s.owner_hotkey && !me.validator_permit {
+    // On a genesis subnet nobody holds a permit before stake exists (permits go by stake), so
+    // anyone registered may set weights; the zero-stake rule (emission.rs) decides whose count.
+    if !self_weight && *hotkey != s.owner_hotkey && !me.validator_permit && !s.genesis {
         return Err(TxError::NoValidatorPermit);
     }
     let mut seen = std::collections::BTreeSet::new();

@@ -46,6 +46,9 @@ pub fn on_block(
             (s.burn as u128 * BURN_DECAY_PPB / 1_000_000_000) as u64,
             &s.hyper,
         );
+        if let Some(p) = s.pow.as_mut() {
+            super::pow::on_block(p, height);
+        }
         if is_epoch_block(netuid, s.hyper.tempo, height) {
             run_subnet_epoch(view, params, &mut s, height)?;
         }
@@ -129,13 +132,16 @@ fn run_subnet_epoch(
 ) -> Result<(), TxError> {
     let pending = s.pending;
     let netuid = s.netuid;
-    let owner_cut = (pending as u128 * params.subnets.owner_cut_ppm as u128 / 1_000_000) as u64;
+    // A genesis subnet has no owner: its owner cut is recycled (counted in `recycled`), never
+    // paid to a key the launcher holds.
+    let cut = (pending as u128 * params.subnets.owner_cut_ppm as u128 / 1_000_000) as u64;
+    let owner_cut = if s.genesis { 0 } else { cut };
     let mut g = view.globals()?;
     g.pending_emission -= pending;
     view.set_globals(&g);
     s.pending = 0;
     credit_free(view, &s.owner_coldkey, owner_cut)?;
-    let distributable = pending - owner_cut;
+    let distributable = pending - cut;
 
     let n = s.n as usize;
     let mut neurons = Vec::with_capacity(n);
@@ -190,6 +196,10 @@ fn run_subnet_epoch(
                 .min(),
         );
     }
+    let mut permits: Vec<bool> = neurons.iter().map(|n| n.validator_permit).collect();
+    if s.genesis && stake.iter().all(|&x| x == 0) {
+        zero_stake_rule(&mut stake, &mut permits, &w);
+    }
     let h = &s.hyper;
     let input = EpochInput {
         stake,
@@ -198,7 +208,7 @@ fn run_subnet_epoch(
         last_update: neurons.iter().map(|n| n.last_update).collect(),
         block_at_registration: neurons.iter().map(|n| n.registered_at).collect(),
         current_block: height,
-        validator_permit: neurons.iter().map(|n| n.validator_permit).collect(),
+        validator_permit: permits,
         owner_uid: uid_of(view, netuid, &s.owner_hotkey)?,
         last_epoch_block: s.last_epoch_block,
         commit_block,
@@ -249,7 +259,8 @@ fn run_subnet_epoch(
         }
         // The subnet owner's hotkeys earn no miner incentive on its own subnet: the owner already
         // has the owner cut, and weighting its own miners would pay it twice (recycled instead).
-        let server = if nr.hotkey == s.owner_hotkey || owner == s.owner_coldkey {
+        let owners_own = !s.genesis && (nr.hotkey == s.owner_hotkey || owner == s.owner_coldkey);
+        let server = if owners_own {
             0
         } else {
             out.server_emission[uid]
@@ -261,12 +272,14 @@ fn run_subnet_epoch(
         to_validators += validator;
         view.put(super::neuron_key(netuid, uid as u16), &nr);
     }
-    // Rounding dust, the owner's miners' incentive and anything Yuma did not assign.
-    let recycled = distributable - paid;
+    // Rounding dust, the owner's miners' incentive, anything Yuma did not assign, and a genesis
+    // subnet's owner cut.
+    let recycled = pending - owner_cut - paid;
     recycle(view, recycled)?;
     s.last_epoch_block = height;
     s.epoch_count += 1;
-    s.emission_enabled = enabling_stake >= params.subnets.min_enabling_stake.max(1);
+    s.emission_enabled =
+        s.genesis || enabling_stake >= params.subnets.min_enabling_stake.max(1);
     let summary = EpochSummary {
         block: height,
         pending,
@@ -278,4 +291,17 @@ fn run_subnet_epoch(
     };
     view.put(super::epoch_key(netuid, height), &summary);
     Ok(())
+}
+
+/// The zero-stake rule of a genesis subnet (docs/launch.md): while none of its neurons has
+/// settled stake, Yuma would grant no permits and pay nobody (every stake-weighted sum is 0), so
+/// every neuron that has set weights on others counts as a validator with the same stake (1 rao)
+/// and a permit for this epoch; the rest count 0. Validators are thus weighted equally, miners are
+/// paid by incentive as always, and both earn stake, after which Yuma's stake rule takes over.
+fn zero_stake_rule(stake: &mut [u64], permits: &mut [bool], weights: &[super::Row]) {
+    for (uid, row) in weights.iter().enumerate() {
+        let validates = row.iter().any(|&(j, v)| j as usize != uid && v > 0);
+        stake[uid] = validates as u64;
+        permits[uid] = validates;
+    }
 }

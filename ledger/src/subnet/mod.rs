@@ -3,6 +3,8 @@
 
 pub mod calls;
 pub mod emission;
+pub mod genesis;
+pub mod pow;
 pub mod root;
 
 use crate::execute::TxError;
@@ -226,6 +228,9 @@ pub struct SubnetParams {
         with = "tensorchain_primitives::amount::as_string"
     )]
     pub min_enabling_stake: u64,
+    /// Subnets that exist from block 0, with no owner (docs/launch.md).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genesis_subnets: Vec<genesis::GenesisSubnet>,
 }
 
 fn default_min_enabling_stake() -> u64 {
@@ -241,6 +246,7 @@ impl SubnetParams {
             network_immunity_blocks: 7 * 7200,
             owner_cut_ppm: 180_000,
             min_enabling_stake: default_min_enabling_stake(),
+            genesis_subnets: vec![],
         }
     }
 
@@ -252,6 +258,7 @@ impl SubnetParams {
             network_immunity_blocks: 100,
             owner_cut_ppm: 180_000,
             min_enabling_stake: default_min_enabling_stake(),
+            genesis_subnets: vec![],
         }
     }
 }
@@ -276,6 +283,12 @@ pub struct Subnet {
     pub emission_enabled: bool,
     /// Block of the owner's last hyperparameter change (at most one per tempo).
     pub last_owner_change: Option<u64>,
+    /// Declared in the chain spec: no owner (the owner fields hold `AccountId::default()`, a key
+    /// nobody can sign for), the owner cut is recycled, and emission is never disabled.
+    pub genesis: bool,
+    pub registration: pow::RegistrationMode,
+    /// Difficulty and registration counts; present when the mode allows PoW.
+    pub pow: Option<pow::PowState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]

@@ -43,6 +43,7 @@ pub fn open_with(subnets: SubnetParams) -> Chain {
             sudo: Some(key("sudo").account()),
             subnets,
             validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            faucet: None,
         },
         genesis_hash: Hash::digest(b"subnets genesis"),
         time_ms: 1,
@@ -248,6 +249,13 @@ impl Chain {
                     value,
                 },
             );
+        }
+    }
+
+    /// Root membership counts stake in place for a whole root tempo.
+    pub fn settle_for_root(&self) {
+        for _ in 0..=self.ledger.params().subnets.defaults.tempo {
+            self.block(vec![]);
         }
     }
 

@@ -27,6 +27,9 @@ pub struct ChainView {
     /// Fixed fee per call name (`transfer`, `add_stake`, …), in rao.
     #[schema(value_type = Object)]
     pub fees: serde_json::Value,
+    /// Devnets only: `{amount, difficulty}` of the proof-of-work faucet; null elsewhere.
+    #[schema(value_type = Option<Object>)]
+    pub faucet: Option<serde_json::Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -75,6 +78,9 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
                 .map(|(name, fee)| (name.to_string(), serde_json::Value::String(fee.to_string())))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
+            faucet: params.faucet.as_ref().map(|f| {
+                serde_json::json!({"amount": f.amount.to_string(), "difficulty": f.difficulty})
+            }),
         },
     ))
 }

@@ -29,6 +29,12 @@ pub struct SubnetView {
     pub burn: String,
     pub pending_emission: String,
     pub registered_at: u64,
+    /// Declared in the chain spec: no owner (`owner` is the all-zero key), owner cut recycled.
+    pub genesis: bool,
+    /// How neurons register: "burn", "pow" or "both".
+    pub registration: String,
+    /// Hashes per PoW solution on average, when PoW registration is on.
+    pub pow_difficulty: Option<u64>,
 }
 
 /// The subnet's share of the block reward (I32F32 bits from the ledger) as a fraction.
@@ -51,6 +57,9 @@ fn subnet_view(s: &Subnet, head: u64, share: f64) -> SubnetView {
         burn: s.burn.to_string(),
         pending_emission: s.pending.to_string(),
         registered_at: s.registered_at,
+        genesis: s.genesis,
+        registration: s.registration.name().into(),
+        pow_difficulty: s.pow.as_ref().map(|p| p.difficulty),
     }
 }
 
