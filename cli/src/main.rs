@@ -6,12 +6,14 @@ mod demo;
 mod devnet;
 mod error;
 mod keystore;
+mod mnemonic;
 mod node;
 mod output;
 mod stake;
 mod subnet;
 mod validator;
 mod wallet;
+mod wallet_keys;
 mod yuma;
 
 use clap::{Parser, Subcommand};

@@ -2,6 +2,7 @@
 //! the view exactly as it was.
 
 use crate::staking;
+use crate::{stake_moves, swap};
 use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::subnet::{self, SUBNET_LIMIT};
@@ -122,6 +123,19 @@ pub enum TxError {
     InvalidEvidence { reason: String },
     #[error("this equivocation of {hotkey} at height {height} was already punished")]
     EvidenceAlreadyHandled { hotkey: AccountId, height: u64 },
+    // Issue 19: wallet calls (swap_hotkey, stake moves).
+    #[error("the two hotkeys are the same")]
+    SameHotkey,
+    #[error("stake can only be transferred to another coldkey")]
+    SameColdkey,
+    #[error("the signer has no stake behind hotkey {hotkey}")]
+    NoStake { hotkey: AccountId },
+    #[error("hotkey {hotkey} is already in use on chain")]
+    NewHotkeyInUse { hotkey: AccountId },
+    #[error("this coldkey swapped a hotkey recently; retry in {retry_after_blocks} blocks")]
+    HotkeySwapRateLimited { retry_after_blocks: u64 },
+    #[error("hotkey {hotkey} is in the scheduled validator set")]
+    HotkeyIsActiveValidator { hotkey: AccountId },
     #[error("{0}")]
     Storage(String),
 }
@@ -196,6 +210,12 @@ impl TxError {
             TxError::ValidatorWithoutStake { .. } => "validator_without_stake",
             TxError::InvalidEvidence { .. } => "invalid_evidence",
             TxError::EvidenceAlreadyHandled { .. } => "evidence_already_handled",
+            TxError::SameHotkey => "same_hotkey",
+            TxError::SameColdkey => "same_coldkey",
+            TxError::NoStake { .. } => "no_stake",
+            TxError::NewHotkeyInUse { .. } => "new_hotkey_in_use",
+            TxError::HotkeySwapRateLimited { .. } => "hotkey_swap_rate_limited",
+            TxError::HotkeyIsActiveValidator { .. } => "hotkey_is_active_validator",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -277,6 +297,18 @@ impl TxError {
                 "evidence is two votes of one validator, same height/round/kind, different blocks"
             }
             TxError::EvidenceAlreadyHandled { .. } => "nothing to do: the offender was punished",
+            TxError::SameHotkey => "give two different hotkeys",
+            TxError::SameColdkey => "to move stake between your hotkeys use `tensorchain stake move`",
+            TxError::NoStake { .. } => "check your stakes with `tensorchain stake list`",
+            TxError::NewHotkeyInUse { .. } => {
+                "swap to a fresh hotkey (`tensorchain wallet new-hotkey -H NEW`)"
+            }
+            TxError::HotkeySwapRateLimited { .. } => {
+                "wait the number of blocks in details.retry_after_blocks"
+            }
+            TxError::HotkeyIsActiveValidator { .. } => {
+                "run `tensorchain validator unregister`, and swap once the hotkey has left the set"
+            }
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -354,6 +386,12 @@ impl TxError {
             TxError::TooManyWeights { max } => json!({"max": max}),
             TxError::WeightsLengthMismatch { uids, values } => {
                 json!({"uids": uids, "values": values})
+            }
+            TxError::NoStake { hotkey }
+            | TxError::NewHotkeyInUse { hotkey }
+            | TxError::HotkeyIsActiveValidator { hotkey } => json!({"hotkey": hotkey}),
+            TxError::HotkeySwapRateLimited { retry_after_blocks } => {
+                json!({"retry_after_blocks": retry_after_blocks})
             }
 
             _ => json!({}),
@@ -438,6 +476,28 @@ pub enum Event {
         #[serde(with = "tensorchain_primitives::amount::as_string")]
         slashed: u64,
         jailed_until: u64,
+    },
+    // Issue 19: wallet calls.
+    HotkeySwapped {
+        coldkey: AccountId,
+        old: AccountId,
+        new: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        burned: u64,
+    },
+    StakeMoved {
+        coldkey: AccountId,
+        from_hotkey: AccountId,
+        to_hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
+    StakeTransferred {
+        from: AccountId,
+        to: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
     },
 }
 
@@ -583,6 +643,19 @@ fn execute(
         Call::ReportEquivocation { evidence } => {
             validators::punish(view, evidence, params, height)?
         }
+        // Issue 19: wallet calls.
+        Call::SwapHotkey { old, new } => swap::swap_hotkey(view, &signer, old, new, height)?,
+        Call::MoveStake {
+            from_hotkey,
+            to_hotkey,
+            amount,
+        } => stake_moves::move_stake(view, &signer, from_hotkey, to_hotkey, *amount)?,
+        Call::TransferStake {
+            hotkey,
+            dest,
+            amount,
+        } => stake_moves::transfer_stake(view, &signer, hotkey, dest, *amount)?,
+        Call::RemoveAllStake { hotkey } => stake_moves::remove_all_stake(view, &signer, hotkey)?,
         call => subnet::calls::apply(view, &signer, call, params, height)?,
     };
     let mut events = vec![event];

@@ -70,6 +70,11 @@ impl Fees {
             Call::RegisterValidator { .. } | Call::UnregisterValidator { .. } => self.staking,
             // Evidence is free so any node's hotkey can report it; it only lands if it is valid.
             Call::ReportEquivocation { .. } => 0,
+            // Issue 19's wallet calls: staking fee (the swap's burn is charged by the call).
+            Call::SwapHotkey { .. }
+            | Call::MoveStake { .. }
+            | Call::TransferStake { .. }
+            | Call::RemoveAllStake { .. } => self.staking,
         }
     }
 }
@@ -94,6 +99,10 @@ impl Fees {
             ("register_validator", self.staking),
             ("unregister_validator", self.staking),
             ("report_equivocation", 0),
+            ("swap_hotkey", self.staking),
+            ("move_stake", self.staking),
+            ("transfer_stake", self.staking),
+            ("remove_all_stake", self.staking),
         ]
     }
 }

@@ -88,6 +88,27 @@ pub enum Call {
     ReportEquivocation {
         evidence: Box<crate::block::DoubleSign>,
     },
+    /// Signed by the coldkey that owns `old`: everything `old` holds (stake and nominations, take,
+    /// subnet registrations with their axons, root membership, validator candidacy) moves to
+    /// `new`, which must be unused. Burns the key-swap cost; one swap per coldkey per cool-down.
+    SwapHotkey { old: AccountId, new: AccountId },
+    /// Moves the signer's stake from one hotkey to another without passing through free balance.
+    MoveStake {
+        from_hotkey: AccountId,
+        to_hotkey: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        amount: u64,
+    },
+    /// Gives the signer's stake behind `hotkey` to another coldkey, still bonded to `hotkey`.
+    TransferStake {
+        hotkey: AccountId,
+        dest: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        amount: u64,
+    },
+    /// Unstakes all of the signer's stake behind `hotkey`, whatever it is when the block runs
+    /// (emission may have added to it since the client looked): exactly zero remains.
+    RemoveAllStake { hotkey: AccountId },
 }
 
 impl Call {
@@ -110,6 +131,10 @@ impl Call {
             Call::RegisterValidator { .. } => "register_validator",
             Call::UnregisterValidator { .. } => "unregister_validator",
             Call::ReportEquivocation { .. } => "report_equivocation",
+            Call::SwapHotkey { .. } => "swap_hotkey",
+            Call::MoveStake { .. } => "move_stake",
+            Call::TransferStake { .. } => "transfer_stake",
+            Call::RemoveAllStake { .. } => "remove_all_stake",
         }
     }
 }

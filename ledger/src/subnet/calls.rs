@@ -103,7 +103,7 @@ pub fn lock_cost(registry: &Registry, p: &SubnetParams, now: u64) -> u64 {
 }
 
 /// Takes `amount` from the signer's free balance out of circulation (recycling lowers issuance).
-fn burn_from(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
+pub(crate) fn burn_from(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
     let mut account = view.account(who)?.unwrap_or_default();
     if account.free < amount {
         return Err(TxError::InsufficientBalance {

@@ -46,6 +46,26 @@ fn stake(view: &StateView, hotkey: &AccountId) -> Result<u64, TxError> {
     Ok(staking::hotkey(view, hotkey)?.map_or(0, |h| h.total_stake))
 }
 
+/// Hotkey swap (issue 19): `new` takes `old`'s root seat (same position, so the same root uid)
+/// and its root weights. Returns whether `old` had a seat.
+pub(crate) fn swap_member(
+    view: &mut StateView,
+    old: &AccountId,
+    new: &AccountId,
+) -> Result<bool, TxError> {
+    let mut list = members(view)?;
+    let Some(i) = list.iter().position(|m| m == old) else {
+        return Ok(false);
+    };
+    list[i] = *new;
+    view.put(vec![MEMBERS], &list);
+    if let Some(row) = view.get::<Row>(&weights_key(old))? {
+        view.delete_raw(weights_key(old));
+        view.put(weights_key(new), &row);
+    }
+    Ok(true)
+}
+
 pub fn register(
     view: &mut StateView,
     coldkey: &AccountId,
