@@ -165,7 +165,8 @@ fn parse_secret(s: &str) -> Option<Zeroizing<[u8; 32]>> {
 }
 
 fn secret_hex(key: &Keypair) -> String {
-    format!("0x{}", hex::encode(*Zeroizing::new(key.secret_bytes())))
+    let secret = Zeroizing::new(key.secret_bytes());
+    format!("0x{}", hex::encode(&secret[..]))
 }
 
 /// A secret from an environment variable, or a hidden prompt on a terminal; never waits without
@@ -219,6 +220,17 @@ pub fn mnemonic(given: Option<String>) -> CliResult<Zeroizing<String>> {
     }
 }
 
+fn refuse_existing(path: &Path, overwrite: bool) -> CliResult<()> {
+    if path.exists() && !overwrite {
+        return Err(CliError::new(
+            "key_exists",
+            format!("{} already exists", path.display()),
+            "pass --overwrite to replace it (the old key is lost unless backed up)",
+        ));
+    }
+    Ok(())
+}
+
 impl Wallets {
     pub fn new(home: &Path) -> Wallets {
         Wallets {
@@ -241,16 +253,19 @@ impl Wallets {
         Ok(self.root.join(wallet))
     }
 
+    /// Refuses (`key_exists`) before anything is written if the coldkey or the hotkey exists, so
+    /// that `wallet create` never leaves one new key whose phrase was not shown.
+    pub fn check_new_wallet(&self, wallet: &str, hotkey: &str, overwrite: bool) -> CliResult<()> {
+        self.dir(hotkey)?;
+        let dir = self.dir(wallet)?;
+        refuse_existing(&dir.join("coldkey"), overwrite)?;
+        refuse_existing(&dir.join("hotkeys").join(hotkey), overwrite)
+    }
+
     /// Writes a key file readable by its owner only: created 0600 under a temporary name in a
     /// 0700 directory, synced, then renamed over `path`.
     fn write_new(path: &Path, contents: &str, overwrite: bool) -> CliResult<()> {
-        if path.exists() && !overwrite {
-            return Err(CliError::new(
-                "key_exists",
-                format!("{} already exists", path.display()),
-                "pass --overwrite to replace it (the old key is lost unless backed up)",
-            ));
-        }
+        refuse_existing(path, overwrite)?;
         let parent = path.parent().expect("key paths have a directory");
         let mut dirs = std::fs::DirBuilder::new();
         dirs.recursive(true);
@@ -311,15 +326,8 @@ impl Wallets {
         let dir = self.dir(wallet)?;
         let secret = dir.join("coldkey");
         let public = dir.join("coldkeypub.txt");
-        for p in [&secret, &public] {
-            if p.exists() && !overwrite {
-                return Err(CliError::new(
-                    "key_exists",
-                    format!("{} already exists", p.display()),
-                    "pass --overwrite to replace the wallet's coldkey (the old key is lost unless backed up)",
-                ));
-            }
-        }
+        refuse_existing(&secret, overwrite)?;
+        refuse_existing(&public, overwrite)?;
         if secret.exists() {
             std::fs::remove_file(&secret)?;
         }

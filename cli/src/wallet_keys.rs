@@ -32,6 +32,7 @@ fn show_phrase(label: &str, phrase: &str) {
 
 pub fn create(g: &Global, words: usize, no_password: bool, overwrite: bool) -> CliResult<()> {
     let wallets = Wallets::new(&g.home());
+    wallets.check_new_wallet(&g.wallet, &g.hotkey, overwrite)?;
     let cold_phrase = generate(words)?;
     let hot_phrase = generate(words)?;
     let cold = keypair_from_suri(&cold_phrase)?;

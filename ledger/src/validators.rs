@@ -187,18 +187,17 @@ pub fn unregister(
 }
 
 /// Hotkey swap (issue 19): `new` becomes a candidate in `old`'s place, keeping its registration
-/// height. Returns whether `old` was a candidate.
+/// height.
 pub(crate) fn swap_candidacy(
     view: &mut StateView,
     old: &AccountId,
     new: &AccountId,
-) -> Result<bool, TxError> {
-    let Some(c) = candidate(view, old)? else {
-        return Ok(false);
-    };
-    view.delete_raw(key(CANDIDATE, old));
-    view.put(key(CANDIDATE, new), &c);
-    Ok(true)
+) -> Result<(), TxError> {
+    if let Some(c) = candidate(view, old)? {
+        view.delete_raw(key(CANDIDATE, old));
+        view.put(key(CANDIDATE, new), &c);
+    }
+    Ok(())
 }
 
 /// Checks equivocation evidence, slashes and jails the offender, and has the set recomputed at

@@ -47,15 +47,15 @@ fn stake(view: &StateView, hotkey: &AccountId) -> Result<u64, TxError> {
 }
 
 /// Hotkey swap (issue 19): `new` takes `old`'s root seat (same position, so the same root uid)
-/// and its root weights. Returns whether `old` had a seat.
+/// and its root weights.
 pub(crate) fn swap_member(
     view: &mut StateView,
     old: &AccountId,
     new: &AccountId,
-) -> Result<bool, TxError> {
+) -> Result<(), TxError> {
     let mut list = members(view)?;
     let Some(i) = list.iter().position(|m| m == old) else {
-        return Ok(false);
+        return Ok(());
     };
     list[i] = *new;
     view.put(vec![MEMBERS], &list);
@@ -63,7 +63,7 @@ pub(crate) fn swap_member(
         view.delete_raw(weights_key(old));
         view.put(weights_key(new), &row);
     }
-    Ok(true)
+    Ok(())
 }
 
 pub fn register(
