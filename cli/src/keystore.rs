@@ -98,9 +98,10 @@ fn corrupt(what: &str) -> CliError {
 }
 
 fn derive_key(password: &str, salt: &[u8], p: KdfParams) -> CliResult<Zeroizing<[u8; 32]>> {
-    if p.m_cost_kib > MAX_KDF.m_cost_kib || p.t_cost > MAX_KDF.t_cost || p.p_cost > MAX_KDF.p_cost
-    {
-        return Err(corrupt("its argon2 parameters are beyond the allowed bounds"));
+    if p.m_cost_kib > MAX_KDF.m_cost_kib || p.t_cost > MAX_KDF.t_cost || p.p_cost > MAX_KDF.p_cost {
+        return Err(corrupt(
+            "its argon2 parameters are beyond the allowed bounds",
+        ));
     }
     let params = Params::new(p.m_cost_kib, p.t_cost, p.p_cost, Some(32))
         .map_err(|e| corrupt(&format!("argon2 parameters: {e}")))?;
@@ -278,7 +279,10 @@ impl Wallets {
             opts.mode(0o600);
         }
         dirs.create(parent)?;
-        let name = path.file_name().expect("key paths name a file").to_string_lossy();
+        let name = path
+            .file_name()
+            .expect("key paths name a file")
+            .to_string_lossy();
         let tmp = parent.join(format!(".{name}.tmp"));
         // A crash between create and rename leaves the temporary file; it is ours to replace.
         let _ = std::fs::remove_file(&tmp);
@@ -411,7 +415,9 @@ impl Wallets {
         };
         let key = Keypair::from_secret(*secret);
         if key.account() != file.public {
-            return Err(corrupt("the coldkey's secret does not match its public key"));
+            return Err(corrupt(
+                "the coldkey's secret does not match its public key",
+            ));
         }
         Ok(key)
     }
@@ -526,12 +532,20 @@ mod tests {
         w.create_hotkey("main", "hk", &Keypair::generate(), false)
             .unwrap();
         let mode = |p: &str| {
-            std::fs::metadata(dir.path().join(p)).unwrap().permissions().mode() & 0o777
+            std::fs::metadata(dir.path().join(p))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777
         };
         assert_eq!(mode("wallets/main/coldkey"), 0o600);
         assert_eq!(mode("wallets/main/hotkeys/hk"), 0o600);
         assert_eq!(mode("wallets/main"), 0o700);
-        assert_eq!(w.list().unwrap()[0].2.len(), 1, "no temporary file is listed");
+        assert_eq!(
+            w.list().unwrap()[0].2.len(),
+            1,
+            "no temporary file is listed"
+        );
     }
 
     #[test]
@@ -559,7 +573,10 @@ mod tests {
             },
             ..enc
         };
-        assert_eq!(decrypt(&hostile, "pw").unwrap_err().code, "corrupt_key_file");
+        assert_eq!(
+            decrypt(&hostile, "pw").unwrap_err().code,
+            "corrupt_key_file"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
 use sha2::Sha512;
 use tensorchain_primitives::Keypair;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// Longest secret URI accepted: a 24-word phrase is under 220 bytes; the bound keeps junction
 /// lengths within SCALE's two-byte compact form.
@@ -41,9 +41,9 @@ pub fn generate(words: usize) -> CliResult<Zeroizing<String>> {
         }
     };
     getrandom::fill(&mut entropy[..len]).expect("the operating system has no randomness source");
-    let mut m = Mnemonic::from_entropy(&entropy[..len]).expect("16 or 32 bytes are valid entropy");
+    let m = Mnemonic::from_entropy(&entropy[..len]).expect("16 or 32 bytes are valid entropy");
     let phrase = Zeroizing::new(m.to_string());
-    m.zeroize();
+    drop(m);
     Ok(phrase)
 }
 
@@ -124,10 +124,10 @@ pub fn seed_from_suri(suri: &str) -> CliResult<Zeroizing<[u8; 32]>> {
             .collect::<Vec<_>>()
             .join(" "),
     );
-    let mut m = Mnemonic::parse_in_normalized(Language::English, &words)
+    let m = Mnemonic::parse_in_normalized(Language::English, &words)
         .map_err(|e| bad_mnemonic(format!("not a valid BIP-39 phrase: {e}")))?;
     let entropy = Zeroizing::new(m.to_entropy());
-    m.zeroize();
+    drop(m);
     let mut seed = mini_secret(&entropy, password);
     while !path.is_empty() {
         let Some(after) = path.strip_prefix("//") else {
@@ -227,7 +227,10 @@ mod tests {
         assert_eq!(chain_code("Alice")[..6], *b"\x14Alice");
         let long = "x".repeat(40);
         let encoded = [compact_len(40), long.as_bytes().to_vec()].concat();
-        assert_eq!(chain_code(&long), <[u8; 32]>::from(Blake2b256::digest(&encoded)));
+        assert_eq!(
+            chain_code(&long),
+            <[u8; 32]>::from(Blake2b256::digest(&encoded))
+        );
     }
 
     #[test]
@@ -241,14 +244,21 @@ mod tests {
         }
         assert_eq!(generate(13).unwrap_err().code, "bad_word_count");
         let swapped = DEV_PHRASE.replace("bottom drive", "drive bottom");
-        assert_eq!(keypair_from_suri(&swapped).unwrap_err().code, "bad_mnemonic");
+        assert_eq!(
+            keypair_from_suri(&swapped).unwrap_err().code,
+            "bad_mnemonic"
+        );
         assert_eq!(keypair_from_suri("").unwrap_err().code, "bad_mnemonic");
         assert_eq!(
-            keypair_from_suri(&format!("{DEV_PHRASE}/soft")).unwrap_err().code,
+            keypair_from_suri(&format!("{DEV_PHRASE}/soft"))
+                .unwrap_err()
+                .code,
             "soft_junction_unsupported"
         );
         assert_eq!(
-            keypair_from_suri(&format!("{DEV_PHRASE}//a//")).unwrap_err().code,
+            keypair_from_suri(&format!("{DEV_PHRASE}//a//"))
+                .unwrap_err()
+                .code,
             "bad_mnemonic"
         );
         assert_eq!(

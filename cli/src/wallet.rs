@@ -3,8 +3,8 @@
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
 use crate::keystore::Wallets;
-use crate::wallet_keys;
 use crate::output::{print_json, table};
+use crate::wallet_keys;
 use crate::Global;
 use clap::Subcommand;
 use serde::Deserialize;
@@ -195,7 +195,14 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
             let old = crate::stake::hotkey(g, hotkey_address.as_deref())?;
             let new = crate::stake::hotkey_arg(g, &new_hotkey)?;
             let summary = format!("swap hotkey {old} for {new} (burns 1 TAO)");
-            send(g, &signer(g)?, Call::SwapHotkey { old, new }, &summary, dry_run, no_wait)?;
+            send(
+                g,
+                &signer(g)?,
+                Call::SwapHotkey { old, new },
+                &summary,
+                dry_run,
+                no_wait,
+            )?;
         }
         WalletCmd::List => {
             let list = wallets.list()?;

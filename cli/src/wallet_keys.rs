@@ -38,7 +38,12 @@ pub fn create(g: &Global, words: usize, no_password: bool, overwrite: bool) -> C
     let cold = keypair_from_suri(&cold_phrase)?;
     let hot = keypair_from_suri(&hot_phrase)?;
     let pw = new_password(no_password)?;
-    let cold_path = wallets.create_coldkey(&g.wallet, &cold, pw.as_deref().map(|p| p.as_str()), overwrite)?;
+    let cold_path = wallets.create_coldkey(
+        &g.wallet,
+        &cold,
+        pw.as_deref().map(|p| p.as_str()),
+        overwrite,
+    )?;
     let hot_path = wallets.create_hotkey(&g.wallet, &g.hotkey, &hot, overwrite)?;
     if g.json {
         print_json(&json!({
@@ -92,7 +97,11 @@ fn print_restored(g: &Global, kind: &str, address: &AccountId, path: &Path) {
             "hotkey_name": (kind == "hotkey").then_some(&g.hotkey),
         }));
     } else {
-        println!("{kind} of wallet '{}' restored: {address}  ({})", g.wallet, path.display());
+        println!(
+            "{kind} of wallet '{}' restored: {address}  ({})",
+            g.wallet,
+            path.display()
+        );
     }
 }
 
@@ -135,7 +144,10 @@ pub fn regen_coldkeypub(g: &Global, address: &str, overwrite: bool) -> CliResult
 pub fn wrap_message(message: &[u8]) -> Vec<u8> {
     const OPEN: &[u8] = b"<Bytes>";
     const CLOSE: &[u8] = b"</Bytes>";
-    if message.starts_with(OPEN) && message.ends_with(CLOSE) && message.len() >= OPEN.len() + CLOSE.len() {
+    if message.starts_with(OPEN)
+        && message.ends_with(CLOSE)
+        && message.len() >= OPEN.len() + CLOSE.len()
+    {
         return message.to_vec();
     }
     [OPEN, message, CLOSE].concat()

@@ -471,14 +471,24 @@ fn stake_moves_hotkey_swap_and_all_leave_exactly_zero_on_a_devnet() {
         .as_str()
         .unwrap()
         .to_string();
-    run(&["wallet", "transfer", "--uri", "alice", "--dest", &cold, "--amount", "20"]);
+    run(&[
+        "wallet", "transfer", "--uri", "alice", "--dest", &cold, "--amount", "20",
+    ]);
 
     run(&[&["stake", "add", "--amount", "10"][..], &w].concat());
-    run(&[&["stake", "move", "--to-hotkey", "h2", "--amount", "4"][..], &w].concat());
+    run(&[
+        &["stake", "move", "--to-hotkey", "h2", "--amount", "4"][..],
+        &w,
+    ]
+    .concat());
     assert_eq!(stake_behind(&d, &home, "main", &hot), 6_000_000_000);
     assert_eq!(stake_behind(&d, &home, "main", &h2), 4_000_000_000);
     let bob = Keypair::dev("bob").account().to_string();
-    run(&[&["stake", "transfer", "--dest", &bob, "--amount", "1"][..], &w].concat());
+    run(&[
+        &["stake", "transfer", "--dest", &bob, "--amount", "1"][..],
+        &w,
+    ]
+    .concat());
     assert_eq!(stake_behind(&d, &home, "main", &hot), 5_000_000_000);
     let (_, bob_stakes) = cli(&d, &home, &["stake", "list", "--address", &bob]);
     assert!(bob_stakes["stakes"]
@@ -493,11 +503,19 @@ fn stake_moves_hotkey_swap_and_all_leave_exactly_zero_on_a_devnet() {
     assert_eq!(stake_behind(&d, &home, "main", &hot), 0);
     assert_eq!(stake_behind(&d, &home, "main", &h3), 5_000_000_000);
     let (_, old) = cli(&d, &home, &["stake", "list", "--address", &bob]);
-    assert!(old["stakes"].as_array().unwrap().iter().all(|s| s["hotkey"] != hot.as_str()));
+    assert!(old["stakes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["hotkey"] != hot.as_str()));
     let (ok, again) = cli(
         &d,
         &home,
-        &[&["wallet", "swap-hotkey", "-H", "h3", "--new-hotkey", "h2"][..], &w].concat(),
+        &[
+            &["wallet", "swap-hotkey", "-H", "h3", "--new-hotkey", "h2"][..],
+            &w,
+        ]
+        .concat(),
     );
     assert!(!ok);
     assert_eq!(again["error"]["code"], "hotkey_swap_rate_limited");
@@ -505,11 +523,18 @@ fn stake_moves_hotkey_swap_and_all_leave_exactly_zero_on_a_devnet() {
     // remove --all and add --all leave exactly zero behind.
     run(&[&["stake", "remove", "--all", "-H", "h3"][..], &w].concat());
     assert_eq!(stake_behind(&d, &home, "main", &h3), 0);
-    let (ok, none) = cli(&d, &home, &[&["stake", "remove", "--all", "-H", "h3"][..], &w].concat());
+    let (ok, none) = cli(
+        &d,
+        &home,
+        &[&["stake", "remove", "--all", "-H", "h3"][..], &w].concat(),
+    );
     assert!(!ok);
     assert_eq!(none["error"]["code"], "no_stake");
     run(&[&["stake", "add", "--all", "-H", "h2"][..], &w].concat());
     let (_, balance) = cli(&d, &home, &[&["wallet", "balance"][..], &w].concat());
     assert_eq!(rao(&balance, "free"), 0, "{balance}");
-    assert_eq!(rao(&balance, "staked"), stake_behind(&d, &home, "main", &h2));
+    assert_eq!(
+        rao(&balance, "staked"),
+        stake_behind(&d, &home, "main", &h2)
+    );
 }

@@ -67,12 +67,23 @@ fn a_created_wallet_is_recovered_from_its_phrases_in_a_fresh_home() {
     assert!(created["warning"].as_str().unwrap().contains("only"));
     for file in all_files(&a) {
         let text = String::from_utf8_lossy(&file);
-        assert!(!text.contains(cold_phrase) && !text.contains(hot_phrase), "a phrase on disk");
+        assert!(
+            !text.contains(cold_phrase) && !text.contains(hot_phrase),
+            "a phrase on disk"
+        );
     }
 
     let cold = ok(
         &b,
-        &["wallet", "regen-coldkey", "-w", "main", "--no-password", "--mnemonic", cold_phrase],
+        &[
+            "wallet",
+            "regen-coldkey",
+            "-w",
+            "main",
+            "--no-password",
+            "--mnemonic",
+            cold_phrase,
+        ],
     );
     assert_eq!(cold["address"], created["coldkey"]);
     // The phrase may come from the environment instead of the command line.
@@ -89,12 +100,34 @@ fn a_created_wallet_is_recovered_from_its_phrases_in_a_fresh_home() {
 
     // Never overwritten without --overwrite; a bad phrase is named and writes nothing.
     assert_eq!(
-        err(&b, &["wallet", "regen-coldkey", "-w", "main", "--no-password", "--mnemonic", hot_phrase]),
+        err(
+            &b,
+            &[
+                "wallet",
+                "regen-coldkey",
+                "-w",
+                "main",
+                "--no-password",
+                "--mnemonic",
+                hot_phrase
+            ]
+        ),
         "key_exists"
     );
     let swapped: Vec<&str> = cold_phrase.split(' ').rev().collect();
     assert_eq!(
-        err(&b, &["wallet", "regen-coldkey", "-w", "other", "--no-password", "--mnemonic", &swapped.join(" ")]),
+        err(
+            &b,
+            &[
+                "wallet",
+                "regen-coldkey",
+                "-w",
+                "other",
+                "--no-password",
+                "--mnemonic",
+                &swapped.join(" ")
+            ]
+        ),
         "bad_mnemonic"
     );
     assert!(!b.join("wallets/other").exists());
@@ -103,15 +136,46 @@ fn a_created_wallet_is_recovered_from_its_phrases_in_a_fresh_home() {
         "mnemonic_required"
     );
     assert_eq!(
-        err(&b, &["wallet", "create", "-w", "w24", "--no-password", "--words", "13"]),
+        err(
+            &b,
+            &[
+                "wallet",
+                "create",
+                "-w",
+                "w24",
+                "--no-password",
+                "--words",
+                "13"
+            ]
+        ),
         "bad_word_count"
     );
-    let long = ok(&b, &["wallet", "create", "-w", "w24", "--no-password", "--words", "24"]);
+    let long = ok(
+        &b,
+        &[
+            "wallet",
+            "create",
+            "-w",
+            "w24",
+            "--no-password",
+            "--words",
+            "24",
+        ],
+    );
     assert_eq!(long["mnemonic"].as_str().unwrap().split(' ').count(), 24);
     let hk = ok(&b, &["wallet", "new-hotkey", "-w", "w24", "-H", "second"]);
     let again = ok(
         &dir.path().join("c"),
-        &["wallet", "regen-hotkey", "-w", "x", "-H", "second", "--mnemonic", hk["mnemonic"].as_str().unwrap()],
+        &[
+            "wallet",
+            "regen-hotkey",
+            "-w",
+            "x",
+            "-H",
+            "second",
+            "--mnemonic",
+            hk["mnemonic"].as_str().unwrap(),
+        ],
     );
     assert_eq!(again["address"], hk["hotkey"]);
 }
@@ -122,11 +186,32 @@ fn substrate_dev_phrase_gives_substrate_ed25519_addresses() {
     // `subkey inspect --scheme ed25519 //Alice` prints 5FA9nQDV…; the password form too.
     let alice = ok(
         dir.path(),
-        &["wallet", "regen-coldkey", "-w", "alice", "--no-password", "--mnemonic", &format!("{DEV_PHRASE}//Alice")],
+        &[
+            "wallet",
+            "regen-coldkey",
+            "-w",
+            "alice",
+            "--no-password",
+            "--mnemonic",
+            &format!("{DEV_PHRASE}//Alice"),
+        ],
     );
-    assert_eq!(alice["address"], "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu");
     assert_eq!(
-        err(dir.path(), &["wallet", "regen-hotkey", "-w", "alice", "--mnemonic", &format!("{DEV_PHRASE}/soft")]),
+        alice["address"],
+        "5FA9nQDVg267DEd8m1ZypXLBnvN7SFxYwV7ndqSYGiN9TTpu"
+    );
+    assert_eq!(
+        err(
+            dir.path(),
+            &[
+                "wallet",
+                "regen-hotkey",
+                "-w",
+                "alice",
+                "--mnemonic",
+                &format!("{DEV_PHRASE}/soft")
+            ]
+        ),
         "soft_junction_unsupported"
     );
 }
@@ -136,12 +221,35 @@ fn messages_are_signed_and_verified_and_watch_only_wallets_cannot_sign() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let created = ok(home, &["wallet", "create", "-w", "main", "--no-password"]);
-    let signed = ok(home, &["wallet", "sign", "-w", "main", "--message", "I own this hotkey"]);
+    let signed = ok(
+        home,
+        &[
+            "wallet",
+            "sign",
+            "-w",
+            "main",
+            "--message",
+            "I own this hotkey",
+        ],
+    );
     assert_eq!(signed["address"], created["hotkey"]);
     let sig = signed["signature"].as_str().unwrap();
     let addr = created["hotkey"].as_str().unwrap();
     let verify = |message: &str, sig: &str, addr: &str| {
-        run(home, &["wallet", "verify", "--message", message, "--signature", sig, "--address", addr], &[])
+        run(
+            home,
+            &[
+                "wallet",
+                "verify",
+                "--message",
+                message,
+                "--signature",
+                sig,
+                "--address",
+                addr,
+            ],
+            &[],
+        )
     };
     let (good, v) = verify("I own this hotkey", sig, addr);
     assert!(good, "{v}");
@@ -155,11 +263,24 @@ fn messages_are_signed_and_verified_and_watch_only_wallets_cannot_sign() {
     let mut tampered = sig.to_string();
     let last = if tampered.ends_with('0') { "1" } else { "0" };
     tampered.replace_range(tampered.len() - 1.., last);
-    assert_eq!(verify("I own this hotkey", &tampered, addr).1["error"]["code"], "bad_signature");
-    let (_, v) = verify("I own this hotkey", sig, created["coldkey"].as_str().unwrap());
+    assert_eq!(
+        verify("I own this hotkey", &tampered, addr).1["error"]["code"],
+        "bad_signature"
+    );
+    let (_, v) = verify(
+        "I own this hotkey",
+        sig,
+        created["coldkey"].as_str().unwrap(),
+    );
     assert_eq!(v["error"]["code"], "bad_signature");
-    assert_eq!(verify("x", "0x1234", addr).1["error"]["code"], "malformed_signature");
-    assert_eq!(verify("x", sig, "nonsense").1["error"]["code"], "bad_address");
+    assert_eq!(
+        verify("x", "0x1234", addr).1["error"]["code"],
+        "malformed_signature"
+    );
+    assert_eq!(
+        verify("x", sig, "nonsense").1["error"]["code"],
+        "bad_address"
+    );
 
     // The coldkey signs too (an encrypted one with its password).
     let (done, cold) = run(
@@ -170,33 +291,95 @@ fn messages_are_signed_and_verified_and_watch_only_wallets_cannot_sign() {
     assert!(done, "{cold}");
     let (done, signed) = run(
         home,
-        &["wallet", "sign", "-w", "locked", "--coldkey", "--message", "m"],
+        &[
+            "wallet",
+            "sign",
+            "-w",
+            "locked",
+            "--coldkey",
+            "--message",
+            "m",
+        ],
         &[("TENSORCHAIN_PASSWORD", "pw")],
     );
     assert!(done, "{signed}");
     assert_eq!(signed["address"], cold["coldkey"]);
-    assert!(verify("m", signed["signature"].as_str().unwrap(), cold["coldkey"].as_str().unwrap()).0);
+    assert!(
+        verify(
+            "m",
+            signed["signature"].as_str().unwrap(),
+            cold["coldkey"].as_str().unwrap()
+        )
+        .0
+    );
 
     // Watch-only: the address is known and listed, signing is refused by name.
     let watch = ok(
         home,
-        &["wallet", "regen-coldkeypub", "-w", "watch", "--address", created["coldkey"].as_str().unwrap()],
+        &[
+            "wallet",
+            "regen-coldkeypub",
+            "-w",
+            "watch",
+            "--address",
+            created["coldkey"].as_str().unwrap(),
+        ],
     );
     assert_eq!(watch["address"], created["coldkey"]);
     let list = ok(home, &["wallet", "list"]);
-    let entry = list.as_array().unwrap().iter().find(|w| w["name"] == "watch").unwrap();
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "watch")
+        .unwrap();
     assert_eq!(entry["watch_only"], true);
     assert_eq!(entry["coldkey"], created["coldkey"]);
     assert_eq!(
-        err(home, &["wallet", "sign", "-w", "watch", "--coldkey", "--message", "m"]),
+        err(
+            home,
+            &[
+                "wallet",
+                "sign",
+                "-w",
+                "watch",
+                "--coldkey",
+                "--message",
+                "m"
+            ]
+        ),
         "watch_only"
     );
     assert_eq!(
-        err(home, &["wallet", "transfer", "-w", "watch", "--dest", addr, "--amount", "1", "--network", "http://127.0.0.1:9"]),
+        err(
+            home,
+            &[
+                "wallet",
+                "transfer",
+                "-w",
+                "watch",
+                "--dest",
+                addr,
+                "--amount",
+                "1",
+                "--network",
+                "http://127.0.0.1:9"
+            ]
+        ),
         "watch_only"
     );
     assert_eq!(
-        err(home, &["wallet", "regen-coldkeypub", "-w", "main", "--address", addr]),
+        err(
+            home,
+            &[
+                "wallet",
+                "regen-coldkeypub",
+                "-w",
+                "main",
+                "--address",
+                addr
+            ]
+        ),
         "key_exists"
     );
 }

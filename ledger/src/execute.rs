@@ -2,12 +2,12 @@
 //! the view exactly as it was.
 
 use crate::staking;
-use crate::{stake_moves, swap};
 use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::subnet::{self, SUBNET_LIMIT};
 use crate::validators;
 use crate::view::StateView;
+use crate::{stake_moves, swap};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use serde_json::json;

@@ -204,7 +204,11 @@ fn stake_moves_between_hotkeys_and_coldkeys_in_one_call() {
     );
     assert_eq!(c.stake("ha", "alice"), 6 * RAO_PER_TAO);
     assert_eq!(c.stake("hb", "alice"), 4 * RAO_PER_TAO);
-    assert_eq!(c.account("alice"), (free - FEE, staked), "nothing passed through free");
+    assert_eq!(
+        c.account("alice"),
+        (free - FEE, staked),
+        "nothing passed through free"
+    );
     c.ok(
         &alice,
         Call::TransferStake {
@@ -217,7 +221,9 @@ fn stake_moves_between_hotkeys_and_coldkeys_in_one_call() {
     assert_eq!(c.stake("ha", "bob"), 6 * RAO_PER_TAO);
     assert_eq!(c.account("alice").1, 4 * RAO_PER_TAO);
     assert_eq!(c.account("bob").1, 6 * RAO_PER_TAO);
-    let info = staking::hotkey(&c.ledger.view(), &id("ha")).unwrap().unwrap();
+    let info = staking::hotkey(&c.ledger.view(), &id("ha"))
+        .unwrap()
+        .unwrap();
     assert_eq!(info.owner, id("alice"), "the hotkey keeps its owner");
     assert_eq!(info.total_stake, 6 * RAO_PER_TAO);
 
@@ -243,7 +249,11 @@ fn stake_moves_between_hotkeys_and_coldkeys_in_one_call() {
         c.err(&alice, give("bob", 5 * RAO_PER_TAO)),
         "insufficient_stake"
     );
-    assert_eq!(c.stake("hb", "alice"), 4 * RAO_PER_TAO, "rejections changed nothing");
+    assert_eq!(
+        c.stake("hb", "alice"),
+        4 * RAO_PER_TAO,
+        "rejections changed nothing"
+    );
 }
 
 #[test]
@@ -315,7 +325,10 @@ fn swap_hotkey_moves_everything_and_the_old_hotkey_holds_nothing() {
             amount: RAO_PER_TAO,
         },
     );
-    assert_eq!(c.err(&alice, swap(&old, &key("bob/used"))), "new_hotkey_in_use");
+    assert_eq!(
+        c.err(&alice, swap(&old, &key("bob/used"))),
+        "new_hotkey_in_use"
+    );
     assert_eq!(
         c.err(&key("vcold"), swap(&key("validator"), &key("vcold/new"))),
         "hotkey_is_active_validator"
@@ -329,11 +342,15 @@ fn swap_hotkey_moves_everything_and_the_old_hotkey_holds_nothing() {
     let view = c.ledger.view();
     // The old hotkey holds nothing.
     assert!(staking::hotkey(&view, &old.account()).unwrap().is_none());
-    assert!(staking::nominators(&view, &old.account()).unwrap().is_empty());
+    assert!(staking::nominators(&view, &old.account())
+        .unwrap()
+        .is_empty());
     assert!(subnet::uid_of(&view, 1, &old.account()).unwrap().is_none());
     assert!(!root::members(&view).unwrap().contains(&old.account()));
     assert!(root::weights(&view, &old.account()).unwrap().is_empty());
-    assert!(validators::candidate(&view, &old.account()).unwrap().is_none());
+    assert!(validators::candidate(&view, &old.account())
+        .unwrap()
+        .is_none());
     // The new one holds all of it.
     let info = staking::hotkey(&view, &new.account()).unwrap().unwrap();
     assert_eq!(
@@ -353,7 +370,9 @@ fn swap_hotkey_moves_everything_and_the_old_hotkey_holds_nothing() {
     );
     assert!(root::members(&view).unwrap().contains(&new.account()));
     assert_eq!(root::weights(&view, &new.account()).unwrap().len(), 1);
-    assert!(validators::candidate(&view, &new.account()).unwrap().is_some());
+    assert!(validators::candidate(&view, &new.account())
+        .unwrap()
+        .is_some());
     // Only the fee and the burn left the coldkey; the nominator is untouched.
     assert_eq!(
         c.account("alice"),

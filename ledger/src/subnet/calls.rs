@@ -81,7 +81,11 @@ pub fn apply(
         | Call::SetTake { .. }
         | Call::RegisterValidator { .. }
         | Call::UnregisterValidator { .. }
-        | Call::ReportEquivocation { .. } => Err(TxError::Storage(
+        | Call::ReportEquivocation { .. }
+        | Call::SwapHotkey { .. }
+        | Call::MoveStake { .. }
+        | Call::TransferStake { .. }
+        | Call::RemoveAllStake { .. } => Err(TxError::Storage(
             "a balance or validator call was routed to the subnet calls".into(),
         )),
     }
