@@ -41,10 +41,10 @@ pub fn generate(words: usize) -> CliResult<Zeroizing<String>> {
         }
     };
     getrandom::fill(&mut entropy[..len]).expect("the operating system has no randomness source");
+    // bip39's own `zeroize` feature is off (its derive macro's syn features would rebuild RocksDB
+    // through bindgen): the `Mnemonic`'s word indices are not wiped, the phrase and entropy are.
     let m = Mnemonic::from_entropy(&entropy[..len]).expect("16 or 32 bytes are valid entropy");
-    let phrase = Zeroizing::new(m.to_string());
-    drop(m);
-    Ok(phrase)
+    Ok(Zeroizing::new(m.to_string()))
 }
 
 fn bad_mnemonic(message: impl Into<String>) -> CliError {
@@ -127,7 +127,6 @@ pub fn seed_from_suri(suri: &str) -> CliResult<Zeroizing<[u8; 32]>> {
     let m = Mnemonic::parse_in_normalized(Language::English, &words)
         .map_err(|e| bad_mnemonic(format!("not a valid BIP-39 phrase: {e}")))?;
     let entropy = Zeroizing::new(m.to_entropy());
-    drop(m);
     let mut seed = mini_secret(&entropy, password);
     while !path.is_empty() {
         let Some(after) = path.strip_prefix("//") else {
