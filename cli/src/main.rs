@@ -6,6 +6,7 @@ mod demo;
 mod devnet;
 mod error;
 mod keystore;
+mod mnemonic;
 mod node;
 mod output;
 mod pow;
@@ -14,6 +15,7 @@ mod subnet;
 mod testnet;
 mod validator;
 mod wallet;
+mod wallet_keys;
 mod yuma;
 
 use clap::{Parser, Subcommand};

@@ -2,8 +2,9 @@
 
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
-use crate::keystore::{password, Wallets};
+use crate::keystore::Wallets;
 use crate::output::{print_json, table};
+use crate::wallet_keys;
 use crate::Global;
 use clap::Subcommand;
 use serde::Deserialize;
@@ -14,8 +15,11 @@ use tensorchain_primitives::{format_tao, parse_tao, AccountId, Call, Keypair, Tx
 
 #[derive(Subcommand)]
 pub enum WalletCmd {
-    /// Create a wallet: a coldkey and its first hotkey.
+    /// Create a wallet: a coldkey and its first hotkey, each with a recovery phrase shown once.
     Create {
+        /// Words in each recovery phrase: 12 or 24.
+        #[arg(long, default_value_t = 12)]
+        words: usize,
         /// Store the coldkey unencrypted (test wallets only).
         #[arg(long)]
         no_password: bool,
@@ -23,10 +27,70 @@ pub enum WalletCmd {
         #[arg(long)]
         overwrite: bool,
     },
-    /// Add a hotkey (-H NAME) to a wallet.
+    /// Add a hotkey (-H NAME) to a wallet, with a recovery phrase shown once.
     NewHotkey {
+        /// Words in the recovery phrase: 12 or 24.
+        #[arg(long, default_value_t = 12)]
+        words: usize,
         #[arg(long)]
         overwrite: bool,
+    },
+    /// Restore the coldkey from its recovery phrase (`PHRASE[//hard][///password]`).
+    RegenColdkey {
+        /// The phrase; without it, TENSORCHAIN_MNEMONIC or a hidden prompt (kept out of shell history).
+        #[arg(long)]
+        mnemonic: Option<String>,
+        #[arg(long)]
+        no_password: bool,
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Restore a hotkey (-H NAME) from its recovery phrase.
+    RegenHotkey {
+        #[arg(long)]
+        mnemonic: Option<String>,
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// A watch-only wallet: the coldkey's address, to query but never sign.
+    RegenColdkeypub {
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        overwrite: bool,
+    },
+    /// Sign a message off chain with the hotkey (-H) or the coldkey, as polkadot.js does
+    /// (the bytes wrapped in <Bytes>…</Bytes>).
+    Sign {
+        #[arg(long)]
+        message: String,
+        /// Sign with the coldkey instead of the hotkey.
+        #[arg(long)]
+        coldkey: bool,
+    },
+    /// Check a signature made by `wallet sign` (or polkadot.js signRaw) over a message.
+    Verify {
+        #[arg(long)]
+        message: String,
+        #[arg(long)]
+        signature: String,
+        /// The signer's SS58 address (or 0x hex public key).
+        #[arg(long)]
+        address: String,
+    },
+    /// Replace a hotkey (-H, or --hotkey-address) by a new one on chain: its stake, nominations,
+    /// take, registrations, axons and validator candidacy move; the old one keeps nothing.
+    SwapHotkey {
+        /// The old hotkey's address; without it, the wallet's hotkey (-H).
+        #[arg(long = "hotkey-address")]
+        hotkey_address: Option<String>,
+        /// The new hotkey: a hotkey name in this wallet or an address.
+        #[arg(long)]
+        new_hotkey: String,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        no_wait: bool,
     },
     /// List wallets and their keys.
     List,
@@ -64,16 +128,16 @@ pub enum WalletCmd {
 }
 
 #[derive(Deserialize)]
-struct AccountData {
+pub struct AccountData {
     address: String,
-    free: String,
+    pub free: String,
     staked: String,
     total: String,
     next_nonce: u64,
 }
 
 #[derive(Deserialize)]
-struct ChainData {
+pub struct ChainData {
     chain_id: String,
     fees: Value,
 }
@@ -105,49 +169,46 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
     let wallets = Wallets::new(&g.home());
     match cmd {
         WalletCmd::Create {
+            words,
             no_password,
             overwrite,
-        } => {
-            let pw = if no_password {
-                None
-            } else {
-                Some(password("New coldkey password: ", true)?)
-            };
-            let cold = Keypair::generate();
-            let hot = Keypair::generate();
-            let cold_path = wallets.create_coldkey(&g.wallet, &cold, pw.as_deref(), overwrite)?;
-            let hot_path = wallets.create_hotkey(&g.wallet, &g.hotkey, &hot, overwrite)?;
-            if g.json {
-                print_json(&json!({
-                    "wallet": g.wallet, "coldkey": cold.account(), "hotkey": hot.account(),
-                    "hotkey_name": g.hotkey, "encrypted": pw.is_some(),
-                    "coldkey_path": cold_path, "hotkey_path": hot_path,
-                }));
-            } else {
-                println!("wallet '{}' created", g.wallet);
-                println!("  coldkey  {}  ({})", cold.account(), cold_path.display());
-                println!("  hotkey   {}  ({})", hot.account(), hot_path.display());
-                if pw.is_none() {
-                    println!("  warning: the coldkey is stored unencrypted");
-                }
-            }
+        } => wallet_keys::create(g, words, no_password, overwrite)?,
+        WalletCmd::NewHotkey { words, overwrite } => wallet_keys::new_hotkey(g, words, overwrite)?,
+        WalletCmd::RegenColdkey {
+            mnemonic,
+            no_password,
+            overwrite,
+        } => wallet_keys::regen_coldkey(g, mnemonic, no_password, overwrite)?,
+        WalletCmd::RegenHotkey {
+            mnemonic,
+            overwrite,
+        } => wallet_keys::regen_hotkey(g, mnemonic, overwrite)?,
+        WalletCmd::RegenColdkeypub { address, overwrite } => {
+            wallet_keys::regen_coldkeypub(g, &address, overwrite)?
         }
-        WalletCmd::NewHotkey { overwrite } => {
-            wallets.coldkey_public(&g.wallet)?;
-            let hot = Keypair::generate();
-            let path = wallets.create_hotkey(&g.wallet, &g.hotkey, &hot, overwrite)?;
-            if g.json {
-                print_json(
-                    &json!({"wallet": g.wallet, "hotkey_name": g.hotkey, "hotkey": hot.account(), "path": path}),
-                );
-            } else {
-                println!(
-                    "hotkey '{}' of wallet '{}': {}",
-                    g.hotkey,
-                    g.wallet,
-                    hot.account()
-                );
-            }
+        WalletCmd::Sign { message, coldkey } => wallet_keys::sign(g, &message, coldkey)?,
+        WalletCmd::Verify {
+            message,
+            signature,
+            address,
+        } => wallet_keys::verify(g, &message, &signature, &address)?,
+        WalletCmd::SwapHotkey {
+            hotkey_address,
+            new_hotkey,
+            dry_run,
+            no_wait,
+        } => {
+            let old = crate::stake::hotkey(g, hotkey_address.as_deref())?;
+            let new = crate::stake::hotkey_arg(g, &new_hotkey)?;
+            let summary = format!("swap hotkey {old} for {new} (burns 1 TAO)");
+            send(
+                g,
+                &signer(g)?,
+                Call::SwapHotkey { old, new },
+                &summary,
+                dry_run,
+                no_wait,
+            )?;
         }
         WalletCmd::List => {
             let list = wallets.list()?;
@@ -156,6 +217,7 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
                     .iter()
                     .map(|(name, cold, hot)| json!({
                         "name": name, "coldkey": cold,
+                        "watch_only": wallets.is_watch_only(name).unwrap_or(false),
                         "hotkeys": hot.iter().map(|(n, a)| json!({"name": n, "address": a})).collect::<Vec<_>>(),
                     }))
                     .collect();
@@ -167,8 +229,13 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
                 );
             } else {
                 for (name, cold, hot) in list {
+                    let watch = if wallets.is_watch_only(&name).unwrap_or(false) {
+                        "  (watch-only)"
+                    } else {
+                        ""
+                    };
                     println!(
-                        "{name}  coldkey {}",
+                        "{name}  coldkey {}{watch}",
                         cold.map(|c| c.to_string())
                             .unwrap_or_else(|| "(missing)".into())
                     );
@@ -273,6 +340,22 @@ fn print_submitted(g: &Global, result: &Value, summary: &str) {
     }
 }
 
+/// The chain's description and its fee for a call kind (by `Call::name`).
+pub fn chain_and_fee(client: &Client, call_name: &str) -> CliResult<(ChainData, u64)> {
+    let chain: ChainData = client.get("/v1/chain")?;
+    let fee: u64 = chain.fees[call_name]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| {
+            CliError::new(
+                "bad_response",
+                format!("the node lists no {call_name} fee"),
+                "is --network a tensorchain node of this version?",
+            )
+        })?;
+    Ok((chain, fee))
+}
+
 /// Signs `call` with the chain's fee and the signer's next nonce, then simulates it (`dry_run`) or
 /// submits it and, unless `no_wait`, waits for its block. Asks first on a terminal unless `-y`.
 pub fn submit(
@@ -284,18 +367,7 @@ pub fn submit(
     no_wait: bool,
 ) -> CliResult<Value> {
     let client = Client::new(&g.network);
-    let chain: ChainData = client.get("/v1/chain")?;
-    let fee_key = call.name();
-    let fee: u64 = chain.fees[fee_key]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            CliError::new(
-                "bad_response",
-                format!("the node lists no {fee_key} fee"),
-                "is --network a tensorchain node of this version?",
-            )
-        })?;
+    let (chain, fee) = chain_and_fee(&client, call.name())?;
     let account: AccountData = client.get(&format!("/v1/accounts/{}", key.account()))?;
     let stx = Tx {
         chain_id: chain.chain_id,

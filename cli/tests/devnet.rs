@@ -435,3 +435,106 @@ fn the_demo_subnet_pays_its_first_epoch() {
         vec!["epoch", "registration", "weights"]
     );
 }
+
+/// The coldkey's stake behind `hotkey` as `stake list` reports it (0 when not listed).
+fn stake_behind(d: &Devnet, home: &Path, wallet: &str, hotkey: &str) -> u64 {
+    let (ok, list) = cli(d, home, &["stake", "list", "-w", wallet]);
+    assert!(ok, "{list}");
+    list["stakes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["hotkey"] == hotkey)
+        .map_or(0, |s| rao(s, "amount"))
+}
+
+#[test]
+fn stake_moves_hotkey_swap_and_all_leave_exactly_zero_on_a_devnet() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let d = up(dir.path(), &["--validators", "1"]);
+    wait_for_height(&d, 2);
+    let run = |args: &[&str]| {
+        let (ok, v) = cli(&d, &home, args);
+        assert!(ok, "{args:?}: {v}");
+        v
+    };
+    let w = ["-w", "main"];
+    let created = run(&[&["wallet", "create", "--no-password"][..], &w].concat());
+    let cold = created["coldkey"].as_str().unwrap().to_string();
+    let hot = created["hotkey"].as_str().unwrap().to_string();
+    let h2 = run(&[&["wallet", "new-hotkey", "-H", "h2"][..], &w].concat())["hotkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let h3 = run(&[&["wallet", "new-hotkey", "-H", "h3"][..], &w].concat())["hotkey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(&[
+        "wallet", "transfer", "--uri", "alice", "--dest", &cold, "--amount", "20",
+    ]);
+
+    run(&[&["stake", "add", "--amount", "10"][..], &w].concat());
+    run(&[
+        &["stake", "move", "--to-hotkey", "h2", "--amount", "4"][..],
+        &w,
+    ]
+    .concat());
+    assert_eq!(stake_behind(&d, &home, "main", &hot), 6_000_000_000);
+    assert_eq!(stake_behind(&d, &home, "main", &h2), 4_000_000_000);
+    let bob = Keypair::dev("bob").account().to_string();
+    run(&[
+        &["stake", "transfer", "--dest", &bob, "--amount", "1"][..],
+        &w,
+    ]
+    .concat());
+    assert_eq!(stake_behind(&d, &home, "main", &hot), 5_000_000_000);
+    let (_, bob_stakes) = cli(&d, &home, &["stake", "list", "--address", &bob]);
+    assert!(bob_stakes["stakes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["hotkey"] == hot.as_str() && rao(s, "amount") == 1_000_000_000));
+
+    // The hotkey leaks: swap it for h3. The old one holds nothing; the stake follows.
+    let swapped = run(&[&["wallet", "swap-hotkey", "--new-hotkey", "h3"][..], &w].concat());
+    assert!(swapped["height"].as_u64().is_some(), "{swapped}");
+    assert_eq!(stake_behind(&d, &home, "main", &hot), 0);
+    assert_eq!(stake_behind(&d, &home, "main", &h3), 5_000_000_000);
+    let (_, old) = cli(&d, &home, &["stake", "list", "--address", &bob]);
+    assert!(old["stakes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["hotkey"] != hot.as_str()));
+    let (ok, again) = cli(
+        &d,
+        &home,
+        &[
+            &["wallet", "swap-hotkey", "-H", "h3", "--new-hotkey", "h2"][..],
+            &w,
+        ]
+        .concat(),
+    );
+    assert!(!ok);
+    assert_eq!(again["error"]["code"], "hotkey_swap_rate_limited");
+
+    // remove --all and add --all leave exactly zero behind.
+    run(&[&["stake", "remove", "--all", "-H", "h3"][..], &w].concat());
+    assert_eq!(stake_behind(&d, &home, "main", &h3), 0);
+    let (ok, none) = cli(
+        &d,
+        &home,
+        &[&["stake", "remove", "--all", "-H", "h3"][..], &w].concat(),
+    );
+    assert!(!ok);
+    assert_eq!(none["error"]["code"], "no_stake");
+    run(&[&["stake", "add", "--all", "-H", "h2"][..], &w].concat());
+    let (_, balance) = cli(&d, &home, &[&["wallet", "balance"][..], &w].concat());
+    assert_eq!(rao(&balance, "free"), 0, "{balance}");
+    assert_eq!(
+        rao(&balance, "staked"),
+        stake_behind(&d, &home, "main", &h2)
+    );
+}

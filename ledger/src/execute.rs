@@ -5,9 +5,9 @@ use crate::staking;
 use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::subnet::{self, SUBNET_LIMIT};
-use crate::unbonding;
 use crate::validators;
 use crate::view::StateView;
+use crate::{stake_moves, swap};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use serde_json::json;
@@ -147,6 +147,21 @@ pub enum TxError {
     WrongRegistrationMode { netuid: u16, mode: &'static str },
     #[error("this chain has no faucet (devnets only)")]
     FaucetDisabled,
+    // Issue 19: wallet calls (swap_hotkey, stake moves).
+    #[error("the two hotkeys are the same")]
+    SameHotkey,
+    #[error("stake can only be transferred to another coldkey")]
+    SameColdkey,
+    #[error("the signer has no stake behind hotkey {hotkey}")]
+    NoStake { hotkey: AccountId },
+    #[error("hotkey {hotkey} is already in use on chain")]
+    NewHotkeyInUse { hotkey: AccountId },
+    #[error("this coldkey swapped a hotkey recently; retry in {retry_after_blocks} blocks")]
+    HotkeySwapRateLimited { retry_after_blocks: u64 },
+    #[error("hotkey {hotkey} is in the scheduled validator set")]
+    HotkeyIsActiveValidator { hotkey: AccountId },
+    #[error("hotkey {hotkey} answers for consensus: its stake leaves only through unbonding")]
+    StakeBondedToValidator { hotkey: AccountId },
     #[error("{0}")]
     Storage(String),
 }
@@ -233,6 +248,13 @@ impl TxError {
             TxError::PowSignerNotHotkey => "pow_signer_not_hotkey",
             TxError::WrongRegistrationMode { .. } => "wrong_registration_mode",
             TxError::FaucetDisabled => "faucet_disabled",
+            TxError::SameHotkey => "same_hotkey",
+            TxError::SameColdkey => "same_coldkey",
+            TxError::NoStake { .. } => "no_stake",
+            TxError::NewHotkeyInUse { .. } => "new_hotkey_in_use",
+            TxError::HotkeySwapRateLimited { .. } => "hotkey_swap_rate_limited",
+            TxError::HotkeyIsActiveValidator { .. } => "hotkey_is_active_validator",
+            TxError::StakeBondedToValidator { .. } => "stake_bonded_to_validator",
             TxError::Storage(_) => "internal_error",
         }
     }
@@ -338,6 +360,21 @@ impl TxError {
                 "see `registration` in GET /v1/subnets/{netuid}: pow_register or burned_register"
             }
             TxError::FaucetDisabled => "earn TAO by registering a miner with `subnet pow-register`",
+            TxError::SameHotkey => "give two different hotkeys",
+            TxError::SameColdkey => "to move stake between your hotkeys use `tensorchain stake move`",
+            TxError::NoStake { .. } => "check your stakes with `tensorchain stake list`",
+            TxError::NewHotkeyInUse { .. } => {
+                "swap to a fresh hotkey (`tensorchain wallet new-hotkey -H NEW`)"
+            }
+            TxError::HotkeySwapRateLimited { .. } => {
+                "wait the number of blocks in details.retry_after_blocks"
+            }
+            TxError::StakeBondedToValidator { .. } => {
+                "use `tensorchain stake remove` (unbonding), then stake the freed TAO"
+            }
+            TxError::HotkeyIsActiveValidator { .. } => {
+                "unregister the validator; swap once it left the set and the evidence window passed"
+            }
             TxError::Storage(_) => "the node's storage failed; check its logs",
         }
     }
@@ -444,6 +481,12 @@ impl TxError {
             TxError::TooManyWeights { max } => json!({"max": max}),
             TxError::WeightsLengthMismatch { uids, values } => {
                 json!({"uids": uids, "values": values})
+            }
+            TxError::NoStake { hotkey }
+            | TxError::NewHotkeyInUse { hotkey }
+            | TxError::HotkeyIsActiveValidator { hotkey } => json!({"hotkey": hotkey}),
+            TxError::HotkeySwapRateLimited { retry_after_blocks } => {
+                json!({"retry_after_blocks": retry_after_blocks})
             }
 
             _ => json!({}),
@@ -552,6 +595,28 @@ pub enum Event {
         #[serde(with = "tensorchain_primitives::amount::as_string")]
         amount: u64,
     },
+    // Issue 19: wallet calls.
+    HotkeySwapped {
+        coldkey: AccountId,
+        old: AccountId,
+        new: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        burned: u64,
+    },
+    StakeMoved {
+        coldkey: AccountId,
+        from_hotkey: AccountId,
+        to_hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
+    StakeTransferred {
+        from: AccountId,
+        to: AccountId,
+        hotkey: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
 }
 
 /// Checks that need no state: chain id, signature, fee.
@@ -629,7 +694,8 @@ fn execute(
     let needed = spend.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
     // On a no-premine chain everything earned is stake: an unstake may pay its fee out of the
     // rao it frees (checked after the call; a failure rolls it all back).
-    let fee_from_removal = matches!(tx.call, Call::RemoveStake { .. }) && sender.free < needed;
+    let fee_from_removal = matches!(tx.call, Call::RemoveStake { .. } | Call::RemoveAllStake { .. })
+        && sender.free < needed;
     if !fee_from_removal {
         if sender.free < needed {
             return Err(TxError::InsufficientBalance {
@@ -666,24 +732,7 @@ fn execute(
             }
         }
         Call::RemoveStake { hotkey, amount } => {
-            staking::unbond(view, &signer, hotkey, *amount)?;
-            if validators::answers_for_consensus(view, hotkey, params, height)? {
-                let release_at = validators::unbonding_release(params, height);
-                unbonding::start(view, &signer, hotkey, *amount, release_at)?;
-                Event::StakeUnbonding {
-                    coldkey: signer,
-                    hotkey: *hotkey,
-                    amount: *amount,
-                    release_at,
-                }
-            } else {
-                credit(view, &signer, *amount)?;
-                Event::StakeRemoved {
-                    coldkey: signer,
-                    hotkey: *hotkey,
-                    amount: *amount,
-                }
-            }
+            stake_moves::remove_stake(view, &signer, hotkey, *amount, (params, height))?
         }
         Call::SetTake { hotkey, take } => set_take(view, &signer, hotkey, *take, params, height)?,
         Call::RegisterValidator { hotkey } => validators::register(view, &signer, hotkey, height)?,
@@ -695,6 +744,30 @@ fn execute(
             block_number,
             nonce,
         } => faucet(view, &signer, params, (*block_number, *nonce), height)?,
+        // Issue 19: wallet calls.
+        Call::SwapHotkey { old, new } => {
+            swap::swap_hotkey(view, &signer, old, new, (params, height))?
+        }
+        Call::MoveStake {
+            from_hotkey,
+            to_hotkey,
+            amount,
+        } => stake_moves::move_stake(
+            view,
+            &signer,
+            from_hotkey,
+            to_hotkey,
+            *amount,
+            (params, height),
+        )?,
+        Call::TransferStake {
+            hotkey,
+            dest,
+            amount,
+        } => stake_moves::transfer_stake(view, &signer, hotkey, dest, *amount, height)?,
+        Call::RemoveAllStake { hotkey } => {
+            stake_moves::remove_all_stake(view, &signer, hotkey, (params, height))?
+        }
         call => subnet::calls::apply(view, &signer, call, params, height)?,
     };
     if fee_from_removal {

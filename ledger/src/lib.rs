@@ -7,11 +7,13 @@ pub mod execute;
 pub use tensorchain_subnet_engine::reward;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
+pub mod stake_moves;
 pub mod staking;
 pub mod state;
 pub mod store;
 pub mod subnet;
 pub mod unbonding;
+pub mod swap;
 pub mod validators;
 pub mod view;
 

@@ -85,6 +85,22 @@ pub fn settled_total(view: &StateView, hotkey: &AccountId, since: u64) -> Result
     Ok(total.saturating_sub(recent))
 }
 
+/// Moves a staker's whole stake from `old` to `new` as it is, the timing of its recent additions
+/// included (a hotkey swap changes the key, not how long the stake has been there).
+pub fn rekey(
+    view: &mut StateView,
+    coldkey: &AccountId,
+    old: &AccountId,
+    new: &AccountId,
+) -> Result<(), TxError> {
+    let amount = stake_of(view, old, coldkey)?;
+    let adds = recent_adds(view, old, coldkey)?;
+    unbond(view, coldkey, old, amount)?;
+    bond(view, coldkey, new, amount)?;
+    put_adds(view, new, coldkey, &adds);
+    Ok(())
+}
+
 /// A staker's `add_stake`: bonds the rao and remembers when, for the stake-timing rule.
 pub fn add(
     view: &mut StateView,

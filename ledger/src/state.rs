@@ -105,6 +105,11 @@ impl Fees {
             Call::ReportEquivocation { .. } => 0,
             // A new miner's hotkey holds no TAO: work bounds these instead of a fee.
             Call::PowRegister { .. } | Call::Faucet { .. } => 0,
+            // Issue 19's wallet calls: staking fee (the swap's burn is charged by the call).
+            Call::SwapHotkey { .. }
+            | Call::MoveStake { .. }
+            | Call::TransferStake { .. }
+            | Call::RemoveAllStake { .. } => self.staking,
         }
     }
 }
@@ -131,6 +136,10 @@ impl Fees {
             ("report_equivocation", 0),
             ("pow_register", 0),
             ("faucet", 0),
+            ("swap_hotkey", self.staking),
+            ("move_stake", self.staking),
+            ("transfer_stake", self.staking),
+            ("remove_all_stake", self.staking),
         ]
     }
 }

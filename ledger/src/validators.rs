@@ -279,6 +279,20 @@ pub fn unregister(
     Ok(Event::ValidatorUnregistered { hotkey: *hotkey })
 }
 
+/// Hotkey swap (issue 19): `new` becomes a candidate in `old`'s place, keeping its registration
+/// height.
+pub(crate) fn swap_candidacy(
+    view: &mut StateView,
+    old: &AccountId,
+    new: &AccountId,
+) -> Result<(), TxError> {
+    if let Some(c) = candidate(view, old)? {
+        view.delete_raw(key(CANDIDATE, old));
+        view.put(key(CANDIDATE, new), &c);
+    }
+    Ok(())
+}
+
 /// Checks equivocation evidence, slashes and jails the offender, and has the set recomputed at
 /// the end of this block.
 pub fn punish(

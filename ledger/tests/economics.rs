@@ -545,3 +545,36 @@ proptest! {
         }
     }
 }
+
+/// Moving stake is adding stake where it arrives: a move into a validator in the epoch block
+/// earns nothing from that epoch, and stake behind a consensus validator leaves only by unbonding.
+#[test]
+fn stake_moves_keep_the_timing_and_unbonding_rules() {
+    let c = open();
+    c.paying_subnet();
+    c.block(vec![c.add_stake("e", "m1", 1_000 * TAO)]);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    let epoch = c.until_before_epoch();
+    c.block(vec![c.tx(
+        &key("e"),
+        Call::MoveStake {
+            from_hotkey: hot("m1").account(),
+            to_hotkey: hot("v1").account(),
+            amount: 1_000 * TAO,
+        },
+    )]);
+    assert_eq!(c.ledger.head().height, epoch);
+    assert!(c.neuron(1).emission > 0);
+    assert_eq!(c.stake("v1", "e"), 1_000 * TAO, "moved in the epoch block: nothing from it");
+    // The chain validator's stake cannot be moved away from a slash.
+    let validator = key("validator").account();
+    c.ok(&key("e"), Call::AddStake { hotkey: validator, amount: 10 * TAO });
+    assert_eq!(
+        c.err(
+            &key("e"),
+            Call::MoveStake { from_hotkey: validator, to_hotkey: hot("v1").account(), amount: TAO }
+        ),
+        "stake_bonded_to_validator"
+    );
+}

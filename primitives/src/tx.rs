@@ -101,6 +101,27 @@ pub enum Call {
     /// Devnets only, free: pays the chain's faucet amount to `coldkey` (the signer) for work
     /// `pow::work(Faucet, genesis, hash of block_number, coldkey, coldkey, nonce)`.
     Faucet { block_number: u64, nonce: u64 },
+    /// Signed by the coldkey that owns `old`: everything `old` holds (stake and nominations, take,
+    /// subnet registrations with their axons, root membership, validator candidacy) moves to
+    /// `new`, which must be unused. Burns the key-swap cost; one swap per coldkey per cool-down.
+    SwapHotkey { old: AccountId, new: AccountId },
+    /// Moves the signer's stake from one hotkey to another without passing through free balance.
+    MoveStake {
+        from_hotkey: AccountId,
+        to_hotkey: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        amount: u64,
+    },
+    /// Gives the signer's stake behind `hotkey` to another coldkey, still bonded to `hotkey`.
+    TransferStake {
+        hotkey: AccountId,
+        dest: AccountId,
+        #[serde(with = "crate::amount::as_string")]
+        amount: u64,
+    },
+    /// Unstakes all of the signer's stake behind `hotkey`, whatever it is when the block runs
+    /// (emission may have added to it since the client looked): exactly zero remains.
+    RemoveAllStake { hotkey: AccountId },
 }
 
 impl Call {
@@ -125,6 +146,10 @@ impl Call {
             Call::ReportEquivocation { .. } => "report_equivocation",
             Call::PowRegister { .. } => "pow_register",
             Call::Faucet { .. } => "faucet",
+            Call::SwapHotkey { .. } => "swap_hotkey",
+            Call::MoveStake { .. } => "move_stake",
+            Call::TransferStake { .. } => "transfer_stake",
+            Call::RemoveAllStake { .. } => "remove_all_stake",
         }
     }
 }

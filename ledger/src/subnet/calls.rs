@@ -106,7 +106,11 @@ pub fn apply(
         | Call::SetTake { .. }
         | Call::RegisterValidator { .. }
         | Call::UnregisterValidator { .. }
-        | Call::ReportEquivocation { .. } => Err(TxError::Storage(
+        | Call::ReportEquivocation { .. }
+        | Call::SwapHotkey { .. }
+        | Call::MoveStake { .. }
+        | Call::TransferStake { .. }
+        | Call::RemoveAllStake { .. } => Err(TxError::Storage(
             "a balance or validator call was routed to the subnet calls".into(),
         )),
     }
@@ -128,7 +132,7 @@ pub fn lock_cost(registry: &Registry, p: &SubnetParams, now: u64) -> u64 {
 }
 
 /// Takes `amount` from the signer's free balance out of circulation (recycling lowers issuance).
-fn burn_from(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
+pub(crate) fn burn_from(view: &mut StateView, who: &AccountId, amount: u64) -> Result<(), TxError> {
     let mut account = view.account(who)?.unwrap_or_default();
     if account.free < amount {
         return Err(TxError::InsufficientBalance {

@@ -67,6 +67,31 @@ pub fn forget_subnet(view: &mut StateView, netuid: u16) -> Result<(), TxError> {
     Ok(())
 }
 
+/// Hotkey swap (issue 19): `new` takes `old`'s root seat (same position, so the same root uid)
+/// and its root weights.
+pub(crate) fn swap_member(
+    view: &mut StateView,
+    old: &AccountId,
+    new: &AccountId,
+) -> Result<(), TxError> {
+    let mut list = members(view)?;
+    let Some(i) = list.iter().position(|m| m == old) else {
+        return Ok(());
+    };
+    list[i] = *new;
+    view.put(vec![MEMBERS], &list);
+    if let Some(row) = view.get::<Row>(&weights_key(old))? {
+        view.delete_raw(weights_key(old));
+        view.put(weights_key(new), &row);
+    }
+    // The rate limit follows the seat, or a swap would reset it.
+    if let Some(last) = view.get::<u64>(&last_set_key(old))? {
+        view.delete_raw(last_set_key(old));
+        view.put(last_set_key(new), &last);
+    }
+    Ok(())
+}
+
 /// Joins the root network. Members are ranked by stake settled for a whole root tempo (stake added
 /// for the registration block and removed after would otherwise evict members for a fee).
 pub fn register(
