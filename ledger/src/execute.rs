@@ -510,6 +510,12 @@ pub enum Event {
         #[serde(with = "tensorchain_primitives::amount::as_string")]
         amount: u64,
     },
+    /// A fee taken while bootstrap validators govern: recycled, never paid to a launcher's key.
+    FeeRecycled {
+        payer: AccountId,
+        #[serde(with = "tensorchain_primitives::amount::as_string")]
+        amount: u64,
+    },
     StakeAdded {
         coldkey: AccountId,
         hotkey: AccountId,
@@ -782,12 +788,22 @@ fn execute(
         view.set_account(&tx.signer, &after)?;
     }
     let mut events = vec![event];
-    credit(view, proposer, tx.fee)?;
-    events.push(Event::FeePaid {
-        payer: tx.signer,
-        proposer: *proposer,
-        amount: tx.fee,
-    });
+    // Until the handover, proposers are the launcher's bootstrap keys: a fair launch pays them
+    // nothing, so fees are recycled instead (docs/launch.md).
+    if validators::bootstrapping(view, params)? {
+        crate::subnet::calls::recycle(view, tx.fee)?;
+        events.push(Event::FeeRecycled {
+            payer: tx.signer,
+            amount: tx.fee,
+        });
+    } else {
+        credit(view, proposer, tx.fee)?;
+        events.push(Event::FeePaid {
+            payer: tx.signer,
+            proposer: *proposer,
+            amount: tx.fee,
+        });
+    }
     Ok(events)
 }
 

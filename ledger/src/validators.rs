@@ -445,6 +445,14 @@ fn bootstrap_over(
     Ok(true)
 }
 
+/// Whether bootstrap validators (keys the launcher runs, with no stake) still govern: a launch
+/// with a handover rule that has not been met yet.
+pub fn bootstrapping(view: &StateView, params: &ChainParams) -> Result<bool, TxError> {
+    let v = &params.validators;
+    let has_rule = v.handover_stake > 0 || v.handover_validators > 0;
+    Ok(has_rule && handed_over_at(view)?.is_none())
+}
+
 /// The block the stake-elected set took over from the bootstrap set, if it has.
 pub fn handed_over_at(view: &StateView) -> Result<Option<u64>, TxError> {
     Ok(view.get(&[HANDED_OVER])?)

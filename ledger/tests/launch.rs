@@ -237,7 +237,12 @@ fn bootstrap_validators_hand_over_only_when_the_elected_set_meets_the_rule() {
     };
     let c = launch(params, &["s"], None);
     let bootstrap = c.ledger.validators().unwrap();
+    let proposer_free = |c: &Chain| c.free(&key("validator"));
+    let recycled = c.ledger.globals().unwrap().total_recycled;
     c.ok(&key("s"), Call::AddStake { hotkey: hot("s").account(), amount: 500 * RAO_PER_TAO });
+    // The bootstrap proposer is the launcher's key: its fees are recycled, never paid to it.
+    assert_eq!(proposer_free(&c), 0);
+    assert_eq!(c.ledger.globals().unwrap().total_recycled, recycled + FEE);
     c.ok(&key("s"), Call::RegisterValidator { hotkey: hot("s").account() });
     while c.ledger.head().height < 6 {
         c.block(vec![]);
@@ -253,6 +258,9 @@ fn bootstrap_validators_hand_over_only_when_the_elected_set_meets_the_rule() {
     assert_eq!(set.len(), 1);
     assert_eq!(set[0].hotkey, hot("s").account(), "the bootstrap key left");
     assert_eq!(validators::handed_over_at(&c.ledger.view()).unwrap(), Some(10));
+    // After the handover the proposer earns fees again.
+    c.ok(&key("s"), Call::SetTake { hotkey: hot("s").account(), take: 0 });
+    assert_eq!(proposer_free(&c), FEE);
 }
 
 #[test]
