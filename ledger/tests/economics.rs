@@ -44,6 +44,18 @@ impl Chain {
         );
     }
 
+    /// Subnet 1, owned by "owner" with its hotkey as the only neuron.
+    fn owner_subnet(&self) {
+        self.ok(
+            &key("owner"),
+            Call::RegisterSubnet {
+                hotkey: hot("owner").account(),
+                max_cost: u64::MAX,
+                identity: String::new(),
+            },
+        );
+    }
+
     fn add_stake(&self, who: &str, hotkey: &str, amount: u64) -> SignedTx {
         self.tx(
             &key(who),
@@ -120,14 +132,7 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
         ..SubnetParams::devnet()
     });
     // Subnet 1 is the oldest, but root weights it; v1 validates it with stake.
-    c.ok(
-        &key("owner"),
-        Call::RegisterSubnet {
-            hotkey: hot("owner").account(),
-            max_cost: u64::MAX,
-            identity: String::new(),
-        },
-    );
+    c.owner_subnet();
     c.block(vec![c.add_stake("owner", "owner", 1_000 * TAO)]);
     c.ok(
         &key("v1"),
@@ -306,14 +311,7 @@ fn owner_changes_are_frozen_just_before_an_epoch() {
 #[test]
 fn a_subnet_without_staked_validators_gets_no_emission() {
     let c = open();
-    c.ok(
-        &key("owner"),
-        Call::RegisterSubnet {
-            hotkey: hot("owner").account(),
-            max_cost: u64::MAX,
-            identity: String::new(),
-        },
-    );
+    c.owner_subnet();
     c.ok(
         &key("m1"),
         Call::BurnedRegister { netuid: 1, hotkey: hot("m1").account(), max_cost: u64::MAX },
@@ -333,14 +331,7 @@ fn a_subnet_without_staked_validators_gets_no_emission() {
 #[test]
 fn owner_stake_alone_does_not_enable_a_subnet() {
     let c = open();
-    c.ok(
-        &key("owner"),
-        Call::RegisterSubnet {
-            hotkey: hot("owner").account(),
-            max_cost: u64::MAX,
-            identity: String::new(),
-        },
-    );
+    c.owner_subnet();
     c.block(vec![c.add_stake("owner", "owner", 10_000 * TAO)]);
     // A second coldkey with a token stake is not enough either.
     c.ok(&key("e"), Call::BurnedRegister { netuid: 1, hotkey: hot("e").account(), max_cost: u64::MAX });

@@ -300,16 +300,16 @@ fn prune_candidate(view: &StateView, s: &Subnet, now: u64) -> Result<Option<u16>
     Ok(best[0].or(best[1]).map(|b| b.2))
 }
 
-fn burned_register(
-    view: &mut StateView,
-    coldkey: &AccountId,
+/// The checks every registration shares, in order: the subnet exists, takes this kind of
+/// registration (`allows`), takes registrations at all, and does not hold the hotkey yet.
+pub(crate) fn registration_open(
+    view: &StateView,
     netuid: u16,
     hotkey: &AccountId,
-    max_cost: u64,
-    now: u64,
-) -> Result<Event, TxError> {
-    let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
-    if !s.registration.allows_burn() {
+    allows: impl Fn(&Subnet) -> bool,
+) -> Result<Subnet, TxError> {
+    let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
+    if !allows(&s) {
         return Err(TxError::WrongRegistrationMode {
             netuid,
             mode: s.registration.name(),
@@ -321,6 +321,18 @@ fn burned_register(
     if let Some(uid) = uid_of(view, netuid, hotkey)? {
         return Err(TxError::HotkeyAlreadyRegistered { netuid, uid });
     }
+    Ok(s)
+}
+
+fn burned_register(
+    view: &mut StateView,
+    coldkey: &AccountId,
+    netuid: u16,
+    hotkey: &AccountId,
+    max_cost: u64,
+    now: u64,
+) -> Result<Event, TxError> {
+    let mut s = registration_open(view, netuid, hotkey, |s| s.registration.allows_burn())?;
     claim_hotkey(view, coldkey, hotkey)?;
     let cost = s.burn;
     if cost > max_cost {

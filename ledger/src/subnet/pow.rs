@@ -2,7 +2,7 @@
 //! meets the subnet's difficulty, which adjusts every `adjustment_interval` blocks toward
 //! `target_registrations_per_interval`, clamped to `[min_difficulty, max_difficulty]`.
 
-use super::{subnet, uid_of, Subnet};
+use super::Subnet;
 use crate::execute::{Event, TxError};
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -211,19 +211,9 @@ pub fn register(
     if signer != hotkey {
         return Err(TxError::PowSignerNotHotkey);
     }
-    let mut s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
-    if !s.registration.allows_pow() || s.pow.is_none() {
-        return Err(TxError::WrongRegistrationMode {
-            netuid,
-            mode: s.registration.name(),
-        });
-    }
-    if !s.hyper.registration_allowed {
-        return Err(TxError::RegistrationDisabled { netuid });
-    }
-    if let Some(uid) = uid_of(view, netuid, hotkey)? {
-        return Err(TxError::HotkeyAlreadyRegistered { netuid, uid });
-    }
+    let mut s = super::calls::registration_open(view, netuid, hotkey, |s| {
+        s.registration.allows_pow() && s.pow.is_some()
+    })?;
     let difficulty = s.pow.as_ref().map_or(u64::MAX, |p| p.difficulty);
     check_work(
         view,
