@@ -257,6 +257,16 @@ impl ChainSpec {
         if self.faucet.as_ref().is_some_and(|f| f.difficulty == 0) {
             return invalid("faucet difficulty must be positive");
         }
+        // A handover the elected set can never meet would leave the bootstrap keys in charge
+        // for good.
+        if let Some(b) = &self.bootstrap {
+            if b.handover_validators > self.max_validators {
+                return invalid("bootstrap.handover_validators exceeds max_validators");
+            }
+            if b.handover_validators == 0 || b.handover_stake == 0 {
+                return invalid("bootstrap needs handover_validators and handover_stake above 0");
+            }
+        }
         Ok(())
     }
 
@@ -333,6 +343,16 @@ mod tests {
         assert!(main.balances.is_empty());
         assert!(main.stakes.is_empty());
         assert_eq!(main.validators[0].power, 1);
+    }
+
+    #[test]
+    fn a_handover_that_can_never_happen_is_refused() {
+        let mut spec = ChainSpec::mainnet(&[dev_hotkey("alice").account()], 0);
+        spec.validate().unwrap();
+        let b = spec.bootstrap.as_mut().expect("mainnet hands over");
+        b.handover_validators = spec.max_validators + 1;
+        let e = spec.validate().unwrap_err().to_string();
+        assert!(e.contains("handover_validators"), "{e}");
     }
 
     #[test]

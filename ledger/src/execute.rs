@@ -790,7 +790,7 @@ fn execute(
     let mut events = vec![event];
     // Until the handover, proposers are the launcher's bootstrap keys: a fair launch pays them
     // nothing, so fees are recycled instead (docs/launch.md).
-    if validators::bootstrapping(view, params)? {
+    if validators::bootstrapping(view, params, height)? {
         crate::subnet::calls::recycle(view, tx.fee)?;
         events.push(Event::FeeRecycled {
             payer: tx.signer,

@@ -171,8 +171,15 @@ pub fn bond(
     hotkey: &AccountId,
     amount: u64,
 ) -> Result<(), TxError> {
-    let mut info =
-        crate::staking::hotkey(view, hotkey)?.unwrap_or_else(|| HotkeyInfo::new(*coldkey));
+    let mut info = match self::hotkey(view, hotkey)? {
+        Some(info) => info,
+        None => {
+            // A new hotkey must be a usable key: a weak one (such as the all-zero "no owner" key
+            // of genesis subnets) can never sign, and claiming it could only be mischief.
+            hotkey.check_key()?;
+            HotkeyInfo::new(*coldkey)
+        }
+    };
     let mut account = view.account(coldkey)?.unwrap_or_default();
     let current = stake_of(view, hotkey, coldkey)?;
     let overflow = || TxError::AmountOverflow;

@@ -447,10 +447,17 @@ fn bootstrap_over(
 
 /// Whether bootstrap validators (keys the launcher runs, with no stake) still govern: a launch
 /// with a handover rule that has not been met yet.
-pub fn bootstrapping(view: &StateView, params: &ChainParams) -> Result<bool, TxError> {
+pub fn bootstrapping(
+    view: &StateView,
+    params: &ChainParams,
+    height: u64,
+) -> Result<bool, TxError> {
     let v = &params.validators;
     let has_rule = v.handover_stake > 0 || v.handover_validators > 0;
-    Ok(has_rule && handed_over_at(view)?.is_none())
+    // The elected set signs from ACTIVATION_DELAY heights after the handover block; until then
+    // the bootstrap keys still propose.
+    let governing = |at: u64| height < at + ACTIVATION_DELAY;
+    Ok(has_rule && handed_over_at(view)?.is_none_or(governing))
 }
 
 /// The block the stake-elected set took over from the bootstrap set, if it has.

@@ -258,7 +258,10 @@ fn bootstrap_validators_hand_over_only_when_the_elected_set_meets_the_rule() {
     assert_eq!(set.len(), 1);
     assert_eq!(set[0].hotkey, hot("s").account(), "the bootstrap key left");
     assert_eq!(validators::handed_over_at(&c.ledger.view()).unwrap(), Some(10));
-    // After the handover the proposer earns fees again.
+    // The bootstrap keys still propose until the elected set signs (two heights later): fees
+    // stay recycled until then, and are paid to proposers from there on.
+    c.ok(&key("s"), Call::SetTake { hotkey: hot("s").account(), take: 0 });
+    assert_eq!(proposer_free(&c), 0, "block 11 is still a bootstrap key's");
     c.ok(&key("s"), Call::SetTake { hotkey: hot("s").account(), take: 0 });
     assert_eq!(proposer_free(&c), FEE);
 }
@@ -280,4 +283,18 @@ fn the_faucet_mints_for_work_on_chains_that_have_one() {
     plain.block(vec![]);
     let call = Call::Faucet { block_number: 1, nonce: 0 };
     assert_eq!(plain.err(&me, call), "faucet_disabled");
+}
+
+/// Review: the all-zero "no owner" hotkey of genesis subnets could be claimed by staking to it
+/// and then swapped to an attacker's key, making it every genesis subnet's owner hotkey.
+#[test]
+fn the_ownerless_key_cannot_be_claimed() {
+    let c = launch(ValidatorParams::standard(32, 100), &["s"], None);
+    let zero = AccountId::default();
+    assert_eq!(c.subnet(1).owner_hotkey, zero);
+    assert_eq!(
+        c.err(&key("s"), Call::AddStake { hotkey: zero, amount: RAO_PER_TAO }),
+        "weak_key"
+    );
+    assert!(c.ledger.hotkey(&zero).unwrap().is_none());
 }

@@ -24,6 +24,11 @@ fn low_priority(stx: &SignedTx) -> bool {
 
 pub struct Mempool {
     by_signer: BTreeMap<AccountId, BTreeMap<u64, SignedTx>>,
+    /// When each waiting signer's queue was first seen: blocks take signers first come, first
+    /// served within a priority class (key order would let a ground `0x0000…` key win every
+    /// contested slot, such as a subnet's one PoW registration per block).
+    arrival: BTreeMap<AccountId, u64>,
+    next_arrival: u64,
     hashes: HashSet<Hash>,
     len: usize,
     max_total: usize,
@@ -34,6 +39,8 @@ impl Mempool {
     pub fn new(max_total: usize, max_per_signer: usize) -> Mempool {
         Mempool {
             by_signer: BTreeMap::new(),
+            arrival: BTreeMap::new(),
+            next_arrival: 0,
             hashes: HashSet::new(),
             len: 0,
             max_total,
@@ -96,6 +103,10 @@ impl Mempool {
             return Err(SubmitError::MempoolFull(self.len));
         }
         self.hashes.insert(hash);
+        if !self.arrival.contains_key(&stx.tx.signer) {
+            self.arrival.insert(stx.tx.signer, self.next_arrival);
+            self.next_arrival += 1;
+        }
         self.by_signer
             .entry(stx.tx.signer)
             .or_default()
@@ -121,6 +132,7 @@ impl Mempool {
         let (_, tx) = queue.pop_last().expect("victim queue is not empty");
         if queue.is_empty() {
             self.by_signer.remove(&signer);
+            self.arrival.remove(&signer);
         }
         self.hashes.remove(&tx.hash());
         self.len -= 1;
@@ -128,15 +140,21 @@ impl Mempool {
     }
 
     /// Up to `max` transactions for the next block, signers interleaved by nonce rank so one busy
-    /// signer cannot crowd out the rest; signers whose next transaction pays go first.
+    /// signer cannot crowd out the rest; signers whose next transaction pays go first, then
+    /// signers in the order they were first seen.
     pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
-        let mut queues: Vec<Vec<&SignedTx>> = self
+        let mut queues: Vec<(bool, u64, Vec<&SignedTx>)> = self
             .by_signer
-            .values()
-            .map(|q| q.values().collect())
+            .iter()
+            .map(|(signer, q)| {
+                let first = q.values().next();
+                let low = first.is_none_or(|t| low_priority(t));
+                let seen = self.arrival.get(signer).copied().unwrap_or(u64::MAX);
+                (low, seen, q.values().collect())
+            })
             .collect();
-        // Stable: equal priorities keep signer order, so every node builds the same way.
-        queues.sort_by_key(|q| q.first().is_none_or(|t| low_priority(t)));
+        queues.sort_by_key(|(low, seen, _)| (*low, *seen));
+        let queues: Vec<Vec<&SignedTx>> = queues.into_iter().map(|q| q.2).collect();
         let deepest = queues.iter().map(|q| q.len()).max().unwrap_or(0);
         let mut out = Vec::new();
         for rank in 0..deepest {
@@ -183,6 +201,7 @@ impl Mempool {
             }
             if keep.is_empty() {
                 self.by_signer.remove(&signer);
+                self.arrival.remove(&signer);
             } else {
                 *queue = keep;
             }
@@ -316,6 +335,30 @@ mod tests {
         assert_eq!(pool.len(), HOTKEYS);
         let first = pool.candidates(1);
         assert_eq!(first[0].hash(), hash, "paying transactions fill blocks first");
+    }
+
+    #[test]
+    fn blocks_take_free_calls_first_come_first_served_not_by_key() {
+        let (ledger, _, hotkeys) = chain_with_hotkeys();
+        let mut pool = Mempool::new(HOTKEYS, 4);
+        let axon = |hk: &Keypair| {
+            let call = Call::ServeAxon {
+                netuid: 1,
+                ip: [0; 16],
+                port: 8091,
+                protocol: 4,
+            };
+            signed(&ledger, hk, 0, call)
+        };
+        // The two signers in descending key order: the larger key arrives first.
+        let (a, b) = if hotkeys[1].account() > hotkeys[2].account() {
+            (&hotkeys[1], &hotkeys[2])
+        } else {
+            (&hotkeys[2], &hotkeys[1])
+        };
+        let first = pool.admit(axon(a), &ledger).unwrap();
+        pool.admit(axon(b), &ledger).unwrap();
+        assert_eq!(pool.candidates(1)[0].hash(), first, "first seen, first in the block");
     }
 
     #[test]
