@@ -198,7 +198,8 @@ fn run_subnet_epoch(
     }
     let mut permits: Vec<bool> = neurons.iter().map(|n| n.validator_permit).collect();
     if s.genesis && stake.iter().all(|&x| x == 0) {
-        zero_stake_rule(&mut stake, &mut permits, &w);
+        let work: Vec<u64> = neurons.iter().map(|n| n.work).collect();
+        zero_stake_rule(&mut stake, &mut permits, &w, &work);
     }
     let h = &s.hyper;
     let input = EpochInput {
@@ -295,13 +296,43 @@ fn run_subnet_epoch(
 
 /// The zero-stake rule of a genesis subnet (docs/launch.md): while none of its neurons has
 /// settled stake, Yuma would grant no permits and pay nobody (every stake-weighted sum is 0), so
-/// every neuron that has set weights on others counts as a validator with the same stake (1 rao)
-/// and a permit for this epoch; the rest count 0. Validators are thus weighted equally, miners are
-/// paid by incentive as always, and both earn stake, after which Yuma's stake rule takes over.
-fn zero_stake_rule(stake: &mut [u64], permits: &mut [bool], weights: &[super::Row]) {
+/// every neuron that has set weights on others counts as a validator with a permit for this
+/// epoch, weighing the work it registered with (its PoW difficulty; at least 1); the rest count
+/// 0. Votes follow work done, as in Bitcoin, not the number of cheap hotkeys. Miners are paid by
+/// incentive as always, and both earn stake, after which Yuma's stake rule takes over.
+fn zero_stake_rule(
+    stake: &mut [u64],
+    permits: &mut [bool],
+    weights: &[super::Row],
+    work: &[u64],
+) {
     for (uid, row) in weights.iter().enumerate() {
         let validates = row.iter().any(|&(j, v)| j as usize != uid && v > 0);
-        stake[uid] = validates as u64;
+        stake[uid] = if validates { work[uid].max(1) } else { 0 };
         permits[uid] = validates;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zero_stake_rule;
+
+    /// Review: one vote per neuron let three cheap hotkeys outvote two that did more work. Votes
+    /// now weigh the registration difficulty.
+    #[test]
+    fn the_zero_stake_rule_weighs_work_not_hotkeys() {
+        // uids 0-2: an attacker's validators registered at difficulty 4; 3-4: honest ones at 64;
+        // 5: a miner everyone weights; 6: a hotkey that set no weights.
+        let weights: Vec<Vec<(u16, u16)>> = (0..7)
+            .map(|uid| if uid < 5 { vec![(5, 65535)] } else { vec![] })
+            .collect();
+        let work = [4, 4, 4, 64, 64, 64, 1_000];
+        let (mut stake, mut permits) = (vec![0u64; 7], vec![false; 7]);
+        zero_stake_rule(&mut stake, &mut permits, &weights, &work);
+        assert_eq!(stake, vec![4, 4, 4, 64, 64, 0, 0]);
+        assert_eq!(permits, vec![true, true, true, true, true, false, false]);
+        let attacker: u64 = stake[..3].iter().sum();
+        let honest: u64 = stake[3..5].iter().sum();
+        assert!(honest > attacker, "two honest validators outweigh three cheap ones");
     }
 }

@@ -318,6 +318,9 @@ pub struct Neuron {
     pub emission: u64,
     pub validator_permit: bool,
     pub active: bool,
+    /// The proof-of-work difficulty it registered at (0 for a burned registration): its vote on
+    /// a genesis subnet before anyone has stake (the zero-stake rule weighs work, not heads).
+    pub work: u64,
 }
 
 impl Neuron {
@@ -338,6 +341,7 @@ impl Neuron {
             emission: 0,
             validator_permit: false,
             active: true,
+            work: 0,
         }
     }
 }

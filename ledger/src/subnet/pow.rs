@@ -226,6 +226,10 @@ pub fn register(
     count_registration(&mut s, now)?;
     super::calls::claim_hotkey(view, coldkey, hotkey)?;
     let (uid, replaced) = super::calls::seat_neuron(view, &mut s, hotkey, coldkey, now)?;
+    let mut neuron = super::neuron(view, netuid, uid)?
+        .ok_or_else(|| TxError::Storage(format!("uid {uid} of subnet {netuid} was just seated")))?;
+    neuron.work = difficulty;
+    view.put(super::neuron_key(netuid, uid), &neuron);
     view.put(super::subnet_key(netuid), &s);
     Ok(Event::NeuronRegistered {
         netuid,
