@@ -1,4 +1,4 @@
-use super::envelope;
+use super::read;
 use crate::error::ApiError;
 use crate::views::Envelope;
 use crate::AppState;
@@ -44,12 +44,11 @@ pub struct SupplyView {
 
 #[utoipa::path(get, path = "/v1/chain", tag = "chain", responses((status = 200, body = ChainView)))]
 pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView>>, ApiError> {
-    let ledger = st.api.ledger();
-    let g = ledger.globals()?;
-    let params = ledger.params();
-    Ok(envelope(
-        &st,
-        ChainView {
+    read(&st, |api| {
+        let ledger = api.ledger();
+        let g = ledger.globals()?;
+        let params = ledger.params();
+        Ok(ChainView {
             chain_id: params.chain_id.clone(),
             genesis_hash: ledger.genesis_hash().to_hex(),
             block_time_ms: params.block_time_ms,
@@ -67,17 +66,17 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
                 .map(|(name, fee)| (name.to_string(), serde_json::Value::String(fee.to_string())))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
-        },
-    ))
+        })
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/supply", tag = "chain", responses((status = 200, body = SupplyView)))]
 pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyView>>, ApiError> {
-    let g = st.api.ledger().globals()?;
-    let free = g.total_issuance - g.total_stake - g.pending_emission;
-    Ok(envelope(
-        &st,
-        SupplyView {
+    read(&st, |api| {
+        let g = api.ledger().globals()?;
+        let free = g.total_issuance - g.total_stake - g.pending_emission;
+        Ok(SupplyView {
             max_supply: MAX_SUPPLY.to_string(),
             total_issuance: g.total_issuance.to_string(),
             free: free.to_string(),
@@ -87,6 +86,7 @@ pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyVi
             block_reward: block_reward(g.total_issuance).to_string(),
             halvings: halving_era(g.total_issuance),
             next_halving_at: next_halving_at(g.total_issuance).map(|v| v.to_string()),
-        },
-    ))
+        })
+    })
+    .await
 }
