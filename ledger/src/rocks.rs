@@ -141,6 +141,11 @@ mod tests {
         assert_eq!(s.get(Column::Meta, b"a1").unwrap(), Some(b"meta".to_vec()));
     }
 
+    /// Test keys as text, `~` standing for the byte 0xff (the prefix with no successor).
+    fn unescape(s: &str) -> Vec<u8> {
+        s.bytes().map(|b| if b == b'~' { 0xff } else { b }).collect()
+    }
+
     /// RocksDB and the in-memory store page alike: forward and reverse, from the start and from
     /// a cursor, bounded by the limit, never leaving the prefix (including a 0xff prefix).
     #[test]
@@ -149,28 +154,35 @@ mod tests {
         let rocks = RocksStore::open(dir.path()).unwrap();
         let memory = crate::store::MemoryStore::new();
         let mut b = WriteBatch::default();
-        for k in [&b"a"[..], b"b1", b"b2", b"b3", b"c", b"\xff\x01", b"\xff\x02"] {
-            b.put(Column::State, k.to_vec(), k.to_vec());
+        for k in ["a", "b1", "b2", "b3", "c", "~\x01", "~\x02"] {
+            b.put(Column::State, unescape(k), unescape(k));
         }
         rocks.write(b.clone()).unwrap();
         memory.write(b).unwrap();
-        let keys = |s: &dyn Store, prefix: &[u8], after: Option<&[u8]>, rev: bool, limit| {
-            s.scan_page(Column::State, prefix, after, rev, limit)
-                .unwrap()
-                .into_iter()
-                .map(|(k, _)| k)
-                .collect::<Vec<_>>()
+        let keys = |s: &dyn Store, prefix: &str, after: Option<&str>, rev: bool, limit| {
+            s.scan_page(
+                Column::State,
+                &unescape(prefix),
+                after.map(unescape).as_deref(),
+                rev,
+                limit,
+            )
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
         };
-        let cases: [(&[u8], Option<&[u8]>, bool, usize, Vec<&[u8]>); 7] = [
-            (b"b", None, false, 10, vec![b"b1", b"b2", b"b3"]),
-            (b"b", None, false, 2, vec![b"b1", b"b2"]),
-            (b"b", Some(b"b2"), false, 10, vec![b"b3"]),
-            (b"b", None, true, 2, vec![b"b3", b"b2"]),
-            (b"b", Some(b"b2"), true, 10, vec![b"b1"]),
-            (b"\xff", None, true, 10, vec![b"\xff\x02", b"\xff\x01"]),
-            (b"d", None, false, 10, vec![]),
+        let cases = [
+            ("b", None, false, 10, vec!["b1", "b2", "b3"]),
+            ("b", None, false, 2, vec!["b1", "b2"]),
+            ("b", Some("b2"), false, 10, vec!["b3"]),
+            ("b", None, true, 2, vec!["b3", "b2"]),
+            ("b", Some("b2"), true, 10, vec!["b1"]),
+            ("~", None, true, 10, vec!["~\x02", "~\x01"]),
+            ("d", None, false, 10, vec![]),
         ];
         for (prefix, after, rev, limit, want) in cases {
+            let want: Vec<Vec<u8>> = want.into_iter().map(unescape).collect();
             for s in [&rocks as &dyn Store, &memory] {
                 assert_eq!(keys(s, prefix, after, rev, limit), want, "{prefix:?} {after:?} {rev}");
             }
