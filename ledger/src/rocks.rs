@@ -183,7 +183,7 @@ mod tests {
         ];
         for (prefix, after, rev, limit, want) in cases {
             let want: Vec<Vec<u8>> = want.into_iter().map(unescape).collect();
-            for s in [&rocks as &dyn Store, &memory] {
+            for s in [&rocks as &dyn Store, &memory as &dyn Store] {
                 assert_eq!(keys(s, prefix, after, rev, limit), want, "{prefix:?} {after:?} {rev}");
             }
         }
