@@ -782,7 +782,7 @@ impl Ledger {
         after: Option<Vec<u8>>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<crate::store::Entries, StoreError> {
         self.store
             .scan_page(Column::State, prefix, after.as_deref(), reverse, limit)
     }

@@ -1,6 +1,6 @@
 //! The RocksDB backend: one column family per `Column`, synced atomic batches.
 
-use crate::store::{prefix_successor, Column, Store, StoreError, WriteBatch};
+use crate::store::{prefix_successor, Column, Entries, Store, StoreError, WriteBatch};
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteOptions, DB};
 use std::path::Path;
 
@@ -63,7 +63,7 @@ impl Store for RocksStore {
         after: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         // Keys at or past `bound` in the scan's direction are skipped: the cursor itself, or (in
         // reverse) the prefix's successor the seek may land on.
         let successor = prefix_successor(prefix);

@@ -47,6 +47,9 @@ impl Column {
 #[error("storage failure: {0}")]
 pub struct StoreError(pub String);
 
+/// Key-value pairs read from a column, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Writes (`Some`) and deletes (`None`) applied together or not at all.
 #[derive(Debug, Default, Clone)]
 pub struct WriteBatch {
@@ -84,7 +87,7 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    ) -> Result<Entries, StoreError>;
     /// Applies the batch atomically; it is durable when this returns.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
 }
@@ -143,7 +146,7 @@ impl Store for MemoryStore {
         after: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         use std::ops::Bound::{Excluded, Included, Unbounded};
         let cols = self.cols.read().expect("memory store lock");
         let map = &cols[col as usize];
