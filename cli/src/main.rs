@@ -1,5 +1,6 @@
 //! `tensorchain`: run a node or a devnet, and use the chain from the command line.
 
+mod abuse;
 mod bench;
 mod client;
 mod demo;
@@ -113,6 +114,9 @@ enum Command {
     Stake(stake::StakeCmd),
     /// Load generator: signed transfers at a target rate; reports finalized TPS and latency.
     Bench(bench::BenchArgs),
+    /// Abusive REST workload (stream floods, replays, made-up methods, heavy lists) against one
+    /// node; reports finality, the node's memory and /metrics series.
+    Abuse(abuse::AbuseArgs),
     /// Yuma consensus tools for subnet designers.
     #[command(subcommand)]
     Yuma(yuma::YumaCmd),
@@ -130,6 +134,7 @@ fn main() {
         Command::Wallet(cmd) => wallet::run(cmd, &cli.global),
         Command::Yuma(cmd) => yuma::run(cmd),
         Command::Bench(args) => bench::run(args, &cli.global),
+        Command::Abuse(args) => abuse::run(args, &cli.global),
         Command::Stake(cmd) => stake::run(cmd, &cli.global),
         Command::Validator(cmd) => validator::run(cmd, &cli.global),
         Command::Subnet(cmd) => subnet::run(cmd, &cli.global),

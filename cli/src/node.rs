@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
 use tensorchain_node::{Multiaddr, NodeConfig};
 use tensorchain_primitives::Keypair;
+use tensorchain_rpc::config as rpc_config;
+use tensorchain_rpc::RpcConfig;
 
 #[derive(Subcommand)]
 pub enum NodeCmd {
@@ -51,6 +53,51 @@ pub struct RunArgs {
     /// Validate with the wallet's hotkey (-w/-H).
     #[arg(long)]
     validator: bool,
+    #[command(flatten)]
+    rpc: RpcArgs,
+}
+
+/// The REST API's limits (docs/api-limits.md).
+#[derive(clap::Args)]
+pub struct RpcArgs {
+    /// Cost units one client (IPv4 address or IPv6 /64) may spend per second: a read costs 1,
+    /// heavy routes (metagraph, lists, events, simulate) 10. 0 turns the limit off.
+    #[arg(long, default_value_t = rpc_config::DEFAULT_RATE_LIMIT_PER_CLIENT)]
+    rpc_rate_limit: u32,
+    /// Cost units all clients together may spend per second. 0 turns the limit off.
+    #[arg(long, default_value_t = rpc_config::DEFAULT_RATE_LIMIT_GLOBAL)]
+    rpc_rate_limit_global: u32,
+    /// Limit loopback clients (127.0.0.1, ::1) too; by default they are exempt from the rate
+    /// limits and the per-client stream cap, so a devnet and local tools run unthrottled.
+    #[arg(long)]
+    rpc_limit_loopback: bool,
+    /// Event streams (/v1/events) served at once, in all.
+    #[arg(long, default_value_t = rpc_config::DEFAULT_MAX_STREAMS)]
+    rpc_max_streams: usize,
+    /// Event streams one client may hold at once.
+    #[arg(long, default_value_t = rpc_config::DEFAULT_MAX_STREAMS_PER_CLIENT)]
+    rpc_max_streams_per_client: usize,
+    /// Origins browsers may call the API from, comma-separated (https://app.example), or * for
+    /// any. Default: none.
+    #[arg(long, value_delimiter = ',')]
+    rpc_cors: Vec<String>,
+    /// Seconds a request may take before it is answered 408 request_timeout.
+    #[arg(long, default_value_t = rpc_config::DEFAULT_REQUEST_TIMEOUT.as_secs())]
+    rpc_timeout_secs: u64,
+}
+
+impl RpcArgs {
+    fn config(self) -> RpcConfig {
+        RpcConfig {
+            rate_limit_per_client: self.rpc_rate_limit,
+            rate_limit_global: self.rpc_rate_limit_global,
+            limit_loopback: self.rpc_limit_loopback,
+            max_streams: self.rpc_max_streams,
+            max_streams_per_client: self.rpc_max_streams_per_client,
+            cors_origins: self.rpc_cors,
+            request_timeout: std::time::Duration::from_secs(self.rpc_timeout_secs.max(1)),
+        }
+    }
 }
 
 /// What a running node writes to `<data dir>/node.json`.
@@ -178,6 +225,7 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         bootnode,
         validator_uri,
         validator,
+        rpc,
     } = args;
     let spec = ChainSpec::load(&genesis).map_err(|e| {
         CliError::new(
@@ -196,6 +244,14 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         (None, false) => None,
     };
     let is_validator = key.is_some();
+    let rpc = rpc.config();
+    rpc.validate().map_err(|e| {
+        CliError::new(
+            "bad_cors_origin",
+            e.to_string(),
+            "pass --rpc-cors origins like https://app.example, comma-separated, or *",
+        )
+    })?;
     init_logging();
     let config = NodeConfig {
         data_dir: data_dir.clone(),
@@ -204,6 +260,7 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         p2p_addr: tcp_multiaddr(p2p_addr, p2p_port),
         bootnodes,
         validator_key: key,
+        rpc,
     };
     runtime()?.block_on(async move {
         let node = tensorchain_node::start(config).await.map_err(|e| {

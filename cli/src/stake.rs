@@ -77,7 +77,7 @@ pub enum StakeCmd {
         #[arg(long)]
         address: Option<String>,
     },
-    /// Hotkeys to nominate: stake, take and nominators, most staked first.
+    /// Hotkeys to nominate: stake, take and owner, most staked first.
     Delegates,
     /// Set the share of validator dividends the hotkey's owner keeps, in percent (0–18).
     SetTake {
@@ -279,35 +279,31 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
             )?;
         }
         StakeCmd::Delegates => {
-            let list: Value = Client::new(&g.network).get("/v1/hotkeys")?;
+            let mut list = Client::new(&g.network).get_all("/v1/hotkeys")?;
+            let stake = |d: &Value| {
+                d["total_stake"]
+                    .as_str()
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0)
+            };
+            list.sort_by_key(|d| std::cmp::Reverse(stake(d)));
             if g.json {
-                print_json(&list);
+                print_json(&Value::Array(list));
             } else {
                 let rows: Vec<Vec<String>> = list
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                    .iter()
                     .map(|d| {
                         vec![
                             d["hotkey"].as_str().unwrap_or("").to_string(),
-                            format!(
-                                "{} TAO",
-                                format_tao(
-                                    d["total_stake"]
-                                        .as_str()
-                                        .and_then(|s| s.parse().ok())
-                                        .unwrap_or(0)
-                                )
-                            ),
+                            format!("{} TAO", format_tao(stake(d))),
                             format!("{:.2}%", d["take"].as_u64().unwrap_or(0) as f64 / 655.35),
-                            d["nominators"].to_string(),
                             d["owner"].as_str().unwrap_or("").to_string(),
                         ]
                     })
                     .collect();
                 println!(
                     "{}",
-                    table(&["HOTKEY", "STAKE", "TAKE", "NOMINATORS", "OWNER"], &rows)
+                    table(&["HOTKEY", "STAKE", "TAKE", "OWNER"], &rows)
                 );
             }
         }

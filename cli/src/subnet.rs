@@ -164,15 +164,13 @@ pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
     let client = Client::new(&g.network);
     match cmd {
         SubnetCmd::List => {
-            let list: Value = client.get("/v1/subnets")?;
+            let list = client.get_all("/v1/subnets")?;
             if g.json {
-                print_json(&list);
+                print_json(&Value::Array(list));
                 return Ok(());
             }
             let rows: Vec<Vec<String>> = list
-                .as_array()
-                .into_iter()
-                .flatten()
+                .iter()
                 .map(|s| {
                     vec![
                         s["netuid"].to_string(),

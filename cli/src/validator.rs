@@ -70,7 +70,7 @@ pub fn run(cmd: ValidatorCmd, g: &Global) -> CliResult<()> {
             no_wait,
         } => candidacy(g, false, hotkey_address.as_deref(), dry_run, no_wait),
         ValidatorCmd::List => {
-            let v: serde_json::Value = Client::new(&g.network).get("/v1/validators")?;
+            let v: serde_json::Value = Client::new(&g.network).get("/v1/validators?limit=256")?;
             let data = &v;
             if g.json {
                 print_json(data);

@@ -316,7 +316,7 @@ fn the_demo_subnet_pays_its_first_epoch() {
             .ok()
             .and_then(|r| r.into_json().ok())
             .unwrap_or(Value::Null);
-        let paid = epochs["data"]
+        let paid = epochs["data"]["items"]
             .as_array()
             .and_then(|l| l.iter().find(|e| e["to_miners"] != "0").cloned());
         if let Some(e) = paid {

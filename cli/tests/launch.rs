@@ -195,8 +195,9 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
         "issuance = Σ block rewards (1 TAO each before the first halving) − recycled"
     );
     assert!(s["invariant_ok"].as_bool().unwrap());
-    let epochs = data(&format!("{url}/v1/subnets/1/epochs"));
-    let paid: u64 = epochs
+    let epochs = data(&format!("{url}/v1/subnets/1/epochs?limit=256"));
+    assert!(epochs["next_cursor"].is_null(), "every epoch on one page");
+    let paid: u64 = epochs["items"]
         .as_array()
         .unwrap()
         .iter()

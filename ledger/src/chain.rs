@@ -200,13 +200,18 @@ impl Ledger {
             let stake = self.hotkey(&hotkey)?.map_or(0, |h| h.total_stake);
             out.push((hotkey, c.registered_at, stake));
         }
+        Ok((out, self.jails()?))
+    }
+
+    /// Every jail still running: (hotkey, jailed until). Only equivocating validators are jailed,
+    /// so this stays small.
+    pub fn jails(&self) -> Result<Vec<(AccountId, u64)>, StoreError> {
         let head = self.head().height;
-        let jailed = validators::jailed(&view)
-            .map_err(err)?
+        Ok(validators::jailed(&self.view())
+            .map_err(|e| StoreError(e.to_string()))?
             .into_iter()
             .filter(|(_, until)| *until > head)
-            .collect();
-        Ok((out, jailed))
+            .collect())
     }
 
     pub fn validator_schedule(&self) -> Result<validators::Schedule, StoreError> {
@@ -806,4 +811,102 @@ impl Ledger {
         }
         Ok((out, crate::subnet::root::shares(&view).map_err(err)?))
     }
+}
+
+/// Paged reads for the API: each reads at most `limit` entries from the store whatever the total,
+/// resuming strictly after the cursor (the last item of the previous page).
+impl Ledger {
+    fn page(
+        &self,
+        prefix: &[u8],
+        after: Option<Vec<u8>>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<crate::store::Entries, StoreError> {
+        self.store
+            .scan_page(Column::State, prefix, after.as_deref(), reverse, limit)
+    }
+
+    /// Hotkeys with an owner, in key order.
+    pub fn hotkeys_page(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<(AccountId, state::HotkeyInfo)>, StoreError> {
+        let after = after.map(state::hotkey_key);
+        self.page(&[state::HOTKEY_PREFIX], after, false, limit)?
+            .into_iter()
+            .map(|(k, v)| Ok((account_suffix(&k)?, decode(&v, "hotkey")?)))
+            .collect()
+    }
+
+    /// Who stakes behind a hotkey, (coldkey, rao), in coldkey order.
+    pub fn nominators_page(
+        &self,
+        hotkey: &AccountId,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<(AccountId, u64)>, StoreError> {
+        let mut prefix = vec![state::STAKE_PREFIX];
+        prefix.extend_from_slice(&hotkey.0);
+        let after = after.map(|a| [prefix.as_slice(), &a.0].concat());
+        self.page(&prefix, after, false, limit)?
+            .into_iter()
+            .map(|(k, v)| Ok((account_suffix(&k)?, decode(&v, "stake")?)))
+            .collect()
+    }
+
+    /// Subnets by netuid, from the first netuid above `after`.
+    pub fn subnets_page(
+        &self,
+        after: Option<u16>,
+        limit: usize,
+    ) -> Result<Vec<crate::subnet::Subnet>, StoreError> {
+        let after = after.map(crate::subnet::subnet_key);
+        self.page(&crate::subnet::subnets_prefix(), after, false, limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v, "subnet"))
+            .collect()
+    }
+
+    /// A subnet's past epochs, newest first, from the newest before block `before`.
+    pub fn epochs_page(
+        &self,
+        netuid: u16,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::subnet::EpochSummary>, StoreError> {
+        let after = before.map(|b| crate::subnet::epoch_key(netuid, b));
+        self.page(&crate::subnet::epochs_prefix(netuid), after, true, limit)?
+            .into_iter()
+            .map(|(_, v)| decode(&v, "epoch summary"))
+            .collect()
+    }
+
+    /// Validator candidates, (hotkey, registered at, total stake), in hotkey order.
+    pub fn validator_candidates_page(
+        &self,
+        after: Option<&AccountId>,
+        limit: usize,
+    ) -> Result<Vec<(AccountId, u64, u64)>, StoreError> {
+        let prefix = [validators::CANDIDATES_PREFIX];
+        let after = after.map(|a| [prefix.as_slice(), &a.0].concat());
+        let mut out = Vec::new();
+        for (k, v) in self.page(&prefix, after, false, limit)? {
+            let hotkey = account_suffix(&k)?;
+            let c: validators::Candidate = decode(&v, "validator candidate")?;
+            let stake = self.hotkey(&hotkey)?.map_or(0, |h| h.total_stake);
+            out.push((hotkey, c.registered_at, stake));
+        }
+        Ok(out)
+    }
+}
+
+/// The account id a state key ends with.
+fn account_suffix(key: &[u8]) -> Result<AccountId, StoreError> {
+    key.len()
+        .checked_sub(32)
+        .and_then(|start| key[start..].try_into().ok())
+        .map(AccountId)
+        .ok_or_else(|| StoreError("state key too short for an account id".into()))
 }

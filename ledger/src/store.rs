@@ -47,6 +47,9 @@ impl Column {
 #[error("storage failure: {0}")]
 pub struct StoreError(pub String);
 
+/// Key-value pairs read from a column, in key order.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Writes (`Some`) and deletes (`None`) applied together or not at all.
 #[derive(Debug, Default, Clone)]
 pub struct WriteBatch {
@@ -74,8 +77,32 @@ pub trait Store: Send + Sync + 'static {
         col: Column,
         prefix: &[u8],
     ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// One page of a prefix scan: at most `limit` entries whose key starts with `prefix`, strictly
+    /// after `after` in the scan's direction (from the prefix's first key, or last when `reverse`,
+    /// if `after` is None). Lets the API read a page without loading every entry of the prefix.
+    fn scan_page(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Entries, StoreError>;
     /// Applies the batch atomically; it is durable when this returns.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+}
+
+/// The smallest key greater than every key starting with `prefix`; None when every byte is 0xff
+/// (the prefix's keys then run to the end of the column).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last < u8::MAX {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
 }
 
 /// An in-memory store for tests, simulations and benchmarks: one ordered map per column.
@@ -110,6 +137,44 @@ impl Store for MemoryStore {
             .take_while(|(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    fn scan_page(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let cols = self.cols.read().expect("memory store lock");
+        let map = &cols[col as usize];
+        let in_prefix = |(k, _): &(&Vec<u8>, &Vec<u8>)| k.starts_with(prefix);
+        let pair = |(k, v): (&Vec<u8>, &Vec<u8>)| (k.clone(), v.clone());
+        Ok(if reverse {
+            let upper = match (after, prefix_successor(prefix)) {
+                (Some(a), _) => Excluded(a.to_vec()),
+                (None, Some(s)) => Excluded(s),
+                (None, None) => Unbounded,
+            };
+            map.range((Included(prefix.to_vec()), upper))
+                .rev()
+                .take_while(in_prefix)
+                .take(limit)
+                .map(pair)
+                .collect()
+        } else {
+            let lower = match after {
+                Some(a) => Excluded(a.to_vec()),
+                None => Included(prefix.to_vec()),
+            };
+            map.range((lower, Unbounded))
+                .take_while(in_prefix)
+                .take(limit)
+                .map(pair)
+                .collect()
+        })
     }
 
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {

@@ -109,6 +109,9 @@ pub struct Candidate {
     pub registered_at: u64,
 }
 
+/// The key prefix of every validator candidate (then the 32-byte hotkey), for paged reads.
+pub const CANDIDATES_PREFIX: u8 = CANDIDATE;
+
 fn key(tag: u8, hotkey: &AccountId) -> Vec<u8> {
     let mut k = vec![tag];
     k.extend_from_slice(&hotkey.0);

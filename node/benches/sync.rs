@@ -47,6 +47,7 @@ fn config(
         p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         validator_key: None,
+        rpc: Default::default(),
     }
 }
 

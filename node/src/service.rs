@@ -36,6 +36,8 @@ pub struct NodeConfig {
     pub bootnodes: Vec<Multiaddr>,
     /// Present on a validator: the hotkey that signs its votes and proposals.
     pub validator_key: Option<Keypair>,
+    /// The REST API's limits (rates, streams, CORS, timeout).
+    pub rpc: tensorchain_rpc::RpcConfig,
 }
 
 /// What the engine reports for the REST API.
@@ -344,7 +346,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         .await
         .with_context(|| format!("binding the REST API to {}", config.rpc_addr))?;
     let rpc_addr = listener.local_addr()?;
-    let router = tensorchain_rpc::router(node.clone(), metrics);
+    let router = tensorchain_rpc::router_with(node.clone(), metrics, &config.rpc)?;
     let mut rx = shutdown_rx.clone();
     let rpc_task = tokio::spawn(async move {
         let stop = async move {

@@ -32,6 +32,7 @@ async fn validator(
         p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         validator_key: Some(dev_hotkey(name)),
+        rpc: Default::default(),
     })
     .await
     .unwrap()

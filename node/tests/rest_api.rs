@@ -344,6 +344,14 @@ async fn bad_input_gets_named_errors_and_changes_nothing() {
 #[tokio::test]
 async fn a_client_sending_garbage_is_rate_limited() {
     let t = setup();
+    // In-process requests count as loopback: rate-limit those too, as a node behind a proxy would.
+    let config = tensorchain_rpc::RpcConfig {
+        limit_loopback: true,
+        ..Default::default()
+    };
+    let router =
+        tensorchain_rpc::router_with(t.node.clone(), Arc::new(Metrics::new()), &config).unwrap();
+    let t = TestNode { router, ..t };
     let mut last = StatusCode::OK;
     for _ in 0..400 {
         let (status, _) = t.get("/v1/accounts/garbage").await;

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub message: String,
     pub hint: &'static str,
     pub details: serde_json::Value,
+    /// Sent as `Retry-After` (seconds) on refusals a client should retry (429, 503).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -29,7 +31,13 @@ impl ApiError {
             message: message.into(),
             hint,
             details: json!({}),
+            retry_after_secs: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -61,7 +69,14 @@ impl IntoResponse for ApiError {
                 "details": self.details,
             }
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
+        response
     }
 }
 

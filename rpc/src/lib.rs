@@ -2,6 +2,7 @@
 //! Prometheus metrics at `/metrics` and server-sent events at `/v1/events`.
 
 pub mod api;
+pub mod config;
 pub mod error;
 pub mod extract;
 pub mod limits;
@@ -11,40 +12,85 @@ pub mod routes;
 pub mod views;
 
 pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
+pub use config::RpcConfig;
 pub use error::ApiError;
 pub use metrics::Metrics;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use limits::BadRequestLimiter;
-use std::net::SocketAddr;
+use limits::{RateLimited, RateLimits, StreamSlots};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
 /// Largest request body accepted; a signed transaction is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Bad (4xx) requests one client may send per window before it is answered `rate_limited`.
-const MAX_BAD_REQUESTS: u32 = 300;
-const BAD_REQUEST_WINDOW: Duration = Duration::from_secs(60);
+/// State reads running at once on the blocking pool: enough to keep both cores of a small
+/// machine busy with RocksDB reads while leaving most of tokio's 512 blocking threads to the
+/// node's own work.
+pub const MAX_CONCURRENT_READS: usize = 32;
 
 #[derive(Clone)]
 pub struct AppState {
     pub api: Arc<dyn NodeApi>,
     pub metrics: Arc<Metrics>,
-    limiter: Arc<BadRequestLimiter>,
+    limits: Arc<RateLimits>,
+    streams: Arc<StreamSlots>,
+    reads: Arc<Semaphore>,
 }
 
+/// A configuration the router cannot be built with.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid --rpc-cors origin '{0}': use a full origin such as https://example.org, or *")]
+pub struct BadCorsOrigin(pub String);
+
+/// The API with the default limits (see `RpcConfig`).
 pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
+    router_with(api, metrics, &RpcConfig::default()).expect("the default config is valid")
+}
+
+pub fn router_with(
+    api: Arc<dyn NodeApi>,
+    metrics: Arc<Metrics>,
+    config: &RpcConfig,
+) -> Result<Router, BadCorsOrigin> {
+    let cors = cors_layer(&config.cors_origins)?;
     let state = AppState {
         api,
         metrics,
-        limiter: Arc::new(BadRequestLimiter::new(BAD_REQUEST_WINDOW, MAX_BAD_REQUESTS)),
+        limits: Arc::new(RateLimits::new(config)),
+        streams: Arc::new(StreamSlots::new(
+            config.max_streams,
+            config.max_streams_per_client,
+        )),
+        reads: Arc::new(Semaphore::new(MAX_CONCURRENT_READS)),
     };
+    Ok(routes()
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Inner to the guard, so a timed-out request is still counted and answered in our shape;
+        // it bounds the time to the response's head, not an event stream's body.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        // Outside the guard, so browsers can read a 429 too.
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state))
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/node/health", get(routes::node::health))
         .route("/v1/node/version", get(routes::node::version))
@@ -63,6 +109,10 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
         .route("/v1/accounts/{addr}/stakes", get(routes::accounts::stakes))
         .route("/v1/hotkeys", get(routes::accounts::hotkeys))
         .route("/v1/hotkeys/{hk}", get(routes::accounts::hotkey))
+        .route(
+            "/v1/hotkeys/{hk}/nominators",
+            get(routes::accounts::nominators),
+        )
         .route("/v1/subnets", get(routes::subnets::list))
         .route(
             "/v1/subnets/registration-cost",
@@ -96,10 +146,31 @@ pub fn router(api: Arc<dyn NodeApi>, metrics: Arc<Metrics>) -> Router {
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         .route("/metrics", get(metrics_page))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .with_state(state)
+}
+
+impl RpcConfig {
+    /// Checks what `router_with` would refuse, so a launcher can report it before starting.
+    pub fn validate(&self) -> Result<(), BadCorsOrigin> {
+        cors_layer(&self.cors_origins).map(|_| ())
+    }
+}
+
+/// No origins: no CORS headers (browsers refuse cross-origin reads); `*`: any origin.
+fn cors_layer(origins: &[String]) -> Result<CorsLayer, BadCorsOrigin> {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o).map_err(|_| BadCorsOrigin(o.clone())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("last-event-id")])
+        .expose_headers([header::RETRY_AFTER]))
 }
 
 /// Serves the API until `shutdown` resolves.
@@ -116,43 +187,74 @@ pub async fn serve(
     .await
 }
 
-/// Bounds bad requests per client and records HTTP metrics.
-async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let client = req
-        .extensions()
+/// The client's address; a request without one was made in-process (tests) and counts as local.
+pub(crate) fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(retry_after) = st.limiter.blocked_for(client) {
-        return ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            "too many bad requests from this client",
-            "fix the requests the API rejected, then retry",
-        )
-        .with_details(serde_json::json!({ "retry_after_secs": retry_after }))
-        .into_response();
-    }
-    let route = req
-        .extensions()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip())
+}
+
+/// Charges each request to the rate limits and records it in the HTTP metrics, under labels
+/// from fixed sets only.
+async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let client = client_ip(&parts.extensions);
+    let route = parts
+        .extensions
         .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let method = metrics::method_label(&parts.method);
     let started = Instant::now();
-    let response = next.run(req).await;
-    let status = response.status();
-    if status.is_client_error() {
-        st.limiter.record_bad(client);
-    }
+    let response = match st.limits.check(client, limits::route_cost(&route)) {
+        Err(refused) => {
+            st.metrics.observe_rate_limited(refused.scope);
+            rate_limited(refused)
+        }
+        Ok(()) => {
+            let response = next.run(Request::from_parts(parts, body)).await;
+            if response.status() == StatusCode::REQUEST_TIMEOUT {
+                timed_out()
+            } else {
+                response
+            }
+        }
+    };
     st.metrics.observe_http(
         metrics::HttpLabels {
             route,
             method,
-            status: status.as_u16(),
+            status: metrics::status_label(response.status()),
         },
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+fn rate_limited(refused: RateLimited) -> Response {
+    let secs = refused.retry_after_secs;
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "over the {} request budget; retry in {secs} s",
+            refused.scope
+        ),
+        "slow down; heavy routes (metagraph, lists, events) cost more, see docs/api-limits.md",
+    )
+    .with_details(serde_json::json!({ "retry_after_secs": secs, "scope": refused.scope }))
+    .with_retry_after(secs)
+    .into_response()
+}
+
+fn timed_out() -> Response {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request took longer than the node's request timeout",
+        "retry later, or ask for a smaller page",
+    )
+    .into_response()
 }
 
 async fn not_found() -> ApiError {
@@ -171,15 +273,21 @@ async fn docs_page() -> Html<&'static str> {
 }
 
 async fn metrics_page(State(st): State<AppState>) -> Response {
-    let ledger = st.api.ledger();
-    let head = ledger.head().height as i64;
+    let api = st.api.clone();
+    // The issuance gauge reads RocksDB: on the blocking pool like every other state read.
+    let issuance = tokio::task::spawn_blocking(move || api.ledger().globals().ok())
+        .await
+        .ok()
+        .flatten();
+    if let Some(g) = issuance {
+        st.metrics.total_issuance.set(g.total_issuance as i64);
+    }
+    let head = st.api.ledger().head().height as i64;
     st.metrics.best_height.set(head);
     st.metrics.finalized_height.set(head);
     st.metrics.mempool_size.set(st.api.mempool_len() as i64);
     st.metrics.peers.set(st.api.network().peers.len() as i64);
-    if let Ok(g) = ledger.globals() {
-        st.metrics.total_issuance.set(g.total_issuance as i64);
-    }
+    st.metrics.streams_open.set(st.streams.open() as i64);
     (
         [(
             "content-type",

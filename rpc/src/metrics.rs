@@ -10,16 +10,44 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use std::sync::Mutex;
 
+/// Labels of the HTTP metrics. Every value comes from a fixed set, so the number of series is
+/// bounded whatever clients send: `route` is a route template of the router (or `unmatched`),
+/// `method` one of `METHODS` (or `other`), `status` a class such as `2xx`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub route: String,
-    pub method: String,
-    pub status: u16,
+    pub method: &'static str,
+    pub status: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabel {
     route: String,
+}
+
+/// Methods recorded by name; any other string a client sends is recorded as `other`.
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+/// The method label: the method's name if it is a standard one, else `other`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
+        .unwrap_or("other")
+}
+
+/// The status label: its class (`1xx` … `5xx`).
+pub fn status_label(status: axum::http::StatusCode) -> &'static str {
+    match status.as_u16() / 100 {
+        1 => "1xx",
+        2 => "2xx",
+        3 => "3xx",
+        4 => "4xx",
+        _ => "5xx",
+    }
 }
 
 pub struct Metrics {
@@ -34,6 +62,15 @@ pub struct Metrics {
     block_interval: Histogram,
     http_requests: Family<HttpLabels, Counter>,
     http_latency: Family<RouteLabel, Histogram>,
+    /// Event streams open now.
+    pub streams_open: Gauge,
+    /// Requests refused by a rate limit, by scope (`client` or `global`).
+    rate_limited: Family<ScopeLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ScopeLabel {
+    scope: &'static str,
 }
 
 impl Default for Metrics {
@@ -58,6 +95,8 @@ impl Metrics {
             http_latency: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.0005, 4.0, 8))
             }),
+            streams_open: Gauge::default(),
+            rate_limited: Family::default(),
         };
         registry.register(
             "block_height_best",
@@ -100,6 +139,16 @@ impl Metrics {
             "HTTP request latency by route",
             m.http_latency.clone(),
         );
+        registry.register(
+            "rpc_streams_open",
+            "Event streams open now",
+            m.streams_open.clone(),
+        );
+        registry.register(
+            "rpc_rate_limited",
+            "Requests refused by a rate limit, by scope",
+            m.rate_limited.clone(),
+        );
         *m.registry.lock().expect("metrics lock") = registry;
         m
     }
@@ -115,6 +164,10 @@ impl Metrics {
             })
             .observe(seconds);
         self.http_requests.get_or_create(&labels).inc();
+    }
+
+    pub fn observe_rate_limited(&self, scope: &'static str) {
+        self.rate_limited.get_or_create(&ScopeLabel { scope }).inc();
     }
 
     pub fn render(&self) -> String {

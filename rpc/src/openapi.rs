@@ -1,6 +1,7 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 
 use crate::routes;
+use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, ResponseBuilder, Type};
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -8,8 +9,12 @@ use utoipa::OpenApi;
     info(
         title = "tensorchain REST API",
         description = "Every success is `{\"data\": …, \"meta\": {\"height\", \"hash\", \"finalized\"}}`; every \
-error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts are decimal strings of rao."
+error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts are decimal strings of rao. \
+Limits (docs/api-limits.md): every request is charged to a per-client and a global budget (heavy routes cost 10, \
+others 1) and refused with 429 `rate_limited` and `Retry-After` beyond them; lists are paged (`?limit=` up to 256, \
+`next_cursor`); event streams are capped in all and per client (503 `too_many_streams`); requests time out (408)."
     ),
+    modifiers(&Limits),
     paths(
         routes::node::health,
         routes::node::version,
@@ -28,6 +33,7 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
         routes::accounts::stakes,
         routes::accounts::hotkey,
         routes::accounts::hotkeys,
+        routes::accounts::nominators,
         routes::events::events,
         routes::subnets::list,
         routes::subnets::lock_cost,
@@ -43,6 +49,47 @@ error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts 
     )
 )]
 struct ApiDoc;
+
+/// Adds the answers every route may give under load: 429 and 503, both with `Retry-After`.
+struct Limits;
+
+impl utoipa::Modify for Limits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let refusal = |description: &str| {
+            let seconds = ObjectBuilder::new().schema_type(Type::Integer).build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .header(
+                        "Retry-After",
+                        HeaderBuilder::new()
+                            .schema(seconds)
+                            .description(Some("seconds to wait before retrying"))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let responses = &mut op.responses.responses;
+                responses.entry("429".into()).or_insert_with(|| {
+                    refusal("rate_limited: over this client's or the node's request budget")
+                });
+                responses.entry("503".into()).or_insert_with(|| {
+                    refusal("not ready, mempool_full or too_many_streams: retry later")
+                });
+            }
+        }
+    }
+}
 
 pub fn spec() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()

@@ -1,10 +1,12 @@
-use super::envelope;
+use super::{read, Page, PageQuery};
 use crate::error::ApiError;
-use crate::extract::parse_address;
+use crate::extract::{page_limit, parse_address, parse_cursor_address, ApiPath, ApiQuery};
 use crate::views::{AccountView, Envelope};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
+use tensorchain_ledger::Ledger;
+use tensorchain_primitives::AccountId;
 
 /// Balance and nonce of an account; an address never funded reads as zero with `exists: false`.
 #[utoipa::path(get, path = "/v1/accounts/{addr}", tag = "accounts",
@@ -12,26 +14,24 @@ use axum::Json;
     responses((status = 200, body = AccountView), (status = 400, description = "bad_address")))]
 pub async fn get(
     State(st): State<AppState>,
-    Path(addr): Path<String>,
+    ApiPath(addr): ApiPath<String>,
 ) -> Result<Json<Envelope<AccountView>>, ApiError> {
     let id = parse_address(&addr)?;
-    let account = st.api.ledger().account(&id)?;
-    let exists = account.is_some();
-    let a = account.unwrap_or_default();
-    let unbonding_entries = st
-        .api
-        .ledger()
-        .unbonding_of(&id)?
-        .into_iter()
-        .map(|e| crate::views::UnbondingView {
-            hotkey: e.hotkey.to_ss58(),
-            amount: e.amount.to_string(),
-            release_at: e.release_at,
-        })
-        .collect();
-    Ok(envelope(
-        &st,
-        AccountView {
+    read(&st, move |api| {
+        let account = api.ledger().account(&id)?;
+        let exists = account.is_some();
+        let a = account.unwrap_or_default();
+        let unbonding_entries = api
+            .ledger()
+            .unbonding_of(&id)?
+            .into_iter()
+            .map(|e| crate::views::UnbondingView {
+                hotkey: e.hotkey.to_ss58(),
+                amount: e.amount.to_string(),
+                release_at: e.release_at,
+            })
+            .collect();
+        Ok(AccountView {
             address: id.to_ss58(),
             hex: id.to_hex(),
             free: a.free.to_string(),
@@ -40,10 +40,11 @@ pub async fn get(
             unbonding_entries,
             total: (a.free as u128 + a.staked as u128 + a.unbonding as u128).to_string(),
             nonce: a.nonce,
-            next_nonce: st.api.next_nonce(&id).max(a.nonce),
+            next_nonce: api.next_nonce(&id).max(a.nonce),
             exists,
-        },
-    ))
+        })
+    })
+    .await
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -65,14 +66,13 @@ pub struct StakesView {
     responses((status = 200, body = StakesView), (status = 400, description = "bad_address")))]
 pub async fn stakes(
     State(st): State<AppState>,
-    Path(addr): Path<String>,
+    ApiPath(addr): ApiPath<String>,
 ) -> Result<Json<Envelope<StakesView>>, ApiError> {
     let id = parse_address(&addr)?;
-    let stakes = st.api.ledger().stakes_of(&id)?;
-    let total: u128 = stakes.iter().map(|(_, a)| *a as u128).sum();
-    Ok(envelope(
-        &st,
-        StakesView {
+    read(&st, move |api| {
+        let stakes = api.ledger().stakes_of(&id)?;
+        let total: u128 = stakes.iter().map(|(_, a)| *a as u128).sum();
+        Ok(StakesView {
             coldkey: id.to_ss58(),
             total: total.to_string(),
             stakes: stakes
@@ -82,8 +82,9 @@ pub async fn stakes(
                     amount: a.to_string(),
                 })
                 .collect(),
-        },
-    ))
+        })
+    })
+    .await
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -103,7 +104,10 @@ pub struct HotkeyView {
     pub take_fraction: f64,
     /// A take increase that applies from `effective_at` (decreases apply at once).
     pub pending_take: Option<PendingTakeView>,
+    /// The first page of nominators (coldkey order); the rest at `/v1/hotkeys/{hk}/nominators`.
     pub nominators: Vec<NominatorView>,
+    /// Cursor of the next page of nominators, if there are more.
+    pub nominators_next_cursor: Option<String>,
     /// Subnets the hotkey is registered on: [netuid, uid].
     pub registrations: Vec<(u16, u16)>,
 }
@@ -114,33 +118,41 @@ pub struct PendingTakeView {
     pub effective_at: u64,
 }
 
-/// A hotkey: its owner, total stake, take (current and pending) and nominators.
+fn nominators_page(
+    ledger: &Ledger,
+    hotkey: &AccountId,
+    after: Option<&AccountId>,
+    limit: usize,
+) -> Result<Page<NominatorView>, ApiError> {
+    let list = ledger.nominators_page(hotkey, after, limit)?;
+    Ok(Page::new(list, limit, |(ck, _)| ck.to_ss58()).map(|(ck, a)| NominatorView {
+        coldkey: ck.to_ss58(),
+        amount: a.to_string(),
+    }))
+}
+
+fn hotkey_not_found(id: &AccountId) -> ApiError {
+    ApiError::not_found(
+        "hotkey_not_found",
+        format!("hotkey {id} has no stake and no owner"),
+    )
+}
+
+/// A hotkey: its owner, total stake, take (current and pending), registrations and the first
+/// page of its nominators.
 #[utoipa::path(get, path = "/v1/hotkeys/{hk}", tag = "accounts",
     params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key")),
     responses((status = 200, body = HotkeyView), (status = 404, description = "hotkey_not_found")))]
 pub async fn hotkey(
     State(st): State<AppState>,
-    Path(hk): Path<String>,
+    ApiPath(hk): ApiPath<String>,
 ) -> Result<Json<Envelope<HotkeyView>>, ApiError> {
     let id = parse_address(&hk)?;
-    let ledger = st.api.ledger();
-    let info = ledger.hotkey(&id)?.ok_or_else(|| {
-        ApiError::not_found(
-            "hotkey_not_found",
-            format!("hotkey {id} has no stake and no owner"),
-        )
-    })?;
-    let nominators = ledger
-        .nominators_of(&id)?
-        .into_iter()
-        .map(|(ck, a)| NominatorView {
-            coldkey: ck.to_ss58(),
-            amount: a.to_string(),
-        })
-        .collect();
-    Ok(envelope(
-        &st,
-        HotkeyView {
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let info = ledger.hotkey(&id)?.ok_or_else(|| hotkey_not_found(&id))?;
+        let first = nominators_page(ledger, &id, None, page_limit(None))?;
+        Ok(HotkeyView {
             hotkey: id.to_ss58(),
             owner: info.owner.to_ss58(),
             total_stake: info.total_stake.to_string(),
@@ -153,10 +165,33 @@ pub async fn hotkey(
                     take: p.take,
                     effective_at: p.effective_at,
                 }),
-            nominators,
+            nominators: first.items,
+            nominators_next_cursor: first.next_cursor,
             registrations: ledger.registrations(&id)?,
-        },
-    ))
+        })
+    })
+    .await
+}
+
+/// Who stakes behind a hotkey, a page at a time in coldkey order.
+#[utoipa::path(get, path = "/v1/hotkeys/{hk}/nominators", tag = "accounts",
+    params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key"), PageQuery),
+    responses((status = 200, body = Page<NominatorView>), (status = 400, description = "bad_address, bad_cursor"),
+        (status = 404, description = "hotkey_not_found")))]
+pub async fn nominators(
+    State(st): State<AppState>,
+    ApiPath(hk): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Envelope<Page<NominatorView>>>, ApiError> {
+    let id = parse_address(&hk)?;
+    let after = parse_cursor_address(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit);
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        ledger.hotkey(&id)?.ok_or_else(|| hotkey_not_found(&id))?;
+        nominators_page(ledger, &id, after.as_ref(), limit)
+    })
+    .await
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -165,25 +200,30 @@ pub struct DelegateView {
     pub owner: String,
     pub total_stake: String,
     pub take: u16,
-    pub nominators: usize,
 }
 
-/// Every hotkey with stake or an owner, most staked first: the delegates nominators choose from.
-#[utoipa::path(get, path = "/v1/hotkeys", tag = "accounts", responses((status = 200, body = Vec<DelegateView>)))]
+/// Hotkeys with an owner (the delegates nominators choose from), a page at a time in hotkey
+/// order; sort by stake on the client (`tensorchain stake delegates` does).
+#[utoipa::path(get, path = "/v1/hotkeys", tag = "accounts", params(PageQuery),
+    responses((status = 200, body = Page<DelegateView>), (status = 400, description = "bad_cursor")))]
 pub async fn hotkeys(
     State(st): State<AppState>,
-) -> Result<Json<Envelope<Vec<DelegateView>>>, ApiError> {
-    let ledger = st.api.ledger();
-    let mut list = Vec::new();
-    for (hk, info) in ledger.hotkeys()? {
-        list.push(DelegateView {
-            hotkey: hk.to_ss58(),
-            owner: info.owner.to_ss58(),
-            total_stake: info.total_stake.to_string(),
-            take: info.take_at(ledger.head().height),
-            nominators: ledger.nominators_of(&hk)?.len(),
-        });
-    }
-    list.sort_by_key(|d| std::cmp::Reverse(d.total_stake.parse::<u64>().unwrap_or(0)));
-    Ok(envelope(&st, list))
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Envelope<Page<DelegateView>>>, ApiError> {
+    let after = parse_cursor_address(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit);
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let height = ledger.head().height;
+        let list = ledger.hotkeys_page(after.as_ref(), limit)?;
+        Ok(
+            Page::new(list, limit, |(hk, _)| hk.to_ss58()).map(|(hk, info)| DelegateView {
+                hotkey: hk.to_ss58(),
+                owner: info.owner.to_ss58(),
+                total_stake: info.total_stake.to_string(),
+                take: info.take_at(height),
+            }),
+        )
+    })
+    .await
 }

@@ -1,20 +1,18 @@
-use super::envelope;
+use super::read;
 use crate::error::ApiError;
-use crate::extract::parse_hash;
+use crate::extract::{page_limit, parse_hash, ApiPath, ApiQuery};
 use crate::views::{BlockView, Envelope, HeaderView};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use tensorchain_ledger::Ledger;
 use utoipa::{IntoParams, ToSchema};
 
-const MAX_PAGE: u64 = 100;
-
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// Headers per page (1..=100, default 20).
-    pub limit: Option<u64>,
+    /// Headers per page (1..=256, default 100).
+    pub limit: Option<u32>,
     /// Height to start from, going down (default: the head).
     pub cursor: Option<u64>,
 }
@@ -55,22 +53,27 @@ pub fn resolve_block_id(ledger: &Ledger, id: &str) -> Result<u64, ApiError> {
     responses((status = 200, body = BlockPage)))]
 pub async fn list(
     State(st): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Envelope<BlockPage>>, ApiError> {
-    let ledger = st.api.ledger();
-    let head = ledger.head().height;
-    let limit = q.limit.unwrap_or(20).clamp(1, MAX_PAGE);
-    let top = q.cursor.unwrap_or(head).min(head);
-    let mut items = Vec::new();
-    let mut h = top as i128;
-    while h >= 0 && (items.len() as u64) < limit {
-        if let Some((block, _)) = ledger.block(h as u64)? {
-            items.push(HeaderView::new(&block.header, block.txs.len()));
+    let limit = page_limit(q.limit);
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let top = q.cursor.unwrap_or(u64::MAX).min(ledger.head().height);
+        let mut items = Vec::new();
+        // Heights top, top-1, … down to 0, at most `limit` of them.
+        let mut next = Some(top);
+        while let Some(h) = next.filter(|_| items.len() < limit) {
+            if let Some((block, _)) = ledger.block(h)? {
+                items.push(HeaderView::new(&block.header, block.txs.len()));
+            }
+            next = h.checked_sub(1);
         }
-        h -= 1;
-    }
-    let next_cursor = (h >= 0).then_some(h as u64);
-    Ok(envelope(&st, BlockPage { items, next_cursor }))
+        Ok(BlockPage {
+            items,
+            next_cursor: next,
+        })
+    })
+    .await
 }
 
 /// One block with its transactions, events and commit certificate.
@@ -79,13 +82,16 @@ pub async fn list(
     responses((status = 200, body = BlockView), (status = 404, description = "block_not_found")))]
 pub async fn get(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Envelope<BlockView>>, ApiError> {
-    let ledger = st.api.ledger();
-    let height = resolve_block_id(ledger, &id)?;
-    let (block, events) = ledger.block(height)?.ok_or_else(|| {
-        ApiError::not_found("block_not_found", format!("block {height} is not stored"))
-    })?;
-    let commit = ledger.commit(height)?;
-    Ok(envelope(&st, BlockView::new(&block, events, commit)))
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let height = resolve_block_id(ledger, &id)?;
+        let (block, events) = ledger.block(height)?.ok_or_else(|| {
+            ApiError::not_found("block_not_found", format!("block {height} is not stored"))
+        })?;
+        let commit = ledger.commit(height)?;
+        Ok(BlockView::new(&block, events, commit))
+    })
+    .await
 }

@@ -1,4 +1,4 @@
-use super::envelope;
+use super::read;
 use crate::error::ApiError;
 use crate::views::Envelope;
 use crate::AppState;
@@ -55,12 +55,11 @@ pub struct SupplyView {
 
 #[utoipa::path(get, path = "/v1/chain", tag = "chain", responses((status = 200, body = ChainView)))]
 pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView>>, ApiError> {
-    let ledger = st.api.ledger();
-    let g = ledger.globals()?;
-    let params = ledger.params();
-    Ok(envelope(
-        &st,
-        ChainView {
+    read(&st, |api| {
+        let ledger = api.ledger();
+        let g = ledger.globals()?;
+        let params = ledger.params();
+        Ok(ChainView {
             chain_id: params.chain_id.clone(),
             genesis_hash: ledger.genesis_hash().to_hex(),
             block_time_ms: params.block_time_ms,
@@ -81,16 +80,16 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
             faucet: params.faucet.as_ref().map(|f| {
                 serde_json::json!({"amount": f.amount.to_string(), "difficulty": f.difficulty})
             }),
-        },
-    ))
+        })
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/supply", tag = "chain", responses((status = 200, body = SupplyView)))]
 pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyView>>, ApiError> {
-    let g = st.api.ledger().globals()?;
-    Ok(envelope(
-        &st,
-        SupplyView {
+    read(&st, |api| {
+        let g = api.ledger().globals()?;
+        Ok(SupplyView {
             max_supply: MAX_SUPPLY.to_string(),
             total_issuance: g.total_issuance.to_string(),
             free: g.total_free.to_string(),
@@ -103,6 +102,7 @@ pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyVi
             block_reward: block_reward(g.total_issuance).to_string(),
             halvings: halving_era(g.total_issuance),
             next_halving_at: next_halving_at(g.total_issuance).map(|v| v.to_string()),
-        },
-    ))
+        })
+    })
+    .await
 }

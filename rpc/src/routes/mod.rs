@@ -9,10 +9,14 @@ pub mod subnets;
 pub mod txs;
 pub mod validators;
 
+use crate::api::NodeApi;
+use crate::error::ApiError;
 use crate::views::{Envelope, Meta};
 use crate::AppState;
+use axum::http::StatusCode;
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// Wraps data in the envelope with the head it was read at.
 pub fn envelope<T: Serialize>(st: &AppState, data: T) -> Json<Envelope<T>> {
@@ -20,4 +24,77 @@ pub fn envelope<T: Serialize>(st: &AppState, data: T) -> Json<Envelope<T>> {
         data,
         meta: Meta::from(&st.api.ledger().head()),
     })
+}
+
+/// Runs a read of node state on the blocking pool, since RocksDB reads block the thread, at most
+/// `MAX_CONCURRENT_READS` at once, and wraps its result in the envelope of the head after it.
+/// Requests beyond that wait here (bounded by the request timeout), never in the blocking pool's
+/// queue, so the node's own blocking work (block sync) always finds a thread.
+pub async fn read<T, F>(st: &AppState, f: F) -> Result<Json<Envelope<T>>, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
+{
+    let permit = st
+        .reads
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| internal("the read pool is closed"))?;
+    let api = st.api.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let data = f(api.as_ref())?;
+        Ok(Json(Envelope {
+            data,
+            meta: Meta::from(&api.ledger().head()),
+        }))
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "a state read failed");
+        internal("a state read failed; see the node's logs")
+    })?
+}
+
+fn internal(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        message,
+        "retry; if it persists, check the node's logs",
+    )
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// Items per page (1..=256, default 100).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page (default: the first page).
+    pub cursor: Option<String>,
+}
+
+/// One page of a list; pass `next_cursor` as `cursor` for the next one (absent on the last page).
+#[derive(Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// A page of up to `limit` items; a full page has a next one, resuming after its last item.
+    pub fn new(items: Vec<T>, limit: usize, cursor_of: impl Fn(&T) -> String) -> Page<T> {
+        let next_cursor = (items.len() >= limit)
+            .then(|| items.last().map(cursor_of))
+            .flatten();
+        Page { items, next_cursor }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
 }

@@ -1,15 +1,17 @@
 //! Subnets: the list, one subnet, its hyperparameters, prices, the columnar metagraph, neurons,
 //! weights, bonds and past epochs.
 
-use super::envelope;
+use super::{read, Page, PageQuery};
 use crate::error::ApiError;
+use crate::extract::{page_limit, ApiPath, ApiQuery};
 use crate::views::Envelope;
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use tensorchain_ledger::subnet::{Neuron, Subnet};
+use tensorchain_ledger::subnet::{self, EpochSummary, Neuron, Row, Subnet};
+use tensorchain_ledger::Ledger;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
@@ -84,55 +86,79 @@ fn parse_u16(what: &'static str, s: &str) -> Result<u16, ApiError> {
     })
 }
 
-fn load(st: &AppState, netuid: u16) -> Result<Subnet, ApiError> {
-    st.api
-        .ledger()
-        .subnet(netuid)?
-        .ok_or_else(|| not_found(netuid))
+fn load(ledger: &Ledger, netuid: u16) -> Result<Subnet, ApiError> {
+    ledger.subnet(netuid)?.ok_or_else(|| not_found(netuid))
 }
 
-#[utoipa::path(get, path = "/v1/subnets", tag = "subnets", responses((status = 200, body = Vec<SubnetView>)))]
-pub async fn list(State(st): State<AppState>) -> Result<Json<Envelope<Vec<SubnetView>>>, ApiError> {
-    let ledger = st.api.ledger();
-    let subnets = ledger.subnets()?;
-    let head = ledger.head().height;
-    let shares = ledger.emission_shares()?;
-    let views = subnets
-        .iter()
-        .map(|s| subnet_view(s, head, share_of(&shares, s.netuid)))
-        .collect();
-    Ok(envelope(&st, views))
+fn bad_cursor(c: &str) -> ApiError {
+    ApiError::bad_request(
+        "bad_cursor",
+        format!("'{c}' is not a cursor of this list"),
+        "pass the next_cursor of the previous page unchanged",
+    )
+}
+
+/// Subnets by netuid, a page at a time.
+#[utoipa::path(get, path = "/v1/subnets", tag = "subnets", params(PageQuery),
+    responses((status = 200, body = Page<SubnetView>), (status = 400, description = "bad_cursor")))]
+pub async fn list(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Envelope<Page<SubnetView>>>, ApiError> {
+    let after = q
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<u16>().map_err(|_| bad_cursor(c)))
+        .transpose()?;
+    let limit = page_limit(q.limit);
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        // At most 128 subnets: their shares are one pass over the subnet records.
+        let shares = ledger.emission_shares()?;
+        let head = ledger.head().height;
+        let page = ledger.subnets_page(after, limit)?;
+        Ok(Page::new(page, limit, |s| s.netuid.to_string())
+            .map(|s| subnet_view(&s, head, share_of(&shares, s.netuid))))
+    })
+    .await
 }
 
 /// The lock cost of creating a subnet now (burned; it doubles after each creation and decays).
 #[utoipa::path(get, path = "/v1/subnets/registration-cost", tag = "subnets", responses((status = 200, description = "{lock_cost}")))]
 pub async fn lock_cost(State(st): State<AppState>) -> Result<Json<Envelope<Value>>, ApiError> {
-    let cost = st.api.ledger().subnet_lock_cost()?;
-    Ok(envelope(&st, json!({ "lock_cost": cost.to_string() })))
+    read(&st, |api| {
+        let cost = api.ledger().subnet_lock_cost()?;
+        Ok(json!({ "lock_cost": cost.to_string() }))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}", tag = "subnets",
     params(("netuid" = u16, Path)), responses((status = 200, body = SubnetView), (status = 404, description = "subnet_not_found")))]
 pub async fn get(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
+    ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<SubnetView>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let s = load(&st, netuid)?;
-    let ledger = st.api.ledger();
-    let share = share_of(&ledger.emission_shares()?, netuid);
-    Ok(envelope(&st, subnet_view(&s, ledger.head().height, share)))
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let s = load(ledger, netuid)?;
+        let share = share_of(&ledger.emission_shares()?, netuid);
+        Ok(subnet_view(&s, ledger.head().height, share))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/hyperparameters", tag = "subnets",
     params(("netuid" = u16, Path)), responses((status = 200, description = "name → {value, owner_settable}")))]
 pub async fn hyperparameters(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
+    ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let s = load(&st, netuid)?;
-    let map: Map<String, Value> = s
+    read(&st, move |api| {
+        let s = load(api.ledger(), netuid)?;
+        let map: Map<String, Value> = s
         .hyper
         .list()
         .into_iter()
@@ -143,7 +169,9 @@ pub async fn hyperparameters(
             )
         })
         .collect();
-    Ok(envelope(&st, Value::Object(map)))
+        Ok(Value::Object(map))
+    })
+    .await
 }
 
 /// The burn price of registering a neuron now.
@@ -151,14 +179,14 @@ pub async fn hyperparameters(
     params(("netuid" = u16, Path)), responses((status = 200, description = "{burn}")))]
 pub async fn burn_cost(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
+    ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let s = load(&st, netuid)?;
-    Ok(envelope(
-        &st,
-        json!({ "netuid": netuid, "burn": s.burn.to_string(), "min_burn": s.hyper.min_burn.to_string(), "max_burn": s.hyper.max_burn.to_string() }),
-    ))
+    read(&st, move |api| {
+        let s = load(api.ledger(), netuid)?;
+        Ok(json!({ "netuid": netuid, "burn": s.burn.to_string(), "min_burn": s.hyper.min_burn.to_string(), "max_burn": s.hyper.max_burn.to_string() }))
+    })
+    .await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -224,6 +252,28 @@ fn column(name: &str, neurons: &[(Neuron, u64)], s: &Subnet) -> Value {
     }
 }
 
+/// The requested metagraph columns, each once, in the order given (all of them if none are given).
+fn parse_fields(list: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
+    let Some(list) = list.filter(|l| !l.is_empty()) else {
+        return Ok(FIELDS.to_vec());
+    };
+    let mut fields = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        let field = FIELDS.iter().find(|f| **f == name).ok_or_else(|| {
+            let shown: String = name.chars().take(40).collect();
+            ApiError::bad_request(
+                "unknown_field",
+                format!("unknown metagraph field '{shown}'"),
+                "fields are listed in /openapi.json",
+            )
+        })?;
+        if !fields.contains(field) {
+            fields.push(*field);
+        }
+    }
+    Ok(fields)
+}
+
 /// The whole metagraph, columnar; scores as floats in [0, 1] (stored as u16 / 65535).
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/metagraph", tag = "subnets",
     params(("netuid" = u16, Path), MetagraphQuery),
@@ -231,71 +281,70 @@ fn column(name: &str, neurons: &[(Neuron, u64)], s: &Subnet) -> Value {
         (status = 400, description = "unknown_field"), (status = 404, description = "subnet_not_found")))]
 pub async fn metagraph(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
-    Query(q): Query<MetagraphQuery>,
+    ApiPath(netuid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<MetagraphQuery>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let s = load(&st, netuid)?;
-    let fields: Vec<String> = match q.fields.as_deref() {
-        None | Some("") => FIELDS.iter().map(|f| f.to_string()).collect(),
-        Some(list) => list.split(',').map(|f| f.trim().to_string()).collect(),
-    };
-    if let Some(bad) = fields.iter().find(|f| !FIELDS.contains(&f.as_str())) {
-        return Err(ApiError::bad_request(
-            "unknown_field",
-            format!("unknown metagraph field '{bad}'"),
-            "fields are listed in /openapi.json",
-        ));
-    }
-    let ledger = st.api.ledger();
-    let mut neurons = Vec::new();
-    for (n, _, _) in ledger.neurons(netuid)? {
-        let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
-        neurons.push((n, stake));
-    }
-    let mut out = Map::new();
-    out.insert("netuid".into(), json!(netuid));
-    out.insert("n".into(), json!(neurons.len()));
-    out.insert("block".into(), json!(ledger.head().height));
-    for f in fields {
-        out.insert(f.clone(), column(&f, &neurons, &s));
-    }
-    Ok(envelope(&st, Value::Object(out)))
+    let fields = parse_fields(q.fields.as_deref())?;
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let s = load(ledger, netuid)?;
+        let mut neurons = Vec::new();
+        for (n, _, _) in ledger.neurons(netuid)? {
+            let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
+            neurons.push((n, stake));
+        }
+        let mut out = Map::new();
+        out.insert("netuid".into(), json!(netuid));
+        out.insert("n".into(), json!(neurons.len()));
+        out.insert("block".into(), json!(ledger.head().height));
+        for f in fields {
+            out.insert(f.to_string(), column(f, &neurons, &s));
+        }
+        Ok(Value::Object(out))
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/neurons/{uid}", tag = "subnets",
     params(("netuid" = u16, Path), ("uid" = u16, Path)), responses((status = 200, description = "one neuron"), (status = 404, description = "neuron_not_found")))]
 pub async fn neuron(
     State(st): State<AppState>,
-    Path((netuid, uid)): Path<(String, String)>,
+    ApiPath((netuid, uid)): ApiPath<(String, String)>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let (netuid, uid) = (parse_u16("netuid", &netuid)?, parse_u16("uid", &uid)?);
-    let s = load(&st, netuid)?;
-    let ledger = st.api.ledger();
-    let neurons = ledger.neurons(netuid)?;
-    let (n, w, b) = neurons.get(uid as usize).ok_or_else(|| {
-        ApiError::not_found(
-            "neuron_not_found",
-            format!("subnet {netuid} has no uid {uid} (n = {})", s.n),
-        )
-    })?;
-    let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
-    let one = vec![(n.clone(), stake)];
-    let mut out = Map::new();
-    for f in FIELDS {
-        let v = column(f, &one, &s);
-        out.insert(f.to_string(), v.get(0).cloned().unwrap_or(Value::Null));
-    }
-    out.insert("uid".into(), json!(uid));
-    out.insert("weights".into(), json!(w));
-    out.insert("bonds".into(), json!(b));
-    Ok(envelope(&st, Value::Object(out)))
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let s = load(ledger, netuid)?;
+        // One neuron's three records, whatever the subnet's size.
+        let view = ledger.view();
+        let n: Neuron = view.get(&subnet::neuron_key(netuid, uid))?.ok_or_else(|| {
+            ApiError::not_found(
+                "neuron_not_found",
+                format!("subnet {netuid} has no uid {uid} (n = {})", s.n),
+            )
+        })?;
+        let w: Row = view.get(&subnet::weights_key(netuid, uid))?.unwrap_or_default();
+        let b: Row = view.get(&subnet::bonds_key(netuid, uid))?.unwrap_or_default();
+        let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
+        let one = vec![(n, stake)];
+        let mut out = Map::new();
+        for f in FIELDS {
+            let v = column(f, &one, &s);
+            out.insert(f.to_string(), v.get(0).cloned().unwrap_or(Value::Null));
+        }
+        out.insert("uid".into(), json!(uid));
+        out.insert("weights".into(), json!(w));
+        out.insert("bonds".into(), json!(b));
+        Ok(Value::Object(out))
+    })
+    .await
 }
 
-fn rows(st: &AppState, netuid: u16, bonds: bool) -> Result<Value, ApiError> {
-    load(st, netuid)?;
+fn rows(ledger: &Ledger, netuid: u16, bonds: bool) -> Result<Value, ApiError> {
+    load(ledger, netuid)?;
     let mut out = Map::new();
-    for (uid, (_, w, b)) in st.api.ledger().neurons(netuid)?.into_iter().enumerate() {
+    for (uid, (_, w, b)) in ledger.neurons(netuid)?.into_iter().enumerate() {
         let row = if bonds { b } else { w };
         if !row.is_empty() {
             out.insert(uid.to_string(), json!(row));
@@ -308,64 +357,76 @@ fn rows(st: &AppState, netuid: u16, bonds: bool) -> Result<Value, ApiError> {
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/weights", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "sparse rows")))]
 pub async fn weights(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
+    ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let v = rows(&st, netuid, false)?;
-    Ok(envelope(&st, v))
+    read(&st, move |api| rows(api.ledger(), netuid, false)).await
 }
 
 /// Stored bond rows, sparse: {"uid": [[uid, u16], ...]}.
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/bonds", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "sparse rows")))]
 pub async fn bonds(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
+    ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let v = rows(&st, netuid, true)?;
-    Ok(envelope(&st, v))
+    read(&st, move |api| rows(api.ledger(), netuid, true)).await
 }
 
-/// Past epochs, newest first: pending, owner cut, paid to miners and validators, recycled.
-#[utoipa::path(get, path = "/v1/subnets/{netuid}/epochs", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "epoch summaries")))]
+/// Past epochs, newest first, a page at a time: pending, owner cut, paid to miners and
+/// validators, recycled. The cursor is a block height.
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/epochs", tag = "subnets", params(("netuid" = u16, Path), PageQuery),
+    responses((status = 200, description = "{items: epoch summaries, next_cursor}"), (status = 400, description = "bad_cursor"),
+        (status = 404, description = "subnet_not_found")))]
 pub async fn epochs(
     State(st): State<AppState>,
-    Path(netuid): Path<String>,
-) -> Result<Json<Envelope<Value>>, ApiError> {
+    ApiPath(netuid): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Envelope<Page<EpochSummary>>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    load(&st, netuid)?;
-    let list = st.api.ledger().epochs(netuid, 100)?;
-    Ok(envelope(&st, json!(list)))
+    let before = q
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<u64>().map_err(|_| bad_cursor(c)))
+        .transpose()?;
+    let limit = page_limit(q.limit);
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        load(ledger, netuid)?;
+        let list = ledger.epochs_page(netuid, before, limit)?;
+        Ok(Page::new(list, limit, |e| e.block.to_string()))
+    })
+    .await
 }
 
 /// The root network: its validators and their subnet weights, and each subnet's current share.
 #[utoipa::path(get, path = "/v1/root", tag = "subnets", responses((status = 200, description = "{validators, shares, computed_at}")))]
 pub async fn root(State(st): State<AppState>) -> Result<Json<Envelope<Value>>, ApiError> {
-    let ledger = st.api.ledger();
-    let (members, computed) = ledger.root()?;
-    let subnets = ledger.subnets()?;
-    let shares: Vec<Value> = match &computed {
-        Some(c) => c
-            .shares
-            .iter()
-            .map(|(n, bits)| json!({"netuid": n, "share": *bits as f64 / 4294967296.0}))
-            .collect(),
-        None => subnets
-            .iter()
-            .map(|s| json!({"netuid": s.netuid, "share": 1.0 / subnets.len() as f64}))
-            .collect(),
-    };
-    let validators: Vec<Value> = members
-        .into_iter()
-        .map(|(hk, stake, row)| json!({"hotkey": hk, "stake": stake.to_string(), "weights": row}))
-        .collect();
-    Ok(envelope(
-        &st,
-        json!({
+    read(&st, |api| {
+        let ledger = api.ledger();
+        let (members, computed) = ledger.root()?;
+        let subnets = ledger.subnets()?;
+        let shares: Vec<Value> = match &computed {
+            Some(c) => c
+                .shares
+                .iter()
+                .map(|(n, bits)| json!({"netuid": n, "share": *bits as f64 / 4294967296.0}))
+                .collect(),
+            None => subnets
+                .iter()
+                .map(|s| json!({"netuid": s.netuid, "share": 1.0 / subnets.len() as f64}))
+                .collect(),
+        };
+        let validators: Vec<Value> = members
+            .into_iter()
+            .map(|(hk, stake, row)| json!({"hotkey": hk, "stake": stake.to_string(), "weights": row}))
+            .collect();
+        Ok(json!({
             "validators": validators,
             "shares": shares,
             "rule": if computed.is_some() { "root consensus" } else { "equal shares (no root weights yet)" },
             "computed_at": computed.map(|c| c.block),
-        }),
-    ))
+        }))
+    })
+    .await
 }

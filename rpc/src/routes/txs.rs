@@ -1,10 +1,10 @@
-use super::envelope;
+use super::read;
 use crate::api::TxStatus;
 use crate::error::ApiError;
-use crate::extract::{parse_hash, ApiJson};
+use crate::extract::{parse_hash, ApiJson, ApiPath};
 use crate::views::{Envelope, TxView};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use borsh::BorshDeserialize;
 use serde::{Deserialize, Serialize};
@@ -70,14 +70,15 @@ pub async fn submit(
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Json<Envelope<SubmitView>>, ApiError> {
     let stx = decode_tx(&body)?;
-    let hash = st.api.submit_tx(stx)?;
-    Ok(envelope(
-        &st,
-        SubmitView {
+    // Admission checks the signer's account in state: a RocksDB read.
+    read(&st, move |api| {
+        let hash = api.submit_tx(stx)?;
+        Ok(SubmitView {
             hash: hash.to_hex(),
             status: "pending".into(),
-        },
-    ))
+        })
+    })
+    .await
 }
 
 /// Dry run against the head state: the fee and effects, or the error it would get.
@@ -88,15 +89,15 @@ pub async fn simulate(
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Json<Envelope<SimulateView>>, ApiError> {
     let stx = decode_tx(&body)?;
-    let effects = st.api.ledger().simulate(&stx)?;
-    Ok(envelope(
-        &st,
-        SimulateView {
+    read(&st, move |api| {
+        let effects = api.ledger().simulate(&stx)?;
+        Ok(SimulateView {
             hash: stx.hash().to_hex(),
             fee: stx.tx.fee.to_string(),
             effects,
-        },
-    ))
+        })
+    })
+    .await
 }
 
 #[utoipa::path(get, path = "/v1/txs/{hash}", tag = "txs",
@@ -104,35 +105,32 @@ pub async fn simulate(
     responses((status = 200, body = TxStatusView), (status = 404, description = "tx_not_found")))]
 pub async fn status(
     State(st): State<AppState>,
-    Path(hash): Path<String>,
+    ApiPath(hash): ApiPath<String>,
 ) -> Result<Json<Envelope<TxStatusView>>, ApiError> {
     let hash = parse_hash(&hash)?;
-    let ledger = st.api.ledger();
-    if let Some((height, index)) = ledger.tx_location(&hash)? {
-        let tx = ledger
-            .block(height)?
-            .and_then(|(b, _)| b.txs.get(index as usize).map(TxView::from));
-        return Ok(envelope(
-            &st,
-            TxStatusView {
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        if let Some((height, index)) = ledger.tx_location(&hash)? {
+            let tx = ledger
+                .block(height)?
+                .and_then(|(b, _)| b.txs.get(index as usize).map(TxView::from));
+            return Ok(TxStatusView {
                 hash: hash.to_hex(),
                 status: TxStatus::Included { height, index },
                 tx,
-            },
-        ));
-    }
-    let status = st.api.local_tx_status(&hash).ok_or_else(|| {
-        ApiError::not_found(
-            "tx_not_found",
-            format!("no transaction {hash} is known to this node"),
-        )
-    })?;
-    Ok(envelope(
-        &st,
-        TxStatusView {
+            });
+        }
+        let status = api.local_tx_status(&hash).ok_or_else(|| {
+            ApiError::not_found(
+                "tx_not_found",
+                format!("no transaction {hash} is known to this node"),
+            )
+        })?;
+        Ok(TxStatusView {
             hash: hash.to_hex(),
             status,
             tx: None,
-        },
-    ))
+        })
+    })
+    .await
 }

@@ -1,5 +1,6 @@
-use super::envelope;
+use super::{read, PageQuery};
 use crate::error::ApiError;
+use crate::extract::{page_limit, parse_cursor_address, ApiQuery};
 use crate::views::Envelope;
 use crate::AppState;
 use axum::extract::State;
@@ -44,9 +45,11 @@ pub struct ValidatorsView {
     /// A different set already scheduled, and the first height it signs.
     pub next_set_from: Option<u64>,
     pub next_set: Vec<ValidatorView>,
-    /// Hotkeys that sent register_validator; the top `max_validators` by stake form the set at
-    /// each validator epoch.
+    /// Hotkeys that sent register_validator, a page at a time in hotkey order (`?limit=&cursor=`
+    /// page them); the top `max_validators` by stake form the set at each validator epoch.
     pub candidates: Vec<CandidateView>,
+    /// Cursor of the next page of candidates, if there are more.
+    pub next_cursor: Option<String>,
     pub jailed: Vec<JailView>,
     pub max_validators: u32,
     pub validator_epoch: u64,
@@ -73,10 +76,24 @@ fn views(
     (list, total)
 }
 
-/// The chain's validator set, what is scheduled next, the candidates and the jailed.
-#[utoipa::path(get, path = "/v1/validators", tag = "chain", responses((status = 200, body = ValidatorsView)))]
-pub async fn list(State(st): State<AppState>) -> Result<Json<Envelope<ValidatorsView>>, ApiError> {
-    let ledger = st.api.ledger();
+/// The chain's validator set (at most `max_validators`), what is scheduled next, the jailed and a
+/// page of candidates.
+#[utoipa::path(get, path = "/v1/validators", tag = "chain", params(PageQuery),
+    responses((status = 200, body = ValidatorsView), (status = 400, description = "bad_cursor")))]
+pub async fn list(
+    State(st): State<AppState>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Envelope<ValidatorsView>>, ApiError> {
+    let after = parse_cursor_address(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit);
+    read(&st, move |api| view(api.ledger(), after, limit)).await
+}
+
+fn view(
+    ledger: &tensorchain_ledger::Ledger,
+    after: Option<AccountId>,
+    limit: usize,
+) -> Result<ValidatorsView, ApiError> {
     let head = ledger.head().height;
     let mut last: BTreeMap<AccountId, u64> = BTreeMap::new();
     for h in (head.saturating_sub(SIGNED_LOOKBACK - 1).max(1)..=head).rev() {
@@ -93,11 +110,13 @@ pub async fn list(State(st): State<AppState>) -> Result<Json<Envelope<Validators
         .iter()
         .find(|(from, set)| *from > head + 1 && *set != current);
     let (validators, total) = views(&current, &last);
-    let (candidates, jailed) = ledger.validator_candidates()?;
+    let candidates = ledger.validator_candidates_page(after.as_ref(), limit)?;
+    let next_cursor = (candidates.len() >= limit)
+        .then(|| candidates.last().map(|(hk, _, _)| hk.to_ss58()))
+        .flatten();
+    let jailed = ledger.jails()?;
     let params = &ledger.params().validators;
-    Ok(envelope(
-        &st,
-        ValidatorsView {
+    Ok(ValidatorsView {
             validators,
             total_power: total.to_string(),
             next_set_from: next.map(|(f, _)| *f),
@@ -117,8 +136,8 @@ pub async fn list(State(st): State<AppState>) -> Result<Json<Envelope<Validators
                     jailed_until: until,
                 })
                 .collect(),
+            next_cursor,
             max_validators: params.max_validators,
             validator_epoch: params.epoch,
-        },
-    ))
+    })
 }
