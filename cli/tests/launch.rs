@@ -214,7 +214,7 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
     as_user(m1, &["stake", "remove", "--hotkey-address", &m1.hotkey, "--amount", "10.5"]);
     let created = as_user(m1, &["subnet", "create", "--max-cost", "10.5"]);
     assert!(created["height"].as_u64().is_some(), "{created}");
-    assert_eq!(data(&format!("{url}/v1/subnets")).as_array().unwrap().len(), 2);
+    assert_eq!(data(&format!("{url}/v1/subnets"))["items"].as_array().unwrap().len(), 2);
 
     // v1 runs a validator node and registers; the set leaves the bootstrap keys.
     let v1 = &wallets[0];

@@ -352,17 +352,16 @@ async fn a_client_sending_garbage_is_rate_limited() {
     let router =
         tensorchain_rpc::router_with(t.node.clone(), Arc::new(Metrics::new()), &config).unwrap();
     let t = TestNode { router, ..t };
-    let mut last = StatusCode::OK;
+    let mut last = (StatusCode::OK, serde_json::Value::Null);
     for _ in 0..400 {
-        let (status, _) = t.get("/v1/accounts/garbage").await;
-        last = status;
-        if status == StatusCode::TOO_MANY_REQUESTS {
+        last = t.get("/v1/accounts/garbage").await;
+        if last.0 == StatusCode::TOO_MANY_REQUESTS {
             break;
         }
     }
-    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
-    let (_, v) = t.get("/v1/chain").await;
-    assert_eq!(code(&v), "rate_limited");
+    assert_eq!(last.0, StatusCode::TOO_MANY_REQUESTS);
+    // The refusal itself names the limit (a later request may find a token refilled already).
+    assert_eq!(code(&last.1), "rate_limited");
 }
 
 #[tokio::test]
