@@ -132,6 +132,9 @@ pub struct AccountData {
     address: String,
     pub free: String,
     staked: String,
+    /// Stake leaving a validator, slashable until its release block.
+    unbonding: String,
+    unbonding_entries: serde_json::Value,
     total: String,
     next_nonce: u64,
 }
@@ -253,23 +256,35 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
             let client = Client::new(&g.network);
             let a: AccountData = client.get(&format!("/v1/accounts/{id}"))?;
             if g.json {
-                print_json(
-                    &json!({"address": a.address, "free": a.free, "staked": a.staked, "total": a.total}),
-                );
+                print_json(&json!({
+                    "address": a.address, "free": a.free, "staked": a.staked,
+                    "unbonding": a.unbonding, "unbonding_entries": a.unbonding_entries,
+                    "total": a.total,
+                }));
             } else {
                 let tao = |s: &str| format!("{} TAO", format_tao(s.parse().unwrap_or(0)));
                 println!(
                     "{}",
                     table(
-                        &["ADDRESS", "FREE", "STAKED", "TOTAL"],
+                        &["ADDRESS", "FREE", "STAKED", "UNBONDING", "TOTAL"],
                         &[vec![
                             a.address.clone(),
                             tao(&a.free),
                             tao(&a.staked),
+                            tao(&a.unbonding),
                             tao(&a.total)
                         ]],
                     )
                 );
+                // When each unbonding entry becomes free, so nobody wonders where the TAO went.
+                for e in a.unbonding_entries.as_array().into_iter().flatten() {
+                    println!(
+                        "  unbonding {} from {} until block {}",
+                        tao(e["amount"].as_str().unwrap_or("0")),
+                        e["hotkey"].as_str().unwrap_or("?"),
+                        e["release_at"]
+                    );
+                }
             }
         }
         WalletCmd::Overview { address } => overview(g, address)?,
