@@ -147,6 +147,10 @@ pub enum TxError {
     WrongRegistrationMode { netuid: u16, mode: &'static str },
     #[error("this chain has no faucet (devnets only)")]
     FaucetDisabled,
+    #[error("this key was already paid for a solution naming block {last_block} or later")]
+    FaucetSolutionUsed { last_block: u64 },
+    #[error("the faucet paid its {max} payouts of this block")]
+    FaucetBusy { max: u32 },
     // Issue 19: wallet calls (swap_hotkey, stake moves).
     #[error("the two hotkeys are the same")]
     SameHotkey,
@@ -248,6 +252,8 @@ impl TxError {
             TxError::PowSignerNotHotkey => "pow_signer_not_hotkey",
             TxError::WrongRegistrationMode { .. } => "wrong_registration_mode",
             TxError::FaucetDisabled => "faucet_disabled",
+            TxError::FaucetSolutionUsed { .. } => "faucet_solution_used",
+            TxError::FaucetBusy { .. } => "faucet_busy",
             TxError::SameHotkey => "same_hotkey",
             TxError::SameColdkey => "same_coldkey",
             TxError::NoStake { .. } => "no_stake",
@@ -360,6 +366,8 @@ impl TxError {
                 "see `registration` in GET /v1/subnets/{netuid}: pow_register or burned_register"
             }
             TxError::FaucetDisabled => "earn TAO by registering a miner with `subnet pow-register`",
+            TxError::FaucetSolutionUsed { .. } => "solve again against the head block",
+            TxError::FaucetBusy { .. } => "retry in the next block",
             TxError::SameHotkey => "give two different hotkeys",
             TxError::SameColdkey => "to move stake between your hotkeys use `tensorchain stake move`",
             TxError::NoStake { .. } => "check your stakes with `tensorchain stake list`",
@@ -809,6 +817,14 @@ fn execute(
 
 /// The devnet faucet: mints the chain's faucet amount to the signer for work (issuance grows
 /// with it, so the supply invariant holds). Chains without a faucet refuse it.
+/// State keys of the devnet faucet: the last block each signer's solution named, and this
+/// block's payouts.
+const FAUCET_LAST: u8 = 0x1e;
+const FAUCET_BLOCK: u8 = 0x1f;
+/// Faucet payouts per block: enough for a few people starting wallets at once, while a flood of
+/// fresh keys cannot mint without bound.
+const MAX_FAUCET_PER_BLOCK: u32 = 4;
+
 fn faucet(
     view: &mut StateView,
     signer: &AccountId,
@@ -825,6 +841,22 @@ fn faucet(
         f.difficulty,
         height,
     )?;
+    // A solution pays once: each signer's solutions must name ever newer blocks.
+    let mut last_key = vec![FAUCET_LAST];
+    last_key.extend_from_slice(&signer.0);
+    if let Some(last) = view.get::<u64>(&last_key)?.filter(|l| *l >= solution.0) {
+        return Err(TxError::FaucetSolutionUsed { last_block: last });
+    }
+    view.put(last_key, &solution.0);
+    // And the faucet as a whole pays a bounded amount per block, however many keys ask.
+    let (at, paid): (u64, u32) = view.get(&[FAUCET_BLOCK])?.unwrap_or((height, 0));
+    let paid = if at == height { paid } else { 0 };
+    if paid >= MAX_FAUCET_PER_BLOCK {
+        return Err(TxError::FaucetBusy {
+            max: MAX_FAUCET_PER_BLOCK,
+        });
+    }
+    view.put(vec![FAUCET_BLOCK], &(height, paid + 1));
     let mut g = view.globals()?;
     let room = tensorchain_primitives::MAX_SUPPLY.saturating_sub(g.total_issuance);
     let amount = f.amount.min(room);

@@ -13,7 +13,8 @@ const HOTKEY: u8 = 0x04;
 const VALIDATORS: u8 = 0x05;
 const COLDKEY_STAKE: u8 = 0x06;
 // 0x07..=0x0a: validators.rs; 0x0b: staking.rs (recent additions); 0x0c..=0x0e: unbonding.rs;
-// 0x0f, 0x1b and 0x1d: validators.rs (set history, left-set heights, bootstrap handover); 0x10..=0x1a, 0x1c: subnet/.
+// 0x0f, 0x1b and 0x1d: validators.rs (set history, left-set heights, bootstrap handover); 0x10..=0x1a, 0x1c: subnet/;
+// 0x1e, 0x1f: execute.rs (devnet faucet); 0x30: swap.rs.
 
 /// Chain-wide totals.
 #[derive(Debug, Clone, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]

@@ -279,6 +279,30 @@ fn the_faucet_mints_for_work_on_chains_that_have_one() {
     assert_eq!(c.free(&me), 7 * RAO_PER_TAO);
     let after = c.ledger.globals().unwrap().total_issuance;
     assert_eq!(after - before, 7 * RAO_PER_TAO + tensorchain_ledger::reward::block_reward(before));
+    // The same solution does not pay twice (review: it could be resent for its 3-block window).
+    assert_eq!(
+        c.err(&me, Call::Faucet { block_number: head, nonce }),
+        "faucet_solution_used"
+    );
+    // And one block pays at most four requests, however many fresh keys ask.
+    let head = c.ledger.head().height;
+    let many: Vec<_> = (0..6)
+        .map(|i| {
+            let k = key(&format!("fresh{i}"));
+            let nonce = nonce_for(&c, WorkKind::Faucet, (k.account(), k.account()), head, 8, true);
+            Tx {
+                chain_id: "test".into(),
+                signer: k.account(),
+                nonce: 0,
+                fee: 0,
+                call: Call::Faucet { block_number: head, nonce },
+            }
+            .sign(&k)
+        })
+        .collect();
+    let rejected = c.block(many);
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+    assert!(rejected.iter().all(|e| e.code() == "faucet_busy"));
     let plain = fair();
     plain.block(vec![]);
     let call = Call::Faucet { block_number: 1, nonce: 0 };
