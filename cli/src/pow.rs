@@ -34,9 +34,14 @@ pub struct Puzzle {
 
 /// What the solver ended with.
 pub enum Outcome {
-    Solved { nonce: u64, hashes: u64 },
+    Solved {
+        nonce: u64,
+        hashes: u64,
+    },
     /// `keep_going` said stop (the block went stale) before a solution.
-    Stopped { hashes: u64 },
+    Stopped {
+        hashes: u64,
+    },
 }
 
 /// Searches nonces on `threads` threads (thread t tries start + t, start + t + threads, …) until
@@ -65,7 +70,14 @@ pub fn solve(p: &Puzzle, threads: usize, mut keep_going: impl FnMut(u64) -> bool
                 while !found.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
                     // Batches keep the shared counters off the hot path.
                     for _ in 0..1024 {
-                        let h = work(p.kind, &p.genesis, &p.block_hash, &p.hotkey, &p.coldkey, nonce);
+                        let h = work(
+                            p.kind,
+                            &p.genesis,
+                            &p.block_hash,
+                            &p.hotkey,
+                            &p.coldkey,
+                            nonce,
+                        );
                         if meets_difficulty(&h, p.difficulty) {
                             winner.store(nonce, Ordering::SeqCst);
                             found.store(true, Ordering::SeqCst);
@@ -106,7 +118,9 @@ pub fn default_threads() -> usize {
 fn head(client: &Client) -> CliResult<(u64, Hash)> {
     let h: Value = client.get("/v1/blocks/head")?;
     let height = h["header"]["height"].as_u64();
-    let hash = h["header"]["hash"].as_str().and_then(|s| s.parse::<Hash>().ok());
+    let hash = h["header"]["hash"]
+        .as_str()
+        .and_then(|s| s.parse::<Hash>().ok());
     match (height, hash) {
         (Some(height), Some(hash)) => Ok((height, hash)),
         _ => Err(CliError::new(
@@ -205,7 +219,13 @@ fn solve_and_submit(
 }
 
 /// `subnet pow-register --netuid N`: the hotkey signs; the coldkey becomes its owner.
-pub fn pow_register(g: &Global, netuid: u16, threads: usize, hotkey: &Keypair, coldkey: AccountId) -> CliResult<()> {
+pub fn pow_register(
+    g: &Global,
+    netuid: u16,
+    threads: usize,
+    hotkey: &Keypair,
+    coldkey: AccountId,
+) -> CliResult<()> {
     let client = Client::new(&g.network);
     let chain: Value = client.get("/v1/chain")?;
     let genesis = genesis_hash(&chain)?;
@@ -247,7 +267,9 @@ pub fn pow_register(g: &Global, netuid: u16, threads: usize, hotkey: &Keypair, c
     } else {
         println!(
             "registered {hk} on subnet {netuid} in block {} ({} hashes, {:.1} s)",
-            result["height"], result["hashes"], result["seconds"].as_f64().unwrap_or(0.0)
+            result["height"],
+            result["hashes"],
+            result["seconds"].as_f64().unwrap_or(0.0)
         );
     }
     Ok(())
@@ -293,7 +315,10 @@ pub fn faucet(g: &Global, threads: usize, coldkey: &Keypair) -> CliResult<()> {
         println!(
             "faucet paid {} TAO to {me} in block {}",
             tensorchain_primitives::format_tao(
-                chain["faucet"]["amount"].as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+                chain["faucet"]["amount"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0)
             ),
             result["height"]
         );
@@ -319,12 +344,22 @@ mod tests {
         let Outcome::Solved { nonce, .. } = solve(&p, 3, |_| true) else {
             panic!("no solution");
         };
-        let h = work(p.kind, &p.genesis, &p.block_hash, &p.hotkey, &p.coldkey, nonce);
+        let h = work(
+            p.kind,
+            &p.genesis,
+            &p.block_hash,
+            &p.hotkey,
+            &p.coldkey,
+            nonce,
+        );
         assert!(meets_difficulty(&h, p.difficulty));
         let hard = Puzzle {
             difficulty: u64::MAX,
             ..p
         };
-        assert!(matches!(solve(&hard, 2, |_| false), Outcome::Stopped { .. }));
+        assert!(matches!(
+            solve(&hard, 2, |_| false),
+            Outcome::Stopped { .. }
+        ));
     }
 }

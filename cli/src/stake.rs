@@ -301,10 +301,7 @@ pub fn run(cmd: StakeCmd, g: &Global) -> CliResult<()> {
                         ]
                     })
                     .collect();
-                println!(
-                    "{}",
-                    table(&["HOTKEY", "STAKE", "TAKE", "OWNER"], &rows)
-                );
+                println!("{}", table(&["HOTKEY", "STAKE", "TAKE", "OWNER"], &rows));
             }
         }
         StakeCmd::List { address } => {

@@ -85,7 +85,10 @@ fn init(a: InitArgs, g: &Global) -> CliResult<()> {
     if !(1..=MAX_BOOTSTRAP).contains(&a.validators) {
         return Err(bad(
             "bad_validator_count",
-            format!("--validators {} is not in 1..={MAX_BOOTSTRAP}", a.validators),
+            format!(
+                "--validators {} is not in 1..={MAX_BOOTSTRAP}",
+                a.validators
+            ),
             "pick 1 to 32 bootstrap validators",
         ));
     }
@@ -98,7 +101,11 @@ fn init(a: InitArgs, g: &Global) -> CliResult<()> {
     }
     let last = a.validators as u32 - 1;
     if a.rpc_port as u32 + last > u16::MAX as u32 || a.p2p_port as u32 + last > u16::MAX as u32 {
-        return Err(bad("bad_port", "ports run past 65535".into(), "pick lower base ports"));
+        return Err(bad(
+            "bad_port",
+            "ports run past 65535".into(),
+            "pick lower base ports",
+        ));
     }
     let handover_stake = parse_tao(&a.handover_stake)
         .map_err(|e| bad("bad_amount", e.to_string(), "amounts are TAO, e.g. 1.5"))?;
@@ -133,7 +140,11 @@ fn init(a: InitArgs, g: &Global) -> CliResult<()> {
         let data_dir = home.join("data");
         std::fs::create_dir_all(&data_dir)?;
         let node_key = tensorchain_node::load_or_create_node_key(&data_dir.join("node_key"))?;
-        let host = a.hosts.get(i).copied().unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        let host = a
+            .hosts
+            .get(i)
+            .copied()
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
         let (rpc, p2p) = (a.rpc_port + i as u16, a.p2p_port + i as u16);
         let peer = node_key.public().to_peer_id();
         let ip = match host {
@@ -170,7 +181,11 @@ fn init(a: InitArgs, g: &Global) -> CliResult<()> {
         }));
     } else {
         println!("no-premine launch kit in {}", out.display());
-        println!("  spec         {} (genesis {})", spec_path.display(), spec.hash());
+        println!(
+            "  spec         {} (genesis {})",
+            spec_path.display(),
+            spec.hash()
+        );
         println!("  nodes        {}", out.join("nodes.json").display());
         for n in &nodes {
             println!("  {:<12} {}  {}", n.name, n.rest_url, n.hotkey);

@@ -226,7 +226,11 @@ fn devnet_transfers_and_survives_restarts() {
     assert_eq!(err["error"]["code"], "insufficient_stake");
     let (_, now) = cli(&d, &home, &["wallet", "balance", "--address", &bob]);
     assert_eq!(rao(&now, "staked"), 5_000_000_000);
-    assert_eq!(rao(&now, "unbonding"), 0, "bob's hotkey does not validate: nothing unbonds");
+    assert_eq!(
+        rao(&now, "unbonding"),
+        0,
+        "bob's hotkey does not validate: nothing unbonds"
+    );
     let after = now;
 
     // Graceful stop (SIGTERM), then resume: every block and balance is still there.

@@ -78,7 +78,10 @@ fn rao(v: &Value) -> u64 {
 fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !ok() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?}: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
 }
@@ -115,14 +118,32 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
     let (rpc, p2p) = (free_ports(3), free_ports(3));
     let (rpc_s, p2p_s) = (rpc.to_string(), p2p.to_string());
     let init = cli(&[
-        "testnet", "init", "--no-premine", "--validators", "2", "--out",
-        kit.to_str().unwrap(), "--rpc-port", &rpc_s, "--p2p-port", &p2p_s,
-        "--block-time-ms", "500", "--handover-validators", "1", "--handover-stake", "1",
+        "testnet",
+        "init",
+        "--no-premine",
+        "--validators",
+        "2",
+        "--out",
+        kit.to_str().unwrap(),
+        "--rpc-port",
+        &rpc_s,
+        "--p2p-port",
+        &p2p_s,
+        "--block-time-ms",
+        "500",
+        "--handover-validators",
+        "1",
+        "--handover-stake",
+        "1",
     ]);
     let spec: Value =
         serde_json::from_str(&std::fs::read_to_string(kit.join("spec.json")).unwrap()).unwrap();
     assert_eq!(spec["allocations"], serde_json::json!([]), "no pre-mine");
-    assert!(spec["validators"].as_array().unwrap().iter().all(|v| v["stake"] == "0"));
+    assert!(spec["validators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| v["stake"] == "0"));
     assert_eq!(spec["subnets"]["genesis_subnets"][0]["registration"], "pow");
     let nodes: Value =
         serde_json::from_str(&std::fs::read_to_string(kit.join("nodes.json")).unwrap()).unwrap();
@@ -139,16 +160,26 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
         net.0.push(spawn(&argv, &root.join(format!("node{i}.log"))));
     }
     let url = nodes[0]["rest_url"].as_str().unwrap().to_string();
-    wait(Duration::from_secs(60), "the bootstrap validators finalize", || {
-        height(&url) >= 2
-    });
+    wait(
+        Duration::from_secs(60),
+        "the bootstrap validators finalize",
+        || height(&url) >= 2,
+    );
 
     // Fresh wallets with no TAO register by work.
     let home = root.join("home");
     let home_s = home.to_str().unwrap().to_string();
     let mut wallets = Vec::new();
     for name in ["v1", "m1", "m2"] {
-        let w = cli(&["--home", &home_s, "-w", name, "wallet", "create", "--no-password"]);
+        let w = cli(&[
+            "--home",
+            &home_s,
+            "-w",
+            name,
+            "wallet",
+            "create",
+            "--no-password",
+        ]);
         wallets.push(Wallet {
             name,
             coldkey: w["coldkey"].as_str().unwrap().to_string(),
@@ -158,12 +189,25 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
     for w in &wallets {
         assert_eq!(rao(&account(&url, &w.coldkey)["total"]), 0);
         let r = cli(&[
-            "--home", &home_s, "-w", w.name, "--network", &url, "subnet", "pow-register",
-            "--netuid", "1", "--threads", "2",
+            "--home",
+            &home_s,
+            "-w",
+            w.name,
+            "--network",
+            &url,
+            "subnet",
+            "pow-register",
+            "--netuid",
+            "1",
+            "--threads",
+            "2",
         ]);
         eprintln!(
             "{} pow-registered in {:.2} s ({} hashes at difficulty {})",
-            w.name, r["seconds"].as_f64().unwrap(), r["hashes"], r["difficulty"]
+            w.name,
+            r["seconds"].as_f64().unwrap(),
+            r["hashes"],
+            r["difficulty"]
         );
     }
     let as_user = |w: &Wallet, args: &[&str]| {
@@ -172,9 +216,26 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
         cli(&all)
     };
     for m in &wallets[1..] {
-        as_user(m, &["axon", "set", "--netuid", "1", "--ip", "127.0.0.1", "--port", "8091"]);
+        as_user(
+            m,
+            &[
+                "axon",
+                "set",
+                "--netuid",
+                "1",
+                "--ip",
+                "127.0.0.1",
+                "--port",
+                "8091",
+            ],
+        );
     }
-    as_user(&wallets[0], &["weights", "set", "--netuid", "1", "--uids", "1,2", "--values", "3,1"]);
+    as_user(
+        &wallets[0],
+        &[
+            "weights", "set", "--netuid", "1", "--uids", "1,2", "--values", "3,1",
+        ],
+    );
 
     // Epochs pay by work; wait until the miner has enough to create a subnet (10 TAO lock).
     let staked = |w: &Wallet| rao(&account(&url, &w.coldkey)["staked"]);
@@ -207,40 +268,93 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
             rao(&e["to_miners"]) + rao(&e["to_validators"])
         })
         .sum();
-    assert_eq!(rao(&s["staked"]), paid, "all stake is epoch payouts, nothing else");
+    assert_eq!(
+        rao(&s["staked"]),
+        paid,
+        "all stake is epoch payouts, nothing else"
+    );
 
     // An earner creates a subnet with earned TAO (unstaking pays its fee from what it frees).
     let m1 = &wallets[1];
-    as_user(m1, &["stake", "remove", "--hotkey-address", &m1.hotkey, "--amount", "10.5"]);
+    as_user(
+        m1,
+        &[
+            "stake",
+            "remove",
+            "--hotkey-address",
+            &m1.hotkey,
+            "--amount",
+            "10.5",
+        ],
+    );
     let created = as_user(m1, &["subnet", "create", "--max-cost", "10.5"]);
     assert!(created["height"].as_u64().is_some(), "{created}");
-    assert_eq!(data(&format!("{url}/v1/subnets"))["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        data(&format!("{url}/v1/subnets"))["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
 
     // v1 runs a validator node and registers; the set leaves the bootstrap keys.
     let v1 = &wallets[0];
-    as_user(v1, &["stake", "remove", "--hotkey-address", &v1.hotkey, "--amount", "0.01"]);
+    as_user(
+        v1,
+        &[
+            "stake",
+            "remove",
+            "--hotkey-address",
+            &v1.hotkey,
+            "--amount",
+            "0.01",
+        ],
+    );
     let v1_rpc = (rpc + 2).to_string();
     let v1_p2p = (p2p + 2).to_string();
     let spec_path = kit.join("spec.json");
     let argv: Vec<String> = [
-        BIN, "--home", &home_s, "-w", "v1", "node", "run", "--genesis",
-        spec_path.to_str().unwrap(), "--data-dir", root.join("v1data").to_str().unwrap(),
-        "--rpc-port", &v1_rpc, "--p2p-port", &v1_p2p, "--validator",
-        "--bootnode", nodes[0]["p2p_addr"].as_str().unwrap(),
+        BIN,
+        "--home",
+        &home_s,
+        "-w",
+        "v1",
+        "node",
+        "run",
+        "--genesis",
+        spec_path.to_str().unwrap(),
+        "--data-dir",
+        root.join("v1data").to_str().unwrap(),
+        "--rpc-port",
+        &v1_rpc,
+        "--p2p-port",
+        &v1_p2p,
+        "--validator",
+        "--bootnode",
+        nodes[0]["p2p_addr"].as_str().unwrap(),
     ]
     .iter()
     .map(|s| s.to_string())
     .collect();
     net.0.push(spawn(&argv, &root.join("v1node.log")));
-    as_user(v1, &["validator", "register", "--hotkey-address", &v1.hotkey]);
-    wait(Duration::from_secs(90), "the elected set takes over", || {
-        let vs = data(&format!("{url}/v1/validators"));
-        vs["validators"]
-            .as_array()
-            .is_some_and(|a| a.len() == 1 && a[0]["hotkey"] == v1.hotkey.as_str())
-    });
+    as_user(
+        v1,
+        &["validator", "register", "--hotkey-address", &v1.hotkey],
+    );
+    wait(
+        Duration::from_secs(90),
+        "the elected set takes over",
+        || {
+            let vs = data(&format!("{url}/v1/validators"));
+            vs["validators"]
+                .as_array()
+                .is_some_and(|a| a.len() == 1 && a[0]["hotkey"] == v1.hotkey.as_str())
+        },
+    );
     let handed = height(&url);
-    wait(Duration::from_secs(30), "blocks keep finalizing after the handover", || {
-        height(&url) >= handed + 5
-    });
+    wait(
+        Duration::from_secs(30),
+        "blocks keep finalizing after the handover",
+        || height(&url) >= handed + 5,
+    );
 }

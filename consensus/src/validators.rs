@@ -119,11 +119,20 @@ mod tests {
         // and the pick depends on both height and round.
         let again = set(&[70, 10, 10, 10]);
         let picks = |s: &ValidatorSet| -> Vec<_> {
-            (0..50).flat_map(|h| (0..3).map(move |r| (h, r))).map(|(h, r)| s.proposer(h, r)).collect()
+            (0..50)
+                .flat_map(|h| (0..3).map(move |r| (h, r)))
+                .map(|(h, r)| s.proposer(h, r))
+                .collect()
         };
         assert_eq!(picks(&s), picks(&again));
-        assert!((0..50).any(|h| s.proposer(h, 0) != s.proposer(h, 1)), "rounds rotate");
-        assert!((0..50).any(|h| s.proposer(h, 0) != s.proposer(h + 1, 0)), "heights rotate");
+        assert!(
+            (0..50).any(|h| s.proposer(h, 0) != s.proposer(h, 1)),
+            "rounds rotate"
+        );
+        assert!(
+            (0..50).any(|h| s.proposer(h, 0) != s.proposer(h + 1, 0)),
+            "heights rotate"
+        );
         let heavy = s
             .validators()
             .iter()

@@ -288,7 +288,10 @@ impl ChainSpec {
                 subnets: self.subnets.clone(),
                 validators: ValidatorParams {
                     handover_stake: self.bootstrap.as_ref().map_or(0, |b| b.handover_stake),
-                    handover_validators: self.bootstrap.as_ref().map_or(0, |b| b.handover_validators),
+                    handover_validators: self
+                        .bootstrap
+                        .as_ref()
+                        .map_or(0, |b| b.handover_validators),
                     ..ValidatorParams::standard(self.max_validators, self.validator_epoch)
                 },
                 faucet: self.faucet.clone(),
@@ -364,9 +367,20 @@ mod tests {
         assert_eq!(back.hash(), spec.hash());
         let g = spec.genesis_state();
         assert!(g.balances.is_empty() && g.stakes.is_empty());
-        assert_eq!(g.params.subnets.genesis_subnets[0].registration, RegistrationMode::Pow);
+        assert_eq!(
+            g.params.subnets.genesis_subnets[0].registration,
+            RegistrationMode::Pow
+        );
         assert_eq!(g.params.validators.handover_validators, 2);
-        assert!(ChainSpec::mainnet(&hk, 0).genesis_state().params.subnets.genesis_subnets.len() == 1);
+        assert!(
+            ChainSpec::mainnet(&hk, 0)
+                .genesis_state()
+                .params
+                .subnets
+                .genesis_subnets
+                .len()
+                == 1
+        );
     }
 
     #[test]

@@ -126,14 +126,19 @@ pub enum TxError {
     #[error("the take was raised at block {last}; the next increase is allowed in {retry_after_blocks} blocks")]
     TakeRateLimited { last: u64, retry_after_blocks: u64 },
     #[error("subnet {netuid}'s owner changed a hyperparameter too recently; retry in {retry_after_blocks} blocks")]
-    HyperparameterRateLimited { netuid: u16, retry_after_blocks: u64 },
+    HyperparameterRateLimited {
+        netuid: u16,
+        retry_after_blocks: u64,
+    },
     #[error("hotkey {hotkey} has no stake that was in place a whole root tempo ago")]
     RootStakeNotSettled { hotkey: AccountId },
     #[error("subnet {netuid}'s epoch is {blocks_to_epoch} blocks away: owner changes wait until it has run")]
     HyperparameterFreezeWindow { netuid: u16, blocks_to_epoch: u64 },
     #[error("the axon was served too recently; retry in {retry_after_blocks} blocks")]
     ServingRateLimited { retry_after_blocks: u64 },
-    #[error("the solution names block {block_number}, older than the oldest accepted block {oldest}")]
+    #[error(
+        "the solution names block {block_number}, older than the oldest accepted block {oldest}"
+    )]
     PowBlockStale { block_number: u64, oldest: u64 },
     #[error("the solution names block {block_number}, after the head {head}")]
     PowBlockInFuture { block_number: u64, head: u64 },
@@ -708,8 +713,10 @@ fn execute(
     let needed = spend.checked_add(tx.fee).ok_or(TxError::AmountOverflow)?;
     // On a no-premine chain everything earned is stake: an unstake may pay its fee out of the
     // rao it frees (checked after the call; a failure rolls it all back).
-    let fee_from_removal = matches!(tx.call, Call::RemoveStake { .. } | Call::RemoveAllStake { .. })
-        && sender.free < needed;
+    let fee_from_removal = matches!(
+        tx.call,
+        Call::RemoveStake { .. } | Call::RemoveAllStake { .. }
+    ) && sender.free < needed;
     if !fee_from_removal {
         if sender.free < needed {
             return Err(TxError::InsufficientBalance {

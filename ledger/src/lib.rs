@@ -12,8 +12,8 @@ pub mod staking;
 pub mod state;
 pub mod store;
 pub mod subnet;
-pub mod unbonding;
 pub mod swap;
+pub mod unbonding;
 pub mod validators;
 pub mod view;
 

@@ -72,7 +72,10 @@ impl Store for RocksStore {
             (None, false) => (IteratorMode::From(prefix, Direction::Forward), None),
             (Some(a), true) => (IteratorMode::From(a, Direction::Reverse), Some(a)),
             (None, true) => match &successor {
-                Some(s) => (IteratorMode::From(s, Direction::Reverse), Some(s.as_slice())),
+                Some(s) => (
+                    IteratorMode::From(s, Direction::Reverse),
+                    Some(s.as_slice()),
+                ),
                 None => (IteratorMode::End, None),
             },
         };
@@ -143,7 +146,9 @@ mod tests {
 
     /// Test keys as text, `~` standing for the byte 0xff (the prefix with no successor).
     fn unescape(s: &str) -> Vec<u8> {
-        s.bytes().map(|b| if b == b'~' { 0xff } else { b }).collect()
+        s.bytes()
+            .map(|b| if b == b'~' { 0xff } else { b })
+            .collect()
     }
 
     /// RocksDB and the in-memory store page alike: forward and reverse, from the start and from
@@ -184,7 +189,11 @@ mod tests {
         for (prefix, after, rev, limit, want) in cases {
             let want: Vec<Vec<u8>> = want.into_iter().map(unescape).collect();
             for s in [&rocks as &dyn Store, &memory as &dyn Store] {
-                assert_eq!(keys(s, prefix, after, rev, limit), want, "{prefix:?} {after:?} {rev}");
+                assert_eq!(
+                    keys(s, prefix, after, rev, limit),
+                    want,
+                    "{prefix:?} {after:?} {rev}"
+                );
             }
         }
     }

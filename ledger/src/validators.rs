@@ -221,7 +221,8 @@ pub fn answers_for_consensus(
         .iter()
         .any(|(_, s)| s.iter().any(|v| v.hotkey == *hotkey));
     let left: Option<u64> = view.get(&key(LEFT, hotkey))?;
-    Ok(in_set || left.is_some_and(|l| l.saturating_add(params.validators.evidence_max_age) >= height))
+    Ok(in_set
+        || left.is_some_and(|l| l.saturating_add(params.validators.evidence_max_age) >= height))
 }
 
 fn owned_hotkey(
@@ -405,7 +406,10 @@ pub fn end_of_block(
     }
     // Who signed up to now but is not in the new set starts the clock of its unbonding window.
     if let Some(before) = sched.for_height(from - 1) {
-        for v in before.iter().filter(|v| !ranked.iter().any(|r| r.hotkey == v.hotkey)) {
+        for v in before
+            .iter()
+            .filter(|v| !ranked.iter().any(|r| r.hotkey == v.hotkey))
+        {
             view.put(key(LEFT, &v.hotkey), &(from - 1));
         }
     }
@@ -437,7 +441,9 @@ fn bootstrap_over(
     height: u64,
 ) -> Result<bool, TxError> {
     let v = &params.validators;
-    if (v.handover_stake == 0 && v.handover_validators == 0) || view.get_raw(&[HANDED_OVER])?.is_some() {
+    if (v.handover_stake == 0 && v.handover_validators == 0)
+        || view.get_raw(&[HANDED_OVER])?.is_some()
+    {
         return Ok(true);
     }
     let total: u128 = ranked.iter().map(|r| r.power as u128).sum();
@@ -450,11 +456,7 @@ fn bootstrap_over(
 
 /// Whether bootstrap validators (keys the launcher runs, with no stake) still govern: a launch
 /// with a handover rule that has not been met yet.
-pub fn bootstrapping(
-    view: &StateView,
-    params: &ChainParams,
-    height: u64,
-) -> Result<bool, TxError> {
+pub fn bootstrapping(view: &StateView, params: &ChainParams, height: u64) -> Result<bool, TxError> {
     let v = &params.validators;
     let has_rule = v.handover_stake > 0 || v.handover_validators > 0;
     // The elected set signs from ACTIVATION_DELAY heights after the handover block; until then

@@ -11,8 +11,12 @@ const TAO: u64 = RAO_PER_TAO;
 
 impl Chain {
     fn stake(&self, hotkey: &str, coldkey: &str) -> u64 {
-        staking::stake_of(&self.ledger.view(), &hot(hotkey).account(), &key(coldkey).account())
-            .unwrap()
+        staking::stake_of(
+            &self.ledger.view(),
+            &hot(hotkey).account(),
+            &key(coldkey).account(),
+        )
+        .unwrap()
     }
 
     /// Runs empty blocks until the next block is subnet 1's epoch block; returns its height.
@@ -32,7 +36,10 @@ impl Chain {
         self.demo_subnet();
         self.run_until_epoch();
         self.run_until_epoch();
-        assert!(self.subnet(1).emission_enabled, "v1 and v2 hold permits with stake");
+        assert!(
+            self.subnet(1).emission_enabled,
+            "v1 and v2 hold permits with stake"
+        );
         self.ok(
             &hot("v1"),
             Call::SetWeights {
@@ -72,7 +79,11 @@ fn miner_incentive_goes_to_its_owner_not_to_whoever_stakes_on_its_hotkey() {
     let c = open();
     c.paying_subnet();
     assert_eq!(c.neuron(3).hotkey, hot("m1").account());
-    assert_eq!(c.stake("m1", "m1"), 0, "the miner's owner has no stake behind it");
+    assert_eq!(
+        c.stake("m1", "m1"),
+        0,
+        "the miner's owner has no stake behind it"
+    );
     c.block(vec![c.add_stake("e", "m1", 2_000_000)]);
     c.run_until_epoch();
     let earned = c.neuron(3).emission;
@@ -80,8 +91,16 @@ fn miner_incentive_goes_to_its_owner_not_to_whoever_stakes_on_its_hotkey() {
         earned.abs_diff(451 * TAO / 100) < 1_000,
         "m1 earned all the miners' half of 9.02 TAO: {earned}"
     );
-    assert_eq!(c.stake("m1", "m1"), earned, "all of it to the owner coldkey, as stake");
-    assert_eq!(c.stake("m1", "e"), 2_000_000, "the 0.002 TAO staker gains nothing");
+    assert_eq!(
+        c.stake("m1", "m1"),
+        earned,
+        "all of it to the owner coldkey, as stake"
+    );
+    assert_eq!(
+        c.stake("m1", "e"),
+        2_000_000,
+        "the 0.002 TAO staker gains nothing"
+    );
 }
 
 #[test]
@@ -97,7 +116,11 @@ fn stake_added_in_the_epoch_block_earns_nothing_from_that_epoch() {
     let paid = c.neuron(1).emission;
     assert!(paid > 0, "v1 earned dividends this epoch");
     assert_eq!(c.stake("v1", "e"), 2_000 * TAO, "E gains 0 from that epoch");
-    assert_eq!(c.stake("v1", "v1") - owner_before, paid, "v1's owner keeps the full share");
+    assert_eq!(
+        c.stake("v1", "v1") - owner_before,
+        paid,
+        "v1's owner keeps the full share"
+    );
     // From the next epoch on E's stake is settled and earns its part.
     c.run_until_epoch();
     assert!(c.stake("v1", "e") > 2_000 * TAO);
@@ -108,20 +131,35 @@ fn take_increases_wait_and_are_rate_limited_decreases_apply_at_once() {
     let c = open();
     c.demo_subnet();
     let hk = hot("v1").account();
-    let take = |t: u16| Call::SetTake { hotkey: hk, take: t };
+    let take = |t: u16| Call::SetTake {
+        hotkey: hk,
+        take: t,
+    };
     c.ok(&key("v1"), take(0));
     let info = |c: &Chain| c.ledger.hotkey(&hk).unwrap().unwrap();
-    assert_eq!(info(&c).take_at(c.ledger.head().height), 0, "a decrease applies at once");
+    assert_eq!(
+        info(&c).take_at(c.ledger.head().height),
+        0,
+        "a decrease applies at once"
+    );
     c.ok(&key("v1"), take(11796));
     let now = c.ledger.head().height;
     let pending = info(&c).pending_take.expect("the increase waits");
     assert_eq!(pending.take, 11796);
     assert_eq!(pending.effective_at, now + 360);
-    assert_eq!(info(&c).take_at(now + 359), 0, "epochs before it still pay at 0%");
+    assert_eq!(
+        info(&c).take_at(now + 359),
+        0,
+        "epochs before it still pay at 0%"
+    );
     assert_eq!(info(&c).take_at(now + 360), 11796);
     assert_eq!(c.err(&key("v1"), take(11000)), "take_rate_limited");
     c.ok(&key("v1"), take(0));
-    assert_eq!(info(&c).pending_take, None, "keeping the take low cancels the raise");
+    assert_eq!(
+        info(&c).pending_take,
+        None,
+        "keeping the take low cancels the raise"
+    );
 }
 
 #[test]
@@ -136,11 +174,20 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
     c.block(vec![c.add_stake("owner", "owner", 1_000 * TAO)]);
     c.ok(
         &key("v1"),
-        Call::BurnedRegister { netuid: 1, hotkey: hot("v1").account(), max_cost: u64::MAX },
+        Call::BurnedRegister {
+            netuid: 1,
+            hotkey: hot("v1").account(),
+            max_cost: u64::MAX,
+        },
     );
     c.block(vec![c.add_stake("v1", "v1", 1_000 * TAO)]);
     c.settle_for_root();
-    c.ok(&key("owner"), Call::RootRegister { hotkey: hot("owner").account() });
+    c.ok(
+        &key("owner"),
+        Call::RootRegister {
+            hotkey: hot("owner").account(),
+        },
+    );
     for i in 2..=subnet::SUBNET_LIMIT {
         c.ok(
             &key("sudo"),
@@ -153,7 +200,10 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
     }
     c.ok(
         &hot("owner"),
-        Call::SetRootWeights { netuids: vec![1, 2], values: vec![3, 1] },
+        Call::SetRootWeights {
+            netuids: vec![1, 2],
+            values: vec![3, 1],
+        },
     );
     // Two root epochs: the first settles the stake, the second weights with it.
     for _ in 0..2 {
@@ -163,7 +213,10 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
         }
     }
     let shares = c.ledger.emission_shares().unwrap();
-    assert!(shares.iter().find(|s| s.0 == 1).unwrap().1 > 0, "subnet 1 earns: {shares:?}");
+    assert!(
+        shares.iter().find(|s| s.0 == 1).unwrap().1 > 0,
+        "subnet 1 earns: {shares:?}"
+    );
     c.ok(
         &key("e"),
         Call::RegisterSubnet {
@@ -172,18 +225,35 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
             identity: "new".into(),
         },
     );
-    assert_eq!(c.subnet(1).owner_coldkey, key("owner").account(), "the weighted subnet survives");
+    assert_eq!(
+        c.subnet(1).owner_coldkey,
+        key("owner").account(),
+        "the weighted subnet survives"
+    );
     let newcomer = c.subnet(2);
-    assert_eq!(newcomer.owner_coldkey, key("e").account(), "the oldest zero-share one went");
+    assert_eq!(
+        newcomer.owner_coldkey,
+        key("e").account(),
+        "the oldest zero-share one went"
+    );
     let view = c.ledger.view();
     assert_eq!(
         subnet::root::weights(&view, &hot("owner").account()).unwrap(),
         vec![(1, 65535)],
         "root weights on the dissolved netuid are gone"
     );
-    assert!(subnet::root::shares(&view).unwrap().unwrap().shares.iter().all(|s| s.0 != 2));
+    assert!(subnet::root::shares(&view)
+        .unwrap()
+        .unwrap()
+        .shares
+        .iter()
+        .all(|s| s.0 != 2));
     c.block(vec![]);
-    assert_eq!(c.subnet(2).pending, 0, "the newcomer mints nothing at first");
+    assert_eq!(
+        c.subnet(2).pending,
+        0,
+        "the newcomer mints nothing at first"
+    );
 }
 
 #[test]
@@ -195,12 +265,18 @@ fn owner_hyperparameters_are_bounded_and_rate_limited() {
         name: name.into(),
         value,
     };
-    assert_eq!(c.err(&key("owner"), set("activity_cutoff", 1)), "hyperparameter_out_of_range");
+    assert_eq!(
+        c.err(&key("owner"), set("activity_cutoff", 1)),
+        "hyperparameter_out_of_range"
+    );
     assert_eq!(
         c.err(&key("owner"), set("weights_rate_limit", 1_000)),
         "hyperparameter_out_of_range"
     );
-    assert_eq!(c.err(&key("owner"), set("min_burn", u64::MAX)), "hyperparameter_out_of_range");
+    assert_eq!(
+        c.err(&key("owner"), set("min_burn", u64::MAX)),
+        "hyperparameter_out_of_range"
+    );
     c.ok(&key("owner"), set("immunity_period", 10));
     assert_eq!(
         c.err(&key("owner"), set("immunity_period", 20)),
@@ -225,21 +301,34 @@ fn the_burn_price_never_exceeds_max_burn() {
 fn commits_are_rate_limited_expire_as_no_weights_and_survive_a_tempo_change() {
     let c = open();
     c.paying_subnet();
-    c.ok(&key("sudo"), Call::SetHyperparameter {
-        netuid: 1,
-        name: "commit_reveal_enabled".into(),
-        value: 1,
-    });
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "commit_reveal_enabled".into(),
+            value: 1,
+        },
+    );
     c.owner_sets("weights_rate_limit", 5);
     let v1 = hot("v1");
     let hash = |salt: &[u8]| {
         tensorchain_primitives::weights_commit_hash(&v1.account(), 1, &[3], &[1], salt, 0)
     };
-    let commit = |salt: &[u8]| Call::CommitWeights { netuid: 1, hash: hash(salt) };
+    let commit = |salt: &[u8]| Call::CommitWeights {
+        netuid: 1,
+        hash: hash(salt),
+    };
     c.ok(&v1, commit(b"a"));
     assert_eq!(c.err(&v1, commit(b"b")), "weights_rate_limited");
     // A tempo change keeps the commit revealable in the next epoch.
-    c.ok(&key("sudo"), Call::SetHyperparameter { netuid: 1, name: "tempo".into(), value: 20 });
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "tempo".into(),
+            value: 20,
+        },
+    );
     c.run_until_epoch();
     // Left unrevealed, it expires at the following epoch: v1 counts as not having set weights.
     c.run_until_epoch();
@@ -263,14 +352,27 @@ fn commits_are_rate_limited_expire_as_no_weights_and_survive_a_tempo_change() {
 fn free_calls_are_rate_limited() {
     let c = open();
     c.demo_subnet();
-    let axon = |port: u16| Call::ServeAxon { netuid: 1, ip: [0; 16], port, protocol: 4 };
+    let axon = |port: u16| Call::ServeAxon {
+        netuid: 1,
+        ip: [0; 16],
+        port,
+        protocol: 4,
+    };
     c.ok(&hot("m1"), axon(8091));
     assert_eq!(c.err(&hot("m1"), axon(8092)), "serving_rate_limited");
     c.block(vec![]);
     c.ok(&hot("m1"), axon(8092));
     c.settle_for_root();
-    c.ok(&key("v1"), Call::RootRegister { hotkey: hot("v1").account() });
-    let root = Call::SetRootWeights { netuids: vec![1], values: vec![1] };
+    c.ok(
+        &key("v1"),
+        Call::RootRegister {
+            hotkey: hot("v1").account(),
+        },
+    );
+    let root = Call::SetRootWeights {
+        netuids: vec![1],
+        values: vec![1],
+    };
     c.ok(&hot("v1"), root.clone());
     assert_eq!(c.err(&hot("v1"), root), "weights_rate_limited");
 }
@@ -281,11 +383,21 @@ fn root_membership_needs_stake_settled_for_a_root_tempo() {
     let c = open();
     c.block(vec![c.add_stake("e", "e", 5_000 * TAO)]);
     assert_eq!(
-        c.err(&key("e"), Call::RootRegister { hotkey: hot("e").account() }),
+        c.err(
+            &key("e"),
+            Call::RootRegister {
+                hotkey: hot("e").account()
+            }
+        ),
         "root_stake_not_settled"
     );
     c.settle_for_root();
-    c.ok(&key("e"), Call::RootRegister { hotkey: hot("e").account() });
+    c.ok(
+        &key("e"),
+        Call::RootRegister {
+            hotkey: hot("e").account(),
+        },
+    );
 }
 
 /// Review M3: the owner cannot change the rules in the blocks just before an epoch.
@@ -297,15 +409,22 @@ fn owner_changes_are_frozen_just_before_an_epoch() {
     assert_eq!(
         c.err(
             &key("owner"),
-            Call::SetHyperparameter { netuid: 1, name: "activity_cutoff".into(), value: 10 }
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "activity_cutoff".into(),
+                value: 10
+            }
         ),
         "hyperparameter_freeze_window"
     );
-    c.ok(&key("sudo"), Call::SetHyperparameter {
-        netuid: 1,
-        name: "activity_cutoff".into(),
-        value: 10,
-    });
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "activity_cutoff".into(),
+            value: 10,
+        },
+    );
 }
 
 #[test]
@@ -314,7 +433,11 @@ fn a_subnet_without_staked_validators_gets_no_emission() {
     c.owner_subnet();
     c.ok(
         &key("m1"),
-        Call::BurnedRegister { netuid: 1, hotkey: hot("m1").account(), max_cost: u64::MAX },
+        Call::BurnedRegister {
+            netuid: 1,
+            hotkey: hot("m1").account(),
+            max_cost: u64::MAX,
+        },
     );
     let owner_free = c.free(&key("owner"));
     let issuance = c.ledger.globals().unwrap().total_issuance;
@@ -322,8 +445,16 @@ fn a_subnet_without_staked_validators_gets_no_emission() {
     c.run_until_epoch();
     assert!(!c.subnet(1).emission_enabled);
     assert_eq!(c.ledger.emission_shares().unwrap(), vec![(1, 0)]);
-    assert_eq!(c.free(&key("owner")), owner_free, "no owner cut from an empty subnet");
-    assert_eq!(c.ledger.globals().unwrap().total_issuance, issuance, "nothing minted");
+    assert_eq!(
+        c.free(&key("owner")),
+        owner_free,
+        "no owner cut from an empty subnet"
+    );
+    assert_eq!(
+        c.ledger.globals().unwrap().total_issuance,
+        issuance,
+        "nothing minted"
+    );
 }
 
 /// Review H1: the owner's forced permit plus a little (flash) stake on its own hotkey must not
@@ -334,7 +465,14 @@ fn owner_stake_alone_does_not_enable_a_subnet() {
     c.owner_subnet();
     c.block(vec![c.add_stake("owner", "owner", 10_000 * TAO)]);
     // A second coldkey with a token stake is not enough either.
-    c.ok(&key("e"), Call::BurnedRegister { netuid: 1, hotkey: hot("e").account(), max_cost: u64::MAX });
+    c.ok(
+        &key("e"),
+        Call::BurnedRegister {
+            netuid: 1,
+            hotkey: hot("e").account(),
+            max_cost: u64::MAX,
+        },
+    );
     c.block(vec![c.add_stake("e", "e", TAO)]);
     for _ in 0..3 {
         c.run_until_epoch();
@@ -354,18 +492,24 @@ fn owner_stake_alone_does_not_enable_a_subnet() {
 fn changing_the_rules_after_a_commit_does_not_erase_the_committers_weights() {
     let c = open();
     c.paying_subnet();
-    c.ok(&key("sudo"), Call::SetHyperparameter {
-        netuid: 1,
-        name: "commit_reveal_enabled".into(),
-        value: 1,
-    });
+    c.ok(
+        &key("sudo"),
+        Call::SetHyperparameter {
+            netuid: 1,
+            name: "commit_reveal_enabled".into(),
+            value: 1,
+        },
+    );
     let v1 = hot("v1");
     let hash = tensorchain_primitives::weights_commit_hash(&v1.account(), 1, &[3], &[1], b"a", 0);
     c.ok(&v1, Call::CommitWeights { netuid: 1, hash });
     c.owner_sets("max_weight_limit", 30_000);
     c.run_until_epoch();
     c.run_until_epoch();
-    assert!(c.neuron(1).dividends > 0, "v1's standing weights still count");
+    assert!(
+        c.neuron(1).dividends > 0,
+        "v1's standing weights still count"
+    );
 }
 
 #[test]
@@ -375,17 +519,33 @@ fn the_owners_other_hotkeys_earn_no_miner_incentive_on_its_subnet() {
     // The owner registers a second hotkey as a miner, and v1 weights only it.
     c.ok(
         &key("owner"),
-        Call::BurnedRegister { netuid: 1, hotkey: hot("owner2").account(), max_cost: u64::MAX },
+        Call::BurnedRegister {
+            netuid: 1,
+            hotkey: hot("owner2").account(),
+            max_cost: u64::MAX,
+        },
     );
     c.run_until_epoch();
     c.run_until_epoch();
-    c.ok(&hot("v1"), Call::SetWeights { netuid: 1, uids: vec![7], values: vec![1], version_key: 0 });
+    c.ok(
+        &hot("v1"),
+        Call::SetWeights {
+            netuid: 1,
+            uids: vec![7],
+            values: vec![1],
+            version_key: 0,
+        },
+    );
     let recycled = c.ledger.globals().unwrap().total_recycled;
     c.run_until_epoch();
     assert!(c.neuron(7).incentive > 0, "Yuma ranks it");
     assert_eq!(
-        staking::stake_of(&c.ledger.view(), &hot("owner2").account(), &key("owner").account())
-            .unwrap(),
+        staking::stake_of(
+            &c.ledger.view(),
+            &hot("owner2").account(),
+            &key("owner").account()
+        )
+        .unwrap(),
         0,
         "its incentive is recycled"
     );
@@ -397,7 +557,11 @@ fn the_api_reports_the_share_the_split_uses_and_a_free_total_that_is_summed() {
     let c = open();
     c.paying_subnet();
     let shares = c.ledger.emission_shares().unwrap();
-    assert_eq!(shares, vec![(1, 1 << 32)], "the only enabled subnet takes the whole reward");
+    assert_eq!(
+        shares,
+        vec![(1, 1 << 32)],
+        "the only enabled subnet takes the whole reward"
+    );
     let before = c.subnet(1).pending;
     c.block(vec![]);
     let reward = 1_000_000_000; // 1 TAO at this issuance
@@ -557,14 +721,28 @@ fn stake_moves_keep_the_timing_and_unbonding_rules() {
     )]);
     assert_eq!(c.ledger.head().height, epoch);
     assert!(c.neuron(1).emission > 0);
-    assert_eq!(c.stake("v1", "e"), 1_000 * TAO, "moved in the epoch block: nothing from it");
+    assert_eq!(
+        c.stake("v1", "e"),
+        1_000 * TAO,
+        "moved in the epoch block: nothing from it"
+    );
     // The chain validator's stake cannot be moved away from a slash.
     let validator = key("validator").account();
-    c.ok(&key("e"), Call::AddStake { hotkey: validator, amount: 10 * TAO });
+    c.ok(
+        &key("e"),
+        Call::AddStake {
+            hotkey: validator,
+            amount: 10 * TAO,
+        },
+    );
     assert_eq!(
         c.err(
             &key("e"),
-            Call::MoveStake { from_hotkey: validator, to_hotkey: hot("v1").account(), amount: TAO }
+            Call::MoveStake {
+                from_hotkey: validator,
+                to_hotkey: hot("v1").account(),
+                amount: TAO
+            }
         ),
         "stake_bonded_to_validator"
     );

@@ -69,11 +69,20 @@ fn fair() -> Chain {
 
 /// A nonce whose work for (hotkey, coldkey) at `block` meets (or, with `pass` false, misses)
 /// `difficulty`.
-fn nonce_for(c: &Chain, kind: WorkKind, keys: (AccountId, AccountId), block: u64, difficulty: u64, pass: bool) -> u64 {
+fn nonce_for(
+    c: &Chain,
+    kind: WorkKind,
+    keys: (AccountId, AccountId),
+    block: u64,
+    difficulty: u64,
+    pass: bool,
+) -> u64 {
     let bh = c.ledger.header(block).unwrap().unwrap().hash();
     let genesis = c.ledger.genesis_hash();
     (0..)
-        .find(|&n| meets_difficulty(&work(kind, &genesis, &bh, &keys.0, &keys.1, n), difficulty) == pass)
+        .find(|&n| {
+            meets_difficulty(&work(kind, &genesis, &bh, &keys.0, &keys.1, n), difficulty) == pass
+        })
         .unwrap()
 }
 
@@ -95,7 +104,10 @@ fn register(c: &Chain, name: &str) {
 }
 
 fn stake_of(c: &Chain, hotkey: &Keypair) -> u64 {
-    c.ledger.hotkey(&hotkey.account()).unwrap().map_or(0, |h| h.total_stake)
+    c.ledger
+        .hotkey(&hotkey.account())
+        .unwrap()
+        .map_or(0, |h| h.total_stake)
 }
 
 #[test]
@@ -108,7 +120,10 @@ fn a_genesis_subnet_mints_from_block_one_with_nobody_staked() {
     assert_eq!(s.owner_coldkey, AccountId::default());
     c.block(vec![]);
     let g1 = c.ledger.globals().unwrap();
-    assert_eq!(g1.total_issuance, tensorchain_ledger::reward::block_reward(0));
+    assert_eq!(
+        g1.total_issuance,
+        tensorchain_ledger::reward::block_reward(0)
+    );
     assert_eq!(c.subnet(1).pending, g1.total_issuance);
 }
 
@@ -137,16 +152,30 @@ fn pow_register_refuses_stale_future_easy_foreign_and_replayed_work_by_name() {
     assert_eq!(c.err(&m1, call(head, easy)), "pow_work_too_easy");
     let good = nonce_for(&c, WorkKind::Register, (hk, ck), head - 2, d, true);
     // Work for m1 signed by someone else is refused (it cannot be stolen from the mempool).
-    assert_eq!(c.err(&hot("m2"), call(head - 2, good)), "pow_signer_not_hotkey");
+    assert_eq!(
+        c.err(&hot("m2"), call(head - 2, good)),
+        "pow_signer_not_hotkey"
+    );
     // Burned registration is not this subnet's mode.
-    let burn = Call::BurnedRegister { netuid: 1, hotkey: hk, max_cost: u64::MAX };
+    let burn = Call::BurnedRegister {
+        netuid: 1,
+        hotkey: hk,
+        max_cost: u64::MAX,
+    };
     assert_eq!(c.err(&key("m1"), burn), "wrong_registration_mode");
     c.ok(&m1, call(head - 2, good));
     let n = c.neuron(0);
     assert_eq!((n.hotkey, n.coldkey), (hk, ck));
-    assert_eq!(c.ledger.hotkey(&hk).unwrap().unwrap().owner, ck, "the coldkey owns the hotkey");
+    assert_eq!(
+        c.ledger.hotkey(&hk).unwrap().unwrap().owner,
+        ck,
+        "the coldkey owns the hotkey"
+    );
     // The same solution again: the hotkey is registered.
-    assert_eq!(c.err(&m1, call(head - 2, good)), "hotkey_already_registered");
+    assert_eq!(
+        c.err(&m1, call(head - 2, good)),
+        "hotkey_already_registered"
+    );
     assert_eq!(c.free(&key("m1")), FUNDS, "registration was free");
     assert_eq!(c.free(&m1), 0);
 }
@@ -196,7 +225,12 @@ fn zero_stake_rule_pays_weight_setters_equally_miners_by_incentive_and_recycles_
     for v in ["v1", "v2"] {
         c.ok(
             &hot(v),
-            Call::SetWeights { netuid: 1, uids: vec![2, 3], values: vec![3, 1], version_key: 0 },
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![2, 3],
+                values: vec![3, 1],
+                version_key: 0,
+            },
         );
     }
     let epoch = c.run_until_epoch();
@@ -204,7 +238,10 @@ fn zero_stake_rule_pays_weight_setters_equally_miners_by_incentive_and_recycles_
     assert_eq!(summary.owner_cut, 0, "no owner is paid");
     let cut = (summary.pending as u128 * 180_000 / 1_000_000) as u64;
     assert!(summary.recycled >= cut, "the owner cut is recycled");
-    assert!(summary.to_miners > 0 && summary.to_validators > 0, "{summary:?}");
+    assert!(
+        summary.to_miners > 0 && summary.to_validators > 0,
+        "{summary:?}"
+    );
     let (v1, v2) = (stake_of(&c, &hot("v1")), stake_of(&c, &hot("v2")));
     assert!(v1 > 0 && v1 == v2, "validators weighted equally: {v1} {v2}");
     let (m1, m2) = (stake_of(&c, &hot("m1")), stake_of(&c, &hot("m2")));
@@ -212,13 +249,25 @@ fn zero_stake_rule_pays_weight_setters_equally_miners_by_incentive_and_recycles_
     // Paid as stake owned by each hotkey's coldkey: every rao came from emission.
     let g = c.ledger.globals().unwrap();
     assert_eq!(g.total_stake, v1 + v2 + m1 + m2);
-    assert_eq!(g.total_issuance, g.total_stake + g.pending_emission + g.total_free);
+    assert_eq!(
+        g.total_issuance,
+        g.total_stake + g.pending_emission + g.total_free
+    );
     assert!(c.subnet(1).emission_enabled);
     // An earner holds only stake: it can still unstake, paying the fee from what it frees.
     assert_eq!(c.free(&key("m1")), 0);
-    c.ok(&key("m1"), Call::RemoveStake { hotkey: hot("m1").account(), amount: m1 / 2 });
+    c.ok(
+        &key("m1"),
+        Call::RemoveStake {
+            hotkey: hot("m1").account(),
+            amount: m1 / 2,
+        },
+    );
     assert_eq!(c.free(&key("m1")), m1 / 2 - FEE);
-    let too_small = Call::RemoveStake { hotkey: hot("m2").account(), amount: FEE / 2 };
+    let too_small = Call::RemoveStake {
+        hotkey: hot("m2").account(),
+        amount: FEE / 2,
+    };
     assert_eq!(c.err(&key("m2"), too_small), "insufficient_balance");
     // From now on stake exists and Yuma's stake rule decides: the next epoch still pays.
     c.block(vec![]);
@@ -239,49 +288,106 @@ fn bootstrap_validators_hand_over_only_when_the_elected_set_meets_the_rule() {
     let bootstrap = c.ledger.validators().unwrap();
     let proposer_free = |c: &Chain| c.free(&key("validator"));
     let recycled = c.ledger.globals().unwrap().total_recycled;
-    c.ok(&key("s"), Call::AddStake { hotkey: hot("s").account(), amount: 500 * RAO_PER_TAO });
+    c.ok(
+        &key("s"),
+        Call::AddStake {
+            hotkey: hot("s").account(),
+            amount: 500 * RAO_PER_TAO,
+        },
+    );
     // The bootstrap proposer is the launcher's key: its fees are recycled, never paid to it.
     assert_eq!(proposer_free(&c), 0);
     assert_eq!(c.ledger.globals().unwrap().total_recycled, recycled + FEE);
-    c.ok(&key("s"), Call::RegisterValidator { hotkey: hot("s").account() });
+    c.ok(
+        &key("s"),
+        Call::RegisterValidator {
+            hotkey: hot("s").account(),
+        },
+    );
     while c.ledger.head().height < 6 {
         c.block(vec![]);
     }
     // 500 TAO elected: below the rule, the bootstrap set stays.
     assert_eq!(c.ledger.validators_at(8).unwrap().unwrap(), bootstrap);
     assert_eq!(validators::handed_over_at(&c.ledger.view()).unwrap(), None);
-    c.ok(&key("s"), Call::AddStake { hotkey: hot("s").account(), amount: 600 * RAO_PER_TAO });
+    c.ok(
+        &key("s"),
+        Call::AddStake {
+            hotkey: hot("s").account(),
+            amount: 600 * RAO_PER_TAO,
+        },
+    );
     while c.ledger.head().height < 10 {
         c.block(vec![]);
     }
     let set = c.ledger.validators_at(12).unwrap().unwrap();
     assert_eq!(set.len(), 1);
     assert_eq!(set[0].hotkey, hot("s").account(), "the bootstrap key left");
-    assert_eq!(validators::handed_over_at(&c.ledger.view()).unwrap(), Some(10));
+    assert_eq!(
+        validators::handed_over_at(&c.ledger.view()).unwrap(),
+        Some(10)
+    );
     // The bootstrap keys still propose until the elected set signs (two heights later): fees
     // stay recycled until then, and are paid to proposers from there on.
-    c.ok(&key("s"), Call::SetTake { hotkey: hot("s").account(), take: 0 });
+    c.ok(
+        &key("s"),
+        Call::SetTake {
+            hotkey: hot("s").account(),
+            take: 0,
+        },
+    );
     assert_eq!(proposer_free(&c), 0, "block 11 is still a bootstrap key's");
-    c.ok(&key("s"), Call::SetTake { hotkey: hot("s").account(), take: 0 });
+    c.ok(
+        &key("s"),
+        Call::SetTake {
+            hotkey: hot("s").account(),
+            take: 0,
+        },
+    );
     assert_eq!(proposer_free(&c), FEE);
 }
 
 #[test]
 fn the_faucet_mints_for_work_on_chains_that_have_one() {
-    let faucet = FaucetParams { amount: 7 * RAO_PER_TAO, difficulty: 8 };
+    let faucet = FaucetParams {
+        amount: 7 * RAO_PER_TAO,
+        difficulty: 8,
+    };
     let c = launch(ValidatorParams::standard(32, 100), &[], Some(faucet));
     c.block(vec![]);
     let head = c.ledger.head().height;
     let me = key("newcomer");
-    let nonce = nonce_for(&c, WorkKind::Faucet, (me.account(), me.account()), head, 8, true);
+    let nonce = nonce_for(
+        &c,
+        WorkKind::Faucet,
+        (me.account(), me.account()),
+        head,
+        8,
+        true,
+    );
     let before = c.ledger.globals().unwrap().total_issuance;
-    c.ok(&me, Call::Faucet { block_number: head, nonce });
+    c.ok(
+        &me,
+        Call::Faucet {
+            block_number: head,
+            nonce,
+        },
+    );
     assert_eq!(c.free(&me), 7 * RAO_PER_TAO);
     let after = c.ledger.globals().unwrap().total_issuance;
-    assert_eq!(after - before, 7 * RAO_PER_TAO + tensorchain_ledger::reward::block_reward(before));
+    assert_eq!(
+        after - before,
+        7 * RAO_PER_TAO + tensorchain_ledger::reward::block_reward(before)
+    );
     // The same solution does not pay twice (review: it could be resent for its 3-block window).
     assert_eq!(
-        c.err(&me, Call::Faucet { block_number: head, nonce }),
+        c.err(
+            &me,
+            Call::Faucet {
+                block_number: head,
+                nonce
+            }
+        ),
         "faucet_solution_used"
     );
     // And one block pays at most four requests, however many fresh keys ask.
@@ -289,13 +395,23 @@ fn the_faucet_mints_for_work_on_chains_that_have_one() {
     let many: Vec<_> = (0..6)
         .map(|i| {
             let k = key(&format!("fresh{i}"));
-            let nonce = nonce_for(&c, WorkKind::Faucet, (k.account(), k.account()), head, 8, true);
+            let nonce = nonce_for(
+                &c,
+                WorkKind::Faucet,
+                (k.account(), k.account()),
+                head,
+                8,
+                true,
+            );
             Tx {
                 chain_id: "test".into(),
                 signer: k.account(),
                 nonce: 0,
                 fee: 0,
-                call: Call::Faucet { block_number: head, nonce },
+                call: Call::Faucet {
+                    block_number: head,
+                    nonce,
+                },
             }
             .sign(&k)
         })
@@ -305,7 +421,10 @@ fn the_faucet_mints_for_work_on_chains_that_have_one() {
     assert!(rejected.iter().all(|e| e.code() == "faucet_busy"));
     let plain = fair();
     plain.block(vec![]);
-    let call = Call::Faucet { block_number: 1, nonce: 0 };
+    let call = Call::Faucet {
+        block_number: 1,
+        nonce: 0,
+    };
     assert_eq!(plain.err(&me, call), "faucet_disabled");
 }
 
@@ -317,7 +436,13 @@ fn the_ownerless_key_cannot_be_claimed() {
     let zero = AccountId::default();
     assert_eq!(c.subnet(1).owner_hotkey, zero);
     assert_eq!(
-        c.err(&key("s"), Call::AddStake { hotkey: zero, amount: RAO_PER_TAO }),
+        c.err(
+            &key("s"),
+            Call::AddStake {
+                hotkey: zero,
+                amount: RAO_PER_TAO
+            }
+        ),
         "weak_key"
     );
     assert!(c.ledger.hotkey(&zero).unwrap().is_none());

@@ -797,7 +797,12 @@ fn a_full_root_network_admits_only_more_stake() {
         },
     );
     assert_eq!(
-        c.err(&v1, Call::RootRegister { hotkey: hot("big").account() }),
+        c.err(
+            &v1,
+            Call::RootRegister {
+                hotkey: hot("big").account()
+            }
+        ),
         "root_stake_not_settled",
         "stake added for the registration does not count yet"
     );

@@ -417,7 +417,10 @@ fn unstaking_after_the_snapshot_still_answers_for_equivocation() {
         .rev()
         .find(|h| set_at(&ledger, *h).len() == 2)
         .unwrap();
-    assert!(last_signed > at, "the removed stake still backed votes after it left");
+    assert!(
+        last_signed > at,
+        "the removed stake still backed votes after it left"
+    );
     assert_eq!(set_at(&ledger, 3 * EPOCH + 3).len(), 1, "bob rotated out");
     // The evidence arrives at the last block of its window, long after the plain unbonding time.
     produce_until(&ledger, last_signed + params.evidence_max_age - 1);
@@ -425,9 +428,15 @@ fn unstaking_after_the_snapshot_still_answers_for_equivocation() {
     let g_before = ledger.globals().unwrap();
     let (rejected, events) = produce(
         &ledger,
-        vec![report(&ledger, double_sign(&bob_hot, last_signed, b"a", b"b"))],
+        vec![report(
+            &ledger,
+            double_sign(&bob_hot, last_signed, b"a", b"b"),
+        )],
     );
-    assert!(rejected.is_empty(), "evidence against a rotated-out validator: {rejected:?}");
+    assert!(
+        rejected.is_empty(),
+        "evidence against a rotated-out validator: {rejected:?}"
+    );
     let slashed = 100 * RAO_PER_TAO; // 5% of the 2,000 TAO bonded (all of it unbonding)
     assert!(events.iter().any(|e| matches!(e,
         Event::ValidatorPunished { hotkey, slashed: s, .. } if *hotkey == bob_hot.account() && *s == slashed)));
@@ -454,5 +463,8 @@ fn unstaking_after_the_snapshot_still_answers_for_equivocation() {
     let bob = ledger.account(&key("bob").account()).unwrap().unwrap();
     assert_eq!(bob.free, free_before + 1_900 * RAO_PER_TAO);
     assert_eq!(bob.unbonding, 0);
-    assert!(ledger.unbonding_of(&key("bob").account()).unwrap().is_empty());
+    assert!(ledger
+        .unbonding_of(&key("bob").account())
+        .unwrap()
+        .is_empty());
 }

@@ -236,7 +236,12 @@ mod tests {
     fn commit(ledger: &Ledger, v: &Keypair, txs: Vec<SignedTx>) {
         let head = ledger.head();
         let built = ledger
-            .build_block(txs, v.account(), head.time_ms + 1, ledger.commit(head.height).unwrap())
+            .build_block(
+                txs,
+                v.account(),
+                head.time_ms + 1,
+                ledger.commit(head.height).unwrap(),
+            )
             .unwrap();
         assert!(built.rejected.is_empty(), "{:?}", built.rejected);
         let c = Commit::signed_by(&built.executed.block, "test", &[v]);
@@ -330,11 +335,17 @@ mod tests {
         };
         let nonce = ledger.account(&owner.account()).unwrap().unwrap().nonce;
         let paying = signed(&ledger, &owner, nonce, transfer);
-        let hash = pool.admit(paying, &ledger).expect("a paying tx evicts a free one");
+        let hash = pool
+            .admit(paying, &ledger)
+            .expect("a paying tx evicts a free one");
         assert!(pool.contains(&hash));
         assert_eq!(pool.len(), HOTKEYS);
         let first = pool.candidates(1);
-        assert_eq!(first[0].hash(), hash, "paying transactions fill blocks first");
+        assert_eq!(
+            first[0].hash(),
+            hash,
+            "paying transactions fill blocks first"
+        );
     }
 
     #[test]
@@ -358,7 +369,11 @@ mod tests {
         };
         let first = pool.admit(axon(a), &ledger).unwrap();
         pool.admit(axon(b), &ledger).unwrap();
-        assert_eq!(pool.candidates(1)[0].hash(), first, "first seen, first in the block");
+        assert_eq!(
+            pool.candidates(1)[0].hash(),
+            first,
+            "first seen, first in the block"
+        );
     }
 
     #[test]
@@ -378,9 +393,14 @@ mod tests {
             values: vec![1],
             version_key: 0,
         };
-        pool.admit(signed(&ledger, hk, 0, axon.clone()), &ledger).unwrap();
-        pool.admit(signed(&ledger, hk, 1, self_weight), &ledger).unwrap();
+        pool.admit(signed(&ledger, hk, 0, axon.clone()), &ledger)
+            .unwrap();
+        pool.admit(signed(&ledger, hk, 1, self_weight), &ledger)
+            .unwrap();
         let third = pool.admit(signed(&ledger, hk, 2, axon), &ledger);
-        assert!(matches!(third, Err(SubmitError::TooManyPending(2))), "{third:?}");
+        assert!(
+            matches!(third, Err(SubmitError::TooManyPending(2))),
+            "{third:?}"
+        );
     }
 }

@@ -5,7 +5,9 @@
 //! any bytes in a header and a client that stops reading can be sent.
 
 use serde_json::Value;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
@@ -13,8 +15,6 @@ use tensorchain_ledger::{Ledger, MemoryStore};
 use tensorchain_node::Node;
 use tensorchain_primitives::{Commit, Hash};
 use tensorchain_rpc::{BlockEvent, Metrics, NodeApi, RpcConfig, SubmitError, TxStatus};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::broadcast;
 
@@ -115,7 +115,12 @@ impl Reply {
 /// Writes a request with arbitrary method, target and header bytes.
 fn send(addr: SocketAddr, method: &[u8], target: &[u8], headers: &[&[u8]]) -> TcpStream {
     let mut req = Vec::new();
-    for part in [method, b" ", target, b" HTTP/1.1\r\nhost: test\r\nconnection: close\r\n"] {
+    for part in [
+        method,
+        b" ",
+        target,
+        b" HTTP/1.1\r\nhost: test\r\nconnection: close\r\n",
+    ] {
         req.extend_from_slice(part);
     }
     for h in headers {
@@ -164,7 +169,8 @@ fn read_reply(sock: &mut TcpStream) -> Reply {
         .iter()
         .any(|(n, v)| n == "content-type" && v.starts_with("text/event-stream"));
     if !streaming {
-        sock.read_to_end(&mut rest).expect("a response body in time");
+        sock.read_to_end(&mut rest)
+            .expect("a response body in time");
     }
     let chunked = headers
         .iter()
@@ -184,7 +190,8 @@ fn read_reply(sock: &mut TcpStream) -> Reply {
 fn dechunk(mut raw: &[u8]) -> String {
     let mut out = Vec::new();
     while let Some(i) = raw.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).trim(), 16).unwrap_or(0);
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&raw[..i]).trim(), 16).unwrap_or(0);
         if size == 0 {
             break;
         }
@@ -217,8 +224,7 @@ fn no_parameter_or_header_crashes_a_handler() {
         rate_limit_per_client: 0,
         rate_limit_global: 0,
         ..RpcConfig::default()
-    })
-    ;
+    });
     s.produce();
     let long = "9".repeat(4_000);
     let values: Vec<&str> = vec![
@@ -271,10 +277,17 @@ fn no_parameter_or_header_crashes_a_handler() {
             let mut sock = send(s.addr, b"GET", target.as_bytes(), &[]);
             let r = read_reply(&mut sock);
             let shown = &target[..target.len().min(80)];
-            assert!(r.status != 0, "{shown}: connection dropped without a response");
+            assert!(
+                r.status != 0,
+                "{shown}: connection dropped without a response"
+            );
             assert!(r.status < 500, "{shown}: {r:?}");
             if r.status >= 400 {
-                assert_ne!(r.code(), "<none>", "{shown}: not the API's error shape: {r:?}");
+                assert_ne!(
+                    r.code(),
+                    "<none>",
+                    "{shown}: not the API's error shape: {r:?}"
+                );
             }
         }
     }
@@ -291,7 +304,10 @@ fn no_parameter_or_header_crashes_a_handler() {
         let mut sock = send(s.addr, b"GET", b"/v1/events?topics=block", &[h]);
         let r = read_reply(&mut sock);
         let shown = String::from_utf8_lossy(h);
-        assert!(r.status != 0, "{shown}: connection dropped without a response");
+        assert!(
+            r.status != 0,
+            "{shown}: connection dropped without a response"
+        );
         assert!(
             r.status == 200 || (r.status == 400 && r.code() == "bad_last_event_id"),
             "{shown}: {r:?}"
@@ -330,7 +346,10 @@ fn random_methods_and_paths_do_not_grow_the_metrics() {
         series.push(http_series(&metrics.body));
     }
     assert!(series[0] > 0, "{series:?}");
-    assert!(series.iter().all(|n| *n == series[0]), "series grew: {series:?}");
+    assert!(
+        series.iter().all(|n| *n == series[0]),
+        "series grew: {series:?}"
+    );
     assert!(series[0] <= 16, "{series:?}");
 }
 
@@ -358,8 +377,7 @@ fn over_budget_requests_get_429_with_retry_after_and_heavy_routes_cost_more() {
         rate_limit_per_client: 1,
         rate_limit_global: 1,
         ..RpcConfig::default()
-    })
-    ;
+    });
     for _ in 0..50 {
         let r = get(open.addr, "/v1/subnets/1/metagraph");
         assert!(r.status == 200 || r.status == 404, "{r:?}");
@@ -378,14 +396,17 @@ fn event_streams_are_capped_per_client_and_in_all() {
         max_streams: 3,
         max_streams_per_client: 2,
         ..limited(0, 0)
-    })
-    ;
+    });
     let (a, r) = open_stream(s.addr, "/v1/events", &[]);
     assert_eq!(r.status, 200);
     let (_b, r) = open_stream(s.addr, "/v1/events", &[]);
     assert_eq!(r.status, 200);
     let (_, r) = open_stream(s.addr, "/v1/events", &[]);
-    assert_eq!((r.status, r.code().as_str()), (503, "too_many_streams"), "{r:?}");
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (503, "too_many_streams"),
+        "{r:?}"
+    );
     assert!(r.header("retry-after").is_some());
     assert_eq!(r.json()["error"]["details"]["scope"], "client");
     // Closing a stream frees its slot (the server notices at its next write).
@@ -408,8 +429,7 @@ fn event_streams_are_capped_per_client_and_in_all() {
         max_streams: 2,
         max_streams_per_client: 1,
         ..RpcConfig::default()
-    })
-    ;
+    });
     let (_a, r1) = open_stream(s.addr, "/v1/events", &[]);
     let (_b, r2) = open_stream(s.addr, "/v1/events", &[]);
     let (_, r3) = open_stream(s.addr, "/v1/events", &[]);
@@ -418,7 +438,11 @@ fn event_streams_are_capped_per_client_and_in_all() {
 }
 
 /// Reads stream bytes until `done` holds for what was read, or the stream ends.
-fn read_stream_until(sock: &mut TcpStream, mut seen: String, done: impl Fn(&str) -> bool) -> String {
+fn read_stream_until(
+    sock: &mut TcpStream,
+    mut seen: String,
+    done: impl Fn(&str) -> bool,
+) -> String {
     let mut chunk = [0u8; 65536];
     while !done(&seen) {
         let n = sock.read(&mut chunk).expect("stream bytes in time");
@@ -485,7 +509,9 @@ fn a_subscriber_that_falls_behind_is_dropped_with_a_reason() {
         height,
         hash: Hash::digest(&height.to_be_bytes()),
         time_ms: 0,
-        tx_hashes: (0..5_000u32).map(|i| Hash::digest(&i.to_be_bytes())).collect(),
+        tx_hashes: (0..5_000u32)
+            .map(|i| Hash::digest(&i.to_be_bytes()))
+            .collect(),
         events: vec![],
         epochs: vec![],
     };
@@ -501,7 +527,10 @@ fn a_subscriber_that_falls_behind_is_dropped_with_a_reason() {
     // After the reason, the stream ends: the server closes the connection.
     let mut rest = Vec::new();
     let ended = sock.read_to_end(&mut rest);
-    assert!(ended.is_ok(), "the stream went on after dropping the subscriber");
+    assert!(
+        ended.is_ok(),
+        "the stream went on after dropping the subscriber"
+    );
 }
 
 #[test]
@@ -570,8 +599,7 @@ fn cors_is_off_by_default_and_follows_the_flag() {
     let s = start(RpcConfig {
         cors_origins: vec!["https://app.example".into()],
         ..RpcConfig::default()
-    })
-    ;
+    });
     let mut sock = send(s.addr, b"GET", b"/v1/chain", &[origin]);
     let r = read_reply(&mut sock);
     assert_eq!(

@@ -302,12 +302,18 @@ mod tests {
         let h = Hash::digest(b"block");
         assert!(matches!(
             commit_by(&refs[..1], h).verify("test", &vals),
-            Err(CommitError::InsufficientPower { signed: 4, total: 6 })
+            Err(CommitError::InsufficientPower {
+                signed: 4,
+                total: 6
+            })
         ));
         assert!(commit_by(&refs[..2], h).verify("test", &vals).is_ok());
         assert!(matches!(
             commit_by(&refs[1..], h).verify("test", &vals),
-            Err(CommitError::InsufficientPower { signed: 2, total: 6 })
+            Err(CommitError::InsufficientPower {
+                signed: 2,
+                total: 6
+            })
         ));
         // Powers 2, 1 (total 3): 2/3 exactly fails, everything passes.
         let pair = vec![vals[0].clone(), vals[1].clone()];

@@ -64,7 +64,10 @@ mod tests {
             .collect();
         assert!(hashes.iter().all(|h| meets_difficulty(h, 1)));
         let passed = hashes.iter().filter(|h| meets_difficulty(h, 100)).count();
-        assert!((15..=70).contains(&passed), "{passed} of 4000 at difficulty 100");
+        assert!(
+            (15..=70).contains(&passed),
+            "{passed} of 4000 at difficulty 100"
+        );
         assert!(!meets_difficulty(&Hash([0xff; 32]), 2));
     }
 
@@ -75,8 +78,14 @@ mod tests {
         assert_ne!(base, work(WorkKind::Faucet, &g, &b, &k, &k, 1));
         assert_ne!(base, work(WorkKind::Register, &b, &b, &k, &k, 1));
         assert_ne!(base, work(WorkKind::Register, &g, &g, &k, &k, 1));
-        assert_ne!(base, work(WorkKind::Register, &g, &b, &AccountId([8; 32]), &k, 1));
-        assert_ne!(base, work(WorkKind::Register, &g, &b, &k, &AccountId([8; 32]), 1));
+        assert_ne!(
+            base,
+            work(WorkKind::Register, &g, &b, &AccountId([8; 32]), &k, 1)
+        );
+        assert_ne!(
+            base,
+            work(WorkKind::Register, &g, &b, &k, &AccountId([8; 32]), 1)
+        );
         assert_ne!(base, work(WorkKind::Register, &g, &b, &k, &k, 2));
     }
 }

@@ -169,7 +169,10 @@ fn cors_layer(origins: &[String]) -> Result<CorsLayer, BadCorsOrigin> {
     Ok(CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([header::CONTENT_TYPE, HeaderName::from_static("last-event-id")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("last-event-id"),
+        ])
         .expose_headers([header::RETRY_AFTER]))
 }
 

@@ -283,7 +283,10 @@ mod tests {
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let p1 = slots.acquire(a, true).unwrap();
         let _p2 = slots.acquire(a, true).unwrap();
-        assert_eq!(slots.acquire(a, true).err(), Some(TooManyStreams::PerClient(2)));
+        assert_eq!(
+            slots.acquire(a, true).err(),
+            Some(TooManyStreams::PerClient(2))
+        );
         let _p3 = slots.acquire(b, true).unwrap();
         assert_eq!(slots.acquire(b, true).err(), Some(TooManyStreams::Total(3)));
         drop(p1);

@@ -8,9 +8,7 @@ use tensorchain_subnet_engine::snapshot::{output_json, simulate};
 fn cases_dir() -> PathBuf {
     std::env::var_os("YUMA_CASES_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/yuma-cases")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/yuma-cases"))
 }
 
 #[derive(Clone, Copy)]

@@ -63,12 +63,9 @@ pub fn apply(
             values,
             version_key,
         } => set_weights(view, signer, *netuid, uids, values, *version_key, now),
-        Call::RootRegister { hotkey } => super::root::register(
-            view,
-            signer,
-            hotkey,
-            (params.subnets.defaults.tempo, now),
-        ),
+        Call::RootRegister { hotkey } => {
+            super::root::register(view, signer, hotkey, (params.subnets.defaults.tempo, now))
+        }
         Call::CommitWeights { netuid, hash } => commit_weights(view, signer, *netuid, *hash, now),
         Call::RevealWeights {
             netuid,

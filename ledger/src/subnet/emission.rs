@@ -165,11 +165,12 @@ fn run_subnet_epoch(
             .unwrap_or_default();
         // Only while commit-reveal is on, and only if the owner changed no rule since the
         // commit (a changed rule may make the committed weights unrevealable).
-        let changed_since = |c: &super::WeightsCommit| {
-            s.last_owner_change.is_some_and(|b| b >= c.block)
-        };
+        let changed_since =
+            |c: &super::WeightsCommit| s.last_owner_change.is_some_and(|b| b >= c.block);
         let punished = s.hyper.commit_reveal_enabled
-            && commits.iter().any(|c| c.epoch + 1 == count && !changed_since(c));
+            && commits
+                .iter()
+                .any(|c| c.epoch + 1 == count && !changed_since(c));
         if punished {
             w.push(Vec::new());
         } else {
@@ -279,8 +280,7 @@ fn run_subnet_epoch(
     recycle(view, recycled)?;
     s.last_epoch_block = height;
     s.epoch_count += 1;
-    s.emission_enabled =
-        s.genesis || enabling_stake >= params.subnets.min_enabling_stake.max(1);
+    s.emission_enabled = s.genesis || enabling_stake >= params.subnets.min_enabling_stake.max(1);
     let summary = EpochSummary {
         block: height,
         pending,
@@ -300,12 +300,7 @@ fn run_subnet_epoch(
 /// epoch, weighing the work it registered with (its PoW difficulty; at least 1); the rest count
 /// 0. Votes follow work done, as in Bitcoin, not the number of cheap hotkeys. Miners are paid by
 /// incentive as always, and both earn stake, after which Yuma's stake rule takes over.
-fn zero_stake_rule(
-    stake: &mut [u64],
-    permits: &mut [bool],
-    weights: &[super::Row],
-    work: &[u64],
-) {
+fn zero_stake_rule(stake: &mut [u64], permits: &mut [bool], weights: &[super::Row], work: &[u64]) {
     for (uid, row) in weights.iter().enumerate() {
         let validates = row.iter().any(|&(j, v)| j as usize != uid && v > 0);
         stake[uid] = if validates { work[uid].max(1) } else { 0 };
@@ -333,6 +328,9 @@ mod tests {
         assert_eq!(permits, vec![true, true, true, true, true, false, false]);
         let attacker: u64 = stake[..3].iter().sum();
         let honest: u64 = stake[3..5].iter().sum();
-        assert!(honest > attacker, "two honest validators outweigh three cheap ones");
+        assert!(
+            honest > attacker,
+            "two honest validators outweigh three cheap ones"
+        );
     }
 }

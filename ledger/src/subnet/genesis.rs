@@ -27,7 +27,10 @@ pub fn validate(p: &SubnetParams) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
     for g in &p.genesis_subnets {
         if g.netuid == 0 || g.netuid > SUBNET_LIMIT {
-            return Err(format!("genesis subnet netuid {} is not in 1..=128", g.netuid));
+            return Err(format!(
+                "genesis subnet netuid {} is not in 1..=128",
+                g.netuid
+            ));
         }
         if !seen.insert(g.netuid) {
             return Err(format!("genesis subnet {} is declared twice", g.netuid));
@@ -36,12 +39,20 @@ pub fn validate(p: &SubnetParams) -> Result<(), String> {
             return Err(format!("genesis subnet {}: name over 64 bytes", g.netuid));
         }
         match (&g.pow, g.registration.allows_pow()) {
-            (Some(pow), true) => pow.validate().map_err(|e| format!("genesis subnet {}: {e}", g.netuid))?,
+            (Some(pow), true) => pow
+                .validate()
+                .map_err(|e| format!("genesis subnet {}: {e}", g.netuid))?,
             (None, true) => {
-                return Err(format!("genesis subnet {} registers by pow but has no pow rules", g.netuid))
+                return Err(format!(
+                    "genesis subnet {} registers by pow but has no pow rules",
+                    g.netuid
+                ))
             }
             (Some(_), false) => {
-                return Err(format!("genesis subnet {} registers by burn: drop its pow rules", g.netuid))
+                return Err(format!(
+                    "genesis subnet {} registers by burn: drop its pow rules",
+                    g.netuid
+                ))
             }
             (None, false) => {}
         }
@@ -52,7 +63,10 @@ pub fn validate(p: &SubnetParams) -> Result<(), String> {
 /// Writes the genesis subnets: ownerless, emission on from the start, no neurons yet.
 pub fn write(view: &mut StateView, p: &SubnetParams) {
     for g in &p.genesis_subnets {
-        let hyper = g.hyperparameters.clone().unwrap_or_else(|| p.defaults.clone());
+        let hyper = g
+            .hyperparameters
+            .clone()
+            .unwrap_or_else(|| p.defaults.clone());
         let s = Subnet {
             netuid: g.netuid,
             owner_coldkey: AccountId::default(),

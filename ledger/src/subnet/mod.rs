@@ -190,7 +190,8 @@ impl Hyperparameters {
                 self.max_allowed_uids = range(self.max_allowed_validators as u64, 4096)? as u16
             }
             "max_allowed_validators" => {
-                self.max_allowed_validators = range(1, (self.max_allowed_uids as u64).min(256))? as u16
+                self.max_allowed_validators =
+                    range(1, (self.max_allowed_uids as u64).min(256))? as u16
             }
             "min_burn" => self.min_burn = range(0, self.max_burn)?,
             "max_burn" => self.max_burn = range(self.min_burn, u64::MAX)?,

@@ -134,7 +134,11 @@ pub fn adjusted(current: u64, registrations: u32, p: &PowParams) -> u64 {
 /// End of block `height`: closes the adjustment interval when it is over.
 pub fn on_block(state: &mut PowState, height: u64) {
     if height.saturating_sub(state.interval_start) >= state.params.adjustment_interval {
-        state.difficulty = adjusted(state.difficulty, state.interval_registrations, &state.params);
+        state.difficulty = adjusted(
+            state.difficulty,
+            state.interval_registrations,
+            &state.params,
+        );
         state.interval_start = height;
         state.interval_registrations = 0;
     }
@@ -285,7 +289,10 @@ mod tests {
         on_block(&mut st, 9);
         assert_eq!(st.difficulty, 1000, "interval not over");
         on_block(&mut st, 10);
-        assert_eq!((st.difficulty, st.interval_start, st.interval_registrations), (2000, 10, 0));
+        assert_eq!(
+            (st.difficulty, st.interval_start, st.interval_registrations),
+            (2000, 10, 0)
+        );
         on_block(&mut st, 20);
         assert_eq!(st.difficulty, 1000, "no registrations: halves");
     }

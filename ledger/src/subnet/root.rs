@@ -262,7 +262,11 @@ pub fn emission_shares(view: &StateView) -> Result<Vec<(u16, u64)>, TxError> {
         .map(|(n, is_on)| {
             let bits = match (&stored, is_on) {
                 (_, false) => 0,
-                (Some(s), true) => s.shares.iter().find(|e| e.0 == n).map_or(0, |e| e.1.max(0) as u64),
+                (Some(s), true) => s
+                    .shares
+                    .iter()
+                    .find(|e| e.0 == n)
+                    .map_or(0, |e| e.1.max(0) as u64),
                 (None, true) => (1u64 << 32) / on.max(1),
             };
             (n, bits)

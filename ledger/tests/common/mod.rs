@@ -7,7 +7,9 @@ pub use tensorchain_ledger::subnet::{self, SubnetParams};
 pub use tensorchain_ledger::{
     supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
-pub use tensorchain_primitives::{Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO};
+pub use tensorchain_primitives::{
+    Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
+};
 
 pub const FEE: u64 = 1_000;
 pub const FUNDS: u64 = 100_000 * RAO_PER_TAO;
@@ -220,9 +222,9 @@ impl Chain {
             let next = self.ledger.head().height + 1;
             let limited = s.last_owner_change.is_some_and(|last| next < last + tempo);
             let frozen = subnet::emission::is_epoch_block(1, s.hyper.tempo, next)
-                || (tempo >= 20 && (1..tempo / 10).any(|d| {
-                    subnet::emission::is_epoch_block(1, s.hyper.tempo, next + d)
-                }));
+                || (tempo >= 20
+                    && (1..tempo / 10)
+                        .any(|d| subnet::emission::is_epoch_block(1, s.hyper.tempo, next + d)));
             if !limited && !frozen {
                 break;
             }
@@ -240,7 +242,10 @@ impl Chain {
 
     /// Sudo caps subnet 1 at `n` uids (validator permits first: they may not outnumber uids).
     pub fn sudo_max_uids(&self, n: u64) {
-        for (name, value) in [("max_allowed_validators", n.min(64)), ("max_allowed_uids", n)] {
+        for (name, value) in [
+            ("max_allowed_validators", n.min(64)),
+            ("max_allowed_uids", n),
+        ] {
             self.ok(
                 &key("sudo"),
                 Call::SetHyperparameter {
@@ -269,4 +274,3 @@ impl Chain {
         }
     }
 }
-

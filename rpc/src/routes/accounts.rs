@@ -125,10 +125,12 @@ fn nominators_page(
     limit: usize,
 ) -> Result<Page<NominatorView>, ApiError> {
     let list = ledger.nominators_page(hotkey, after, limit)?;
-    Ok(Page::new(list, limit, |(ck, _)| ck.to_ss58()).map(|(ck, a)| NominatorView {
-        coldkey: ck.to_ss58(),
-        amount: a.to_string(),
-    }))
+    Ok(
+        Page::new(list, limit, |(ck, _)| ck.to_ss58()).map(|(ck, a)| NominatorView {
+            coldkey: ck.to_ss58(),
+            amount: a.to_string(),
+        }),
+    )
 }
 
 fn hotkey_not_found(id: &AccountId) -> ApiError {

@@ -77,9 +77,9 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
                 .map(|(name, fee)| (name.to_string(), serde_json::Value::String(fee.to_string())))
                 .collect::<serde_json::Map<_, _>>()
                 .into(),
-            faucet: params.faucet.as_ref().map(|f| {
-                serde_json::json!({"amount": f.amount.to_string(), "difficulty": f.difficulty})
-            }),
+            faucet: params.faucet.as_ref().map(
+                |f| serde_json::json!({"amount": f.amount.to_string(), "difficulty": f.difficulty}),
+            ),
         })
     })
     .await

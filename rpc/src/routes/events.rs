@@ -290,13 +290,22 @@ mod tests {
         assert_eq!(replay_range(10, 10), None);
         assert_eq!(replay_range(3, 10), Some((4, 10, 4)));
         assert_eq!(replay_range(0, 5_000), Some((4_001, 5_000, 1)));
-        assert_eq!(replay_range(u64::MAX - 1, u64::MAX), Some((u64::MAX, u64::MAX, u64::MAX)));
+        assert_eq!(
+            replay_range(u64::MAX - 1, u64::MAX),
+            Some((u64::MAX, u64::MAX, u64::MAX))
+        );
     }
 
     #[test]
     fn topics_are_deduplicated_and_validated() {
-        assert_eq!(parse_topics(Some("block,block, tx,block")).unwrap(), ["block", "tx"]);
+        assert_eq!(
+            parse_topics(Some("block,block, tx,block")).unwrap(),
+            ["block", "tx"]
+        );
         assert_eq!(parse_topics(None).unwrap(), TOPICS);
-        assert_eq!(parse_topics(Some("block,gossip")).unwrap_err().code, "unknown_topic");
+        assert_eq!(
+            parse_topics(Some("block,gossip")).unwrap_err().code,
+            "unknown_topic"
+        );
     }
 }

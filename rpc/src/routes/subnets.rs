@@ -159,16 +159,16 @@ pub async fn hyperparameters(
     read(&st, move |api| {
         let s = load(api.ledger(), netuid)?;
         let map: Map<String, Value> = s
-        .hyper
-        .list()
-        .into_iter()
-        .map(|(name, value, owner)| {
-            (
-                name.to_string(),
-                json!({"value": value, "owner_settable": owner}),
-            )
-        })
-        .collect();
+            .hyper
+            .list()
+            .into_iter()
+            .map(|(name, value, owner)| {
+                (
+                    name.to_string(),
+                    json!({"value": value, "owner_settable": owner}),
+                )
+            })
+            .collect();
         Ok(Value::Object(map))
     })
     .await
@@ -324,8 +324,12 @@ pub async fn neuron(
                 format!("subnet {netuid} has no uid {uid} (n = {})", s.n),
             )
         })?;
-        let w: Row = view.get(&subnet::weights_key(netuid, uid))?.unwrap_or_default();
-        let b: Row = view.get(&subnet::bonds_key(netuid, uid))?.unwrap_or_default();
+        let w: Row = view
+            .get(&subnet::weights_key(netuid, uid))?
+            .unwrap_or_default();
+        let b: Row = view
+            .get(&subnet::bonds_key(netuid, uid))?
+            .unwrap_or_default();
         let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
         let one = vec![(n, stake)];
         let mut out = Map::new();

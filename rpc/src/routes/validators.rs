@@ -117,27 +117,27 @@ fn view(
     let jailed = ledger.jails()?;
     let params = &ledger.params().validators;
     Ok(ValidatorsView {
-            validators,
-            total_power: total.to_string(),
-            next_set_from: next.map(|(f, _)| *f),
-            next_set: next.map(|(_, s)| views(s, &last).0).unwrap_or_default(),
-            candidates: candidates
-                .into_iter()
-                .map(|(hk, at, stake)| CandidateView {
-                    hotkey: hk.to_ss58(),
-                    registered_at: at,
-                    stake: stake.to_string(),
-                })
-                .collect(),
-            jailed: jailed
-                .into_iter()
-                .map(|(hk, until)| JailView {
-                    hotkey: hk.to_ss58(),
-                    jailed_until: until,
-                })
-                .collect(),
-            next_cursor,
-            max_validators: params.max_validators,
-            validator_epoch: params.epoch,
+        validators,
+        total_power: total.to_string(),
+        next_set_from: next.map(|(f, _)| *f),
+        next_set: next.map(|(_, s)| views(s, &last).0).unwrap_or_default(),
+        candidates: candidates
+            .into_iter()
+            .map(|(hk, at, stake)| CandidateView {
+                hotkey: hk.to_ss58(),
+                registered_at: at,
+                stake: stake.to_string(),
+            })
+            .collect(),
+        jailed: jailed
+            .into_iter()
+            .map(|(hk, until)| JailView {
+                hotkey: hk.to_ss58(),
+                jailed_until: until,
+            })
+            .collect(),
+        next_cursor,
+        max_validators: params.max_validators,
+        validator_epoch: params.epoch,
     })
 }
