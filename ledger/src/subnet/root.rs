@@ -250,10 +250,12 @@ pub fn epoch(view: &mut StateView, height: u64, since: u64) -> Result<(), TxErro
 /// an equal part while nobody weights; 0 while it is `emission_disabled` (no permit holder with
 /// stake yet). Disabled subnets' parts are not minted. The API reports exactly these.
 pub fn emission_shares(view: &StateView) -> Result<Vec<(u16, u64)>, TxError> {
+    // One read per netuid (not a `netuids()` pass and then a second read of each record).
     let mut enabled = Vec::new();
-    for netuid in netuids(view)? {
-        let s = super::subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
-        enabled.push((netuid, s.emission_enabled));
+    for netuid in 1..=super::SUBNET_LIMIT {
+        if let Some(s) = super::subnet(view, netuid)? {
+            enabled.push((netuid, s.emission_enabled));
+        }
     }
     let on = enabled.iter().filter(|e| e.1).count() as u64;
     let stored = shares(view)?;
