@@ -46,17 +46,6 @@ fn added_after(adds: &Adds, since: u64) -> u64 {
     adds.iter().filter(|a| a.0 > since).map(|a| a.1).sum()
 }
 
-/// `coldkey`'s stake behind `hotkey` that was already there at block `since`.
-pub fn settled_stake(
-    view: &StateView,
-    hotkey: &AccountId,
-    coldkey: &AccountId,
-    since: u64,
-) -> Result<u64, TxError> {
-    let now = stake_of(view, hotkey, coldkey)?;
-    Ok(now.saturating_sub(added_after(&recent_adds(view, hotkey, coldkey)?, since)))
-}
-
 /// Every nominator of `hotkey` with the stake that was already there at block `since`.
 pub fn settled_nominators(
     view: &StateView,

@@ -51,6 +51,17 @@ impl Chain {
         );
     }
 
+    fn enable_commit_reveal(&self) {
+        self.ok(
+            &key("sudo"),
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "commit_reveal_enabled".into(),
+                value: 1,
+            },
+        );
+    }
+
     /// Subnet 1, owned by "owner" with its hotkey as the only neuron.
     fn owner_subnet(&self) {
         self.ok(
@@ -301,14 +312,7 @@ fn the_burn_price_never_exceeds_max_burn() {
 fn commits_are_rate_limited_expire_as_no_weights_and_survive_a_tempo_change() {
     let c = open();
     c.paying_subnet();
-    c.ok(
-        &key("sudo"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "commit_reveal_enabled".into(),
-            value: 1,
-        },
-    );
+    c.enable_commit_reveal();
     c.owner_sets("weights_rate_limit", 5);
     let v1 = hot("v1");
     let hash = |salt: &[u8]| {
@@ -492,14 +496,7 @@ fn owner_stake_alone_does_not_enable_a_subnet() {
 fn changing_the_rules_after_a_commit_does_not_erase_the_committers_weights() {
     let c = open();
     c.paying_subnet();
-    c.ok(
-        &key("sudo"),
-        Call::SetHyperparameter {
-            netuid: 1,
-            name: "commit_reveal_enabled".into(),
-            value: 1,
-        },
-    );
+    c.enable_commit_reveal();
     let v1 = hot("v1");
     let hash = tensorchain_primitives::weights_commit_hash(&v1.account(), 1, &[3], &[1], b"a", 0);
     c.ok(&v1, Call::CommitWeights { netuid: 1, hash });
@@ -599,6 +596,15 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The amount a `RemoveStake` op takes: its percentage of the current stake, at least 1 rao.
+fn removal(c: &Chain, a: usize, h: usize, op: &Op) -> u64 {
+    let Op::RemoveStake(_, _, p) = op else {
+        return 0;
+    };
+    let have = c.stake(HOTKEYS[h], ACTORS[a]);
+    ((have as u128 * *p as u128 / 100) as u64).max(1)
+}
+
 fn holdings(c: &Chain, who: &str) -> u64 {
     c.ledger
         .account(&key(who).account())
@@ -621,16 +627,16 @@ proptest! {
         let mut adds: std::collections::BTreeMap<(usize, usize), Vec<(u64, u64)>> =
             Default::default();
         for op in ops {
+            let removed = match op {
+                Op::RemoveStake(a, h, _) => Some(removal(&c, a, h, &op)),
+                _ => None,
+            };
             let txs = match &op {
                 Op::Transfer(a, b, x) => vec![c.tx(&key(ACTORS[*a]), Call::Transfer {
                     to: key(ACTORS[*b]).account(), amount: *x })],
                 Op::AddStake(a, h, x) => vec![c.add_stake(ACTORS[*a], HOTKEYS[*h], *x)],
-                Op::RemoveStake(a, h, p) => {
-                    let have = c.stake(HOTKEYS[*h], ACTORS[*a]);
-                    let amount = (have as u128 * *p as u128 / 100) as u64;
-                    vec![c.tx(&key(ACTORS[*a]), Call::RemoveStake {
-                        hotkey: hot(HOTKEYS[*h]).account(), amount: amount.max(1) })]
-                }
+                Op::RemoveStake(a, h, _) => vec![c.tx(&key(ACTORS[*a]), Call::RemoveStake {
+                    hotkey: hot(HOTKEYS[*h]).account(), amount: removal(&c, *a, *h, &op) })],
                 Op::SetTake(h, t) => vec![c.tx(&key(HOTKEYS[*h]), Call::SetTake {
                     hotkey: hot(HOTKEYS[*h]).account(), take: *t })],
                 Op::Weights(v, w) => vec![c.tx(&hot(HOTKEYS[*v]), Call::SetWeights {
@@ -649,8 +655,10 @@ proptest! {
                     match op {
                         Op::AddStake(a, h, x) => adds.entry((a, h)).or_default().push((height, x)),
                         Op::RemoveStake(a, h, _) => {
-                            // Removals take the newest additions first, as the ledger does.
-                            let mut gone = stakes_before[a][h] - c.stake(HOTKEYS[h], ACTORS[a]);
+                            // Removals take the newest additions first, as the ledger does. (The
+                            // stake after the block may include emission paid in it: count the
+                            // amount the transaction removed, not the difference.)
+                            let mut gone = removed.expect("a removal was sent");
                             let list = adds.entry((a, h)).or_default();
                             while let Some(last) = list.last_mut() {
                                 let cut = gone.min(last.1);
