@@ -43,6 +43,9 @@ pub fn run(args: BenchArgs, g: &Global) -> CliResult<()> {
     let client = Client::new(&g.network);
     let chain: Value = client.get("/v1/chain")?;
     let chain_id = chain["chain_id"].as_str().unwrap_or_default().to_string();
+    if g.uri.is_some() {
+        crate::wallet::refuse_dev_key_off_devnet(&chain_id, "--uri")?;
+    }
     let fee: u64 = chain["fees"]["transfer"]
         .as_str()
         .and_then(|s| s.parse().ok())

@@ -198,10 +198,37 @@ fn devnet_spec(
 }
 
 /// A port on 127.0.0.1 nobody listens on right now.
+/// The lowest port `--rpc-port 0`/`--p2p-port 0` hands out: above the well-known and registered
+/// services most hosts run.
+const FREE_PORT_FLOOR: u16 = 20_000;
+
+/// A port that is free now, for a node to listen on. It is drawn at random *below* the kernel's
+/// ephemeral range: a port from `bind(0)` comes from that range, where any outgoing connection on
+/// the host may take it before the node binds it (a CI run lost a devnet node that way).
 fn free_port() -> CliResult<u16> {
+    use std::hash::{BuildHasher, Hasher};
+    let ceiling = ephemeral_range_start().max(FREE_PORT_FLOOR + 1);
+    for _ in 0..1_000 {
+        // RandomState is seeded from the OS: a different draw per call and per process.
+        let draw = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let port = FREE_PORT_FLOOR + (draw % u64::from(ceiling - FREE_PORT_FLOOR)) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+/// The first port of the kernel's ephemeral range (Linux's default where it cannot be read).
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 fn port(base: u16, i: usize, previous: Option<u16>) -> CliResult<u16> {
@@ -439,14 +466,16 @@ fn wait_started(n: &DevnetNode, since: Instant) -> CliResult<()> {
             }
         }
         if !n.pid.is_some_and(alive) {
-            return Err(CliError::new(
+            let mut e = CliError::new(
                 "node_start_failed",
                 format!("node {} exited while starting", n.name),
                 format!(
                     "see its log: {} (a port in use? --rpc-port/--p2p-port pick others, 0 free ones)",
                     n.log.display()
                 ),
-            ));
+            );
+            e.details = json!({ "log_tail": log_tail(&n.log) });
+            return Err(e);
         }
         if since.elapsed() > START_TIMEOUT {
             return Err(CliError::new(
@@ -461,6 +490,27 @@ fn wait_started(n: &DevnetNode, since: Instant) -> CliResult<()> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// The last lines of a node's log: why it stopped, without opening the file.
+fn log_tail(log: &Path) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    const LINES: usize = 10;
+    // Logs append across restarts: read only the end.
+    const TAIL_BYTES: i64 = 8 * 1024;
+    let mut bytes = Vec::new();
+    if let Ok(mut f) = std::fs::File::open(log) {
+        let _ = f
+            .seek(SeekFrom::End(-TAIL_BYTES))
+            .or_else(|_| f.rewind().map(|_| 0));
+        let _ = f.read_to_end(&mut bytes);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LINES)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
 }
 
 fn print_up(

@@ -239,7 +239,10 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         .map(|b| parse_multiaddr(b))
         .collect::<CliResult<Vec<_>>>()?;
     let key: Option<Keypair> = match (validator_uri, validator) {
-        (Some(name), _) => Some(dev_hotkey(&name)),
+        (Some(name), _) => {
+            crate::wallet::refuse_dev_key_off_devnet(&spec.chain_id, "--validator-uri")?;
+            Some(dev_hotkey(&name))
+        }
         (None, true) => Some(Wallets::new(&g.home()).hotkey(&g.wallet, &g.hotkey)?),
         (None, false) => None,
     };
@@ -301,7 +304,19 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
                 info.p2p_addrs.join(" ")
             );
         }
-        wait_for_signal().await;
+        let mut node = node;
+        tokio::select! {
+            _ = wait_for_signal() => {}
+            reason = node.failed() => {
+                tracing::error!(%reason, "a core task died; exiting for the supervisor to restart the node");
+                let _ = std::fs::remove_file(data_dir.join(NODE_INFO));
+                return Err(CliError::new(
+                    "node_failed",
+                    reason,
+                    "the node exits so that its supervisor (systemd, `devnet up`) restarts it; see the log",
+                ));
+            }
+        }
         tracing::info!("shutting down");
         node.shutdown().await;
         let _ = std::fs::remove_file(data_dir.join(NODE_INFO));

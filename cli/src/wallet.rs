@@ -153,6 +153,19 @@ pub fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
     )
 }
 
+/// Dev keys' secrets are public: they sign only on devnets (finding 12 of the Byzantine-peers
+/// review: `--validator-uri` was accepted on any chain).
+pub fn refuse_dev_key_off_devnet(chain_id: &str, flag: &str) -> CliResult<()> {
+    if tensorchain_genesis::is_devnet_chain_id(chain_id) {
+        return Ok(());
+    }
+    Err(CliError::new(
+        "dev_key_refused",
+        format!("{flag} uses a dev key, whose secret anyone can derive, on chain {chain_id}"),
+        "dev keys sign only on devnets (a chain id containing \"devnet\"); use a wallet (-w/-H)",
+    ))
+}
+
 /// The coldkey to act with: a dev key from --uri, or the wallet's.
 pub fn signer(g: &Global) -> CliResult<Keypair> {
     match &g.uri {
@@ -383,6 +396,9 @@ pub fn submit(
 ) -> CliResult<Value> {
     let client = Client::new(&g.network);
     let (chain, fee) = chain_and_fee(&client, call.name())?;
+    if g.uri.is_some() {
+        refuse_dev_key_off_devnet(&chain.chain_id, "--uri")?;
+    }
     let account: AccountData = client.get(&format!("/v1/accounts/{}", key.account()))?;
     let stx = Tx {
         chain_id: chain.chain_id,

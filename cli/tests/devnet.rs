@@ -26,12 +26,33 @@ impl Drop for Devnet {
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(Value::Null);
-        for n in state["nodes"].as_array().into_iter().flatten() {
-            if let Some(pid) = n["pid"].as_u64() {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            }
+        let pids: Vec<u64> = state["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["pid"].as_u64())
+            .collect();
+        for pid in &pids {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+        // SIGKILL is delivered, not done: wait until the nodes are gone (or zombies) so the next
+        // `devnet up` in this directory does not find them still running.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while pids.iter().any(|p| running(*p)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether a process still runs: present in /proc and not a zombie.
+fn running(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(')')?;
+            rest.trim_start().chars().next()
+        })
+        .is_some_and(|state| !matches!(state, 'Z' | 'X'))
 }
 
 fn up(dir: &Path, extra: &[&str]) -> Devnet {

@@ -86,15 +86,16 @@ fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-/// A base port with `n` free consecutive ports after it (loopback).
+/// A base port with `n` free consecutive ports after it (loopback), drawn between 20000 and
+/// 32767: below Linux's ephemeral range, so an outgoing connection cannot take one first.
 fn free_ports(n: u16) -> u16 {
+    use std::hash::{BuildHasher, Hasher};
     loop {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = l.local_addr().unwrap().port();
-        drop(l);
-        if base < 60_000
-            && (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
-        {
+        let draw = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let base = 20_000 + (draw % u64::from(12_700 - n)) as u16;
+        if (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
             return base;
         }
     }

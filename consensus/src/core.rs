@@ -141,6 +141,12 @@ enum RoundStep {
 /// Messages for the next height are kept until it starts, up to this many.
 const MAX_BUFFERED: usize = 4096;
 
+/// Rounds beyond the next one that one validator may open here. An honest validator is at most
+/// a round or two ahead (its timeouts fired sooner); a Byzantine one signing messages for
+/// millions of rounds would otherwise grow the round tables without bound and make every input
+/// cost O(rounds). CometBFT keeps the same two "catch-up rounds" per peer.
+pub const MAX_CATCHUP_ROUNDS_PER_VALIDATOR: usize = 2;
+
 pub struct Core {
     config: Config,
     me: Option<AccountId>,
@@ -157,6 +163,9 @@ pub struct Core {
     proposed: BTreeSet<u32>,
     decided: Option<ValueId>,
     buffered: Vec<Input>,
+    /// Rounds above `round + 1` each validator has opened: at most
+    /// `MAX_CATCHUP_ROUNDS_PER_VALIDATOR` each.
+    catchup: BTreeMap<AccountId, BTreeSet<u32>>,
     effects: Vec<Effect>,
 }
 
@@ -178,6 +187,7 @@ impl Core {
             proposed: BTreeSet::new(),
             decided: None,
             buffered: Vec::new(),
+            catchup: BTreeMap::new(),
             effects: Vec::new(),
         }
     }
@@ -196,6 +206,27 @@ impl Core {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// Whether `input` can change this core's state: inputs of the current height, and votes and
+    /// proposals only from members of its validator set. Nothing else is worth a WAL record:
+    /// junk signed by strangers must not grow every node's log.
+    pub fn can_use(&self, input: &Input) -> bool {
+        if Self::input_height(input) != Some(self.height) {
+            return false;
+        }
+        let member = |who: &AccountId| self.validators.power_of(who) > 0;
+        match input {
+            Input::Proposal { proposal, .. } => member(&proposal.proposer),
+            Input::Vote(v) => member(&v.validator),
+            _ => true,
+        }
+    }
+
+    /// Rounds of this height anything is tracked for: bounded by the current round plus
+    /// `MAX_CATCHUP_ROUNDS_PER_VALIDATOR` per validator.
+    pub fn tracked_rounds(&self) -> usize {
+        self.keeper.round_count()
     }
 
     pub fn handle(&mut self, input: Input) -> Vec<Effect> {
@@ -221,7 +252,7 @@ impl Core {
         }
         let h = Self::input_height(&input).unwrap_or(0);
         if h != self.height || self.validators.is_empty() {
-            if h == self.height + 1
+            if Some(h) == self.height.checked_add(1)
                 && self.buffered.len() < MAX_BUFFERED
                 && !matches!(input, Input::Timeout(_))
             {
@@ -231,8 +262,16 @@ impl Core {
         }
         match input {
             Input::StartHeight { .. } => unreachable!("handled above"),
-            Input::Proposal { proposal, valid } => self.on_proposal(proposal, valid),
-            Input::Vote(v) => self.on_vote(v),
+            Input::Proposal { proposal, valid } => {
+                if self.admit_round(proposal.proposer, proposal.proposal.round) {
+                    self.on_proposal(proposal, valid)
+                }
+            }
+            Input::Vote(v) => {
+                if self.admit_round(v.validator, v.vote.round) {
+                    self.on_vote(v)
+                }
+            }
             Input::Timeout(t) => self.on_timeout(t),
             Input::ProposedValue { round, value, .. } => {
                 if round == self.round
@@ -263,6 +302,29 @@ impl Core {
                 self.apply(input);
             }
         }
+    }
+
+    /// Whether a message of `who` for `round` may be tracked: members only, and beyond the next
+    /// round only within `who`'s catch-up allowance.
+    fn admit_round(&mut self, who: AccountId, round: u32) -> bool {
+        if self.validators.power_of(&who) == 0 {
+            return false;
+        }
+        let next = self.round.saturating_add(1);
+        if round <= next {
+            return true;
+        }
+        let opened = self.catchup.entry(who).or_default();
+        // Rounds this node has since reached no longer count against the allowance.
+        opened.retain(|r| *r > next);
+        if opened.contains(&round) {
+            return true;
+        }
+        if opened.len() >= MAX_CATCHUP_ROUNDS_PER_VALIDATOR {
+            return false;
+        }
+        opened.insert(round);
+        true
     }
 
     fn is_proposer(&self, round: u32) -> bool {
@@ -373,7 +435,13 @@ impl Core {
                 self.step = RoundStep::Precommit;
             }
             // Lines 65–67: OnTimeoutPrecommit.
-            TimeoutKind::Precommit if t.round == self.round => self.start_round(self.round + 1),
+            // The last round has no successor: a height that reaches it stays there (only a
+            // Byzantine majority of rounds could get here).
+            TimeoutKind::Precommit if t.round == self.round => {
+                if let Some(next) = self.round.checked_add(1) {
+                    self.start_round(next)
+                }
+            }
             TimeoutKind::Rebroadcast if t.round == self.round && self.decided.is_none() => {
                 let proof = self
                     .valid

@@ -184,9 +184,10 @@ impl<W: Wal> Driver<W> {
 
     /// Handles one input from the network, a timer or the host.
     pub fn handle(&mut self, input: Input) -> Vec<Output> {
-        if let Some(r) = Record::of_input(&input) {
+        if let Some(r) = Record::of_input(&input).filter(|_| self.core.can_use(&input)) {
             // Losing an unsynced input only loses progress, never safety: it is synced before any
-            // signature that depends on it leaves.
+            // signature that depends on it leaves. Early inputs for the next height are kept in
+            // memory only: losing them on a crash loses progress, not safety.
             let _ = self.append(&r);
         }
         self.process(input)
@@ -479,5 +480,36 @@ mod tests {
         // The next height starts clean.
         d.start_height(2, set).unwrap();
         assert!(d.wal_warning.is_none());
+    }
+
+    /// Finding 2 of the Byzantine-peers review: votes signed by any key, for any height, were
+    /// written to every node's WAL, which grew without bound and slowed restarts.
+    #[test]
+    fn finding_2_junk_votes_never_reach_the_wal() {
+        let (key, set) = pair();
+        let mut d = driver(&key, MemoryWal::default());
+        d.start_height(1, set.clone()).unwrap();
+        let before = d.wal_mut().bytes.len();
+        let vote = |height: u64, signer: &Keypair| {
+            Input::Vote(SignedVote::sign(
+                tensorchain_primitives::Vote {
+                    chain_id: "t".into(),
+                    height,
+                    round: 0,
+                    kind: tensorchain_primitives::VoteKind::Prevote,
+                    block_hash: None,
+                },
+                signer,
+            ))
+        };
+        let stranger = Keypair::dev("stranger");
+        for _ in 0..100 {
+            d.handle(vote(1, &stranger));
+            d.handle(vote(9, &key));
+        }
+        assert_eq!(d.wal_mut().bytes.len(), before, "nothing logged");
+        // A member's vote for the height being decided is logged.
+        d.handle(vote(1, &Keypair::dev("other")));
+        assert!(d.wal_mut().bytes.len() > before);
     }
 }

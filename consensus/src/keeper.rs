@@ -116,7 +116,16 @@ impl VoteKeeper {
 
     /// Rounds above `round` anyone has been heard from in.
     pub fn rounds_above(&self, round: u32) -> Vec<u32> {
-        self.rounds.range(round + 1..).map(|(r, _)| *r).collect()
+        use std::ops::Bound::{Excluded, Unbounded};
+        self.rounds
+            .range((Excluded(round), Unbounded))
+            .map(|(r, _)| *r)
+            .collect()
+    }
+
+    /// Rounds anything was heard in.
+    pub fn round_count(&self) -> usize {
+        self.rounds.len()
     }
 
     /// The votes of a kind for `value` in `round`: a commit certificate, or a proof of lock.

@@ -3,6 +3,6 @@
 mod spec;
 
 pub use spec::{
-    dev_coldkey, dev_hotkey, BootstrapHandover, ChainSpec, GenesisAllocation, GenesisValidator,
-    SpecError, DEV_ACCOUNTS,
+    dev_coldkey, dev_hotkey, is_devnet_chain_id, BootstrapHandover, ChainSpec, GenesisAllocation,
+    GenesisValidator, SpecError, DEV_ACCOUNTS,
 };

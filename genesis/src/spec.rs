@@ -12,6 +12,12 @@ use thiserror::Error;
 /// The dev accounts of the devnet preset, in order; the first N are its validators.
 pub const DEV_ACCOUNTS: [&str; 6] = ["alice", "bob", "charlie", "dave", "eve", "ferdie"];
 
+/// Whether a chain id names a devnet: the only chains where dev keys (whose secrets anyone can
+/// derive) may sign and a faucet may mint.
+pub fn is_devnet_chain_id(chain_id: &str) -> bool {
+    chain_id.contains("devnet")
+}
+
 /// A dev coldkey: secret = blake3("tensorchain/dev/" ‖ name).
 pub fn dev_coldkey(name: &str) -> Keypair {
     Keypair::dev(name)
@@ -238,6 +244,26 @@ impl ChainSpec {
         if self.validators.is_empty() {
             return invalid("at least one genesis validator is needed");
         }
+        // A hotkey listed twice would count twice toward the set's power but sign once: the
+        // chain would halt at height 2.
+        let mut hotkeys = std::collections::BTreeSet::new();
+        if let Some(v) = self.validators.iter().find(|v| !hotkeys.insert(v.hotkey)) {
+            return Err(SpecError::Invalid(format!(
+                "genesis validator {} is listed twice",
+                v.hotkey
+            )));
+        }
+        let mut addresses = std::collections::BTreeSet::new();
+        if let Some(a) = self
+            .allocations
+            .iter()
+            .find(|a| !addresses.insert(a.address))
+        {
+            return Err(SpecError::Invalid(format!(
+                "allocation to {} is listed twice",
+                a.address
+            )));
+        }
         if let Err(e) = self.subnets.defaults.validate() {
             return Err(SpecError::Invalid(format!("subnets.defaults: {e}")));
         }
@@ -251,7 +277,7 @@ impl ChainSpec {
             return invalid("allocations and stakes exceed the 21M TAO supply");
         }
         tensorchain_ledger::subnet::genesis::validate(&self.subnets).map_err(SpecError::Invalid)?;
-        if self.faucet.is_some() && !self.chain_id.contains("devnet") {
+        if self.faucet.is_some() && !is_devnet_chain_id(&self.chain_id) {
             return invalid("a faucet is for devnets only (a chain id containing \"devnet\")");
         }
         if self.faucet.as_ref().is_some_and(|f| f.difficulty == 0) {
@@ -324,6 +350,22 @@ impl ChainSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Finding 12 of the Byzantine-peers review: genesis accepted a validator listed twice, and
+    /// the chain halted at height 2.
+    #[test]
+    fn finding_12_duplicate_genesis_validators_are_refused() {
+        let mut spec = ChainSpec::devnet(2, 42);
+        spec.validate().unwrap();
+        spec.validators[1].hotkey = spec.validators[0].hotkey;
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("listed twice"), "{err}");
+
+        let mut spec = ChainSpec::devnet(2, 42);
+        spec.allocations[1].address = spec.allocations[0].address;
+        let err = spec.validate().unwrap_err().to_string();
+        assert!(err.contains("listed twice"), "{err}");
+    }
 
     #[test]
     fn json_round_trip_keeps_the_hash() {

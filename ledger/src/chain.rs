@@ -12,8 +12,8 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use tensorchain_primitives::{
-    merkle_root, validator_set_hash, AccountId, Block, Commit, CommitError, Hash, Header, SignedTx,
-    Validator, MAX_SUPPLY,
+    last_commit_hash, merkle_root, validator_set_hash, AccountId, Block, Commit, CommitError, Hash,
+    Header, SignedTx, Validator, MAX_BLOCK_BYTES, MAX_SUPPLY,
 };
 use thiserror::Error;
 
@@ -272,7 +272,8 @@ impl Ledger {
             .transpose()
     }
 
-    /// Builds the next block from `candidates` in order, leaving out any that fail.
+    /// Builds the next block from `candidates` in order, leaving out any that fail, and stopping
+    /// before the block would exceed `MAX_BLOCK_BYTES`.
     pub fn build_block(
         &self,
         candidates: impl IntoIterator<Item = SignedTx>,
@@ -280,14 +281,34 @@ impl Ledger {
         time_ms: u64,
         last_commit: Option<Commit>,
     ) -> Result<BuiltBlock, LedgerError> {
+        self.build_block_within(candidates, proposer, time_ms, last_commit, MAX_BLOCK_BYTES)
+    }
+
+    /// As `build_block`, with the block's encoded size bounded by `max_bytes`. Candidates after
+    /// the first that does not fit stay out (not rejected: they wait for the next block), so a
+    /// signer's transactions are never included out of nonce order.
+    pub fn build_block_within(
+        &self,
+        candidates: impl IntoIterator<Item = SignedTx>,
+        proposer: AccountId,
+        time_ms: u64,
+        last_commit: Option<Commit>,
+        max_bytes: usize,
+    ) -> Result<BuiltBlock, LedgerError> {
         let mut view = self.view();
         let head_height = self.head().height;
         let mut txs = Vec::new();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
+        let mut size = self.empty_block_len(last_commit.as_ref());
         for stx in candidates {
+            let len = borsh::object_length(&stx).unwrap_or(usize::MAX);
+            if size.saturating_add(len) > max_bytes {
+                break;
+            }
             match apply_tx(&mut view, &stx, &self.params, &proposer, head_height + 1) {
                 Ok(ev) => {
+                    size += len;
                     events.push(ev);
                     txs.push(stx);
                 }
@@ -299,9 +320,36 @@ impl Ledger {
         Ok(BuiltBlock { executed, rejected })
     }
 
+    /// The encoded size of this chain's next block without transactions: every header field
+    /// but the chain id has a fixed size; then the (empty) transaction list and the certificate.
+    fn empty_block_len(&self, last_commit: Option<&Commit>) -> usize {
+        let header = Header {
+            chain_id: self.params.chain_id.clone(),
+            height: 0,
+            time_ms: 0,
+            parent_hash: Hash::ZERO,
+            tx_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+            proposer: AccountId::default(),
+            validator_set_hash: Hash::ZERO,
+            next_validator_set_hash: Hash::ZERO,
+            last_commit_hash: Hash::ZERO,
+        };
+        let len = |r: Result<usize, _>| r.unwrap_or(usize::MAX);
+        len(borsh::object_length(&header))
+            .saturating_add(len(borsh::object_length(&Vec::<SignedTx>::new())))
+            .saturating_add(len(borsh::object_length(&last_commit)))
+    }
+
     /// Re-executes a block proposed elsewhere and checks every header field against the result.
     pub fn execute_block(&self, block: &Block) -> Result<ExecutedBlock, LedgerError> {
         let invalid = |m: String| LedgerError::InvalidBlock(m);
+        let size = block.encoded_len();
+        if size > MAX_BLOCK_BYTES {
+            return Err(invalid(format!(
+                "the block is {size} bytes; at most {MAX_BLOCK_BYTES} are valid"
+            )));
+        }
         let head = self.head();
         let h = &block.header;
         if h.chain_id != self.params.chain_id {
@@ -404,7 +452,7 @@ impl Ledger {
             proposer,
             validator_set_hash: set_hash(height),
             next_validator_set_hash: set_hash(height + 1),
-            last_commit_hash: last_commit.as_ref().map(Commit::hash).unwrap_or(Hash::ZERO),
+            last_commit_hash: last_commit_hash(last_commit.as_ref()),
         };
         let hash = header.hash();
         put_state(&mut batch, &changes);
@@ -436,6 +484,11 @@ impl Ledger {
         commit: &Commit,
     ) -> Result<(), LedgerError> {
         self.commit_block_durably(executed, commit, true)
+    }
+
+    /// Makes every committed block durable, those committed unsynced included.
+    pub fn sync(&self) -> Result<(), LedgerError> {
+        Ok(self.store.sync()?)
     }
 
     /// As `commit_block`; with `synced` false the batch is not fsynced (still atomic and in

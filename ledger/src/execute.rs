@@ -11,7 +11,7 @@ use crate::{stake_moves, swap};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use serde_json::json;
-use tensorchain_primitives::{AccountId, Call, SignatureError, SignedTx};
+use tensorchain_primitives::{AccountId, Call, SignatureError, SignedTx, MAX_TX_BYTES};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -74,6 +74,10 @@ pub enum TxError {
     HyperparameterOutOfRange { name: String, min: u64, max: u64 },
     #[error("identity is longer than {max} bytes")]
     IdentityTooLong { max: usize },
+    #[error("the transaction is {size} bytes; at most {max} are valid")]
+    TxTooLarge { size: usize, max: usize },
+    #[error("the reveal's salt is longer than {max} bytes")]
+    SaltTooLong { max: usize },
     #[error("{uids} uids but {values} values")]
     WeightsLengthMismatch { uids: usize, values: usize },
     #[error("more weights than the subnet's {max} uids")]
@@ -222,6 +226,8 @@ impl TxError {
             TxError::UnknownHyperparameter { .. } => "unknown_hyperparameter",
             TxError::HyperparameterOutOfRange { .. } => "hyperparameter_out_of_range",
             TxError::IdentityTooLong { .. } => "identity_too_long",
+            TxError::TxTooLarge { .. } => "tx_too_large",
+            TxError::SaltTooLong { .. } => "salt_too_long",
             TxError::WeightsLengthMismatch { .. } => "weights_length_mismatch",
             TxError::TooManyWeights { .. } => "too_many_weights",
             TxError::IncorrectWeightsVersion { .. } => "incorrect_weights_version",
@@ -312,6 +318,8 @@ impl TxError {
             }
             TxError::HyperparameterOutOfRange { .. } => "choose a value within the range",
             TxError::IdentityTooLong { .. } => "shorten the subnet identity",
+            TxError::TxTooLarge { .. } => "split the call (fewer weights or a shorter field)",
+            TxError::SaltTooLong { .. } => "commit again with a shorter salt (16 bytes is plenty)",
             TxError::WeightsLengthMismatch { .. } => "give one value per uid",
             TxError::TooManyWeights { .. } => "weight at most one entry per uid",
             TxError::IncorrectWeightsVersion { .. } => {
@@ -502,6 +510,8 @@ impl TxError {
                 json!({"retry_after_blocks": retry_after_blocks})
             }
 
+            TxError::TxTooLarge { size, max } => json!({"size": size, "max": max}),
+            TxError::SaltTooLong { max } => json!({"max": max}),
             _ => json!({}),
         }
     }
@@ -641,6 +651,14 @@ pub enum Event {
 /// Checks that need no state: chain id, signature, fee.
 pub fn check_stateless(stx: &SignedTx, params: &ChainParams) -> Result<(), TxError> {
     let tx = &stx.tx;
+    // First, before any hashing or signature check: the size bounds the work of everything after.
+    let size = borsh::object_length(stx).unwrap_or(usize::MAX);
+    if size > MAX_TX_BYTES {
+        return Err(TxError::TxTooLarge {
+            size,
+            max: MAX_TX_BYTES,
+        });
+    }
     if tx.chain_id != params.chain_id {
         return Err(TxError::WrongChainId {
             expected: params.chain_id.clone(),

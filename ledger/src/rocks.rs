@@ -113,6 +113,10 @@ impl Store for RocksStore {
         opts.set_sync(!unsynced);
         self.db.write_opt(wb, &opts).map_err(err)
     }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush_wal(true).map_err(err)
+    }
 }
 
 #[cfg(test)]

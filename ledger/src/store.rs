@@ -88,8 +88,10 @@ pub trait Store: Send + Sync + 'static {
         reverse: bool,
         limit: usize,
     ) -> Result<Entries, StoreError>;
-    /// Applies the batch atomically; it is durable when this returns.
+    /// Applies the batch atomically; it is durable when this returns, unless `batch.unsynced`.
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
+    /// Makes every batch written so far durable (unsynced ones included).
+    fn sync(&self) -> Result<(), StoreError>;
 }
 
 /// The smallest key greater than every key starting with `prefix`; None when every byte is 0xff
@@ -186,6 +188,11 @@ impl Store for MemoryStore {
                 None => map.remove(&key),
             };
         }
+        Ok(())
+    }
+
+    /// Memory has no disk behind it: everything written is as durable as it gets.
+    fn sync(&self) -> Result<(), StoreError> {
         Ok(())
     }
 }

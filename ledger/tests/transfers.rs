@@ -8,7 +8,8 @@ use tensorchain_ledger::{
     MemoryStore, Store, TxError,
 };
 use tensorchain_primitives::{
-    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, MAX_SUPPLY,
+    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, MAX_BLOCK_BYTES,
+    MAX_SUPPLY,
 };
 
 const FEE: u64 = 1_000;
@@ -229,6 +230,91 @@ fn reopening_with_another_genesis_is_refused() {
         Ledger::open(store, &other),
         Err(LedgerError::GenesisMismatch { .. })
     ));
+}
+
+/// Finding 5 of the Byzantine-peers review: blocks had no byte limit, so a proposer could build
+/// one over the gossip cap that nobody could publish, and the chain halted.
+#[test]
+fn finding_5_blocks_stop_at_their_byte_limit_and_larger_ones_are_invalid() {
+    let (_, ledger) = open(&["alice", "bob"]);
+    let (alice, bob) = (key("alice"), key("bob").account());
+    let txs: Vec<SignedTx> = (0..40).map(|n| transfer(&alice, bob, 1, n)).collect();
+    let tx_len = borsh::object_length(&txs[0]).unwrap();
+    let head = ledger.head();
+    let validator = key("validator").account();
+    let empty = ledger
+        .build_block(vec![], validator, head.time_ms + 1000, None)
+        .unwrap();
+    let limit = empty.executed.block.encoded_len() + 10 * tx_len + tx_len / 2;
+    let built = ledger
+        .build_block_within(txs.clone(), validator, head.time_ms + 1000, None, limit)
+        .unwrap();
+    let block = &built.executed.block;
+    assert_eq!(block.txs.len(), 10, "as many as fit, in order");
+    assert!(block.encoded_len() <= limit);
+    assert!(
+        built.rejected.is_empty(),
+        "the rest wait for the next block"
+    );
+    ledger.execute_block(block).unwrap();
+
+    // Padded past MAX_BLOCK_BYTES, the same block is invalid before any tx is executed.
+    let mut huge = block.clone();
+    while huge.encoded_len() <= MAX_BLOCK_BYTES {
+        huge.txs.extend(txs.iter().cycle().take(1_000).cloned());
+    }
+    match ledger.execute_block(&huge) {
+        Err(LedgerError::InvalidBlock(m)) => assert!(m.contains("bytes"), "{m}"),
+        Err(other) => panic!("refused for another reason: {other}"),
+        Ok(_) => panic!("an oversized block was not refused"),
+    }
+}
+
+/// Finding 5 (continued): a reveal's salt had no length limit (two ~5 MiB reveals filled a
+/// block), and no transaction had a size limit.
+#[test]
+fn finding_5_oversized_transactions_and_salts_are_refused_by_name() {
+    let (_, ledger) = open(&["alice"]);
+    let alice = key("alice");
+    let signed = |nonce: u64, call: Call| {
+        Tx {
+            chain_id: "test".into(),
+            signer: alice.account(),
+            nonce,
+            fee: ledger.params().fees.for_call(&call),
+            call,
+        }
+        .sign(&alice)
+    };
+    let many: Vec<u16> = (0..20_000).collect();
+    let big = signed(
+        0,
+        Call::SetWeights {
+            netuid: 1,
+            uids: many.clone(),
+            values: many,
+            version_key: 0,
+        },
+    );
+    let salty = signed(
+        0,
+        Call::RevealWeights {
+            netuid: 1,
+            uids: vec![0],
+            values: vec![1],
+            salt: vec![7; 65],
+            version_key: 0,
+        },
+    );
+    let rejected = produce(&ledger, vec![big, salty]);
+    let codes: Vec<&str> = rejected.iter().map(|(_, e)| e.code()).collect();
+    assert_eq!(codes, ["tx_too_large", "salt_too_long"]);
+    assert_eq!(ledger.head().height, 1);
+    assert_eq!(
+        ledger.account(&alice.account()).unwrap().unwrap().nonce,
+        0,
+        "nothing moved"
+    );
 }
 
 const NAMES: [&str; 5] = ["alice", "bob", "charlie", "dave", "eve"];

@@ -3,7 +3,7 @@
 //! blocks from peers when it is behind. It is the ledger's one writer.
 
 use crate::service::{now_ms, Node};
-use crate::sync::{PeerStatus, RangeSync};
+use crate::sync::{blocks_for_range, PeerStatus, RangeSync, MAX_SYNC_RESPONSE_BYTES};
 use crate::wire::ConsensusWire;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -16,9 +16,11 @@ use tensorchain_consensus::{
 use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{
     Event, Events, MessageAcceptance, NetworkError, NetworkHandle, PeerId, SyncRequest,
-    SyncResponse, Topic, MAX_BLOCKS_PER_REQUEST,
+    SyncResponse, Topic,
 };
-use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx};
+use tensorchain_primitives::{
+    AccountId, Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx,
+};
 use tensorchain_rpc::{NodeApi, SubmitError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -66,6 +68,8 @@ pub struct Engine {
     /// Taken by `run`, which selects on it.
     sync_rx: Option<mpsc::Receiver<SyncResult>>,
     proposal_path: PathBuf,
+    /// Validator sets of the heights gossip is admitted for (at most `MAX_HEIGHTS_AHEAD`).
+    member_sets: BTreeMap<u64, ValidatorSet>,
 }
 
 /// Blocking storage work on the engine's task, without stalling the runtime's other workers.
@@ -109,6 +113,7 @@ impl Engine {
             sync_tx,
             sync_rx: Some(sync_rx),
             proposal_path: config.consensus_dir.join("proposal"),
+            member_sets: BTreeMap::new(),
         })
     }
 
@@ -178,6 +183,22 @@ impl Engine {
                 None
             }
         }
+    }
+
+    /// Whether `who` is in the validator set of `height` (one the gossip window admits: the
+    /// height being decided or the next). The two sets are cached: this runs per message.
+    fn is_member(&mut self, height: u64, who: &AccountId) -> bool {
+        if !self.member_sets.contains_key(&height) {
+            let Some(set) = self.validators_for(height) else {
+                return false;
+            };
+            let head = self.head_height();
+            self.member_sets.retain(|h, _| *h > head);
+            self.member_sets.insert(height, set);
+        }
+        self.member_sets
+            .get(&height)
+            .is_some_and(|s| s.power_of(who) > 0)
     }
 
     fn start_next_height(&mut self) {
@@ -317,12 +338,19 @@ impl Engine {
             } => match ConsensusWire::decode(&data, &self.chain_id) {
                 Ok(wire) => {
                     let height = wire.message().height();
-                    let verdict = if height + 1 < self.head_height() {
-                        MessageAcceptance::Ignore
-                    } else {
-                        MessageAcceptance::Accept
-                    };
+                    let mut verdict = gossip_verdict(height, self.head_height());
+                    // Signed, but not by a member of that height's set: forged as far as
+                    // consensus goes, and never relayed.
+                    if matches!(verdict, MessageAcceptance::Accept)
+                        && !self.is_member(height, &wire.signer())
+                    {
+                        verdict = MessageAcceptance::Reject;
+                    }
+                    let usable = matches!(verdict, MessageAcceptance::Accept);
                     self.net.report(id, source, verdict);
+                    if !usable {
+                        return;
+                    }
                     match wire {
                         ConsensusWire::Proposal { proposal, block } => {
                             self.on_proposal(proposal, *block)
@@ -499,17 +527,12 @@ impl Engine {
                     earliest: 1,
                 }
             }
-            SyncRequest::Blocks { from, count } => {
-                let mut out = Vec::new();
-                let end = from.saturating_add(count.min(MAX_BLOCKS_PER_REQUEST) as u64);
-                for h in from.max(1)..end {
-                    match (ledger.block(h), ledger.commit(h)) {
-                        (Ok(Some((block, _))), Ok(Some(commit))) => out.push((block, commit)),
-                        _ => break,
-                    }
-                }
-                SyncResponse::Blocks(out)
-            }
+            SyncRequest::Blocks { from, count } => SyncResponse::Blocks(blocks_for_range(
+                ledger,
+                from,
+                count,
+                MAX_SYNC_RESPONSE_BYTES,
+            )),
             SyncRequest::Peers => SyncResponse::Peers(vec![]),
         }
     }
@@ -574,13 +597,14 @@ impl Engine {
     /// node already knows for that height, then the block is executed and stored.
     fn apply_synced(&mut self) {
         let mut applied = 0u64;
+        let mut unsynced = false;
         loop {
             let head = self.head_height();
             let Some((block, commit)) = self.sync.take_next(head) else {
                 break;
             };
             let height = head + 1;
-            let result = blocking(|| -> Result<(), String> {
+            let result = blocking(|| -> Result<bool, String> {
                 let ledger = self.node.ledger();
                 if commit.block_hash != block.hash() {
                     return Err("the commit is for another block".into());
@@ -598,14 +622,27 @@ impl Engine {
                 let last = !self.sync.has(height + 1);
                 self.node
                     .commit_block(executed, &commit, &[], last)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                Ok(last)
             });
-            if let Err(reason) = result {
-                tracing::warn!(height, %reason, "a synced block failed verification; fetching again");
-                self.sync.discard_fetched();
-                break;
+            match result {
+                Ok(synced) => unsynced = !synced,
+                Err(reason) => {
+                    tracing::warn!(height, %reason, "a synced block failed verification; fetching again");
+                    self.sync.discard_fetched();
+                    break;
+                }
             }
             applied += 1;
+        }
+        // A run cut short (a block failed verification) ends on an unsynced block: make it
+        // durable before anything assumes it, as the next height's WAL reset does. A validator
+        // that lost those blocks to a power cut could otherwise sign their heights again.
+        if unsynced {
+            if let Err(e) = blocking(|| self.node.ledger().sync()) {
+                tracing::error!(error = %e, "syncing committed blocks to disk failed");
+                return;
+            }
         }
         if applied > 0 {
             tracing::info!(applied, head = self.head_height(), "synced blocks");
@@ -615,11 +652,57 @@ impl Engine {
     }
 }
 
+/// Heights above the head a consensus message may be for: the height being decided and the next
+/// one (whose early messages the core buffers). Anything further is neither kept nor relayed: a
+/// node that far behind catches up by block sync, and junk for far heights must not fill the
+/// buffers honest early messages need.
+const MAX_HEIGHTS_AHEAD: u64 = 2;
+
+/// How gossip of a checked consensus message for `height` is reported, given this node's head:
+/// messages more than a block behind are stale and messages beyond `MAX_HEIGHTS_AHEAD` are out of
+/// reach (neither is used nor relayed, nor held against the sender). The height is the sender's
+/// choice: no arithmetic on it may overflow.
+fn gossip_verdict(height: u64, head: u64) -> MessageAcceptance {
+    if height.saturating_add(1) < head || height > head.saturating_add(MAX_HEIGHTS_AHEAD) {
+        MessageAcceptance::Ignore
+    } else {
+        MessageAcceptance::Accept
+    }
+}
+
+/// Replaces `path` with `bytes` so that after a crash it holds either the old or the new content:
+/// the file is synced before the rename, and the directory after it (without that, the rename
+/// itself may be lost on power loss).
 fn save_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    std::fs::rename(&tmp, path)?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    std::fs::File::open(dir.unwrap_or(std::path::Path::new(".")))?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Finding 9 of the Byzantine-peers review: `height + 1` on a peer-chosen `u64::MAX` killed
+    /// the engine task (debug builds).
+    #[test]
+    fn finding_9_a_peer_chosen_height_does_not_overflow() {
+        assert!(matches!(
+            gossip_verdict(u64::MAX, 10),
+            MessageAcceptance::Ignore
+        ));
+        assert!(matches!(
+            gossip_verdict(u64::MAX, u64::MAX),
+            MessageAcceptance::Accept
+        ));
+        assert!(matches!(gossip_verdict(8, 10), MessageAcceptance::Ignore));
+        assert!(matches!(gossip_verdict(9, 10), MessageAcceptance::Accept));
+        assert!(matches!(gossip_verdict(12, 10), MessageAcceptance::Accept));
+        assert!(matches!(gossip_verdict(13, 10), MessageAcceptance::Ignore));
+    }
 }

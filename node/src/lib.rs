@@ -4,6 +4,7 @@
 mod engine;
 pub mod mempool;
 pub mod service;
+mod supervisor;
 mod sync;
 mod wire;
 

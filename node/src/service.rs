@@ -4,6 +4,7 @@
 
 use crate::engine::{Engine, EngineConfig};
 use crate::mempool::Mempool;
+use crate::supervisor::Supervisor;
 use anyhow::Context;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -18,7 +19,6 @@ use tensorchain_network::{Multiaddr, NetworkConfig, NetworkHandle};
 use tensorchain_primitives::{AccountId, Commit, Hash, Keypair, SignedTx};
 use tensorchain_rpc::{BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
 use tokio::sync::{broadcast, watch};
-use tokio::task::JoinHandle;
 
 const MAX_MEMPOOL: usize = 20_000;
 const MAX_PENDING_PER_SIGNER: usize = 256;
@@ -46,6 +46,8 @@ struct Progress {
     best_peer_height: u64,
     height: u64,
     round: u32,
+    /// Which core task ended, once one has.
+    failure: Option<String>,
 }
 
 pub struct Node {
@@ -121,6 +123,7 @@ impl NodeApi for Node {
             best_peer_height: progress.best_peer_height,
             consensus_height: progress.height,
             consensus_round: progress.round,
+            failure: progress.failure.clone(),
             ..NetworkInfo::default()
         };
         if let Some(net) = self.net.get() {
@@ -165,6 +168,10 @@ impl Node {
     pub(crate) fn set_round(&self, height: u64, round: u32) {
         let mut p = self.progress.lock().expect("progress lock");
         (p.height, p.round) = (height, round);
+    }
+
+    fn set_failure(&self, reason: String) {
+        self.progress.lock().expect("progress lock").failure = Some(reason);
     }
 
     pub(crate) fn set_best_peer_height(&self, height: u64) {
@@ -283,16 +290,23 @@ pub struct RunningNode {
     pub p2p_addrs: Vec<Multiaddr>,
     pub peer_id: String,
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Supervisor,
 }
 
 impl RunningNode {
     /// Stops consensus and networking, lets in-flight requests finish, and waits for every task.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        self.tasks.join_all().await;
+    }
+
+    /// Resolves when a core task ends before shutdown (it returned, panicked or was cancelled):
+    /// health turns 503 with the reason, which is returned for the caller to log and exit on, so
+    /// that a supervisor (systemd, the devnet launcher) restarts the node.
+    pub async fn failed(&mut self) -> String {
+        let reason = self.tasks.first_end().await;
+        self.node.set_failure(reason.clone());
+        reason
     }
 
     pub fn node_height(&self) -> u64 {
@@ -348,7 +362,9 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let rpc_addr = listener.local_addr()?;
     let router = tensorchain_rpc::router_with(node.clone(), metrics, &config.rpc)?;
     let mut rx = shutdown_rx.clone();
-    let rpc_task = tokio::spawn(async move {
+    let mut tasks = Supervisor::default();
+    tasks.adopt("network", net_task);
+    tasks.spawn("REST server", async move {
         let stop = async move {
             let _ = rx.wait_for(|s| *s).await;
         };
@@ -371,13 +387,13 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             consensus_dir: config.data_dir.join("consensus"),
         },
     )?;
-    let engine_task = tokio::spawn(engine.run(events, shutdown_rx));
+    tasks.spawn("consensus engine", engine.run(events, shutdown_rx));
     Ok(RunningNode {
         node,
         rpc_addr,
         p2p_addrs,
         peer_id,
         shutdown,
-        tasks: vec![engine_task, rpc_task, net_task],
+        tasks,
     })
 }

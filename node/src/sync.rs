@@ -2,8 +2,14 @@
 //! fetched blocks waiting to be applied in order. Pure; the engine does the I/O.
 
 use std::collections::{BTreeMap, HashMap};
-use tensorchain_network::{PeerId, MAX_BLOCKS_PER_REQUEST};
+use tensorchain_ledger::Ledger;
+use tensorchain_network::{PeerId, MAX_BLOCKS_PER_REQUEST, MAX_RESPONSE_BYTES};
 use tensorchain_primitives::{Block, Commit};
+
+/// Bytes of blocks and commits one sync response carries: half the network's response cap,
+/// leaving room for framing. Responses were sized by block count only: 128 full blocks exceeded
+/// the cap, the write failed, and a lagging node asked for the same range forever.
+pub const MAX_SYNC_RESPONSE_BYTES: usize = MAX_RESPONSE_BYTES as usize / 2;
 
 /// Requests in flight at once, spread over peers.
 const MAX_IN_FLIGHT: usize = 8;
@@ -117,6 +123,35 @@ impl RangeSync {
     pub fn discard_fetched(&mut self) {
         self.ready.clear();
     }
+}
+
+/// The stored blocks `from..from+count` (at most `MAX_BLOCKS_PER_REQUEST`) with their commits,
+/// stopping before the response would exceed `max_bytes` (never empty while a block exists: one
+/// block is at most `MAX_BLOCK_BYTES`, far under the cap). The requester continues from where a
+/// response stopped.
+pub fn blocks_for_range(
+    ledger: &Ledger,
+    from: u64,
+    count: u32,
+    max_bytes: usize,
+) -> Vec<(Block, Commit)> {
+    let mut out = Vec::new();
+    let mut bytes = 0usize;
+    let end = from.saturating_add(count.min(MAX_BLOCKS_PER_REQUEST) as u64);
+    for h in from.max(1)..end {
+        let (Ok(Some((block, _))), Ok(Some(commit))) = (ledger.block(h), ledger.commit(h)) else {
+            break;
+        };
+        let size = block
+            .encoded_len()
+            .saturating_add(borsh::object_length(&commit).unwrap_or(usize::MAX));
+        if !out.is_empty() && bytes.saturating_add(size) > max_bytes {
+            break;
+        }
+        bytes = bytes.saturating_add(size);
+        out.push((block, commit));
+    }
+    out
 }
 
 #[cfg(test)]

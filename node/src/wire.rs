@@ -35,6 +35,9 @@ impl ConsensusWire {
                 {
                     return Err("the block is not the proposed value".into());
                 }
+                if !block.body_matches_header() {
+                    return Err("the block's body is not the one its header commits to".into());
+                }
             }
             ConsensusWire::Vote(v) => {
                 if v.vote.chain_id != chain_id {
@@ -46,10 +49,122 @@ impl ConsensusWire {
         Ok(wire)
     }
 
+    /// The validator that signed the message.
+    pub fn signer(&self) -> tensorchain_primitives::AccountId {
+        match self {
+            ConsensusWire::Proposal { proposal, .. } => proposal.proposer,
+            ConsensusWire::Vote(v) => v.validator,
+        }
+    }
+
     pub fn message(&self) -> Message {
         match self {
             ConsensusWire::Proposal { proposal, .. } => Message::Proposal(proposal.clone()),
             ConsensusWire::Vote(v) => Message::Vote(v.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tensorchain_consensus::Proposal;
+    use tensorchain_primitives::{merkle_root, Call, Commit, Hash, Header, Keypair, Tx};
+
+    const CHAIN: &str = "wire-test";
+
+    fn transfer(key: &Keypair, nonce: u64) -> tensorchain_primitives::SignedTx {
+        Tx {
+            chain_id: CHAIN.into(),
+            signer: key.account(),
+            nonce,
+            fee: 0,
+            call: Call::Transfer {
+                to: Keypair::dev("bob").account(),
+                amount: 1,
+            },
+        }
+        .sign(key)
+    }
+
+    /// A real proposal as an honest proposer gossips it: header committing to its body, signed.
+    fn honest(proposer: &Keypair) -> (SignedProposal, Block) {
+        let alice = Keypair::dev("alice");
+        let txs = vec![transfer(&alice, 0), transfer(&alice, 1)];
+        let parent = Block {
+            header: Header {
+                chain_id: CHAIN.into(),
+                height: 1,
+                time_ms: 1,
+                parent_hash: Hash::ZERO,
+                tx_root: Hash::ZERO,
+                state_root: Hash::ZERO,
+                proposer: proposer.account(),
+                validator_set_hash: Hash::ZERO,
+                next_validator_set_hash: Hash::ZERO,
+                last_commit_hash: Hash::ZERO,
+            },
+            txs: vec![],
+            last_commit: None,
+        };
+        let last_commit = Commit::signed_by(&parent, CHAIN, &[proposer]);
+        let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
+        let header = Header {
+            height: 2,
+            parent_hash: parent.hash(),
+            tx_root: merkle_root(&hashes),
+            last_commit_hash: last_commit.hash(),
+            ..parent.header.clone()
+        };
+        let block = Block {
+            header,
+            txs,
+            last_commit: Some(last_commit),
+        };
+        let proposal = SignedProposal::sign(
+            Proposal {
+                chain_id: CHAIN.into(),
+                height: 2,
+                round: 0,
+                value: block.hash(),
+                pol_round: None,
+            },
+            proposer,
+        );
+        (proposal, block)
+    }
+
+    fn gossip(proposal: SignedProposal, block: Block) -> Vec<u8> {
+        ConsensusWire::Proposal {
+            proposal,
+            block: Box::new(block),
+        }
+        .encode()
+    }
+
+    /// Finding 1 of the Byzantine-peers review: a peer without a key re-wrapped a real signed
+    /// proposal around another body; nodes that saw that copy first judged the proposal invalid
+    /// for the whole round. The altered copy must not decode, so it is never an input.
+    #[test]
+    fn finding_1_a_rewrapped_proposal_body_is_rejected() {
+        let proposer = Keypair::dev("charlie");
+        let (proposal, block) = honest(&proposer);
+        assert!(ConsensusWire::decode(&gossip(proposal.clone(), block.clone()), CHAIN).is_ok());
+
+        let mut fewer_txs = block.clone();
+        fewer_txs.txs.pop();
+        let mut other_tx = block.clone();
+        other_tx.txs[1] = transfer(&Keypair::dev("alice"), 7);
+        let mut reordered = block.clone();
+        reordered.txs.swap(0, 1);
+        let mut no_commit = block.clone();
+        no_commit.last_commit = None;
+        let mut other_commit = block.clone();
+        other_commit.last_commit.as_mut().unwrap().round = 1;
+        for altered in [fewer_txs, other_tx, reordered, no_commit, other_commit] {
+            assert_eq!(altered.hash(), block.hash(), "the header is the honest one");
+            let err = ConsensusWire::decode(&gossip(proposal.clone(), altered), CHAIN).unwrap_err();
+            assert!(err.contains("body"), "{err}");
         }
     }
 }

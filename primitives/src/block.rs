@@ -10,6 +10,11 @@ use thiserror::Error;
 
 const VOTE_DOMAIN: &[u8] = b"tensorchain/vote/v1";
 
+/// The largest block, borsh-encoded, that is valid: half the 8 MiB gossip cap, so a proposal
+/// with its signature and framing always fits in one gossip message (a block over the cap could
+/// never be published and the chain would halt), and a sync response holds several.
+pub const MAX_BLOCK_BYTES: usize = 4 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct Header {
     pub chain_id: String,
@@ -43,6 +48,26 @@ impl Block {
     pub fn hash(&self) -> Hash {
         self.header.hash()
     }
+
+    /// Whether the body is the one the header commits to: the transactions hash to `tx_root`
+    /// and the parent's certificate to `last_commit_hash`. Once this holds, the header hash names
+    /// the whole block, so a verdict keyed by that hash cannot be poisoned by a peer that
+    /// re-wraps a signed proposal around another body.
+    /// The block's encoded size, which `MAX_BLOCK_BYTES` bounds.
+    pub fn encoded_len(&self) -> usize {
+        borsh::object_length(self).unwrap_or(usize::MAX)
+    }
+
+    pub fn body_matches_header(&self) -> bool {
+        let tx_hashes: Vec<Hash> = self.txs.iter().map(SignedTx::hash).collect();
+        merkle_root(&tx_hashes) == self.header.tx_root
+            && last_commit_hash(self.last_commit.as_ref()) == self.header.last_commit_hash
+    }
+}
+
+/// What a header's `last_commit_hash` holds: the parent's certificate hash, zero at height 1.
+pub fn last_commit_hash(last_commit: Option<&Commit>) -> Hash {
+    last_commit.map(Commit::hash).unwrap_or(Hash::ZERO)
 }
 
 /// A member of the chain's validator set.

@@ -13,9 +13,9 @@ pub mod tx;
 pub use address::AddressError;
 pub use amount::{format_tao, parse_tao, AmountError, MAX_SUPPLY, RAO_PER_TAO};
 pub use block::{
-    merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig, DoubleSign, Header,
-    Validator, Vote, VoteKind,
+    last_commit_hash, merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig,
+    DoubleSign, Header, Validator, Vote, VoteKind, MAX_BLOCK_BYTES,
 };
 pub use hash::{Hash, HashParseError};
 pub use keys::{AccountId, Keypair, Signature, SignatureError};
-pub use tx::{weights_commit_hash, Call, SignedTx, Tx};
+pub use tx::{weights_commit_hash, Call, SignedTx, Tx, MAX_TX_BYTES};

@@ -169,6 +169,10 @@ pub fn weights_commit_hash(
     Hash::digest_parts(b"tensorchain/weights-commit/v1", &[&body])
 }
 
+/// The largest transaction, borsh-encoded, that is valid. The largest honest one is a weight
+/// vector over a full subnet (4096 uids × 4 bytes = 16 KiB); REST bodies are capped at 64 KiB.
+pub const MAX_TX_BYTES: usize = 64 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
 pub struct Tx {
     pub chain_id: String,

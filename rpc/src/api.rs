@@ -97,6 +97,9 @@ pub struct NetworkInfo {
     pub best_peer_height: u64,
     pub consensus_height: u64,
     pub consensus_round: u32,
+    /// Set when a core task (consensus engine, network, REST server) ended: the node no longer
+    /// follows the chain, whatever its head says.
+    pub failure: Option<String>,
 }
 
 pub trait NodeApi: Send + Sync + 'static {

@@ -13,6 +13,10 @@ use tensorchain_primitives::{weights_commit_hash, AccountId, Call, RAO_PER_TAO};
 
 /// Longest subnet identity, in bytes.
 const MAX_IDENTITY: usize = 64;
+/// A reveal's salt only has to make the commit unguessable: 16 random bytes do; 64 leaves room
+/// for any client's encoding. Without a bound, two reveals of ~5 MiB made every block too large
+/// to gossip.
+const MAX_SALT: usize = 64;
 /// A new subnet's first burn price.
 const INITIAL_BURN: u64 = RAO_PER_TAO;
 /// Unrevealed commits one hotkey may hold.
@@ -662,6 +666,9 @@ fn reveal_weights(
     version_key: u64,
     now: u64,
 ) -> Result<Event, TxError> {
+    if salt.len() > MAX_SALT {
+        return Err(TxError::SaltTooLong { max: MAX_SALT });
+    }
     let s = subnet(view, netuid)?.ok_or(TxError::SubnetNotFound { netuid })?;
     if !s.hyper.commit_reveal_enabled {
         return Err(TxError::CommitRevealDisabled { netuid });

@@ -10,8 +10,12 @@ use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct HealthView {
+    /// `ready`, `syncing` or `failed`.
     pub status: String,
     pub height: u64,
+    /// Why the node failed (which core task ended), when `status` is `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -25,25 +29,28 @@ pub struct VersionView {
 /// Blocks behind the best peer before the node reports itself as syncing.
 const SYNC_SLACK: u64 = 2;
 
-/// 200 when the node serves the chain's head, 206 while it syncs from peers further ahead.
+/// 200 when the node serves the chain's head, 206 while it syncs from peers further ahead, 503
+/// once a core task has died (the process is about to exit for its supervisor to restart it).
 #[utoipa::path(get, path = "/v1/node/health", tag = "node",
     responses((status = 200, body = HealthView), (status = 206, body = HealthView, description = "syncing"),
-        (status = 503, description = "not ready")))]
+        (status = 503, body = HealthView, description = "a core task died: `failed`, with the reason")))]
 pub async fn health(State(st): State<AppState>) -> (StatusCode, Json<Envelope<HealthView>>) {
     let height = st.api.ledger().head().height;
-    let syncing = st.api.network().best_peer_height > height + SYNC_SLACK;
+    let net = st.api.network();
+    let syncing = net.best_peer_height > height.saturating_add(SYNC_SLACK);
+    let (code, status) = match (&net.failure, syncing) {
+        (Some(_), _) => (StatusCode::SERVICE_UNAVAILABLE, "failed"),
+        (None, true) => (StatusCode::PARTIAL_CONTENT, "syncing"),
+        (None, false) => (StatusCode::OK, "ready"),
+    };
     let body = envelope(
         &st,
         HealthView {
-            status: if syncing { "syncing" } else { "ready" }.into(),
+            status: status.into(),
             height,
+            failure: net.failure,
         },
     );
-    let code = if syncing {
-        StatusCode::PARTIAL_CONTENT
-    } else {
-        StatusCode::OK
-    };
     (code, body)
 }
 

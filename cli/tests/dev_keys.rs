@@ -1,0 +1,52 @@
+//! Finding 12 of the Byzantine-peers review: `--validator-uri` accepted a dev key (whose secret
+//! anyone can derive) on any chain. Dev keys sign only on devnets.
+
+use serde_json::Value;
+use std::process::{Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+
+fn run(args: &[&str]) -> (bool, Value) {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--json")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"));
+    (out.status.success(), v)
+}
+
+#[test]
+fn finding_12_dev_validator_keys_are_refused_off_devnets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kit = tmp.path().join("kit");
+    let (ok, init) = run(&[
+        "testnet",
+        "init",
+        "--no-premine",
+        "--validators",
+        "1",
+        "--out",
+        kit.to_str().unwrap(),
+    ]);
+    assert!(ok, "{init}");
+    let (ok, err) = run(&[
+        "node",
+        "run",
+        "--genesis",
+        kit.join("spec.json").to_str().unwrap(),
+        "--data-dir",
+        tmp.path().join("node").to_str().unwrap(),
+        "--rpc-port",
+        "0",
+        "--p2p-port",
+        "0",
+        "--validator-uri",
+        "alice",
+    ]);
+    assert!(!ok, "a dev key validated a testnet: {err}");
+    assert_eq!(err["error"]["code"], "dev_key_refused", "{err}");
+}
