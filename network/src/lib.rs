@@ -15,7 +15,8 @@ pub use libp2p::identity::Keypair as NodeKey;
 pub use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::{
-    start, Event, Events, NetworkConfig, NetworkError, NetworkHandle, PeerInfo, Topic,
+    start, Event, Events, InboundRequest, NetworkConfig, NetworkError, NetworkHandle, PeerInfo,
+    Topic,
 };
 pub use sync::{SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST};
 

@@ -18,11 +18,29 @@ use tokio::task::JoinHandle;
 
 /// Gossip messages up to this size; a block proposal travels on the consensus topic.
 const MAX_GOSSIP_BYTES: usize = 8 * 1024 * 1024;
-/// Peers found through peer exchange are dialed up to this many connections.
+/// Peers found through peer exchange are dialed up to this many connections; also the most
+/// addresses taken from one peer-exchange reply and kept in the learned-peer table.
 const MAX_PEERS: usize = 50;
+/// Connections accepted from others at once, and being set up: a peer opening thousands of
+/// connections would otherwise cost a noise handshake and a yamux session each.
+const MAX_INCOMING: u32 = 128;
+const MAX_PENDING_INCOMING: u32 = 32;
+/// Connections to one peer (two when both sides dial at once).
+const MAX_PER_PEER: u32 = 2;
+/// How long a peer the node caught lying (a sync tip it could not back, a block that failed
+/// verification) stays disconnected, and how many such peers are remembered.
+const BAN_FOR: Duration = Duration::from_secs(600);
+const MAX_BANNED: usize = 1024;
+/// Gossipsub scoring (see docs/security.md): each message the node rejects (forged, invalid)
+/// costs its sender `INVALID_WEIGHT × count²`, decaying by half each second. Three in a row
+/// cross the graylist threshold (-80): the peer's gossip is then ignored until it decays.
+const INVALID_WEIGHT: f64 = -10.0;
 const REDIAL_EVERY: Duration = Duration::from_secs(3);
 const CONSENSUS_QUEUE: usize = 16_384;
 const TX_QUEUE: usize = 2_048;
+/// Sync requests waiting for the node's sync server; beyond this they are dropped (the peer sees
+/// its request fail and asks another) rather than queueing behind consensus.
+const SYNC_QUEUE: usize = 64;
 
 #[derive(Debug, Error)]
 pub enum NetworkError {
@@ -59,21 +77,27 @@ pub enum Event {
         source: PeerId,
         data: Vec<u8>,
     },
-    Request {
-        peer: PeerId,
-        request: SyncRequest,
-        channel: ResponseChannel<SyncResponse>,
-    },
     PeerUp(PeerId),
     PeerDown(PeerId),
 }
 
-/// What the network task emits; consensus and transactions arrive on separate queues.
+/// A peer's block-sync request, for the node's sync server to answer through `respond`.
+#[derive(Debug)]
+pub struct InboundRequest {
+    pub peer: PeerId,
+    pub request: SyncRequest,
+    pub channel: ResponseChannel<SyncResponse>,
+}
+
+/// What the network task emits; consensus, transactions and sync requests arrive on separate
+/// queues, so neither a transaction flood nor a range-request flood delays consensus.
 pub struct Events {
-    /// Consensus gossip, sync requests and peer changes.
+    /// Consensus gossip and peer changes.
     pub consensus: mpsc::Receiver<Event>,
     /// Transaction gossip; dropped (and reported `Ignore`) when this queue is full.
     pub tx: mpsc::Receiver<Event>,
+    /// Peers' sync requests; dropped when `SYNC_QUEUE` are already waiting.
+    pub sync: mpsc::Receiver<InboundRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +134,9 @@ enum Command {
     Respond {
         channel: ResponseChannel<SyncResponse>,
         response: SyncResponse,
+    },
+    Ban {
+        peer: PeerId,
     },
 }
 
@@ -195,6 +222,11 @@ impl NetworkHandle {
         rx.await.map_err(|_| NetworkError::Stopped)?
     }
 
+    /// Disconnects `peer` and refuses it for `BAN_FOR`: it lied to this node.
+    pub fn ban(&self, peer: PeerId) {
+        let _ = self.priority.try_send(Command::Ban { peer });
+    }
+
     pub fn respond(&self, channel: ResponseChannel<SyncResponse>, response: SyncResponse) {
         let _ = self
             .priority
@@ -204,6 +236,7 @@ impl NetworkHandle {
 
 #[derive(NetworkBehaviour)]
 struct Behaviour {
+    limits: libp2p::connection_limits::Behaviour,
     gossipsub: gossipsub::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
@@ -221,9 +254,19 @@ fn behaviour(key: &Keypair, chain_id: &str, agent: &str) -> Result<Behaviour, Ne
         .mesh_outbound_min(1)
         .build()
         .map_err(|e| NetworkError::Setup(e.to_string()))?;
-    let gossipsub =
+    let mut gossipsub =
         gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
             .map_err(|e| NetworkError::Setup(e.to_string()))?;
+    let (params, thresholds) = peer_scoring(&topics(chain_id));
+    gossipsub
+        .with_peer_score(params, thresholds)
+        .map_err(NetworkError::Setup)?;
+    let limits = libp2p::connection_limits::Behaviour::new(
+        libp2p::connection_limits::ConnectionLimits::default()
+            .with_max_established_incoming(Some(MAX_INCOMING))
+            .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+            .with_max_established_per_peer(Some(MAX_PER_PEER)),
+    );
     let identify = identify::Behaviour::new(
         identify::Config::new(format!("/{chain_id}/id/1"), key.public())
             .with_agent_version(agent.to_string()),
@@ -236,11 +279,43 @@ fn behaviour(key: &Keypair, chain_id: &str, agent: &str) -> Result<Behaviour, Ne
         request_response::Config::default().with_request_timeout(Duration::from_secs(20)),
     );
     Ok(Behaviour {
+        limits,
         gossipsub,
         identify,
         ping: ping::Behaviour::default(),
         sync,
     })
+}
+
+/// The chain's two gossip topics: consensus first, transactions second.
+fn topics(chain_id: &str) -> [IdentTopic; 2] {
+    [
+        IdentTopic::new(format!("/{chain_id}/consensus/1")),
+        IdentTopic::new(format!("/{chain_id}/tx/1")),
+    ]
+}
+
+/// Peer scoring: only what a peer can be blamed for counts. Messages the node rejects are
+/// penalised hard; quiet topics are not (a devnet's tx topic is often silent, so mesh delivery
+/// quotas would punish honest peers), and neither is sharing an IP (devnets and one-host
+/// testnets run every node on one address).
+fn peer_scoring(
+    topics: &[IdentTopic; 2],
+) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
+    let topic = gossipsub::TopicScoreParams {
+        topic_weight: 1.0,
+        mesh_message_deliveries_weight: 0.0,
+        mesh_failure_penalty_weight: 0.0,
+        invalid_message_deliveries_weight: INVALID_WEIGHT,
+        invalid_message_deliveries_decay: 0.5,
+        ..Default::default()
+    };
+    let params = gossipsub::PeerScoreParams {
+        topics: topics.iter().map(|t| (t.hash(), topic.clone())).collect(),
+        ip_colocation_factor_weight: 0.0,
+        ..Default::default()
+    };
+    (params, gossipsub::PeerScoreThresholds::default())
 }
 
 /// Starts the network task. Returns once the swarm listens, so the caller can print its address.
@@ -262,10 +337,7 @@ pub async fn start(
         .map_err(|e| setup(&e))?
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
-    let topics = [
-        IdentTopic::new(format!("/{}/consensus/1", config.chain_id)),
-        IdentTopic::new(format!("/{}/tx/1", config.chain_id)),
-    ];
+    let topics = topics(&config.chain_id);
     for t in &topics {
         swarm
             .behaviour_mut()
@@ -308,6 +380,7 @@ pub async fn start(
     let (bulk_tx, bulk_rx) = mpsc::channel(TX_QUEUE);
     let (consensus_tx, consensus_rx) = mpsc::channel(CONSENSUS_QUEUE);
     let (tx_tx, tx_rx) = mpsc::channel(TX_QUEUE);
+    let (sync_tx, sync_rx) = mpsc::channel(SYNC_QUEUE);
     let mut task = SwarmTask {
         swarm,
         topics,
@@ -315,9 +388,11 @@ pub async fn start(
         bootnodes: config.bootnodes,
         consensus_out: consensus_tx,
         tx_out: tx_tx,
+        sync_out: sync_tx,
         pending: HashMap::new(),
         exchanged: Default::default(),
         learned: BTreeMap::new(),
+        banned: HashMap::new(),
     };
     for addr in task.bootnodes.clone() {
         task.dial(addr);
@@ -347,6 +422,7 @@ pub async fn start(
         Events {
             consensus: consensus_rx,
             tx: tx_rx,
+            sync: sync_rx,
         },
         handle,
     ))
@@ -359,11 +435,15 @@ struct SwarmTask {
     bootnodes: Vec<Multiaddr>,
     consensus_out: mpsc::Sender<Event>,
     tx_out: mpsc::Sender<Event>,
+    sync_out: mpsc::Sender<InboundRequest>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
     /// Peers we already asked for their peers (peer exchange), so it happens once per connection.
     exchanged: std::collections::HashSet<PeerId>,
-    /// Peers other nodes told us about, by id (bounded), redialed like bootnodes.
+    /// Peers other nodes told us about, by id (at most `MAX_PEERS`), redialed like bootnodes
+    /// until a dial to one fails.
     learned: BTreeMap<PeerId, Multiaddr>,
+    /// Peers caught lying, until when (at most `MAX_BANNED`).
+    banned: HashMap<PeerId, tokio::time::Instant>,
 }
 
 impl SwarmTask {
@@ -397,12 +477,33 @@ impl SwarmTask {
             Command::Respond { channel, response } => {
                 let _ = b.sync.send_response(channel, response);
             }
+            Command::Ban { peer } => self.ban(peer),
         }
+    }
+
+    fn ban(&mut self, peer: PeerId) {
+        let now = tokio::time::Instant::now();
+        self.banned.retain(|_, until| *until > now);
+        if self.banned.len() >= MAX_BANNED {
+            return;
+        }
+        self.banned.insert(peer, now + BAN_FOR);
+        self.learned.remove(&peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn is_banned(&self, peer: &PeerId) -> bool {
+        self.banned
+            .get(peer)
+            .is_some_and(|until| *until > tokio::time::Instant::now())
     }
 
     fn dial(&mut self, addr: Multiaddr) {
         if let Some(peer) = peer_id_of(&addr) {
-            if peer == *self.swarm.local_peer_id() || self.swarm.is_connected(&peer) {
+            if peer == *self.swarm.local_peer_id()
+                || self.swarm.is_connected(&peer)
+                || self.is_banned(&peer)
+            {
                 return;
             }
         }
@@ -457,6 +558,17 @@ impl SwarmTask {
                 if !s.listen_addrs.contains(&address) {
                     s.listen_addrs.push(address);
                 }
+            }
+            SwarmEvent::ConnectionEstablished { peer_id, .. } if self.is_banned(&peer_id) => {
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+            }
+            // A learned address that cannot be reached is forgotten, not redialed forever
+            // (bootnodes, configured by the operator, are kept).
+            SwarmEvent::OutgoingConnectionError {
+                peer_id: Some(peer),
+                ..
+            } => {
+                self.learned.remove(&peer);
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -565,12 +677,16 @@ impl SwarmTask {
                         .behaviour_mut()
                         .sync
                         .send_response(channel, SyncResponse::Peers(peers));
-                } else {
-                    self.emit(Event::Request {
+                } else if self
+                    .sync_out
+                    .try_send(InboundRequest {
                         peer,
                         request,
                         channel,
-                    });
+                    })
+                    .is_err()
+                {
+                    tracing::debug!(%peer, "sync server busy; request dropped");
                 }
             }
             E::Message {
@@ -619,8 +735,10 @@ impl SwarmTask {
             .collect()
     }
 
+    /// Dials (some of) the addresses a peer-exchange reply listed. A reply is the sender's
+    /// choice: only its first `MAX_PEERS` entries are looked at.
     fn discovered(&mut self, addrs: &[Vec<u8>]) {
-        for bytes in addrs {
+        for bytes in addrs.iter().take(MAX_PEERS) {
             let connected = self.shared.lock().expect("network state").peers.len();
             if connected >= MAX_PEERS {
                 return;

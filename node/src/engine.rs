@@ -3,7 +3,7 @@
 //! blocks from peers when it is behind. It is the ledger's one writer.
 
 use crate::service::{now_ms, Node};
-use crate::sync::{blocks_for_range, PeerStatus, RangeSync, MAX_SYNC_RESPONSE_BYTES};
+use crate::sync::{PeerStatus, RangeSync};
 use crate::wire::ConsensusWire;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -15,8 +15,7 @@ use tensorchain_consensus::{
 };
 use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{
-    Event, Events, MessageAcceptance, NetworkError, NetworkHandle, PeerId, SyncRequest,
-    SyncResponse, Topic,
+    Event, MessageAcceptance, NetworkError, NetworkHandle, PeerId, SyncRequest, SyncResponse, Topic,
 };
 use tensorchain_primitives::{
     AccountId, Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx,
@@ -117,7 +116,12 @@ impl Engine {
         })
     }
 
-    pub async fn run(mut self, mut events: Events, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(
+        mut self,
+        mut consensus: mpsc::Receiver<Event>,
+        mut tx_gossip: mpsc::Receiver<Event>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let mut sync_rx = self.sync_rx.take().expect("an engine runs once");
         self.load_own_proposal();
         let mut status = tokio::time::interval(STATUS_EVERY);
@@ -126,10 +130,10 @@ impl Engine {
             tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|s| *s) => return,
-                Some(ev) = events.consensus.recv() => self.on_event(ev),
+                Some(ev) = consensus.recv() => self.on_event(ev),
                 Some(r) = sync_rx.recv() => self.on_sync(r),
                 _ = tokio::time::sleep_until(deadline) => self.on_deadline(),
-                Some(ev) = events.tx.recv() => self.on_tx_gossip(ev),
+                Some(ev) = tx_gossip.recv() => self.on_tx_gossip(ev),
                 _ = status.tick() => self.poll_status(),
             }
         }
@@ -186,19 +190,16 @@ impl Engine {
     }
 
     /// Whether `who` is in the validator set of `height` (one the gossip window admits: the
-    /// height being decided or the next). The two sets are cached: this runs per message.
-    fn is_member(&mut self, height: u64, who: &AccountId) -> bool {
+    /// height being decided or the next). The sets are cached: this runs per message.
+    /// None while that set is unknown here.
+    fn membership(&mut self, height: u64, who: &AccountId) -> Option<bool> {
         if !self.member_sets.contains_key(&height) {
-            let Some(set) = self.validators_for(height) else {
-                return false;
-            };
+            let set = self.validators_for(height)?;
             let head = self.head_height();
             self.member_sets.retain(|h, _| *h > head);
             self.member_sets.insert(height, set);
         }
-        self.member_sets
-            .get(&height)
-            .is_some_and(|s| s.power_of(who) > 0)
+        Some(self.member_sets.get(&height)?.power_of(who) > 0)
     }
 
     fn start_next_height(&mut self) {
@@ -340,11 +341,14 @@ impl Engine {
                     let height = wire.message().height();
                     let mut verdict = gossip_verdict(height, self.head_height());
                     // Signed, but not by a member of that height's set: forged as far as
-                    // consensus goes, and never relayed.
-                    if matches!(verdict, MessageAcceptance::Accept)
-                        && !self.is_member(height, &wire.signer())
-                    {
-                        verdict = MessageAcceptance::Reject;
+                    // consensus goes, and never relayed. A set this node does not know yet
+                    // blames nobody.
+                    if matches!(verdict, MessageAcceptance::Accept) {
+                        verdict = match self.membership(height, &wire.signer()) {
+                            Some(true) => MessageAcceptance::Accept,
+                            Some(false) => MessageAcceptance::Reject,
+                            None => MessageAcceptance::Ignore,
+                        };
                     }
                     let usable = matches!(verdict, MessageAcceptance::Accept);
                     self.net.report(id, source, verdict);
@@ -367,12 +371,6 @@ impl Engine {
                 }
             },
             Event::Gossip { .. } => {}
-            Event::Request {
-                request, channel, ..
-            } => {
-                let response = blocking(|| self.serve(request));
-                self.net.respond(channel, response);
-            }
             // A new peer is asked for its status at the next poll.
             Event::PeerUp(_) => {}
             Event::PeerDown(peer) => self.sync.remove_peer(&peer),
@@ -515,28 +513,6 @@ impl Engine {
         self.net.report(id, source, verdict);
     }
 
-    fn serve(&self, request: SyncRequest) -> SyncResponse {
-        let ledger = self.node.ledger();
-        match request {
-            SyncRequest::Status => {
-                let head = ledger.head();
-                SyncResponse::Status {
-                    genesis: ledger.genesis_hash(),
-                    tip: head.height,
-                    tip_hash: head.hash,
-                    earliest: 1,
-                }
-            }
-            SyncRequest::Blocks { from, count } => SyncResponse::Blocks(blocks_for_range(
-                ledger,
-                from,
-                count,
-                MAX_SYNC_RESPONSE_BYTES,
-            )),
-            SyncRequest::Peers => SyncResponse::Peers(vec![]),
-        }
-    }
-
     fn poll_status(&mut self) {
         for peer in self.net.peers() {
             let (net, tx) = (self.net.clone(), self.sync_tx.clone());
@@ -566,12 +542,23 @@ impl Engine {
             }
             SyncResult::Status(..) => {}
             SyncResult::Blocks(from, Ok(SyncResponse::Blocks(blocks))) => {
-                self.sync.on_response(from, blocks);
+                if let Some(liar) = self.sync.on_response(from, blocks) {
+                    self.punish(liar, "claimed a tip it did not serve");
+                }
                 self.apply_synced();
             }
             SyncResult::Blocks(from, _) => self.sync.on_failure(from),
         }
         self.request_ranges();
+    }
+
+    /// A sync peer lied (a tip it could not back, a block that failed verification): its
+    /// claims no longer count toward health, and the network disconnects and bans it for a while.
+    fn punish(&mut self, peer: PeerId, why: &str) {
+        tracing::warn!(%peer, why, "disconnecting a sync peer");
+        self.net.ban(peer);
+        self.node
+            .set_best_peer_height(self.sync.best_tip().unwrap_or(0));
     }
 
     fn request_ranges(&mut self) {
@@ -600,7 +587,7 @@ impl Engine {
         let mut unsynced = false;
         loop {
             let head = self.head_height();
-            let Some((block, commit)) = self.sync.take_next(head) else {
+            let Some((block, commit, server)) = self.sync.take_next(head) else {
                 break;
             };
             let height = head + 1;
@@ -628,8 +615,9 @@ impl Engine {
             match result {
                 Ok(synced) => unsynced = !synced,
                 Err(reason) => {
-                    tracing::warn!(height, %reason, "a synced block failed verification; fetching again");
-                    self.sync.discard_fetched();
+                    tracing::warn!(height, %reason, peer = %server, "a synced block failed verification; fetching again elsewhere");
+                    self.sync.served_invalid(&server);
+                    self.punish(server, "served a block that failed verification");
                     break;
                 }
             }

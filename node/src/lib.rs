@@ -6,6 +6,7 @@ pub mod mempool;
 pub mod service;
 mod supervisor;
 mod sync;
+mod sync_server;
 mod wire;
 
 pub use service::{start, Node, NodeConfig, RunningNode};

@@ -378,6 +378,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             tracing::warn!(validator = %v, "this hotkey is not in the current validator set; following until it is");
         }
     }
+    let net_for_sync = net.clone();
     let engine = Engine::new(
         node.clone(),
         net,
@@ -387,7 +388,19 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             consensus_dir: config.data_dir.join("consensus"),
         },
     )?;
-    tasks.spawn("consensus engine", engine.run(events, shutdown_rx));
+    tasks.spawn(
+        "sync server",
+        crate::sync_server::run(
+            ledger.clone(),
+            net_for_sync,
+            events.sync,
+            shutdown_rx.clone(),
+        ),
+    );
+    tasks.spawn(
+        "consensus engine",
+        engine.run(events.consensus, events.tx, shutdown_rx),
+    );
     Ok(RunningNode {
         node,
         rpc_addr,

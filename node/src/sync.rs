@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use tensorchain_ledger::Ledger;
-use tensorchain_network::{PeerId, MAX_BLOCKS_PER_REQUEST, MAX_RESPONSE_BYTES};
+use tensorchain_network::{
+    PeerId, SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST, MAX_RESPONSE_BYTES,
+};
 use tensorchain_primitives::{Block, Commit};
 
 /// Bytes of blocks and commits one sync response carries: half the network's response cap,
@@ -27,7 +29,8 @@ pub struct RangeSync {
     peers: HashMap<PeerId, PeerStatus>,
     /// Requested ranges by first height: (peer, count).
     in_flight: BTreeMap<u64, (PeerId, u32)>,
-    ready: BTreeMap<u64, (Block, Commit)>,
+    /// Fetched blocks by height, with the peer that served each.
+    ready: BTreeMap<u64, (Block, Commit, PeerId)>,
 }
 
 impl RangeSync {
@@ -91,37 +94,70 @@ impl RangeSync {
         out
     }
 
-    /// A range came back: keeps the blocks that are what was asked for.
-    pub fn on_response(&mut self, from: u64, blocks: Vec<(Block, Commit)>) {
-        let Some((_, count)) = self.in_flight.remove(&from) else {
-            return;
-        };
+    /// A range came back: keeps the blocks that are what was asked for. A peer that claimed a
+    /// tip covering the range and then serves nothing of it, or blocks of other heights, is
+    /// lying: it is forgotten (its tip no longer counts) and returned, for the caller to
+    /// disconnect.
+    pub fn on_response(&mut self, from: u64, blocks: Vec<(Block, Commit)>) -> Option<PeerId> {
+        let (peer, count) = self.in_flight.remove(&from)?;
+        let mut kept = 0;
         for (i, (block, commit)) in blocks.into_iter().take(count as usize).enumerate() {
-            let h = from + i as u64;
+            let h = from.saturating_add(i as u64);
             if block.header.height != h || commit.height != h {
                 break;
             }
-            self.ready.insert(h, (block, commit));
+            self.ready.insert(h, (block, commit, peer));
+            kept += 1;
         }
+        if kept == 0 {
+            self.remove_peer(&peer);
+            return Some(peer);
+        }
+        None
     }
 
     pub fn on_failure(&mut self, from: u64) {
         self.in_flight.remove(&from);
     }
 
-    /// The fetched block that extends `head`, if it is here.
-    pub fn take_next(&mut self, head: u64) -> Option<(Block, Commit)> {
+    /// The fetched block that extends `head`, if it is here, with the peer that served it.
+    pub fn take_next(&mut self, head: u64) -> Option<(Block, Commit, PeerId)> {
         self.ready.retain(|h, _| *h > head);
-        self.ready.remove(&(head + 1))
+        self.ready.remove(&head.saturating_add(1))
     }
 
     pub fn has(&self, height: u64) -> bool {
         self.ready.contains_key(&height)
     }
 
-    /// Drops everything fetched (a block failed verification: its peer's ranges are suspect).
-    pub fn discard_fetched(&mut self) {
+    /// `peer` served a block that failed verification: everything fetched is dropped (its
+    /// ranges are suspect) and the peer forgotten, so its claimed tip no longer counts.
+    pub fn served_invalid(&mut self, peer: &PeerId) {
         self.ready.clear();
+        self.remove_peer(peer);
+    }
+}
+
+/// The answer to a peer's sync request, from the stored chain.
+pub fn serve(ledger: &Ledger, request: SyncRequest) -> SyncResponse {
+    match request {
+        SyncRequest::Status => {
+            let head = ledger.head();
+            SyncResponse::Status {
+                genesis: ledger.genesis_hash(),
+                tip: head.height,
+                tip_hash: head.hash,
+                earliest: 1,
+            }
+        }
+        SyncRequest::Blocks { from, count } => SyncResponse::Blocks(blocks_for_range(
+            ledger,
+            from,
+            count,
+            MAX_SYNC_RESPONSE_BYTES,
+        )),
+        // Peer exchange is answered by the network task itself.
+        SyncRequest::Peers => SyncResponse::Peers(vec![]),
     }
 }
 
@@ -157,6 +193,107 @@ pub fn blocks_for_range(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use tensorchain_ledger::validators::ValidatorParams;
+    use tensorchain_ledger::{subnet::SubnetParams, ChainParams, Fees, GenesisState, MemoryStore};
+    use tensorchain_primitives::{Hash, Keypair, Validator};
+
+    /// A one-validator chain with `blocks` empty blocks committed.
+    fn chain(blocks: u64) -> Ledger {
+        let v = Keypair::dev("validator");
+        let g = GenesisState {
+            params: ChainParams {
+                chain_id: "sync".into(),
+                block_time_ms: 1000,
+                fees: Fees {
+                    transfer: 1,
+                    staking: 1,
+                    subnet: 1,
+                },
+                sudo: None,
+                subnets: SubnetParams::devnet(),
+                validators: ValidatorParams::standard(32, 100),
+                faucet: None,
+            },
+            genesis_hash: Hash::digest(b"sync"),
+            time_ms: 1,
+            balances: vec![],
+            stakes: vec![],
+            validators: vec![Validator {
+                hotkey: v.account(),
+                power: 1,
+            }],
+        };
+        let ledger = Ledger::open(Arc::new(MemoryStore::new()), &g).unwrap();
+        for _ in 0..blocks {
+            let head = ledger.head();
+            let last = ledger.commit(head.height).unwrap();
+            let built = ledger
+                .build_block(vec![], v.account(), head.time_ms + 1, last)
+                .unwrap();
+            let c = Commit::signed_by(&built.executed.block, "sync", &[&v]);
+            ledger.commit_block(built.executed, &c).unwrap();
+        }
+        ledger
+    }
+
+    /// Finding 7 of the Byzantine-peers review: a sync peer claiming a tip of `u64::MAX` was
+    /// never penalised and kept health at 206 forever. A claimed range it cannot serve, or a
+    /// block that fails verification, makes it forgotten (and the engine bans it).
+    #[test]
+    fn finding_7_a_lying_sync_peer_is_forgotten() {
+        let mut s = RangeSync::default();
+        let (liar, honest) = (PeerId::random(), PeerId::random());
+        let claim = |tip| PeerStatus { tip, earliest: 0 };
+        s.set_status(liar, claim(u64::MAX));
+        s.set_status(honest, claim(12));
+        assert_eq!(s.best_tip(), Some(u64::MAX));
+        let asked: Vec<_> = s.next_requests(10);
+        let (_, from, _) = *asked.iter().find(|(p, _, _)| *p == liar).unwrap();
+        assert_eq!(
+            s.on_response(from, vec![]),
+            Some(liar),
+            "served nothing it claimed"
+        );
+        assert_eq!(
+            s.best_tip(),
+            Some(12),
+            "the lie no longer counts toward health"
+        );
+        assert!(s.next_requests(10).iter().all(|(p, _, _)| *p != liar));
+
+        // A peer whose block fails verification is forgotten too.
+        let ledger = chain(2);
+        let mut s = RangeSync::default();
+        s.set_status(liar, claim(2));
+        let (_, from, _) = s.next_requests(0)[0];
+        assert_eq!(
+            s.on_response(from, blocks_for_range(&ledger, 1, 2, usize::MAX)),
+            None
+        );
+        let (_, _, server) = s.take_next(0).unwrap();
+        s.served_invalid(&server);
+        assert_eq!(s.best_tip(), None);
+        assert!(s.take_next(1).is_none(), "its other blocks are dropped");
+    }
+
+    /// Finding 4 of the Byzantine-peers review: responses were sized by block count, so 128
+    /// full blocks overflowed the response cap and a lagging node asked for the range forever.
+    #[test]
+    fn finding_4_sync_responses_stop_at_their_byte_budget() {
+        let ledger = chain(6);
+        let all = blocks_for_range(&ledger, 1, 100, usize::MAX);
+        assert_eq!(all.len(), 6);
+        let one = all[0].0.encoded_len() + borsh::object_length(&all[0].1).unwrap();
+        // Room for two and a half blocks: two come back, and the requester asks again from 3.
+        let part = blocks_for_range(&ledger, 1, 100, one * 5 / 2);
+        assert_eq!(part.len(), 2);
+        let rest = blocks_for_range(&ledger, 3, 100, one * 5 / 2);
+        assert_eq!(rest[0].0.header.height, 3);
+        // A budget below one block still returns one: progress is always possible.
+        assert_eq!(blocks_for_range(&ledger, 1, 100, 1).len(), 1);
+        assert!(MAX_SYNC_RESPONSE_BYTES >= 2 * tensorchain_primitives::MAX_BLOCK_BYTES);
+    }
 
     #[test]
     fn ranges_cover_the_gap_once_and_spread_over_peers() {
