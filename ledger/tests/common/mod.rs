@@ -32,8 +32,13 @@ pub fn open() -> Chain {
 }
 
 pub fn open_with(subnets: SubnetParams) -> Chain {
+    open_genesis(genesis(subnets))
+}
+
+/// The test chain's genesis, for a test that changes it (balances, validators) before opening.
+pub fn genesis(subnets: SubnetParams) -> GenesisState {
     let v = key("validator");
-    let g = GenesisState {
+    GenesisState {
         params: ChainParams {
             chain_id: "test".into(),
             block_time_ms: 1000,
@@ -58,7 +63,10 @@ pub fn open_with(subnets: SubnetParams) -> Chain {
             hotkey: v.account(),
             power: 1,
         }],
-    };
+    }
+}
+
+pub fn open_genesis(g: GenesisState) -> Chain {
     let store = Arc::new(MemoryStore::new());
     let ledger = Ledger::open(store.clone(), &g).unwrap();
     Chain { store, ledger }
