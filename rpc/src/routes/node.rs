@@ -27,8 +27,7 @@ const SYNC_SLACK: u64 = 2;
 
 /// 200 when the node serves the chain's head, 206 while it syncs from peers further ahead.
 #[utoipa::path(get, path = "/v1/node/health", tag = "node",
-    responses((status = 200, body = HealthView), (status = 206, body = HealthView, description = "syncing"),
-        (status = 503, description = "not ready")))]
+    responses((status = 200, body = HealthView), (status = 206, body = HealthView, description = "syncing")))]
 pub async fn health(State(st): State<AppState>) -> (StatusCode, Json<Envelope<HealthView>>) {
     let height = st.api.ledger().head().height;
     let syncing = st.api.network().best_peer_height > height + SYNC_SLACK;
