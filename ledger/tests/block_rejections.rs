@@ -168,7 +168,9 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     refuses(
         f,
         "another parent",
-        &edited(&honest, |blk| blk.header.parent_hash = Hash::digest(b"a sibling of block 1")),
+        &edited(&honest, |blk| {
+            blk.header.parent_hash = Hash::digest(b"a sibling of block 1")
+        }),
         invalid("height 2 does not extend head 1".into()),
     );
 
@@ -257,32 +259,42 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     refuses(
         f,
         "tx_root",
-        &edited(&honest, |blk| blk.header.tx_root = Hash::digest(b"other txs")),
+        &edited(&honest, |blk| {
+            blk.header.tx_root = Hash::digest(b"other txs")
+        }),
         header_differs(),
     );
     refuses(
         f,
         "validator_set_hash",
-        &edited(&honest, |blk| blk.header.validator_set_hash = Hash::digest(b"other set")),
+        &edited(&honest, |blk| {
+            blk.header.validator_set_hash = Hash::digest(b"other set")
+        }),
         header_differs(),
     );
     refuses(
         f,
         "next_validator_set_hash",
-        &edited(&honest, |blk| blk.header.next_validator_set_hash = Hash::digest(b"other set")),
+        &edited(&honest, |blk| {
+            blk.header.next_validator_set_hash = Hash::digest(b"other set")
+        }),
         header_differs(),
     );
     refuses(
         f,
         "last_commit_hash",
-        &edited(&honest, |blk| blk.header.last_commit_hash = Hash::digest(b"other commit")),
+        &edited(&honest, |blk| {
+            blk.header.last_commit_hash = Hash::digest(b"other commit")
+        }),
         header_differs(),
     );
     // The same commit with a fourth signature is just as valid, but not the one the header names.
     refuses(
         f,
         "the commit in the body is not the one the header names",
-        &edited(&honest, |blk| blk.last_commit = Some(parent_commit(&[a.clone(), b.clone(), c.clone(), d.clone()]))),
+        &edited(&honest, |blk| {
+            blk.last_commit = Some(parent_commit(&[a.clone(), b.clone(), c.clone(), d.clone()]))
+        }),
         header_differs(),
     );
     let claimed = Hash::digest(b"another state");
@@ -297,12 +309,20 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     );
 
     // An invalid transaction inside: the block fails at that transaction, by its error.
-    let tx_error = |i: usize, stx: &SignedTx, e: TxError| invalid(format!("tx {i} ({}): {e}", stx.hash()));
+    let tx_error =
+        |i: usize, stx: &SignedTx, e: TxError| invalid(format!("tx {i} ({}): {e}", stx.hash()));
     refuses(
         f,
         "a transaction included twice",
         &edited(&honest, |blk| blk.txs.push(t1.clone())),
-        tx_error(2, &t1, TxError::BadNonce { expected: 1, got: 0 }),
+        tx_error(
+            2,
+            &t1,
+            TxError::BadNonce {
+                expected: 1,
+                got: 0,
+            },
+        ),
     );
     let mut bad_sig = t2.clone();
     bad_sig.signature.0[0] ^= 1;

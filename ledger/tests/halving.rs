@@ -39,7 +39,11 @@ fn mint(c: &Chain) -> u64 {
     let (issued, pending) = (issuance(c), c.subnet(1).pending);
     c.block(vec![]);
     let minted = issuance(c) - issued;
-    assert_eq!(c.subnet(1).pending - pending, minted, "the reward is pending");
+    assert_eq!(
+        c.subnet(1).pending - pending,
+        minted,
+        "the reward is pending"
+    );
     minted
 }
 
@@ -52,7 +56,11 @@ fn the_block_that_starts_at_the_threshold_mints_half() {
         let c = chain_at(threshold - 2 * full);
         assert_eq!(mint(&c), full, "era {era}: two blocks before");
         assert_eq!(mint(&c), full, "era {era}: the block before");
-        assert_eq!(issuance(&c), threshold, "era {era}: exactly at the threshold");
+        assert_eq!(
+            issuance(&c),
+            threshold,
+            "era {era}: exactly at the threshold"
+        );
         assert_eq!(mint(&c), half, "era {era}: the block at the threshold");
         assert_eq!(mint(&c), half, "era {era}: the block after");
         assert_eq!(issuance(&c), threshold + 2 * half);

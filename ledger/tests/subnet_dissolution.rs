@@ -103,7 +103,11 @@ fn a_dissolved_subnet_leaves_nothing_and_its_pending_is_recycled() {
     let bonds = || per_subnet(|n| subnet::bonds_key(n, 0));
     let epochs = || per_subnet(subnet::epochs_prefix);
     let commits = || per_subnet(|n| subnet::commits_key(n, &AccountId::default()));
-    assert_eq!((neurons().len(), uids().len()), (7, 7), "owner, v1, v2, m1..m4");
+    assert_eq!(
+        (neurons().len(), uids().len()),
+        (7, 7),
+        "owner, v1, v2, m1..m4"
+    );
     assert!(!weights().is_empty() && !bonds().is_empty());
     assert!(!epochs().is_empty() && !commits().is_empty());
     let root_row = |c: &Chain| subnet::root::weights(&c.ledger.view(), &hot("v1").account());
@@ -143,7 +147,10 @@ fn a_dissolved_subnet_leaves_nothing_and_its_pending_is_recycled() {
     // Its pending emission was recycled, not left in the global counter or lost.
     let after = c.ledger.globals().unwrap();
     let (sum, global) = pending(&c);
-    assert_eq!(sum, global, "every subnet's pending sums to the global counter");
+    assert_eq!(
+        sum, global,
+        "every subnet's pending sums to the global counter"
+    );
     assert_eq!(
         after.total_recycled - g.total_recycled,
         doomed.pending + lock_cost,
@@ -163,7 +170,10 @@ fn a_dissolved_subnet_leaves_nothing_and_its_pending_is_recycled() {
     assert!(commits().is_empty(), "unrevealed commits");
     for n in stakers {
         assert!(
-            c.ledger.registrations(&hot(n).account()).unwrap().is_empty(),
+            c.ledger
+                .registrations(&hot(n).account())
+                .unwrap()
+                .is_empty(),
             "{n} is registered nowhere"
         );
     }

@@ -3,8 +3,8 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 pub use std::sync::Arc;
-pub use tensorchain_ledger::subnet::{self, SubnetParams};
 use tensorchain_ledger::staking;
+pub use tensorchain_ledger::subnet::{self, SubnetParams};
 pub use tensorchain_ledger::{
     supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
