@@ -10,58 +10,6 @@ use tensorchain_ledger::staking;
 const TAO: u64 = RAO_PER_TAO;
 
 impl Chain {
-    fn stake(&self, hotkey: &str, coldkey: &str) -> u64 {
-        staking::stake_of(
-            &self.ledger.view(),
-            &hot(hotkey).account(),
-            &key(coldkey).account(),
-        )
-        .unwrap()
-    }
-
-    /// Runs empty blocks until the next block is subnet 1's epoch block; returns its height.
-    fn until_before_epoch(&self) -> u64 {
-        loop {
-            let next = self.ledger.head().height + 1;
-            if subnet::emission::is_epoch_block(1, self.subnet(1).hyper.tempo, next) {
-                return next;
-            }
-            self.block(vec![]);
-        }
-    }
-
-    /// The demo subnet with emission flowing: two epochs (the first grants permits on settled
-    /// stake) and v1's weights on m1 alone.
-    fn paying_subnet(&self) {
-        self.demo_subnet();
-        self.run_until_epoch();
-        self.run_until_epoch();
-        assert!(
-            self.subnet(1).emission_enabled,
-            "v1 and v2 hold permits with stake"
-        );
-        self.ok(
-            &hot("v1"),
-            Call::SetWeights {
-                netuid: 1,
-                uids: vec![3],
-                values: vec![1],
-                version_key: 0,
-            },
-        );
-    }
-
-    fn enable_commit_reveal(&self) {
-        self.ok(
-            &key("sudo"),
-            Call::SetHyperparameter {
-                netuid: 1,
-                name: "commit_reveal_enabled".into(),
-                value: 1,
-            },
-        );
-    }
-
     /// Subnet 1, owned by "owner" with its hotkey as the only neuron.
     fn owner_subnet(&self) {
         self.ok(

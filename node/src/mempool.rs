@@ -140,8 +140,8 @@ impl Mempool {
     }
 
     /// Up to `max` transactions for the next block, signers interleaved by nonce rank so one busy
-    /// signer cannot crowd out the rest; signers whose next transaction pays go first, then
-    /// signers in the order they were first seen.
+    /// signer cannot crowd out the rest; signers whose next transaction pays go first (all of
+    /// their ranks before any free signer's), each class in the order signers were first seen.
     pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
         let mut queues: Vec<(bool, u64, Vec<&SignedTx>)> = self
             .by_signer
@@ -154,16 +154,24 @@ impl Mempool {
             })
             .collect();
         queues.sort_by_key(|(low, seen, _)| (*low, *seen));
-        let queues: Vec<Vec<&SignedTx>> = queues.into_iter().map(|q| q.2).collect();
-        let deepest = queues.iter().map(|q| q.len()).max().unwrap_or(0);
         let mut out = Vec::new();
-        for rank in 0..deepest {
-            for q in &queues {
-                if let Some(tx) = q.get(rank) {
-                    if out.len() == max {
-                        return out;
+        // The classes are not interleaved with each other: free calls at rank 0 would otherwise
+        // take a full block's room before a paying signer's second transaction.
+        for class in [false, true] {
+            let queues: Vec<&Vec<&SignedTx>> = queues
+                .iter()
+                .filter(|q| q.0 == class)
+                .map(|q| &q.2)
+                .collect();
+            let deepest = queues.iter().map(|q| q.len()).max().unwrap_or(0);
+            for rank in 0..deepest {
+                for q in &queues {
+                    if let Some(tx) = q.get(rank) {
+                        if out.len() == max {
+                            return out;
+                        }
+                        out.push((*tx).clone());
                     }
-                    out.push((*tx).clone());
                 }
             }
         }
@@ -212,6 +220,9 @@ impl Mempool {
 }
 
 #[cfg(test)]
+mod policy_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
@@ -222,7 +233,7 @@ mod tests {
 
     const HOTKEYS: usize = 256;
 
-    fn signed(ledger: &Ledger, signer: &Keypair, nonce: u64, call: Call) -> SignedTx {
+    pub(super) fn signed(ledger: &Ledger, signer: &Keypair, nonce: u64, call: Call) -> SignedTx {
         Tx {
             chain_id: "test".into(),
             signer: signer.account(),
@@ -233,7 +244,7 @@ mod tests {
         .sign(signer)
     }
 
-    fn commit(ledger: &Ledger, v: &Keypair, txs: Vec<SignedTx>) {
+    pub(super) fn commit(ledger: &Ledger, v: &Keypair, txs: Vec<SignedTx>) {
         let head = ledger.head();
         let built = ledger
             .build_block(
@@ -249,7 +260,7 @@ mod tests {
     }
 
     /// A chain whose subnet 1 holds `HOTKEYS` registered hotkeys (the owner's and 255 more).
-    fn chain_with_hotkeys() -> (Ledger, Keypair, Vec<Keypair>) {
+    pub(super) fn chain_with_hotkeys() -> (Ledger, Keypair, Vec<Keypair>) {
         let (v, owner) = (Keypair::dev("validator"), Keypair::dev("owner"));
         let g = GenesisState {
             params: ChainParams {

@@ -12,7 +12,9 @@ use utoipa::OpenApi;
 error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts are decimal strings of rao. \
 Limits (docs/api-limits.md): every request is charged to a per-client and a global budget (heavy routes cost 10, \
 others 1) and refused with 429 `rate_limited` and `Retry-After` beyond them; lists are paged (`?limit=` up to 256, \
-`next_cursor`); event streams are capped in all and per client (503 `too_many_streams`); requests time out (408)."
+`next_cursor`); event streams are capped in all and per client (503 `too_many_streams`); requests time out (408). \
+On any route, a path segment that is not UTF-8 is refused with 400 `bad_path` and a malformed query parameter \
+(a negative `limit`, say) with 400 `bad_query`."
     ),
     modifiers(&Limits),
     paths(

@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 pub use std::sync::Arc;
+use tensorchain_ledger::staking;
 pub use tensorchain_ledger::subnet::{self, SubnetParams};
 pub use tensorchain_ledger::{
     supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
@@ -32,8 +33,13 @@ pub fn open() -> Chain {
 }
 
 pub fn open_with(subnets: SubnetParams) -> Chain {
+    open_genesis(genesis(subnets))
+}
+
+/// The test chain's genesis, for a test that changes it (balances, validators) before opening.
+pub fn genesis(subnets: SubnetParams) -> GenesisState {
     let v = key("validator");
-    let g = GenesisState {
+    GenesisState {
         params: ChainParams {
             chain_id: "test".into(),
             block_time_ms: 1000,
@@ -58,7 +64,10 @@ pub fn open_with(subnets: SubnetParams) -> Chain {
             hotkey: v.account(),
             power: 1,
         }],
-    };
+    }
+}
+
+pub fn open_genesis(g: GenesisState) -> Chain {
     let store = Arc::new(MemoryStore::new());
     let ledger = Ledger::open(store.clone(), &g).unwrap();
     Chain { store, ledger }
@@ -262,6 +271,58 @@ impl Chain {
         for _ in 0..=self.ledger.params().subnets.defaults.tempo {
             self.block(vec![]);
         }
+    }
+
+    pub fn stake(&self, hotkey: &str, coldkey: &str) -> u64 {
+        staking::stake_of(
+            &self.ledger.view(),
+            &hot(hotkey).account(),
+            &key(coldkey).account(),
+        )
+        .unwrap()
+    }
+
+    /// Runs empty blocks until the next block is subnet 1's epoch block; returns its height.
+    pub fn until_before_epoch(&self) -> u64 {
+        loop {
+            let next = self.ledger.head().height + 1;
+            if subnet::emission::is_epoch_block(1, self.subnet(1).hyper.tempo, next) {
+                return next;
+            }
+            self.block(vec![]);
+        }
+    }
+
+    /// The demo subnet with emission flowing: two epochs (the first grants permits on settled
+    /// stake) and v1's weights on m1 alone.
+    pub fn paying_subnet(&self) {
+        self.demo_subnet();
+        self.run_until_epoch();
+        self.run_until_epoch();
+        assert!(
+            self.subnet(1).emission_enabled,
+            "v1 and v2 hold permits with stake"
+        );
+        self.ok(
+            &hot("v1"),
+            Call::SetWeights {
+                netuid: 1,
+                uids: vec![3],
+                values: vec![1],
+                version_key: 0,
+            },
+        );
+    }
+
+    pub fn enable_commit_reveal(&self) {
+        self.ok(
+            &key("sudo"),
+            Call::SetHyperparameter {
+                netuid: 1,
+                name: "commit_reveal_enabled".into(),
+                value: 1,
+            },
+        );
     }
 
     pub fn run_until_epoch(&self) -> u64 {

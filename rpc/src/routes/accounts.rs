@@ -144,7 +144,8 @@ fn hotkey_not_found(id: &AccountId) -> ApiError {
 /// page of its nominators.
 #[utoipa::path(get, path = "/v1/hotkeys/{hk}", tag = "accounts",
     params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key")),
-    responses((status = 200, body = HotkeyView), (status = 404, description = "hotkey_not_found")))]
+    responses((status = 200, body = HotkeyView), (status = 400, description = "bad_address"),
+        (status = 404, description = "hotkey_not_found")))]
 pub async fn hotkey(
     State(st): State<AppState>,
     ApiPath(hk): ApiPath<String>,

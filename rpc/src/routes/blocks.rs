@@ -10,6 +10,7 @@ use tensorchain_ledger::Ledger;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Headers per page (1..=256, default 100).
     pub limit: Option<u32>,
@@ -79,7 +80,8 @@ pub async fn list(
 /// One block with its transactions, events and commit certificate.
 #[utoipa::path(get, path = "/v1/blocks/{id}", tag = "blocks",
     params(("id" = String, Path, description = "height, 0x hash, head, finalized or genesis")),
-    responses((status = 200, body = BlockView), (status = 404, description = "block_not_found")))]
+    responses((status = 200, body = BlockView), (status = 400, description = "bad_block_id, bad_hash"),
+        (status = 404, description = "block_not_found")))]
 pub async fn get(
     State(st): State<AppState>,
     ApiPath(id): ApiPath<String>,

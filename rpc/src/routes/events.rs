@@ -44,6 +44,7 @@ const REPLAY_CHUNK: u64 = 32;
 const STREAM_RETRY_AFTER_SECS: u64 = 30;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Comma-separated topics: block, finalized, tx, epoch, registration, weights (default: all).
     pub topics: Option<String>,

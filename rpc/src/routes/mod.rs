@@ -68,6 +68,7 @@ fn internal(message: &str) -> ApiError {
 
 /// `?limit=&cursor=` of every list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page (1..=256, default 100).
     pub limit: Option<u32>,

@@ -134,7 +134,8 @@ pub async fn lock_cost(State(st): State<AppState>) -> Result<Json<Envelope<Value
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}", tag = "subnets",
-    params(("netuid" = u16, Path)), responses((status = 200, body = SubnetView), (status = 404, description = "subnet_not_found")))]
+    params(("netuid" = u16, Path)), responses((status = 200, body = SubnetView), (status = 400, description = "bad_netuid"),
+        (status = 404, description = "subnet_not_found")))]
 pub async fn get(
     State(st): State<AppState>,
     ApiPath(netuid): ApiPath<String>,
@@ -150,7 +151,8 @@ pub async fn get(
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/hyperparameters", tag = "subnets",
-    params(("netuid" = u16, Path)), responses((status = 200, description = "name → {value, owner_settable}")))]
+    params(("netuid" = u16, Path)), responses((status = 200, description = "name → {value, owner_settable}"),
+        (status = 400, description = "bad_netuid"), (status = 404, description = "subnet_not_found")))]
 pub async fn hyperparameters(
     State(st): State<AppState>,
     ApiPath(netuid): ApiPath<String>,
@@ -176,7 +178,8 @@ pub async fn hyperparameters(
 
 /// The burn price of registering a neuron now.
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/registration-cost", tag = "subnets",
-    params(("netuid" = u16, Path)), responses((status = 200, description = "{burn}")))]
+    params(("netuid" = u16, Path)), responses((status = 200, description = "{burn}"),
+        (status = 400, description = "bad_netuid"), (status = 404, description = "subnet_not_found")))]
 pub async fn burn_cost(
     State(st): State<AppState>,
     ApiPath(netuid): ApiPath<String>,
@@ -190,6 +193,7 @@ pub async fn burn_cost(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MetagraphQuery {
     /// Comma-separated columns to return (default: all).
     pub fields: Option<String>,
@@ -278,7 +282,7 @@ fn parse_fields(list: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/metagraph", tag = "subnets",
     params(("netuid" = u16, Path), MetagraphQuery),
     responses((status = 200, description = "columns: uid, hotkey, coldkey, stake, rank, trust, consensus, incentive, dividends, emission, validator_trust, validator_permit, active, last_update, registered_at, immune_until, axon"),
-        (status = 400, description = "unknown_field"), (status = 404, description = "subnet_not_found")))]
+        (status = 400, description = "unknown_field, bad_netuid"), (status = 404, description = "subnet_not_found")))]
 pub async fn metagraph(
     State(st): State<AppState>,
     ApiPath(netuid): ApiPath<String>,
@@ -307,7 +311,8 @@ pub async fn metagraph(
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/neurons/{uid}", tag = "subnets",
-    params(("netuid" = u16, Path), ("uid" = u16, Path)), responses((status = 200, description = "one neuron"), (status = 404, description = "neuron_not_found")))]
+    params(("netuid" = u16, Path), ("uid" = u16, Path)), responses((status = 200, description = "one neuron"),
+        (status = 400, description = "bad_netuid, bad_uid"), (status = 404, description = "subnet_not_found, neuron_not_found")))]
 pub async fn neuron(
     State(st): State<AppState>,
     ApiPath((netuid, uid)): ApiPath<(String, String)>,
@@ -358,7 +363,9 @@ fn rows(ledger: &Ledger, netuid: u16, bonds: bool) -> Result<Value, ApiError> {
 }
 
 /// Stored weight rows, sparse: {"uid": [[uid, u16], ...]}.
-#[utoipa::path(get, path = "/v1/subnets/{netuid}/weights", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "sparse rows")))]
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/weights", tag = "subnets", params(("netuid" = u16, Path)),
+    responses((status = 200, description = "sparse rows"), (status = 400, description = "bad_netuid"),
+        (status = 404, description = "subnet_not_found")))]
 pub async fn weights(
     State(st): State<AppState>,
     ApiPath(netuid): ApiPath<String>,
@@ -368,7 +375,9 @@ pub async fn weights(
 }
 
 /// Stored bond rows, sparse: {"uid": [[uid, u16], ...]}.
-#[utoipa::path(get, path = "/v1/subnets/{netuid}/bonds", tag = "subnets", params(("netuid" = u16, Path)), responses((status = 200, description = "sparse rows")))]
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/bonds", tag = "subnets", params(("netuid" = u16, Path)),
+    responses((status = 200, description = "sparse rows"), (status = 400, description = "bad_netuid"),
+        (status = 404, description = "subnet_not_found")))]
 pub async fn bonds(
     State(st): State<AppState>,
     ApiPath(netuid): ApiPath<String>,
@@ -380,7 +389,7 @@ pub async fn bonds(
 /// Past epochs, newest first, a page at a time: pending, owner cut, paid to miners and
 /// validators, recycled. The cursor is a block height.
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/epochs", tag = "subnets", params(("netuid" = u16, Path), PageQuery),
-    responses((status = 200, description = "{items: epoch summaries, next_cursor}"), (status = 400, description = "bad_cursor"),
+    responses((status = 200, description = "{items: epoch summaries, next_cursor}"), (status = 400, description = "bad_cursor, bad_netuid"),
         (status = 404, description = "subnet_not_found")))]
 pub async fn epochs(
     State(st): State<AppState>,

@@ -64,7 +64,10 @@ fn decode_tx(body: &SubmitBody) -> Result<SignedTx, ApiError> {
         (status = 400, description = "malformed_tx, invalid_json"),
         (status = 409, description = "bad_nonce, tx_already_known"),
         (status = 413, description = "payload_too_large"),
-        (status = 422, description = "rejected: bad_signature, insufficient_balance, …")))]
+        (status = 422, description = "rejected: bad_signature, insufficient_balance, …"),
+        (status = 429, description = "rate_limited (with Retry-After), too_many_pending: the signer has the most queued transactions one signer may",
+            headers(("Retry-After" = u64, description = "seconds to wait before retrying (rate_limited)"))),
+        (status = 503, description = "mempool_full: retry after the next block")))]
 pub async fn submit(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<SubmitBody>,
@@ -83,7 +86,9 @@ pub async fn submit(
 
 /// Dry run against the head state: the fee and effects, or the error it would get.
 #[utoipa::path(post, path = "/v1/txs/simulate", tag = "txs", request_body = SubmitBody,
-    responses((status = 200, body = SimulateView), (status = 422, description = "the error the tx would get")))]
+    responses((status = 200, body = SimulateView), (status = 400, description = "malformed_tx, invalid_json"),
+        (status = 409, description = "bad_nonce"), (status = 413, description = "payload_too_large"),
+        (status = 422, description = "the error the tx would get")))]
 pub async fn simulate(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<SubmitBody>,
@@ -102,7 +107,8 @@ pub async fn simulate(
 
 #[utoipa::path(get, path = "/v1/txs/{hash}", tag = "txs",
     params(("hash" = String, Path, description = "0x tx hash")),
-    responses((status = 200, body = TxStatusView), (status = 404, description = "tx_not_found")))]
+    responses((status = 200, body = TxStatusView), (status = 400, description = "bad_hash"),
+        (status = 404, description = "tx_not_found")))]
 pub async fn status(
     State(st): State<AppState>,
     ApiPath(hash): ApiPath<String>,
