@@ -32,8 +32,10 @@ const MAX_PER_PEER: u32 = 2;
 const BAN_FOR: Duration = Duration::from_secs(600);
 const MAX_BANNED: usize = 1024;
 /// Gossipsub scoring (see docs/security.md): each message the node rejects (forged, invalid)
-/// costs its sender `INVALID_WEIGHT × count²`, decaying by half each second. Three in a row
-/// cross the graylist threshold (-80): the peer's gossip is then ignored until it decays.
+/// costs its sender `INVALID_WEIGHT × count²`, the count decaying by 10% each second. Three in
+/// a row cross the graylist threshold (−80) and the peer's gossip is ignored; ten keep it there
+/// for about 12 s, and a peer that keeps sending junk stays there. One rejection (an honest
+/// peer's bug) costs −10 and fades within seconds.
 const INVALID_WEIGHT: f64 = -10.0;
 const REDIAL_EVERY: Duration = Duration::from_secs(3);
 const CONSENSUS_QUEUE: usize = 16_384;
@@ -304,10 +306,16 @@ fn peer_scoring(
 ) -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds) {
     let topic = gossipsub::TopicScoreParams {
         topic_weight: 1.0,
+        // The default rewards every millisecond in the mesh (up to +3600): a peer could bank
+        // that credit and then send junk for a long time without being graylisted.
+        time_in_mesh_weight: 0.0,
+        // Credit for delivering valid messages first, capped at +200: even the best-behaved
+        // peer is graylisted after six rejected messages in a row.
+        first_message_deliveries_cap: 200.0,
         mesh_message_deliveries_weight: 0.0,
         mesh_failure_penalty_weight: 0.0,
         invalid_message_deliveries_weight: INVALID_WEIGHT,
-        invalid_message_deliveries_decay: 0.5,
+        invalid_message_deliveries_decay: 0.9,
         ..Default::default()
     };
     let params = gossipsub::PeerScoreParams {

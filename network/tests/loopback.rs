@@ -117,3 +117,41 @@ async fn consensus_gets_through_a_transaction_flood() {
         "the consensus message was lost behind the flood"
     );
 }
+
+/// Finding 8 of the Byzantine-peers review: gossipsub peer scoring was off, so a peer whose
+/// messages the node rejected kept being heard. Now its gossip is ignored (graylisted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_8_a_peer_whose_gossip_is_rejected_is_graylisted() {
+    let (_stop_tx, stop) = watch::channel(false);
+    let (a, mut a_events) = node(vec![], &stop).await;
+    let (b, _b_events) = node(vec![a.listen_addrs()[0].clone()], &stop).await;
+    let mut junk = 0u32;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while junk < 10 {
+            b.publish_consensus(format!("junk {junk}").into_bytes());
+            if let Ok((id, source, _)) =
+                tokio::time::timeout(Duration::from_millis(300), next_gossip(&mut a_events)).await
+            {
+                a.report(id, source, MessageAcceptance::Reject);
+                junk += 1;
+            }
+        }
+    })
+    .await
+    .expect("junk arrives");
+    // Whatever b sends now is not heard: a's gossipsub ignores a graylisted peer.
+    let heard = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            b.publish_consensus(b"after".to_vec());
+            if let Ok((_, _, data)) =
+                tokio::time::timeout(Duration::from_millis(200), next_gossip(&mut a_events)).await
+            {
+                if data == b"after" {
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_err(), "a rejected peer's gossip still got through");
+}
