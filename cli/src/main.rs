@@ -2,6 +2,7 @@
 
 mod abuse;
 mod bench;
+mod chaos;
 mod client;
 mod demo;
 mod devnet;
@@ -117,6 +118,9 @@ enum Command {
     /// Abusive REST workload (stream floods, replays, made-up methods, heavy lists) against one
     /// node; reports finality, the node's memory and /metrics series.
     Abuse(abuse::AbuseArgs),
+    /// Join a network as a misbehaving peer (altered proposals, junk votes, floods, a lying
+    /// sync tip, oversized messages) to check that a deployment holds; ends by itself.
+    Chaos(chaos::ChaosArgs),
     /// Yuma consensus tools for subnet designers.
     #[command(subcommand)]
     Yuma(yuma::YumaCmd),
@@ -135,6 +139,7 @@ fn main() {
         Command::Yuma(cmd) => yuma::run(cmd),
         Command::Bench(args) => bench::run(args, &cli.global),
         Command::Abuse(args) => abuse::run(args, &cli.global),
+        Command::Chaos(args) => chaos::run(args, &cli.global),
         Command::Stake(cmd) => stake::run(cmd, &cli.global),
         Command::Validator(cmd) => validator::run(cmd, &cli.global),
         Command::Subnet(cmd) => subnet::run(cmd, &cli.global),

@@ -429,3 +429,74 @@ fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins(
     let top = height(&urls[0]).min(height(&full_url));
     same_chain(&[&urls[0], &urls[3], &full_url], top);
 }
+
+/// `tensorchain chaos`: every attack against a live 4-validator devnet. Blocks keep finalizing
+/// at ≥ 80% of the undisturbed rate, no validator's consensus WAL grows with the junk, and the
+/// peer that lies to block sync is cut off (docs/security.md).
+#[test]
+fn chaos_attacks_do_not_slow_a_devnet_down() {
+    const WINDOW: Duration = Duration::from_secs(5);
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let root = tempfile::tempdir().unwrap();
+    let d = up(root.path(), 500, &[]);
+    let status = d.status();
+    let url = status["nodes"][0]["rest_url"].as_str().unwrap().to_string();
+    let genesis = status["genesis"].as_str().unwrap().to_string();
+    let bootnode = status["nodes"][1]["p2p_addr"].as_str().unwrap().to_string();
+    let blocks_in = |window: Duration, during: &mut dyn FnMut()| {
+        let start = height(&url);
+        let t = Instant::now();
+        during();
+        std::thread::sleep(window.saturating_sub(t.elapsed()));
+        height(&url) - start
+    };
+    let baseline = blocks_in(WINDOW, &mut || {});
+    assert!(
+        baseline >= 4,
+        "the devnet is too slow to measure: {baseline} blocks"
+    );
+    let secs = WINDOW.as_secs().to_string();
+    for attack in [
+        "altered-proposal",
+        "junk-votes",
+        "future-flood",
+        "range-flood",
+        "lying-tip",
+        "oversized",
+    ] {
+        let mut report = Value::Null;
+        let blocks = blocks_in(WINDOW, &mut || {
+            let out = Command::new(BIN)
+                .args([
+                    "chaos",
+                    attack,
+                    "--genesis",
+                    &genesis,
+                    "--bootnode",
+                    &bootnode,
+                ])
+                .args(["--duration", &secs, "--rate", "100", "--json"])
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+            assert!(out.status.success(), "{attack}: {report}");
+        });
+        eprintln!("chaos {attack}: {blocks} blocks (undisturbed {baseline}); {report}");
+        assert!(
+            blocks * 5 >= baseline * 4,
+            "{attack} slowed finality: {blocks} blocks against {baseline}"
+        );
+        if attack == "lying-tip" {
+            assert_eq!(report["disconnected_by_peers"], true, "{report}");
+        }
+        if attack != "altered-proposal" && attack != "lying-tip" {
+            assert!(report["messages_sent"].as_u64().unwrap() > 0, "{report}");
+        }
+    }
+    for n in d.status()["nodes"].as_array().unwrap() {
+        let wal = Path::new(n["data_dir"].as_str().unwrap()).join("consensus/wal");
+        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(size < 256 * 1024, "{wal:?} grew to {size} bytes");
+    }
+}

@@ -7,7 +7,7 @@ pub mod service;
 mod supervisor;
 mod sync;
 mod sync_server;
-mod wire;
+pub mod wire;
 
 pub use service::{start, Node, NodeConfig, RunningNode};
 pub use tensorchain_network::{load_or_create_key as load_or_create_node_key, Multiaddr};
