@@ -133,9 +133,23 @@ fn registration_burns_the_price_and_checks_everything() {
         ),
         "not_hotkey_owner"
     );
-    // Full subnet: the lowest-emission non-immune uid is replaced, never the owner.
+    // Full subnet: the lowest-emission non-immune uid is replaced, never the owner. Two epochs
+    // without weights (the first hands out permits) pay the validators by stake, v1 (uid 1) twice
+    // what v2 (uid 2) gets, and the miners (3..=6) nothing. The registration lands when the
+    // validators' immunity has just ended and the miners' (registered later) has not: v2 goes,
+    // not a miner with less emission (they are immune), not v1 (it earned more).
     c.sudo_max_uids(7);
-    c.owner_sets("immunity_period", 0);
+    let immunity = 40;
+    c.owner_sets("immunity_period", immunity);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    let (v2_at, m1_at) = (c.neuron(2).registered_at, c.neuron(3).registered_at);
+    assert!(m1_at > v2_at && c.ledger.head().height < v2_at + immunity);
+    while c.ledger.head().height + 1 < v2_at + immunity {
+        c.block(vec![]);
+    }
+    assert!(c.neuron(1).emission > c.neuron(2).emission && c.neuron(2).emission > 0);
+    assert!((3..7).all(|uid| c.neuron(uid).emission == 0));
     c.ok(
         &m1,
         Call::BurnedRegister {
@@ -146,9 +160,9 @@ fn registration_burns_the_price_and_checks_everything() {
     );
     assert_eq!(c.subnet(1).n, 7);
     assert_eq!(c.neuron(0).hotkey, hot("owner").account());
-    assert!(subnet::uid_of(&c.ledger.view(), 1, &hot("late").account())
-        .unwrap()
-        .is_some());
+    let uid_of = |name: &str| subnet::uid_of(&c.ledger.view(), 1, &hot(name).account()).unwrap();
+    assert_eq!(uid_of("late"), Some(2), "v2's uid was given to the newcomer");
+    assert_eq!(uid_of("v2"), None, "v2 is no longer registered");
 }
 
 #[test]
