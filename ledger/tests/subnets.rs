@@ -725,11 +725,21 @@ fn the_remaining_rejections_are_named() {
         ),
         "too_many_commits"
     );
-    // A full subnet whose every other uid is the owner's or gone has nothing to prune.
-    set("registration_allowed", 1);
+}
+
+#[test]
+fn a_full_subnet_of_immune_uids_replaces_the_lowest_emission_immune_one() {
+    let c = open();
+    c.demo_subnet();
     c.sudo_max_uids(7);
-    set("immunity_period", 1000);
-    let code = c.err(
+    c.owner_sets("immunity_period", 1000);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    // Every uid is immune; the validators earned, the miners did not: m1 (uid 3), the earliest
+    // registered miner, is replaced rather than the registration refused.
+    assert!(c.neuron(1).emission > 0 && c.neuron(2).emission > 0);
+    assert!((3..7).all(|uid| c.neuron(uid).emission == 0));
+    c.ok(
         &key("m1"),
         Call::BurnedRegister {
             netuid: 1,
@@ -737,10 +747,10 @@ fn the_remaining_rejections_are_named() {
             max_cost: 100 * RAO_PER_TAO,
         },
     );
-    assert_eq!(
-        code, "accepted",
-        "immune uids are pruned when no non-immune one exists"
-    );
+    let uid_of = |name: &str| subnet::uid_of(&c.ledger.view(), 1, &hot(name).account()).unwrap();
+    assert_eq!(uid_of("n2"), Some(3));
+    assert_eq!(uid_of("m1"), None);
+    assert_eq!(c.neuron(0).hotkey, hot("owner").account(), "never the owner");
 }
 
 #[test]
