@@ -832,10 +832,17 @@ mod tests {
             let heights = 10;
             let stats = Sim::new(Scenario::clean(1, n, heights)).run().unwrap();
             let per_height = stats.messages / heights;
-            eprintln!("{n} validators: {per_height} messages per height");
-            // Propose, prevote and precommit broadcasts with gossip relays and rebroadcasts.
+            // One round signs 2n + 1 messages (a proposal, n prevotes, n precommits); each is sent
+            // by its author to the n − 1 others, and each receiver relays it once to at most MESH
+            // peers. Twice that leaves room for the rebroadcasts and the occasional second round
+            // the heavy-tailed delays cause (measured: 221 for 4 validators, 15,659 for 31, about
+            // 82% of it), and a node that re-sent what it relays or rebroadcasts much more often
+            // goes over. (The former bound, 40·n², allowed 2.9 and 2.5 times the measured cost.)
+            let n = n as u64;
+            let one_round = (2 * n + 1) * (n - 1) * (1 + MESH as u64);
+            eprintln!("{n} validators: {per_height} messages per height (bound {})", 2 * one_round);
             assert!(
-                per_height <= 40 * (n * n) as u64,
+                per_height <= 2 * one_round,
                 "{n} validators cost {per_height} messages a height"
             );
         }
