@@ -572,11 +572,16 @@ impl Sim {
         self.stats.evidence += 1;
         let (a, b) = (&e.first, &e.second);
         let genuine = a.validator == b.validator
-            && (a.vote.height, a.vote.round, a.vote.kind) == (b.vote.height, b.vote.round, b.vote.kind)
+            && (a.vote.height, a.vote.round, a.vote.kind)
+                == (b.vote.height, b.vote.round, b.vote.kind)
             && a.vote.block_hash != b.vote.block_hash
             && a.verify().is_ok()
             && b.verify().is_ok();
-        match self.nodes.iter().position(|n| n.key.account() == a.validator) {
+        match self
+            .nodes
+            .iter()
+            .position(|n| n.key.account() == a.validator)
+        {
             Some(i) if genuine && self.nodes[i].byz != Byz::Honest => {
                 self.stats.equivocators.insert(i);
                 Ok(())
@@ -840,7 +845,10 @@ mod tests {
             // goes over. (The former bound, 40·n², allowed 2.9 and 2.5 times the measured cost.)
             let n = n as u64;
             let one_round = (2 * n + 1) * (n - 1) * (1 + MESH as u64);
-            eprintln!("{n} validators: {per_height} messages per height (bound {})", 2 * one_round);
+            eprintln!(
+                "{n} validators: {per_height} messages per height (bound {})",
+                2 * one_round
+            );
             assert!(
                 per_height <= 2 * one_round,
                 "{n} validators cost {per_height} messages a height"

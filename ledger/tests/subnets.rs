@@ -161,7 +161,11 @@ fn registration_burns_the_price_and_checks_everything() {
     assert_eq!(c.subnet(1).n, 7);
     assert_eq!(c.neuron(0).hotkey, hot("owner").account());
     let uid_of = |name: &str| subnet::uid_of(&c.ledger.view(), 1, &hot(name).account()).unwrap();
-    assert_eq!(uid_of("late"), Some(2), "v2's uid was given to the newcomer");
+    assert_eq!(
+        uid_of("late"),
+        Some(2),
+        "v2's uid was given to the newcomer"
+    );
     assert_eq!(uid_of("v2"), None, "v2 is no longer registered");
 }
 
@@ -545,9 +549,9 @@ fn root_weights_decide_the_subnets_shares() {
 /// checked, so the measurement cannot be skipped silently.
 fn one_blocks_emission(c: &Chain) -> (u64, u64) {
     let epoch_at = |h: u64| {
-        [1, 2].iter().any(|&n| {
-            subnet::emission::is_epoch_block(n, c.subnet(n).hyper.tempo, h)
-        })
+        [1, 2]
+            .iter()
+            .any(|&n| subnet::emission::is_epoch_block(n, c.subnet(n).hyper.tempo, h))
     };
     while epoch_at(c.ledger.head().height + 1) {
         c.block(vec![]);
@@ -555,7 +559,10 @@ fn one_blocks_emission(c: &Chain) -> (u64, u64) {
     let before = (c.subnet(1).pending, c.subnet(2).pending);
     c.block(vec![]);
     assert!(!epoch_at(c.ledger.head().height));
-    (c.subnet(1).pending - before.0, c.subnet(2).pending - before.1)
+    (
+        c.subnet(1).pending - before.0,
+        c.subnet(2).pending - before.1,
+    )
 }
 
 #[test]
@@ -755,7 +762,11 @@ fn a_full_subnet_of_immune_uids_replaces_the_lowest_emission_immune_one() {
     let uid_of = |name: &str| subnet::uid_of(&c.ledger.view(), 1, &hot(name).account()).unwrap();
     assert_eq!(uid_of("n2"), Some(3));
     assert_eq!(uid_of("m1"), None);
-    assert_eq!(c.neuron(0).hotkey, hot("owner").account(), "never the owner");
+    assert_eq!(
+        c.neuron(0).hotkey,
+        hot("owner").account(),
+        "never the owner"
+    );
 }
 
 #[test]

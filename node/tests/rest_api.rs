@@ -100,7 +100,11 @@ impl TestNode {
     /// The node has never heard of this transaction: not queued, not included, not failed.
     async fn assert_unknown(&self, stx: &SignedTx) {
         let (status, v) = self.get(&format!("/v1/txs/{}", stx.hash())).await;
-        assert_eq!((status, code(&v)), (StatusCode::NOT_FOUND, "tx_not_found"), "{v}");
+        assert_eq!(
+            (status, code(&v)),
+            (StatusCode::NOT_FOUND, "tx_not_found"),
+            "{v}"
+        );
     }
 }
 

@@ -317,7 +317,10 @@ mod tests {
         vec![
             (Call::Transfer { to: a, amount }, vec!["00", A, AMOUNT]),
             (Call::AddStake { hotkey: a, amount }, vec!["01", A, AMOUNT]),
-            (Call::RemoveStake { hotkey: a, amount }, vec!["02", A, AMOUNT]),
+            (
+                Call::RemoveStake { hotkey: a, amount },
+                vec!["02", A, AMOUNT],
+            ),
             (
                 Call::SetTake {
                     hotkey: a,
@@ -356,7 +359,13 @@ mod tests {
                     port: 8091,
                     protocol: 4,
                 },
-                vec!["07", NETUID, "000102030405060708090a0b0c0d0e0f", "9b1f", "04"],
+                vec![
+                    "07",
+                    NETUID,
+                    "000102030405060708090a0b0c0d0e0f",
+                    "9b1f",
+                    "04",
+                ],
             ),
             (
                 Call::SetWeights {
@@ -378,7 +387,10 @@ mod tests {
                 ],
             ),
             (Call::RootRegister { hotkey: a }, vec!["09", A]),
-            (Call::CommitWeights { netuid, hash: c }, vec!["0a", NETUID, C]),
+            (
+                Call::CommitWeights { netuid, hash: c },
+                vec!["0a", NETUID, C],
+            ),
             (
                 Call::RevealWeights {
                     netuid,

@@ -154,7 +154,10 @@ impl Chain {
         };
         let without = build(vec![]);
         let (a, b) = (&with.executed, &without.executed);
-        assert!(a.block.txs.is_empty() && a.events.is_empty(), "{e} left a tx");
+        assert!(
+            a.block.txs.is_empty() && a.events.is_empty(),
+            "{e} left a tx"
+        );
         assert_eq!(
             a.block.header.state_root, b.block.header.state_root,
             "the rejected call ({e}) changed state"
