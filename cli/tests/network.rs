@@ -87,7 +87,7 @@ fn up(root: &Path, block_time_ms: u64, extra: &[&str]) -> Devnet {
     wait(
         Duration::from_secs(60),
         "every validator finalizes block 1",
-        || urls.iter().all(|u| height(u) >= 1),
+        || urls.iter().all(|u| try_height(u).is_some_and(|h| h >= 1)),
     );
     eprintln!(
         "4 validators: first finalized block {:.2} s after `devnet up`",
@@ -208,10 +208,14 @@ fn try_get(url: &str) -> Option<Value> {
         .ok()
 }
 
+fn try_height(url: &str) -> Option<u64> {
+    try_get(&format!("{url}/v1/blocks/head")).and_then(|v| v["data"]["header"]["height"].as_u64())
+}
+
+/// The node's head height. A node that does not answer fails the test: read as 0, a dead node
+/// would pass for a halted chain. (Use `try_height` while a node may still be starting.)
 fn height(url: &str) -> u64 {
-    try_get(&format!("{url}/v1/blocks/head"))
-        .and_then(|v| v["data"]["header"]["height"].as_u64())
-        .unwrap_or(0)
+    try_height(url).unwrap_or_else(|| panic!("{url} does not answer: did the node die?"))
 }
 
 fn block(url: &str, h: u64) -> Value {
@@ -236,13 +240,36 @@ fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
+/// Every node has every block from 1 to `up_to`, with the same hash at each height.
 fn same_chain(urls: &[&str], up_to: u64) {
-    for h in [1, up_to / 2, up_to] {
+    assert!(up_to >= 1, "no common height to compare");
+    for h in 1..=up_to {
         let hashes: Vec<String> = urls.iter().map(|u| hash_at(u, h)).collect();
-        assert!(!hashes[0].is_empty(), "block {h} exists");
+        assert!(
+            hashes.iter().all(|x| !x.is_empty()),
+            "block {h} missing: {hashes:?}"
+        );
         assert!(
             hashes.iter().all(|x| *x == hashes[0]),
             "fork at {h}: {hashes:?}"
+        );
+    }
+}
+
+/// No validator double-signed, restarted ones included: no node logged an equivocation, none
+/// was reported on chain (nothing slashed, nobody jailed) and all four validators remain.
+fn no_equivocation(d: &Devnet, url: &str) {
+    let supply = try_get(&format!("{url}/v1/supply")).expect("supply");
+    assert_eq!(supply["data"]["slashed"], "0", "a validator was slashed");
+    let set = try_get(&format!("{url}/v1/validators")).expect("validators");
+    assert_eq!(set["data"]["jailed"], serde_json::json!([]), "{set}");
+    assert_eq!(set["data"]["validators"].as_array().unwrap().len(), 4);
+    for n in d.status()["nodes"].as_array().unwrap() {
+        let log = std::fs::read_to_string(n["log"].as_str().unwrap()).unwrap();
+        assert!(
+            !log.contains("equivocation seen"),
+            "{} saw a double-sign",
+            n["name"]
         );
     }
 }
@@ -319,6 +346,12 @@ fn validators_survive_a_crash_and_halt_without_quorum() {
         u[..3].iter().all(|x| height(x) >= halted + 2)
     });
     same_chain(&u[..3], height(u[0]).min(height(u[1])).min(height(u[2])));
+    // Two more blocks, so a report of a double-sign made before the halt has been included.
+    let now = height(u[0]);
+    wait(Duration::from_secs(30), "two more blocks", || {
+        height(u[0]) >= now + 2
+    });
+    no_equivocation(&d, u[0]);
 }
 
 #[test]
@@ -339,7 +372,7 @@ fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins(
     wait(
         Duration::from_secs(60),
         "the full node reaches the head",
-        || height(&full_url) >= target,
+        || try_height(&full_url).is_some_and(|h| h >= target),
     );
     same_chain(&[&urls[0], &full_url], target);
     let peers = try_get(&format!("{full_url}/v1/node/peers")).unwrap();

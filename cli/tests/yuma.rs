@@ -31,6 +31,23 @@ fn simulate(input: &str, extra: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `got[key]` has exactly as many entries as `want[key]` (a zip alone would accept an empty or
+/// truncated output), each within `tol`.
+fn assert_close(case: &str, key: &str, got: &Value, want: &Value, tol: f64) {
+    let g = got[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{case}: no {key} printed"));
+    let w = want[key].as_array().expect("the case has the key");
+    assert_eq!(g.len(), w.len(), "{case}: {key} entries");
+    for (uid, (g, w)) in g.iter().zip(w).enumerate() {
+        let (g, w) = (g.as_f64().unwrap(), w.as_f64().unwrap());
+        assert!(
+            (g - w).abs() <= tol,
+            "{case}: {key}[{uid}] = {g}, expected {w} (±{tol})"
+        );
+    }
+}
+
 #[test]
 fn reference_inputs_print_their_expected_emissions() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../subnet-engine/tests/yuma-cases");
@@ -54,36 +71,19 @@ fn reference_inputs_print_their_expected_emissions() {
             "--table prints the per-uid table"
         );
         let got: Value = serde_json::from_str(&stdout).unwrap();
-        let (got, want) = match (&got, &case["expected"]) {
+        let case_name = path.display().to_string();
+        // A sequence prints one output per epoch: every epoch is compared, not just the last.
+        let epochs: Vec<(Value, Value)> = match (&got, &case["expected"]) {
             (Value::Array(g), Value::Array(w)) => {
-                (g.last().unwrap().clone(), w.last().unwrap().clone())
+                assert_eq!(g.len(), w.len(), "{case_name}: number of epochs");
+                g.iter().cloned().zip(w.iter().cloned()).collect()
             }
-            (g, w) => (g.clone(), w.clone()),
+            (g, w) => vec![(g.clone(), w.clone())],
         };
-        let n = got["n"].as_u64().unwrap() as i64;
-        for (g, w) in got["emission"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(want["emission"].as_array().unwrap())
-        {
-            assert!(
-                (g.as_i64().unwrap() - w.as_i64().unwrap()).abs() <= n,
-                "{}: emission {g} vs {w}",
-                path.display()
-            );
-        }
-        for (g, w) in got["incentive"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .zip(want["incentive"].as_array().unwrap())
-        {
-            assert!(
-                (g.as_f64().unwrap() - w.as_f64().unwrap()).abs() <= 1e-6,
-                "{}: incentive",
-                path.display()
-            );
+        for (got, want) in &epochs {
+            let n = got["n"].as_u64().unwrap() as f64;
+            assert_close(&case_name, "emission", got, want, n);
+            assert_close(&case_name, "incentive", got, want, 1e-6);
         }
         checked += 1;
     }

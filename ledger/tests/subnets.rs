@@ -10,7 +10,11 @@ use proptest::prelude::*;
 fn creating_a_subnet_burns_the_lock_cost_which_doubles_then_decays() {
     let c = open();
     let owner = key("owner");
+    // What one block mints, read off an empty block, so the lock's burn can be checked exactly.
+    let before_empty = c.ledger.globals().unwrap().total_issuance;
+    c.block(vec![]);
     let issuance = c.ledger.globals().unwrap().total_issuance;
+    let minted = issuance - before_empty;
     c.ok(
         &owner,
         Call::RegisterSubnet {
@@ -22,8 +26,9 @@ fn creating_a_subnet_burns_the_lock_cost_which_doubles_then_decays() {
     assert_eq!(c.free(&owner), FUNDS - 10 * RAO_PER_TAO - FEE);
     let g = c.ledger.globals().unwrap();
     assert_eq!(g.total_recycled, 10 * RAO_PER_TAO);
-    assert!(
-        g.total_issuance < issuance + 2 * RAO_PER_TAO,
+    assert_eq!(
+        g.total_issuance,
+        issuance + minted - 10 * RAO_PER_TAO,
         "the lock cost left circulation"
     );
     let s = c.subnet(1);
@@ -128,9 +133,23 @@ fn registration_burns_the_price_and_checks_everything() {
         ),
         "not_hotkey_owner"
     );
-    // Full subnet: the lowest-emission non-immune uid is replaced, never the owner.
+    // Full subnet: the lowest-emission non-immune uid is replaced, never the owner. Two epochs
+    // without weights (the first hands out permits) pay the validators by stake, v1 (uid 1) twice
+    // what v2 (uid 2) gets, and the miners (3..=6) nothing. The registration lands when the
+    // validators' immunity has just ended and the miners' (registered later) has not: v2 goes,
+    // not a miner with less emission (they are immune), not v1 (it earned more).
     c.sudo_max_uids(7);
-    c.owner_sets("immunity_period", 0);
+    let immunity = 40;
+    c.owner_sets("immunity_period", immunity);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    let (v2_at, m1_at) = (c.neuron(2).registered_at, c.neuron(3).registered_at);
+    assert!(m1_at > v2_at && c.ledger.head().height < v2_at + immunity);
+    while c.ledger.head().height + 1 < v2_at + immunity {
+        c.block(vec![]);
+    }
+    assert!(c.neuron(1).emission > c.neuron(2).emission && c.neuron(2).emission > 0);
+    assert!((3..7).all(|uid| c.neuron(uid).emission == 0));
     c.ok(
         &m1,
         Call::BurnedRegister {
@@ -141,9 +160,13 @@ fn registration_burns_the_price_and_checks_everything() {
     );
     assert_eq!(c.subnet(1).n, 7);
     assert_eq!(c.neuron(0).hotkey, hot("owner").account());
-    assert!(subnet::uid_of(&c.ledger.view(), 1, &hot("late").account())
-        .unwrap()
-        .is_some());
+    let uid_of = |name: &str| subnet::uid_of(&c.ledger.view(), 1, &hot(name).account()).unwrap();
+    assert_eq!(
+        uid_of("late"),
+        Some(2),
+        "v2's uid was given to the newcomer"
+    );
+    assert_eq!(uid_of("v2"), None, "v2 is no longer registered");
 }
 
 #[test]
@@ -502,14 +525,9 @@ fn root_weights_decide_the_subnets_shares() {
         "weights_length_mismatch"
     );
     // Equal shares until root weights exist.
-    let before = (c.subnet(1).pending, c.subnet(2).pending);
-    c.block(vec![]);
-    let after = (c.subnet(1).pending, c.subnet(2).pending);
-    if !subnet::emission::is_epoch_block(1, 10, c.ledger.head().height)
-        && !subnet::emission::is_epoch_block(2, 10, c.ledger.head().height)
-    {
-        assert_eq!(after.0 - before.0, after.1 - before.1);
-    }
+    let (first, second) = one_blocks_emission(&c);
+    assert!(first > 0);
+    assert_eq!(first, second);
     // The only root validator backs subnet 1 alone: after the next root epoch it gets (nearly) all.
     c.ok(
         &v1h,
@@ -521,17 +539,30 @@ fn root_weights_decide_the_subnets_shares() {
     while subnet::root::shares(&c.ledger.view()).unwrap().is_none() {
         c.block(vec![]);
     }
-    let s2 = c.subnet(2).pending;
-    let s1 = c.subnet(1).pending;
-    c.block(vec![]);
-    let h = c.ledger.head().height;
-    if !subnet::emission::is_epoch_block(1, 10, h) && !subnet::emission::is_epoch_block(2, 10, h) {
-        assert!(
-            c.subnet(1).pending - s1 > 990_000_000,
-            "subnet 1 gets nearly the whole reward"
-        );
-        assert_eq!(c.subnet(2).pending, s2, "subnet 2 gets nothing");
+    let (first, second) = one_blocks_emission(&c);
+    assert!(first > 990_000_000, "subnet 1 gets nearly the whole reward");
+    assert_eq!(second, 0, "subnet 2 gets nothing");
+}
+
+/// What one block adds to the pending emission of subnets 1 and 2. The block is one that runs
+/// neither subnet's epoch (an epoch pays `pending` out), found from their actual tempos and
+/// checked, so the measurement cannot be skipped silently.
+fn one_blocks_emission(c: &Chain) -> (u64, u64) {
+    let epoch_at = |h: u64| {
+        [1, 2]
+            .iter()
+            .any(|&n| subnet::emission::is_epoch_block(n, c.subnet(n).hyper.tempo, h))
+    };
+    while epoch_at(c.ledger.head().height + 1) {
+        c.block(vec![]);
     }
+    let before = (c.subnet(1).pending, c.subnet(2).pending);
+    c.block(vec![]);
+    assert!(!epoch_at(c.ledger.head().height));
+    (
+        c.subnet(1).pending - before.0,
+        c.subnet(2).pending - before.1,
+    )
 }
 
 #[test]
@@ -706,11 +737,21 @@ fn the_remaining_rejections_are_named() {
         ),
         "too_many_commits"
     );
-    // A full subnet whose every other uid is the owner's or gone has nothing to prune.
-    set("registration_allowed", 1);
+}
+
+#[test]
+fn a_full_subnet_of_immune_uids_replaces_the_lowest_emission_immune_one() {
+    let c = open();
+    c.demo_subnet();
     c.sudo_max_uids(7);
-    set("immunity_period", 1000);
-    let code = c.err(
+    c.owner_sets("immunity_period", 1000);
+    c.run_until_epoch();
+    c.run_until_epoch();
+    // Every uid is immune; the validators earned, the miners did not: m1 (uid 3), the earliest
+    // registered miner, is replaced rather than the registration refused.
+    assert!(c.neuron(1).emission > 0 && c.neuron(2).emission > 0);
+    assert!((3..7).all(|uid| c.neuron(uid).emission == 0));
+    c.ok(
         &key("m1"),
         Call::BurnedRegister {
             netuid: 1,
@@ -718,9 +759,13 @@ fn the_remaining_rejections_are_named() {
             max_cost: 100 * RAO_PER_TAO,
         },
     );
+    let uid_of = |name: &str| subnet::uid_of(&c.ledger.view(), 1, &hot(name).account()).unwrap();
+    assert_eq!(uid_of("n2"), Some(3));
+    assert_eq!(uid_of("m1"), None);
     assert_eq!(
-        code, "accepted",
-        "immune uids are pruned when no non-immune one exists"
+        c.neuron(0).hotkey,
+        hot("owner").account(),
+        "never the owner"
     );
 }
 

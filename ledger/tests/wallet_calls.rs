@@ -120,28 +120,34 @@ impl Chain {
         .sign(signer)
     }
 
-    /// The code a call is rejected with, from a block that is built but not committed; building
-    /// it leaves the state root as it was.
+    /// The code a call is rejected with, from a block that is built but not committed. Building
+    /// never writes to the store, so its root proves nothing: the block built with the call must
+    /// instead hold no tx or events and commit the same state as the block built without it.
     fn err(&self, signer: &Keypair, call: Call) -> &'static str {
-        let root = self.ledger.state_root().unwrap();
         let head = self.ledger.head();
         let nonce = self
             .ledger
             .account(&signer.account())
             .unwrap()
             .map_or(0, |a| a.nonce);
-        let rejected = self
-            .ledger
-            .build_block(
-                vec![self.sign(signer, nonce, call)],
-                id("validator"),
-                head.time_ms + 1,
-                None,
-            )
-            .unwrap()
-            .rejected;
-        assert_eq!(self.ledger.state_root().unwrap(), root);
-        rejected.first().map_or("accepted", |(_, e)| e.code())
+        let build = |txs: Vec<SignedTx>| {
+            self.ledger
+                .build_block(txs, id("validator"), head.time_ms + 1, None)
+                .unwrap()
+        };
+        let with = build(vec![self.sign(signer, nonce, call)]);
+        let Some((_, e)) = with.rejected.first() else {
+            return "accepted";
+        };
+        let without = build(vec![]);
+        let (a, b) = (&with.executed, &without.executed);
+        assert!(a.block.txs.is_empty() && a.events.is_empty());
+        assert_eq!(
+            a.block.header.state_root, b.block.header.state_root,
+            "the rejected call ({e}) changed state"
+        );
+        assert_eq!(a.end_events, b.end_events);
+        e.code()
     }
 
     fn stake(&self, hotkey: &str, coldkey: &str) -> u64 {

@@ -256,12 +256,301 @@ mod tests {
         assert_eq!(stx.verify_signature(), Err(SignatureError::BadSignature));
     }
 
+    // Golden borsh bytes: tx hashes, signatures and every stored block depend on them, so any
+    // change to a call's tag, field order or field type must show up here as a failure.
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const C: &str = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc";
+    /// Signatures [0x51; 64] and [0x52; 64].
+    const S1: &str = "51515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151515151";
+    const S2: &str = "52525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252525252";
+    /// 0x0102030405060708, little-endian.
+    const AMOUNT: &str = "0807060504030201";
+    /// netuid 0x0a0b, little-endian.
+    const NETUID: &str = "0b0a";
+
+    fn key(byte: u8) -> AccountId {
+        AccountId([byte; 32])
+    }
+
+    fn vote(block_hash: Option<Hash>) -> crate::block::Vote {
+        crate::block::Vote {
+            chain_id: "tc".into(),
+            height: 5,
+            round: 1,
+            kind: crate::block::VoteKind::Precommit,
+            block_hash,
+        }
+    }
+
+    /// The borsh tag each call must have. The match has no wildcard, so a new variant does not
+    /// compile until it is given a tag here, and then fails below until it has golden bytes.
+    fn declared_tag(call: &Call) -> u8 {
+        match call {
+            Call::Transfer { .. } => 0,
+            Call::AddStake { .. } => 1,
+            Call::RemoveStake { .. } => 2,
+            Call::SetTake { .. } => 3,
+            Call::RegisterSubnet { .. } => 4,
+            Call::BurnedRegister { .. } => 5,
+            Call::SetHyperparameter { .. } => 6,
+            Call::ServeAxon { .. } => 7,
+            Call::SetWeights { .. } => 8,
+            Call::RootRegister { .. } => 9,
+            Call::CommitWeights { .. } => 10,
+            Call::RevealWeights { .. } => 11,
+            Call::SetRootWeights { .. } => 12,
+            Call::RegisterValidator { .. } => 13,
+            Call::UnregisterValidator { .. } => 14,
+            Call::ReportEquivocation { .. } => 15,
+            Call::PowRegister { .. } => 16,
+            Call::Faucet { .. } => 17,
+            Call::SwapHotkey { .. } => 18,
+            Call::MoveStake { .. } => 19,
+            Call::TransferStake { .. } => 20,
+            Call::RemoveAllStake { .. } => 21,
+        }
+    }
+
+    /// One call of every kind with its encoding, field by field (u16/u32/u64 little-endian;
+    /// strings and vectors carry a u32 length; keys, hashes and signatures are raw bytes).
+    fn goldens() -> Vec<(Call, Vec<&'static str>)> {
+        let (a, b, c) = (key(0xaa), key(0xbb), Hash([0xcc; 32]));
+        let amount = 0x0102030405060708;
+        let netuid = 0x0a0b;
+        vec![
+            (Call::Transfer { to: a, amount }, vec!["00", A, AMOUNT]),
+            (Call::AddStake { hotkey: a, amount }, vec!["01", A, AMOUNT]),
+            (
+                Call::RemoveStake { hotkey: a, amount },
+                vec!["02", A, AMOUNT],
+            ),
+            (
+                Call::SetTake {
+                    hotkey: a,
+                    take: 0x1234,
+                },
+                vec!["03", A, "3412"],
+            ),
+            (
+                Call::RegisterSubnet {
+                    hotkey: a,
+                    max_cost: amount,
+                    identity: "id".into(),
+                },
+                vec!["04", A, AMOUNT, "02000000", "6964"],
+            ),
+            (
+                Call::BurnedRegister {
+                    netuid,
+                    hotkey: a,
+                    max_cost: amount,
+                },
+                vec!["05", NETUID, A, AMOUNT],
+            ),
+            (
+                Call::SetHyperparameter {
+                    netuid,
+                    name: "tempo".into(),
+                    value: 360,
+                },
+                vec!["06", NETUID, "05000000", "74656d706f", "6801000000000000"],
+            ),
+            (
+                Call::ServeAxon {
+                    netuid,
+                    ip: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+                    port: 8091,
+                    protocol: 4,
+                },
+                vec![
+                    "07",
+                    NETUID,
+                    "000102030405060708090a0b0c0d0e0f",
+                    "9b1f",
+                    "04",
+                ],
+            ),
+            (
+                Call::SetWeights {
+                    netuid,
+                    uids: vec![1, 2],
+                    values: vec![65535, 7],
+                    version_key: 9,
+                },
+                vec![
+                    "08",
+                    NETUID,
+                    "02000000",
+                    "0100",
+                    "0200",
+                    "02000000",
+                    "ffff",
+                    "0700",
+                    "0900000000000000",
+                ],
+            ),
+            (Call::RootRegister { hotkey: a }, vec!["09", A]),
+            (
+                Call::CommitWeights { netuid, hash: c },
+                vec!["0a", NETUID, C],
+            ),
+            (
+                Call::RevealWeights {
+                    netuid,
+                    uids: vec![3],
+                    values: vec![4],
+                    salt: vec![0xde, 0xad],
+                    version_key: 1,
+                },
+                vec![
+                    "0b",
+                    NETUID,
+                    "01000000",
+                    "0300",
+                    "01000000",
+                    "0400",
+                    "02000000",
+                    "dead",
+                    "0100000000000000",
+                ],
+            ),
+            (
+                Call::SetRootWeights {
+                    netuids: vec![0, 1],
+                    values: vec![10, 20],
+                },
+                vec!["0c", "02000000", "0000", "0100", "02000000", "0a00", "1400"],
+            ),
+            (Call::RegisterValidator { hotkey: a }, vec!["0d", A]),
+            (Call::UnregisterValidator { hotkey: a }, vec!["0e", A]),
+            (
+                Call::ReportEquivocation {
+                    evidence: Box::new(crate::block::DoubleSign {
+                        validator: a,
+                        first: vote(Some(c)),
+                        first_signature: Signature([0x51; 64]),
+                        second: vote(None),
+                        second_signature: Signature([0x52; 64]),
+                    }),
+                },
+                vec![
+                    "0f",
+                    A,
+                    // first vote: chain_id "tc", height 5, round 1, precommit (1), Some(hash)
+                    "02000000",
+                    "7463",
+                    "0500000000000000",
+                    "01000000",
+                    "01",
+                    "01",
+                    C,
+                    S1,
+                    // second vote: the same with a nil (None) block hash
+                    "02000000",
+                    "7463",
+                    "0500000000000000",
+                    "01000000",
+                    "01",
+                    "00",
+                    S2,
+                ],
+            ),
+            (
+                Call::PowRegister {
+                    netuid,
+                    hotkey: a,
+                    coldkey: b,
+                    block_number: 77,
+                    nonce: amount,
+                },
+                vec!["10", NETUID, A, B, "4d00000000000000", AMOUNT],
+            ),
+            (
+                Call::Faucet {
+                    block_number: 77,
+                    nonce: amount,
+                },
+                vec!["11", "4d00000000000000", AMOUNT],
+            ),
+            (Call::SwapHotkey { old: a, new: b }, vec!["12", A, B]),
+            (
+                Call::MoveStake {
+                    from_hotkey: a,
+                    to_hotkey: b,
+                    amount,
+                },
+                vec!["13", A, B, AMOUNT],
+            ),
+            (
+                Call::TransferStake {
+                    hotkey: a,
+                    dest: b,
+                    amount,
+                },
+                vec!["14", A, B, AMOUNT],
+            ),
+            (Call::RemoveAllStake { hotkey: a }, vec!["15", A]),
+        ]
+    }
+
     #[test]
-    fn encoding_layout_is_stable() {
-        // chain_id (u32 len + bytes) | signer 32 | nonce u64 | fee u64 | call tag u8 | to 32 | amount u64
-        let stx = sample();
-        let bytes = borsh::to_vec(&stx.tx).unwrap();
-        assert_eq!(bytes.len(), 4 + 18 + 32 + 8 + 8 + 1 + 32 + 8);
-        assert_eq!(bytes[4 + 18 + 32 + 16], 0, "transfer is call tag 0");
+    fn every_call_encodes_to_its_golden_bytes() {
+        let goldens = goldens();
+        let mut tags: Vec<u8> = goldens.iter().map(|(c, _)| declared_tag(c)).collect();
+        tags.sort();
+        assert_eq!(
+            tags,
+            (0..=21).collect::<Vec<u8>>(),
+            "one golden per call, every call covered"
+        );
+        for (call, parts) in &goldens {
+            let want = parts.concat();
+            assert_eq!(
+                &want[..2],
+                format!("{:02x}", declared_tag(call)),
+                "{}",
+                call.name()
+            );
+            assert_eq!(
+                hex::encode(borsh::to_vec(call).unwrap()),
+                want,
+                "{}",
+                call.name()
+            );
+            assert_eq!(
+                &Call::try_from_slice(&hex::decode(&want).unwrap()).unwrap(),
+                call,
+                "{} decodes back",
+                call.name()
+            );
+        }
+    }
+
+    #[test]
+    fn signed_tx_envelope_encodes_to_its_golden_bytes() {
+        // chain_id (u32 length, bytes) | signer | nonce u64 | fee u64 | call | signature
+        let stx = SignedTx {
+            tx: Tx {
+                chain_id: "tc".into(),
+                signer: key(0xaa),
+                nonce: 0x0102,
+                fee: 100,
+                call: Call::RemoveAllStake { hotkey: key(0xbb) },
+            },
+            signature: Signature([0x51; 64]),
+        };
+        let want = [
+            "02000000",
+            "7463",
+            A,
+            "0201000000000000",
+            "6400000000000000",
+            "15",
+            B,
+            S1,
+        ]
+        .concat();
+        assert_eq!(hex::encode(stx.to_bytes()), want);
     }
 }

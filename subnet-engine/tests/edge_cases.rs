@@ -171,17 +171,25 @@ fn newly_registered_uid_has_outdated_weights_masked_and_bonds_reset() {
 
 #[test]
 fn miner_self_weight_is_masked_and_counts_as_zero_in_medians() {
+    // uid 2 holds the majority of active stake but only weights itself. Masked, its row is empty,
+    // yet it still votes: a 0 in every column, which outweighs uids 0 and 1 in columns 2 and 3.
+    // Unmasked it would give itself consensus 1; left out of the medians, both columns would be ½.
     let out = run_epoch(&subnet(
-        &[5, 5, 1, 0],
-        &[&[0, 0, 0, 65535], &[0, 0, 0, 65535], &[0, 0, 65535, 0]],
+        &[2, 2, 5, 0],
+        &[
+            &[0, 0, 65535, 65535],
+            &[0, 0, 65535, 65535],
+            &[0, 0, 65535, 0],
+        ],
         &[true, true, true, false],
     ));
     assert!(out.weights_effective[2].is_empty());
-    assert!(out.active_stake[2] > ZERO);
     assert!(
-        close(out.consensus[3], 1.0),
-        "10/11 of stake still agrees on uid 3"
+        out.active_stake[2] > out.active_stake[0] + out.active_stake[1],
+        "uid 2 is the majority voter"
     );
+    assert_eq!(out.consensus[2], ZERO, "its masked self-weight counts as 0");
+    assert_eq!(out.consensus[3], ZERO, "its empty row counts as 0");
 }
 
 #[test]
@@ -202,11 +210,17 @@ fn owner_keeps_self_weight_permit_and_threshold_exemption() {
 
 #[test]
 fn fifty_fifty_split_resolves_to_the_higher_score() {
+    // Equal stake, and after row normalization uid 0 scores uid 2 at 1 and uid 1 at ½: a real tie
+    // between two different scores, which κ just under ½ resolves to the higher one.
     let out = run_epoch(&subnet(
         &[1, 1, 0],
-        &[&[0, 0, 65535], &[0, 0, 10000]],
+        &[&[0, 0, 65535], &[65535, 0, 65535]],
         &[true, true, false],
     ));
+    assert_eq!(out.active_stake[0], out.active_stake[1]);
+    assert_eq!(out.weights_effective[0], vec![(2, ONE)]);
+    assert_eq!(out.weights_effective[1][1].0, 2);
+    assert!(close(out.weights_effective[1][1].1, 0.5));
     assert_eq!(out.consensus[2], ONE);
 }
 
@@ -230,15 +244,27 @@ fn active_validator_with_empty_row_pulls_consensus_down() {
 
 #[test]
 fn kappa_outside_zero_one_picks_min_or_max() {
+    // Each column has a high score from one validator and a low one from the other, so the median
+    // (κ = ½) would give one high and one low column; κ = 0 gives both high, κ = 1 both low.
     let mut input = subnet(
         &[9, 1, 0, 0],
         &[&[0, 0, 60000, 5535], &[0, 0, 5535, 60000]],
         &[true, true, false, false],
     );
+    let (high, low) = (60000.0 / 65535.0, 5535.0 / 65535.0);
     input.params.kappa_u16 = 0;
     let max = run_epoch(&input);
     assert!(
-        close(max.consensus[2], 60000.0 / 65535.0) && close(max.consensus[3], 60000.0 / 65535.0)
+        close(max.consensus[2], high) && close(max.consensus[3], high),
+        "{:?}",
+        max.consensus
+    );
+    input.params.kappa_u16 = u16::MAX;
+    let min = run_epoch(&input);
+    assert!(
+        close(min.consensus[2], low) && close(min.consensus[3], low),
+        "{:?}",
+        min.consensus
     );
 }
 

@@ -40,10 +40,65 @@ fn random_input(
     input
 }
 
-fn sums_to_one_or_zero(v: &[Fx]) -> bool {
+fn sums_to_one(v: &[Fx]) -> bool {
     let s = sum(v.iter().copied());
     let slack = Fx::from_bits(2 * v.len() as i64 + 2);
-    s == ZERO || (s <= Fx::ONE + slack && s >= Fx::ONE - slack)
+    s <= Fx::ONE + slack && s >= Fx::ONE - slack
+}
+
+fn sums_to_one_or_zero(v: &[Fx]) -> bool {
+    sum(v.iter().copied()) == ZERO || sums_to_one(v)
+}
+
+/// A raw (pre-normalization) value above this cannot have truncated to 0 in fixed point: each
+/// product loses less than 2^-32 and fewer than 50 are summed. So a normalized vector whose raw
+/// maximum is above it must sum to 1, not 0.
+const CLEARLY_POSITIVE: f64 = 1e-6;
+
+fn real(x: Fx) -> f64 {
+    x.to_num()
+}
+
+/// The largest raw rank Σ_i a_i·clipped_ij, recomputed in f64 from the epoch's earlier stages.
+fn largest_raw_rank(out: &EpochOutput) -> f64 {
+    let mut rank = vec![0.0; out.n];
+    for (i, row) in out.clipped_weights.iter().enumerate() {
+        for &(j, x) in row {
+            rank[j as usize] += real(out.active_stake[i]) * real(x);
+        }
+    }
+    rank.into_iter().fold(0.0, f64::max)
+}
+
+/// The largest raw dividend, recomputed in f64: Σ_j B_ij·I_j (Yuma3: B column-normalized and the
+/// sum times a_i).
+fn largest_raw_dividend(out: &EpochOutput, yuma3: bool) -> f64 {
+    let mut column = vec![0.0; out.n];
+    for row in &out.ema_bonds {
+        for &(j, b) in row {
+            column[j as usize] += real(b);
+        }
+    }
+    let bond = |j: u16, b: Fx| match yuma3 {
+        true if column[j as usize] > 0.0 => real(b) / column[j as usize],
+        true => 0.0,
+        false => real(b),
+    };
+    out.ema_bonds
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let d: f64 = row
+                .iter()
+                .map(|&(j, b)| bond(j, b) * real(out.incentive[j as usize]))
+                .sum();
+            if yuma3 {
+                d * real(out.active_stake[i])
+            } else {
+                d
+            }
+        })
+        .fold(0.0, f64::max)
 }
 
 fn relabel(input: &EpochInput, perm: &[usize]) -> EpochInput {
@@ -112,6 +167,14 @@ proptest! {
 
         prop_assert!(sums_to_one_or_zero(&out.incentive), "incentive sums to {}", sum(out.incentive.iter().copied()));
         prop_assert!(sums_to_one_or_zero(&out.dividends), "dividends sum to {}", sum(out.dividends.iter().copied()));
+        // 0 is only right when there was nothing to normalize: an engine that zeroed incentive or
+        // dividends would otherwise pass (the emission then falls back to stake and is conserved).
+        if largest_raw_rank(&out) > CLEARLY_POSITIVE {
+            prop_assert!(sums_to_one(&out.incentive), "incentive sums to {} with ranks to share", sum(out.incentive.iter().copied()));
+        }
+        if largest_raw_dividend(&out, yuma3) > CLEARLY_POSITIVE {
+            prop_assert!(sums_to_one(&out.dividends), "dividends sum to {} with bonds on incentive", sum(out.dividends.iter().copied()));
+        }
 
         let paid: u128 = out.emission.iter().map(|&e| e as u128).sum();
         prop_assert!(paid <= input.emission as u128, "paid {paid} of {}", input.emission);

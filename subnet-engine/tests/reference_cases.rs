@@ -45,6 +45,25 @@ fn tolerance(key: &str, n: usize) -> Option<Tol> {
     })
 }
 
+/// Reference keys deliberately not compared, each with the reason. Any other key without a
+/// tolerance fails the test, so a key added to the cases cannot go unchecked unnoticed.
+const IGNORED: &[(&str, &str)] = &[
+    (
+        "activity_cutoff",
+        "an input parameter echoed back by the reference, not an epoch output",
+    ),
+    (
+        "alphas",
+        "the reference's per-entry liquid-alpha matrix: the engine applies α inside the bond \
+         update without storing it, so it is checked through ema_bonds and new_bonds",
+    ),
+    (
+        "pruning_score",
+        "the chain prunes by emission, then registration block (ledger prune_candidate), \
+         so the engine computes no pruning score",
+    ),
+];
+
 fn compare(path: &str, want: &Value, got: &Value, tol: Tol, failures: &mut Vec<String>) {
     match (want, got, tol) {
         (Value::Array(w), Value::Array(g), _) => {
@@ -76,6 +95,11 @@ fn check_epoch(name: &str, expected: &Value, got: &Value, failures: &mut Vec<Str
     let mut checked = 0;
     for (key, want) in expected.as_object().expect("expected is an object") {
         let Some(tol) = tolerance(key, n) else {
+            if !IGNORED.iter().any(|(k, _)| k == key) {
+                failures.push(format!(
+                    "{name}.{key}: no tolerance and not in IGNORED; compare it or say why not"
+                ));
+            }
             continue;
         };
         if want.is_null() && got.get(key).is_none_or(Value::is_null) {
@@ -129,5 +153,10 @@ fn every_reference_case_matches() {
         failures.len(),
         failures.join("\n")
     );
-    eprintln!("{} reference cases match", files.len());
+    let ignored: Vec<&str> = IGNORED.iter().map(|(k, _)| *k).collect();
+    eprintln!(
+        "{} reference cases match; deliberately not compared: {}",
+        files.len(),
+        ignored.join(", ")
+    );
 }

@@ -145,25 +145,34 @@ impl Chain {
         assert!(rejected.is_empty(), "{rejected:?}");
     }
 
+    /// The code a call is rejected with ("accepted" if it is not), after checking the rejection
+    /// left no trace. Building a block never writes to the store, so the store's root could not
+    /// tell; instead the block built with the tx must equal, in transactions, events and the
+    /// state root it would commit, the block built without it (fee, nonce and any partial write
+    /// of the call rolled back).
     pub fn err(&self, signer: &Keypair, call: Call) -> String {
-        let root = self.ledger.state_root().unwrap();
         let head = self.ledger.head();
-        let stx = self.tx(signer, call);
-        let rejected = self
-            .ledger
-            .build_block(
-                vec![stx],
-                key("validator").account(),
-                head.time_ms + 1,
-                None,
-            )
-            .unwrap()
-            .rejected;
-        assert_eq!(self.ledger.state_root().unwrap(), root);
-        rejected
-            .first()
-            .map(|(_, e)| e.code().to_string())
-            .unwrap_or_else(|| "accepted".into())
+        let build = |txs: Vec<SignedTx>| {
+            self.ledger
+                .build_block(txs, key("validator").account(), head.time_ms + 1, None)
+                .unwrap()
+        };
+        let with = build(vec![self.tx(signer, call)]);
+        let Some((_, e)) = with.rejected.first() else {
+            return "accepted".into();
+        };
+        let without = build(vec![]);
+        let (a, b) = (&with.executed, &without.executed);
+        assert!(
+            a.block.txs.is_empty() && a.events.is_empty(),
+            "{e} left a tx"
+        );
+        assert_eq!(
+            a.block.header.state_root, b.block.header.state_root,
+            "the rejected call ({e}) changed state"
+        );
+        assert_eq!(a.end_events, b.end_events, "{e} changed the block's events");
+        e.code().to_string()
     }
 
     pub fn free(&self, who: &Keypair) -> u64 {

@@ -96,8 +96,22 @@ impl TestNode {
         .sign(key)
     }
 
-    pub fn root(&self) -> tensorchain_primitives::Hash {
-        self.node.ledger().state_root().unwrap()
+    /// What a client sees of an account: free, staked, nonce and next_nonce (which counts the
+    /// signer's queued transactions).
+    pub async fn account(&self, id: AccountId) -> Value {
+        let (status, v) = self.get(&format!("/v1/accounts/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["data"].clone()
+    }
+
+    /// The node has never heard of this transaction: not queued, not included, not failed.
+    pub async fn assert_unknown(&self, stx: &SignedTx) {
+        let (status, v) = self.get(&format!("/v1/txs/{}", stx.hash())).await;
+        assert_eq!(
+            (status, code(&v)),
+            (StatusCode::NOT_FOUND, "tx_not_found"),
+            "{v}"
+        );
     }
 }
 
