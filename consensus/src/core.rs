@@ -223,6 +223,23 @@ impl Core {
         }
     }
 
+    /// Early inputs buffered for `height` whose senders are in `validators`: the driver logs
+    /// them when that height starts, since starting it applies them.
+    pub fn buffered_for<'a>(
+        &'a self,
+        height: u64,
+        validators: &'a ValidatorSet,
+    ) -> impl Iterator<Item = &'a Input> {
+        self.buffered.iter().filter(move |input| {
+            Self::input_height(input) == Some(height)
+                && match input {
+                    Input::Proposal { proposal, .. } => validators.power_of(&proposal.proposer) > 0,
+                    Input::Vote(v) => validators.power_of(&v.validator) > 0,
+                    _ => true,
+                }
+        })
+    }
+
     /// Rounds of this height anything is tracked for: bounded by the current round plus
     /// `MAX_CATCHUP_ROUNDS_PER_VALIDATOR` per validator.
     pub fn tracked_rounds(&self) -> usize {

@@ -154,8 +154,19 @@ impl<W: Wal> Driver<W> {
         self.passive = false;
         self.wal_warning = None;
         if !resumes {
+            // Early inputs for this height that the core buffered while the last one was
+            // decided: starting the height applies them, so they are logged with it. Without
+            // them a crash after they completed a quorum (and a lock) would replay lockless.
+            let carried: Vec<Record> = self
+                .core
+                .buffered_for(height, &validators)
+                .filter_map(Record::of_input)
+                .collect();
             self.wal.reset()?;
             self.append(&Record::Height(height))?;
+            for r in &carried {
+                self.append(r)?;
+            }
             self.wal.sync()?;
             return Ok(self.process(Input::StartHeight { height, validators }));
         }
@@ -511,5 +522,36 @@ mod tests {
         // A member's vote for the height being decided is logged.
         d.handle(vote(1, &Keypair::dev("other")));
         assert!(d.wal_mut().bytes.len() > before);
+    }
+
+    /// Review of finding 2's fix: inputs for the next height, buffered by the core, were applied
+    /// when that height started but never logged for it, so a crash after they completed a
+    /// quorum (and a lock) replayed without them.
+    #[test]
+    fn early_votes_for_the_next_height_are_logged_when_it_starts() {
+        let (key, set) = pair();
+        let mut d = driver(&key, MemoryWal::default());
+        d.start_height(1, set.clone()).unwrap();
+        d.handle(Input::Vote(SignedVote::sign(
+            tensorchain_primitives::Vote {
+                chain_id: "t".into(),
+                height: 2,
+                round: 0,
+                kind: tensorchain_primitives::VoteKind::Prevote,
+                block_hash: Some(Hash::digest(b"early")),
+            },
+            &Keypair::dev("other"),
+        )));
+        d.start_height(2, set.clone()).unwrap();
+        assert_eq!(d.core().tracked_rounds(), 1, "the early vote was applied");
+        let mut wal = std::mem::take(d.wal_mut());
+        wal.crash();
+        let mut restarted = driver(&key, wal);
+        restarted.start_height(2, set).unwrap();
+        assert_eq!(
+            restarted.core().tracked_rounds(),
+            1,
+            "the replay has the early vote too"
+        );
     }
 }

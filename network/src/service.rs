@@ -492,8 +492,12 @@ impl SwarmTask {
     fn ban(&mut self, peer: PeerId) {
         let now = tokio::time::Instant::now();
         self.banned.retain(|_, until| *until > now);
+        // A full table makes room by forgetting the ban that ends first; the liar at hand is
+        // disconnected either way.
         if self.banned.len() >= MAX_BANNED {
-            return;
+            if let Some(first) = self.banned.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p) {
+                self.banned.remove(&first);
+            }
         }
         self.banned.insert(peer, now + BAN_FOR);
         self.learned.remove(&peer);

@@ -17,9 +17,7 @@ use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{
     Event, MessageAcceptance, NetworkError, NetworkHandle, PeerId, SyncRequest, SyncResponse, Topic,
 };
-use tensorchain_primitives::{
-    AccountId, Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx,
-};
+use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx};
 use tensorchain_rpc::{NodeApi, SubmitError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -40,7 +38,7 @@ pub struct EngineConfig {
 
 enum SyncResult {
     Status(PeerId, Result<SyncResponse, NetworkError>),
-    Blocks(u64, Result<SyncResponse, NetworkError>),
+    Blocks(PeerId, u64, Result<SyncResponse, NetworkError>),
 }
 
 pub struct Engine {
@@ -191,15 +189,23 @@ impl Engine {
 
     /// Whether `who` is in the validator set of `height` (one the gossip window admits: the
     /// height being decided or the next). The sets are cached: this runs per message.
-    /// None while that set is unknown here.
-    fn membership(&mut self, height: u64, who: &AccountId) -> Option<bool> {
+    /// A proposal must come from its round's proposer (deterministic: every honest node agrees),
+    /// so a member cannot make every node execute a block per round it invents. None while that
+    /// set is unknown here.
+    fn may_sign(&mut self, height: u64, wire: &ConsensusWire) -> Option<bool> {
         if !self.member_sets.contains_key(&height) {
             let set = self.validators_for(height)?;
             let head = self.head_height();
             self.member_sets.retain(|h, _| *h > head);
             self.member_sets.insert(height, set);
         }
-        Some(self.member_sets.get(&height)?.power_of(who) > 0)
+        let set = self.member_sets.get(&height)?;
+        Some(match wire {
+            ConsensusWire::Proposal { proposal, .. } => {
+                set.proposer(height, proposal.proposal.round) == proposal.proposer
+            }
+            ConsensusWire::Vote(v) => set.power_of(&v.validator) > 0,
+        })
     }
 
     fn start_next_height(&mut self) {
@@ -339,12 +345,18 @@ impl Engine {
             } => match ConsensusWire::decode(&data, &self.chain_id) {
                 Ok(wire) => {
                     let height = wire.message().height();
-                    let mut verdict = gossip_verdict(height, self.head_height());
-                    // Signed, but not by a member of that height's set: forged as far as
-                    // consensus goes, and never relayed. A set this node does not know yet
-                    // blames nobody.
+                    let head = self.head_height();
+                    let mut verdict = gossip_verdict(height, head);
+                    // A proposal for a decided height is of no use to anyone: replaying old
+                    // multi-MiB proposals must not make the network relay them.
+                    if matches!(wire, ConsensusWire::Proposal { .. }) && height <= head {
+                        verdict = MessageAcceptance::Ignore;
+                    }
+                    // Signed, but not by a member of that height's set (or, for a proposal, not
+                    // by that round's proposer): forged as far as consensus goes, and never
+                    // relayed. A set this node does not know yet blames nobody.
                     if matches!(verdict, MessageAcceptance::Accept) {
-                        verdict = match self.membership(height, &wire.signer()) {
+                        verdict = match self.may_sign(height, &wire) {
                             Some(true) => MessageAcceptance::Accept,
                             Some(false) => MessageAcceptance::Reject,
                             None => MessageAcceptance::Ignore,
@@ -541,13 +553,17 @@ impl Engine {
                 }
             }
             SyncResult::Status(..) => {}
-            SyncResult::Blocks(from, Ok(SyncResponse::Blocks(blocks))) => {
-                if let Some(liar) = self.sync.on_response(from, blocks) {
+            SyncResult::Blocks(peer, from, Ok(SyncResponse::Blocks(blocks))) => {
+                if let Some(liar) = self.sync.on_response(peer, from, blocks) {
                     self.punish(liar, "claimed a tip it did not serve");
                 }
                 self.apply_synced();
             }
-            SyncResult::Blocks(from, _) => self.sync.on_failure(from),
+            SyncResult::Blocks(peer, from, _) => {
+                if let Some(liar) = self.sync.on_failure(peer, from) {
+                    self.punish(liar, "failed every range of the tip it claimed");
+                }
+            }
         }
         self.request_ranges();
     }
@@ -575,7 +591,7 @@ impl Engine {
             let (net, tx) = (self.net.clone(), self.sync_tx.clone());
             tokio::spawn(async move {
                 let r = net.request(peer, SyncRequest::Blocks { from, count }).await;
-                let _ = tx.send(SyncResult::Blocks(from, r)).await;
+                let _ = tx.send(SyncResult::Blocks(peer, from, r)).await;
             });
         }
     }
@@ -591,33 +607,50 @@ impl Engine {
                 break;
             };
             let height = head + 1;
-            let result = blocking(|| -> Result<bool, String> {
+            // Err((reason, the server is to blame)).
+            let result = blocking(|| -> Result<bool, (String, bool)> {
                 let ledger = self.node.ledger();
+                let theirs = |m: String| (m, true);
+                let ours = |m: String| (m, false);
                 if commit.block_hash != block.hash() {
-                    return Err("the commit is for another block".into());
+                    return Err(theirs("the commit is for another block".into()));
+                }
+                if !block.body_matches_header() {
+                    return Err(theirs(
+                        "the body is not the one the header commits to".into(),
+                    ));
                 }
                 let set = ledger
                     .validators_at(height)
-                    .map_err(|e| e.to_string())?
-                    .ok_or("no validator set for that height")?;
+                    .map_err(|e| ours(e.to_string()))?
+                    .ok_or_else(|| ours("no validator set for that height".into()))?;
                 commit
                     .verify(&self.chain_id, &set)
-                    .map_err(|e| format!("commit: {e}"))?;
-                let executed = ledger.execute_block(&block).map_err(|e| e.to_string())?;
+                    .map_err(|e| theirs(format!("commit: {e}")))?;
+                // Past this point the block is the one 2/3 of the set signed: a failure is
+                // this node's (storage, or a state that diverged), never the server's.
+                let executed = ledger
+                    .execute_block(&block)
+                    .map_err(|e| ours(e.to_string()))?;
                 // Only the last block of a run waits for the disk; a crash before it loses
                 // whole blocks at the end of the run, which are fetched again.
                 let last = !self.sync.has(height + 1);
                 self.node
                     .commit_block(executed, &commit, &[], last)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| ours(e.to_string()))?;
                 Ok(last)
             });
             match result {
                 Ok(synced) => unsynced = !synced,
-                Err(reason) => {
+                Err((reason, true)) => {
                     tracing::warn!(height, %reason, peer = %server, "a synced block failed verification; fetching again elsewhere");
                     self.sync.served_invalid(&server);
                     self.punish(server, "served a block that failed verification");
+                    break;
+                }
+                Err((reason, false)) => {
+                    tracing::error!(height, %reason, "a block signed by 2/3 of the set does not apply here");
+                    self.sync.discard_fetched();
                     break;
                 }
             }

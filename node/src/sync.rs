@@ -31,7 +31,14 @@ pub struct RangeSync {
     in_flight: BTreeMap<u64, (PeerId, u32)>,
     /// Fetched blocks by height, with the peer that served each.
     ready: BTreeMap<u64, (Block, Commit, PeerId)>,
+    /// Ranges each peer failed to serve in a row (error, timeout), for the ranges it claimed.
+    failures: HashMap<PeerId, u32>,
 }
+
+/// Ranges a peer may fail in a row before it is treated as lying about its tip: an honest peer
+/// fails one now and then (a timeout under load), a peer claiming a tip it cannot serve fails
+/// every one.
+const MAX_FAILED_RANGES: u32 = 3;
 
 impl RangeSync {
     pub fn set_status(&mut self, peer: PeerId, status: PeerStatus) {
@@ -40,7 +47,21 @@ impl RangeSync {
 
     pub fn remove_peer(&mut self, peer: &PeerId) {
         self.peers.remove(peer);
+        self.failures.remove(peer);
         self.in_flight.retain(|_, (p, _)| p != peer);
+    }
+
+    /// The range at `from` if `peer` is the one it was asked of: a late answer to a range since
+    /// given to another peer must not be charged to that peer.
+    fn take_range(&mut self, peer: &PeerId, from: u64) -> Option<u32> {
+        match self.in_flight.get(&from) {
+            Some((p, count)) if p == peer => {
+                let count = *count;
+                self.in_flight.remove(&from);
+                Some(count)
+            }
+            _ => None,
+        }
     }
 
     pub fn best_tip(&self) -> Option<u64> {
@@ -98,8 +119,13 @@ impl RangeSync {
     /// tip covering the range and then serves nothing of it, or blocks of other heights, is
     /// lying: it is forgotten (its tip no longer counts) and returned, for the caller to
     /// disconnect.
-    pub fn on_response(&mut self, from: u64, blocks: Vec<(Block, Commit)>) -> Option<PeerId> {
-        let (peer, count) = self.in_flight.remove(&from)?;
+    pub fn on_response(
+        &mut self,
+        peer: PeerId,
+        from: u64,
+        blocks: Vec<(Block, Commit)>,
+    ) -> Option<PeerId> {
+        let count = self.take_range(&peer, from)?;
         let mut kept = 0;
         for (i, (block, commit)) in blocks.into_iter().take(count as usize).enumerate() {
             let h = from.saturating_add(i as u64);
@@ -113,11 +139,21 @@ impl RangeSync {
             self.remove_peer(&peer);
             return Some(peer);
         }
+        self.failures.remove(&peer);
         None
     }
 
-    pub fn on_failure(&mut self, from: u64) {
-        self.in_flight.remove(&from);
+    /// `peer` did not answer the range at `from` (an error or a timeout). After
+    /// `MAX_FAILED_RANGES` in a row it is forgotten and returned, like a peer that served nothing.
+    pub fn on_failure(&mut self, peer: PeerId, from: u64) -> Option<PeerId> {
+        self.take_range(&peer, from)?;
+        let failed = self.failures.entry(peer).or_default();
+        *failed += 1;
+        if *failed >= MAX_FAILED_RANGES {
+            self.remove_peer(&peer);
+            return Some(peer);
+        }
+        None
     }
 
     /// The fetched block that extends `head`, if it is here, with the peer that served it.
@@ -133,8 +169,13 @@ impl RangeSync {
     /// `peer` served a block that failed verification: everything fetched is dropped (its
     /// ranges are suspect) and the peer forgotten, so its claimed tip no longer counts.
     pub fn served_invalid(&mut self, peer: &PeerId) {
-        self.ready.clear();
+        self.discard_fetched();
         self.remove_peer(peer);
+    }
+
+    /// Drops everything fetched, to be fetched again (a verified block did not apply here).
+    pub fn discard_fetched(&mut self) {
+        self.ready.clear();
     }
 }
 
@@ -251,7 +292,7 @@ mod tests {
         let asked: Vec<_> = s.next_requests(10);
         let (_, from, _) = *asked.iter().find(|(p, _, _)| *p == liar).unwrap();
         assert_eq!(
-            s.on_response(from, vec![]),
+            s.on_response(liar, from, vec![]),
             Some(liar),
             "served nothing it claimed"
         );
@@ -268,13 +309,69 @@ mod tests {
         s.set_status(liar, claim(2));
         let (_, from, _) = s.next_requests(0)[0];
         assert_eq!(
-            s.on_response(from, blocks_for_range(&ledger, 1, 2, usize::MAX)),
+            s.on_response(liar, from, blocks_for_range(&ledger, 1, 2, usize::MAX)),
             None
         );
         let (_, _, server) = s.take_next(0).unwrap();
         s.served_invalid(&server);
         assert_eq!(s.best_tip(), None);
         assert!(s.take_next(1).is_none(), "its other blocks are dropped");
+    }
+
+    /// Review of finding 7's fix: replies carried no peer, so a liar's late replies to ranges
+    /// since handed to an honest peer were charged to that peer, which got banned.
+    #[test]
+    fn a_late_reply_is_charged_to_the_peer_that_sent_it_only() {
+        let mut s = RangeSync::default();
+        let (liar, honest) = (PeerId::random(), PeerId::random());
+        s.set_status(
+            liar,
+            PeerStatus {
+                tip: 1_000,
+                earliest: 0,
+            },
+        );
+        let asked = s.next_requests(0);
+        assert!(asked.len() > 1 && asked.iter().all(|(p, _, _)| *p == liar));
+        assert_eq!(s.on_response(liar, asked[0].1, vec![]), Some(liar));
+        s.set_status(
+            honest,
+            PeerStatus {
+                tip: 1_000,
+                earliest: 0,
+            },
+        );
+        let reassigned = s.next_requests(0);
+        assert!(reassigned
+            .iter()
+            .any(|(p, f, _)| *p == honest && *f == asked[1].1));
+        // The liar's queued replies for its old ranges: neither blames the honest peer.
+        assert_eq!(s.on_response(liar, asked[1].1, vec![]), None);
+        for _ in 0..MAX_FAILED_RANGES {
+            assert_eq!(s.on_failure(liar, asked[1].1), None);
+        }
+        assert_eq!(s.best_tip(), Some(1_000), "the honest peer still counts");
+    }
+
+    /// Review of finding 7's fix: a liar that answers every range with an error (or lets it
+    /// time out) is forgotten after `MAX_FAILED_RANGES` in a row.
+    #[test]
+    fn a_peer_failing_every_range_it_claimed_is_forgotten() {
+        let mut s = RangeSync::default();
+        let liar = PeerId::random();
+        s.set_status(
+            liar,
+            PeerStatus {
+                tip: u64::MAX,
+                earliest: 0,
+            },
+        );
+        let asked = s.next_requests(0);
+        for (i, (_, from, _)) in asked.iter().take(MAX_FAILED_RANGES as usize).enumerate() {
+            let last = i + 1 == MAX_FAILED_RANGES as usize;
+            assert_eq!(s.on_failure(liar, *from), last.then_some(liar));
+        }
+        assert_eq!(s.best_tip(), None);
     }
 
     /// Finding 4 of the Byzantine-peers review: responses were sized by block count, so 128
@@ -325,8 +422,12 @@ mod tests {
             .iter()
             .all(|(p, from, n)| *p == a || from + *n as u64 - 1 <= 200));
         assert!(s.next_requests(10).is_empty(), "nothing asked twice");
-        let first = reqs[0].1;
-        s.on_failure(first);
+        let (first_peer, first) = (reqs[0].0, reqs[0].1);
+        assert_eq!(
+            s.on_failure(first_peer, first),
+            None,
+            "one failure is forgiven"
+        );
         assert_eq!(
             s.next_requests(10)[0].1,
             first,

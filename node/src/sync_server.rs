@@ -1,13 +1,13 @@
 //! Answers peers' block-sync requests on a task of its own, never the consensus engine's: range
 //! requests read and encode up to `MAX_SYNC_RESPONSE_BYTES` each, and a peer sending many must
-//! not stall consensus or drop its queued messages. Serving happens on the blocking pool, a few
-//! at a time, and a few per peer.
+//! not stall consensus or drop its queued messages. Ranges are served on the blocking pool, a
+//! few at a time and a few per peer; more are refused at once ("busy"), never queued here.
 
 use crate::sync::serve;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tensorchain_ledger::Ledger;
-use tensorchain_network::{InboundRequest, NetworkHandle, PeerId, SyncResponse};
+use tensorchain_network::{InboundRequest, NetworkHandle, PeerId, SyncRequest, SyncResponse};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 /// Requests served at once: storage reads and encoding, on the blocking pool. More wait in the
@@ -30,6 +30,12 @@ pub async fn run(
             _ = shutdown.wait_for(|s| *s) => return,
             Some(req) = requests.recv() => req,
         };
+        // Status is a cheap read of the head: answered at once, never behind block ranges, so
+        // peers always learn this node's tip.
+        if req.request == SyncRequest::Status {
+            net.respond(req.channel, serve(&ledger, req.request));
+            continue;
+        }
         if !take_peer_slot(&busy, req.peer) {
             net.respond(
                 req.channel,
@@ -37,8 +43,11 @@ pub async fn run(
             );
             continue;
         }
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
+        // Never wait for a slot: a full server says so, and the requester asks another peer.
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            release_peer_slot(&busy, &req.peer);
+            net.respond(req.channel, SyncResponse::Error("busy".into()));
+            continue;
         };
         let (ledger, net, busy) = (ledger.clone(), net.clone(), busy.clone());
         tokio::task::spawn_blocking(move || {

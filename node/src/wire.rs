@@ -29,9 +29,11 @@ impl ConsensusWire {
                     return Err("proposal for another chain".into());
                 }
                 proposal.verify().map_err(|e| format!("proposal: {e}"))?;
+                // The block's proposer may be another validator's: a round's proposer
+                // re-proposes the value that already has a prevote quorum (Tendermint line 15),
+                // a block built in an earlier round.
                 if block.hash() != proposal.proposal.value
                     || block.header.height != proposal.proposal.height
-                    || block.header.proposer != proposal.proposer
                 {
                     return Err("the block is not the proposed value".into());
                 }
@@ -47,14 +49,6 @@ impl ConsensusWire {
             }
         }
         Ok(wire)
-    }
-
-    /// The validator that signed the message.
-    pub fn signer(&self) -> tensorchain_primitives::AccountId {
-        match self {
-            ConsensusWire::Proposal { proposal, .. } => proposal.proposer,
-            ConsensusWire::Vote(v) => v.validator,
-        }
     }
 
     pub fn message(&self) -> Message {
@@ -142,6 +136,24 @@ mod tests {
         .encode()
     }
 
+    /// Review of finding 1's fix: a round's proposer re-proposing an earlier round's block (its
+    /// header names that round's proposer) was rejected, so with peer scoring on the honest
+    /// re-proposer was graylisted and the height could stall.
+    #[test]
+    fn a_re_proposed_block_of_another_proposer_is_accepted() {
+        let (proposal, block) = honest(&Keypair::dev("charlie"));
+        let dave = Keypair::dev("dave");
+        let again = SignedProposal::sign(
+            Proposal {
+                round: 1,
+                pol_round: Some(0),
+                ..proposal.proposal.clone()
+            },
+            &dave,
+        );
+        assert!(ConsensusWire::decode(&gossip(again, block), CHAIN).is_ok());
+    }
+
     /// Finding 1 of the Byzantine-peers review: a peer without a key re-wrapped a real signed
     /// proposal around another body; nodes that saw that copy first judged the proposal invalid
     /// for the whole round. The altered copy must not decode, so it is never an input.
@@ -162,6 +174,7 @@ mod tests {
         let mut other_commit = block.clone();
         other_commit.last_commit.as_mut().unwrap().round = 1;
         for altered in [fewer_txs, other_tx, reordered, no_commit, other_commit] {
+            // (`other_commit` changes only the body: the header still names the honest one.)
             assert_eq!(altered.hash(), block.hash(), "the header is the honest one");
             let err = ConsensusWire::decode(&gossip(proposal.clone(), altered), CHAIN).unwrap_err();
             assert!(err.contains("body"), "{err}");

@@ -53,15 +53,15 @@ impl Block {
     /// and the parent's certificate to `last_commit_hash`. Once this holds, the header hash names
     /// the whole block, so a verdict keyed by that hash cannot be poisoned by a peer that
     /// re-wraps a signed proposal around another body.
-    /// The block's encoded size, which `MAX_BLOCK_BYTES` bounds.
-    pub fn encoded_len(&self) -> usize {
-        borsh::object_length(self).unwrap_or(usize::MAX)
-    }
-
     pub fn body_matches_header(&self) -> bool {
         let tx_hashes: Vec<Hash> = self.txs.iter().map(SignedTx::hash).collect();
         merkle_root(&tx_hashes) == self.header.tx_root
             && last_commit_hash(self.last_commit.as_ref()) == self.header.last_commit_hash
+    }
+
+    /// The block's encoded size, which `MAX_BLOCK_BYTES` bounds.
+    pub fn encoded_len(&self) -> usize {
+        borsh::object_length(self).unwrap_or(usize::MAX)
     }
 }
 
