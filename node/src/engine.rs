@@ -678,6 +678,9 @@ impl Engine {
 /// node that far behind catches up by block sync, and junk for far heights must not fill the
 /// buffers honest early messages need.
 const MAX_HEIGHTS_AHEAD: u64 = 2;
+// Every honest node knows the validator set of each height the window admits (sets are known
+// `ACTIVATION_DELAY` heights ahead), so they all judge a signer's membership alike.
+const _: () = assert!(MAX_HEIGHTS_AHEAD <= tensorchain_consensus::schedule::ACTIVATION_DELAY);
 
 /// How gossip of a checked consensus message for `height` is reported, given this node's head:
 /// messages more than a block behind are stale and messages beyond `MAX_HEIGHTS_AHEAD` are out of
