@@ -584,9 +584,10 @@ fn next_height_messages_wait_for_it_and_timeouts_do_not() {
     let me = net.non_proposer(2, 0..1);
     let v = value("v2");
     let mut core = started(&net, me);
+    // A timeout kept and replayed first would make it prevote nil.
+    assert!(core.handle(timeout(2, 0, TimeoutKind::Propose)).is_empty());
     assert!(core.handle(net.proposal(2, 0, v, None)).is_empty());
     assert!(core.handle(net.proposal(3, 0, v, None)).is_empty());
-    assert!(core.handle(timeout(2, 0, TimeoutKind::Propose)).is_empty());
     let effects = core.handle(Input::StartHeight {
         height: 2,
         validators: net.set.clone(),
@@ -600,6 +601,7 @@ fn next_height_messages_wait_for_it_and_timeouts_do_not() {
         ],
         "the buffered proposal is handled; the timeout was not kept"
     );
+    assert_eq!((core.height(), core.round()), (2, 0));
     // Height 3's proposal was two heights ahead: dropped.
     let effects = core.handle(Input::StartHeight {
         height: 3,
@@ -688,5 +690,76 @@ fn rebroadcast_relays_the_proof_behind_the_valid_value_and_reschedules() {
             },
             schedule(1, 0, TimeoutKind::Rebroadcast, 500),
         ]
+    );
+}
+
+#[test]
+fn only_the_next_height_is_buffered() {
+    let net = Net::new(&[1, 1, 1, 1]);
+    let me = net.non_proposer(3, 0..1);
+    let v = value("v3");
+    let mut core = started(&net, me);
+    // Two heights ahead (a node may jump there by sync): dropped, not kept.
+    assert!(core.handle(net.proposal(3, 0, v, None)).is_empty());
+    assert!(core.handle(timeout(3, 0, TimeoutKind::Propose)).is_empty());
+    let effects = core.handle(Input::StartHeight {
+        height: 3,
+        validators: net.set.clone(),
+    });
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::SignVote(_))),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn the_buffer_holds_at_most_4096_messages() {
+    let net = Net::new(&[1, 1, 1, 1]);
+    let me = net.non_proposer(2, 0..1);
+    let v = value("v2");
+    let mut core = started(&net, me);
+    let filler = vote(net.others(me).next().unwrap(), 2, 0, VoteKind::Prevote, None);
+    for _ in 0..4095 {
+        core.handle(filler.clone());
+    }
+    // The 4096th message is kept, the 4097th is not.
+    core.handle(net.proposal(2, 0, v, None));
+    let mut other = Core::new(Config::new("t", Timeouts::fast()), Some(me.account()));
+    other.handle(Input::StartHeight {
+        height: 1,
+        validators: net.set.clone(),
+    });
+    for _ in 0..4096 {
+        other.handle(filler.clone());
+    }
+    other.handle(net.proposal(2, 0, v, None));
+    let prevoted = |effects: Vec<Effect>| {
+        effects
+            .iter()
+            .any(|e| *e == own_vote(2, 0, VoteKind::Prevote, Some(v)))
+    };
+    let start = Input::StartHeight {
+        height: 2,
+        validators: net.set.clone(),
+    };
+    assert!(prevoted(core.handle(start.clone())));
+    assert!(!prevoted(other.handle(start)));
+}
+
+#[test]
+fn the_locked_value_reproposed_without_a_proof_gets_a_prevote() {
+    let net = Net::new(&[1, 1, 1, 1]);
+    let me = net.non_proposer(1, 0..2);
+    let v = value("v");
+    let mut core = started(&net, me);
+    let others: Vec<&Keypair> = net.others(me).collect();
+    core.handle(net.proposal(1, 0, v, None));
+    for k in [me, others[0], others[1]] {
+        core.handle(vote(k, 1, 0, VoteKind::Prevote, Some(v)));
+    }
+    core.handle(timeout(1, 0, TimeoutKind::Precommit));
+    assert_eq!(
+        core.handle(net.proposal(1, 1, v, None)),
+        vec![own_vote(1, 1, VoteKind::Prevote, Some(v))]
     );
 }
