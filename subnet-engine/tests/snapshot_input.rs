@@ -319,6 +319,12 @@ fn a_sequence_inherits_what_it_leaves_out() {
     let first = with(first, "emission", json!(3));
     let (outs, _) = simulate(&seq(json!([first, {}]), Some(false), None)).unwrap();
     assert_eq!(outs[0], outs[1]);
+    // Registration blocks are inherited as themselves (not as the last updates): miners updated
+    // after block 190 but registered at 0 keep the validators' weights.
+    let first = with(epoch(), "last_update", json!([190, 190, 195, 195]));
+    let (outs, _) = simulate(&seq(json!([first, {}]), Some(false), None)).unwrap();
+    assert_eq!(outs[0], outs[1]);
+    assert!(outs[1].weights_effective[0].len() == 2);
     // An owner uid beyond a shrunk subnet is dropped.
     let shrunk = json!({"stake": [1, 1], "last_update": [1, 1], "block_at_registration": [0, 0],
                         "bonds": null});
