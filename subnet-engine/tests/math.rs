@@ -100,3 +100,25 @@ fn root_shares_follow_the_logistic_of_backing_times_rank() {
         );
     }
 }
+
+#[test]
+fn the_synthetic_subnet_has_the_documented_shape() {
+    // What the benchmarks and property tests are told they get: `validators` staked uids with
+    // whole-TAO stakes of 1 to 100,000 TAO, permits for exactly those, rows of about `density`
+    // percent of the uids.
+    let input = tensorchain_subnet_engine::synthetic::subnet(100, 10, 20, 7);
+    for (i, &s) in input.stake.iter().enumerate() {
+        if i < 10 {
+            assert!(s % 1_000_000_000 == 0 && (1..=100_000).contains(&(s / 1_000_000_000)), "{s}");
+        } else {
+            assert_eq!(s, 0);
+        }
+    }
+    let permits: Vec<bool> = (0..100).map(|i| i < 10).collect();
+    assert_eq!(input.validator_permit, permits);
+    for row in &input.weights[..10] {
+        // 20 draws of 100 uids, duplicates merged.
+        assert!((12..=20).contains(&row.len()), "{}", row.len());
+    }
+    assert!(input.weights[10..].iter().all(|r| r.is_empty()));
+}
