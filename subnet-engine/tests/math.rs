@@ -77,7 +77,10 @@ fn without_weights_validators_are_paid_by_active_stake_not_stake() {
     assert_eq!(out.active, vec![true, false, true]);
     assert_eq!(out.validator_emission, vec![1_000_000_000, 0, 0]);
     assert_eq!(out.server_emission, vec![0, 0, 0]);
-    assert_eq!(out.normalized_validator_emission, vec![Fx::ONE, Fx::ZERO, Fx::ZERO]);
+    assert_eq!(
+        out.normalized_validator_emission,
+        vec![Fx::ONE, Fx::ZERO, Fx::ZERO]
+    );
 }
 
 #[test]
@@ -91,7 +94,10 @@ fn root_shares_follow_the_logistic_of_backing_times_rank() {
         RootParams::default(),
     );
     let logistic = |x: f64| 1.0 / (1.0 + (-x).exp());
-    let raw = [logistic(10.0 * (0.75 - 0.5)) * 0.75, logistic(10.0 * (0.25 - 0.5)) * 0.25];
+    let raw = [
+        logistic(10.0 * (0.75 - 0.5)) * 0.75,
+        logistic(10.0 * (0.25 - 0.5)) * 0.25,
+    ];
     let total = raw[0] + raw[1];
     for (got, want) in shares.iter().zip(raw.iter().map(|r| r / total)) {
         assert!(
@@ -109,7 +115,10 @@ fn the_synthetic_subnet_has_the_documented_shape() {
     let input = tensorchain_subnet_engine::synthetic::subnet(100, 10, 20, 7);
     for (i, &s) in input.stake.iter().enumerate() {
         if i < 10 {
-            assert!(s % 1_000_000_000 == 0 && (1..=100_000).contains(&(s / 1_000_000_000)), "{s}");
+            assert!(
+                s % 1_000_000_000 == 0 && (1..=100_000).contains(&(s / 1_000_000_000)),
+                "{s}"
+            );
         } else {
             assert_eq!(s, 0);
         }

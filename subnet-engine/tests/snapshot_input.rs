@@ -151,22 +151,87 @@ fn every_given_field_takes_effect() {
 #[test]
 fn numbers_out_of_their_range_are_refused() {
     let cases = [
-        ("current_block", json!(-1), "input.current_block", "must not be negative"),
-        ("current_block", json!(1.5), "input.current_block", "whole block number"),
-        ("current_block", json!(1e30), "input.current_block", "whole block number"),
-        ("current_block", json!("1"), "input.current_block", "expected a number"),
-        ("emission", json!(1.9e19), "input.emission", "does not fit in u64 rao"),
-        ("emission", json!(-0.5), "input.emission", "must not be negative"),
-        ("owner_uid", json!(4), "input.owner_uid", "uid 4 is out of range for n = 4"),
+        (
+            "current_block",
+            json!(-1),
+            "input.current_block",
+            "must not be negative",
+        ),
+        (
+            "current_block",
+            json!(1.5),
+            "input.current_block",
+            "whole block number",
+        ),
+        (
+            "current_block",
+            json!(1e30),
+            "input.current_block",
+            "whole block number",
+        ),
+        (
+            "current_block",
+            json!("1"),
+            "input.current_block",
+            "expected a number",
+        ),
+        (
+            "emission",
+            json!(1.9e19),
+            "input.emission",
+            "does not fit in u64 rao",
+        ),
+        (
+            "emission",
+            json!(-0.5),
+            "input.emission",
+            "must not be negative",
+        ),
+        (
+            "owner_uid",
+            json!(4),
+            "input.owner_uid",
+            "uid 4 is out of range for n = 4",
+        ),
         ("owner_uid", json!("x"), "input.owner_uid", "expected a uid"),
         ("owner_uid", json!(-1), "input.owner_uid", "expected a uid"),
-        ("stake", json!([1, -2, 0, 0]), "input.stake[1]", "must not be negative"),
+        (
+            "stake",
+            json!([1, -2, 0, 0]),
+            "input.stake[1]",
+            "must not be negative",
+        ),
         ("stake", json!(5), "input.stake", "expected a list"),
-        ("last_update", json!([1, 2, 3]), "input.last_update", "has 3 entries, expected n = 4"),
-        ("last_update", json!([1, 2, 3, 4.5]), "input.last_update[3]", "whole block"),
-        ("validator_permit", json!([true, 1, true, true]), "input.validator_permit[1]", "true or false"),
-        ("commit_block", json!([1, 2, "x", null]), "input.commit_block[2]", "expected a number"),
-        ("last_epoch_block", json!(-3), "input.last_epoch_block", "must not be negative"),
+        (
+            "last_update",
+            json!([1, 2, 3]),
+            "input.last_update",
+            "has 3 entries, expected n = 4",
+        ),
+        (
+            "last_update",
+            json!([1, 2, 3, 4.5]),
+            "input.last_update[3]",
+            "whole block",
+        ),
+        (
+            "validator_permit",
+            json!([true, 1, true, true]),
+            "input.validator_permit[1]",
+            "true or false",
+        ),
+        (
+            "commit_block",
+            json!([1, 2, "x", null]),
+            "input.commit_block[2]",
+            "expected a number",
+        ),
+        (
+            "last_epoch_block",
+            json!(-3),
+            "input.last_epoch_block",
+            "must not be negative",
+        ),
     ];
     for (key, v, path, fragment) in cases {
         refused_at(with(epoch(), key, v), path, fragment);
@@ -180,10 +245,23 @@ fn numbers_out_of_their_range_are_refused() {
 
 #[test]
 fn required_and_unknown_fields() {
-    for key in ["stake", "last_update", "block_at_registration", "current_block"] {
-        refused_at(without(epoch(), key), &format!("input.{key}"), "is required");
+    for key in [
+        "stake",
+        "last_update",
+        "block_at_registration",
+        "current_block",
+    ] {
+        refused_at(
+            without(epoch(), key),
+            &format!("input.{key}"),
+            "is required",
+        );
     }
-    refused_at(with(epoch(), "stakes", json!([])), "input.stakes", "unknown field");
+    refused_at(
+        with(epoch(), "stakes", json!([])),
+        "input.stakes",
+        "unknown field",
+    );
     let too_many = vec![0u64; MAX_UIDS + 1];
     refused_at(
         with(epoch(), "stake", json!(too_many)),
@@ -198,7 +276,12 @@ fn matrices_dense_or_sparse_and_their_errors() {
     let dense = with(
         epoch(),
         "weights",
-        json!([[0, 0, 65535, 30000], [0, 0, 10000, 65535], [0, 0, 0, 0], [0, 0, 0, 0]]),
+        json!([
+            [0, 0, 65535, 30000],
+            [0, 0, 10000, 65535],
+            [0, 0, 0, 0],
+            [0, 0, 0, 0]
+        ]),
     );
     assert_eq!(one(&dense), one(&epoch()));
     let unsorted = with(
@@ -212,18 +295,50 @@ fn matrices_dense_or_sparse_and_their_errors() {
     want.weights = vec![vec![]; 4];
     assert_eq!(one(&null), run_epoch(&want));
     let cases = [
-        (json!([[0, 0, 0, 0]]), "input.weights", "has 1 rows, expected n = 4"),
-        (json!([[0, 0, 0, 0], [0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]), "input.weights[1]", "has 3 entries"),
-        (json!([[0, 0, 0, 65536], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]), "input.weights[0][3]", "0..=65535"),
-        (json!({"4": []}), "input.weights", "row key '4' is not a uid below n = 4"),
+        (
+            json!([[0, 0, 0, 0]]),
+            "input.weights",
+            "has 1 rows, expected n = 4",
+        ),
+        (
+            json!([[0, 0, 0, 0], [0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]),
+            "input.weights[1]",
+            "has 3 entries",
+        ),
+        (
+            json!([[0, 0, 0, 65536], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]),
+            "input.weights[0][3]",
+            "0..=65535",
+        ),
+        (
+            json!({"4": []}),
+            "input.weights",
+            "row key '4' is not a uid below n = 4",
+        ),
         (json!({"x": []}), "input.weights", "row key 'x'"),
         (json!({"0": 5}), "input.weights.0", "expected a list"),
-        (json!({"0": [[1]]}), "input.weights.0[0]", "expected [uid, value]"),
-        (json!({"0": [[1, 2, 3]]}), "input.weights.0[0]", "expected [uid, value]"),
+        (
+            json!({"0": [[1]]}),
+            "input.weights.0[0]",
+            "expected [uid, value]",
+        ),
+        (
+            json!({"0": [[1, 2, 3]]}),
+            "input.weights.0[0]",
+            "expected [uid, value]",
+        ),
         (json!({"0": [5]}), "input.weights.0[0]", "expected a list"),
-        (json!({"0": [[4, 1]]}), "input.weights.0[0]", "uid 4 is out of range"),
+        (
+            json!({"0": [[4, 1]]}),
+            "input.weights.0[0]",
+            "uid 4 is out of range",
+        ),
         (json!({"0": [[1, -1]]}), "input.weights.0[0]", "0..=65535"),
-        (json!({"0": [[1, 2], [1, 3]]}), "input.weights.0[1]", "uid 1 appears twice in row 0"),
+        (
+            json!({"0": [[1, 2], [1, 3]]}),
+            "input.weights.0[1]",
+            "uid 1 appears twice in row 0",
+        ),
         (json!("dense"), "input.weights", "expected a matrix"),
     ];
     for (m, path, fragment) in cases {
@@ -241,23 +356,65 @@ fn params_are_checked_one_by_one() {
     let p = |v: Value| with(epoch(), "params", v);
     let cases = [
         (json!(3), "input.params", "expected an object"),
-        (json!({"kappa": 1}), "input.params.kappa", "unknown parameter"),
-        (json!({"bonds_moving_average": 1000001}), "input.params.bonds_moving_average", "at most 1000000"),
-        (json!({"yuma3": 1}), "input.params.yuma3", "expected true or false"),
-        (json!({"liquid_alpha": "yes"}), "input.params.liquid_alpha", "expected true or false"),
-        (json!({"commit_reveal": 0}), "input.params.commit_reveal", "expected true or false"),
-        (json!({"alpha_sigmoid_steepness": 32768}), "input.params.alpha_sigmoid_steepness", "-32768..=32767"),
-        (json!({"alpha_sigmoid_steepness": 1.5}), "input.params.alpha_sigmoid_steepness", "-32768..=32767"),
-        (json!({"alpha_low_u16": 300, "alpha_high_u16": 200}), "input.params", "alpha_low_u16 must not exceed"),
-        (json!({"kappa_u16": 70000}), "input.params.kappa_u16", "0..=65535"),
-        (json!({"stake_threshold": -1}), "input.params.stake_threshold", "must not be negative"),
+        (
+            json!({"kappa": 1}),
+            "input.params.kappa",
+            "unknown parameter",
+        ),
+        (
+            json!({"bonds_moving_average": 1000001}),
+            "input.params.bonds_moving_average",
+            "at most 1000000",
+        ),
+        (
+            json!({"yuma3": 1}),
+            "input.params.yuma3",
+            "expected true or false",
+        ),
+        (
+            json!({"liquid_alpha": "yes"}),
+            "input.params.liquid_alpha",
+            "expected true or false",
+        ),
+        (
+            json!({"commit_reveal": 0}),
+            "input.params.commit_reveal",
+            "expected true or false",
+        ),
+        (
+            json!({"alpha_sigmoid_steepness": 32768}),
+            "input.params.alpha_sigmoid_steepness",
+            "-32768..=32767",
+        ),
+        (
+            json!({"alpha_sigmoid_steepness": 1.5}),
+            "input.params.alpha_sigmoid_steepness",
+            "-32768..=32767",
+        ),
+        (
+            json!({"alpha_low_u16": 300, "alpha_high_u16": 200}),
+            "input.params",
+            "alpha_low_u16 must not exceed",
+        ),
+        (
+            json!({"kappa_u16": 70000}),
+            "input.params.kappa_u16",
+            "0..=65535",
+        ),
+        (
+            json!({"stake_threshold": -1}),
+            "input.params.stake_threshold",
+            "must not be negative",
+        ),
     ];
     for (v, path, fragment) in cases {
         refused_at(p(v), path, fragment);
     }
     // The boundaries themselves are accepted.
-    let ok = p(json!({"bonds_moving_average": 1000000, "alpha_low_u16": 200,
-                      "alpha_high_u16": 200, "alpha_sigmoid_steepness": -32768}));
+    let ok = p(
+        json!({"bonds_moving_average": 1000000, "alpha_low_u16": 200,
+                      "alpha_high_u16": 200, "alpha_sigmoid_steepness": -32768}),
+    );
     let mut want = input();
     want.params.bonds_moving_average = 1_000_000;
     want.params.alpha_low_u16 = 200;
@@ -352,11 +509,19 @@ fn a_sequence_inherits_what_it_leaves_out() {
 #[test]
 fn sequence_flags_and_shapes() {
     refused_at(seq(json!(5), None, None), "epochs", "expected a list");
-    refused_at(seq(json!([5]), None, None), "epochs[0]", "expected an object");
-    refused_at(seq(json!([epoch()]), None, None).pipe(|mut s| {
-        s["carry"] = json!("yes");
-        s
-    }), "carry", "expected true or false");
+    refused_at(
+        seq(json!([5]), None, None),
+        "epochs[0]",
+        "expected an object",
+    );
+    refused_at(
+        seq(json!([epoch()]), None, None).pipe(|mut s| {
+            s["carry"] = json!("yes");
+            s
+        }),
+        "carry",
+        "expected true or false",
+    );
     refused_at(
         seq(json!([epoch()]), Some(false), Some(true)),
         "quantize",
@@ -399,8 +564,7 @@ fn carrying_starts_from_the_new_bonds_and_permits_and_quantize_floors_them() {
     assert!(want.bonds.iter().any(|r| !r.is_empty()));
     assert_eq!(carried[1], run_epoch(&want));
     // Quantized: the stored u16 values.
-    let (quantized, _) =
-        simulate(&seq(json!([epoch(), second]), Some(true), Some(true))).unwrap();
+    let (quantized, _) = simulate(&seq(json!([epoch(), second]), Some(true), Some(true))).unwrap();
     want.bonds = (0..4)
         .map(|i| match &first.new_bonds_u16[i] {
             BondRow::Set(row) => row.iter().map(|&(j, b)| (j, from_u16(b))).collect(),
@@ -435,7 +599,11 @@ fn carrying_keeps_untouched_rows_and_empties_cleared_ones() {
     want.params.max_allowed_validators = 1;
     want.validator_permit = out.new_validator_permit.clone();
     want.bonds = vec![
-        out.new_bonds[0].iter().filter(|e| e.1 > Fx::ZERO).copied().collect(),
+        out.new_bonds[0]
+            .iter()
+            .filter(|e| e.1 > Fx::ZERO)
+            .copied()
+            .collect(),
         vec![],
         vec![],
         vec![(2, from_u16(700))],
@@ -450,7 +618,11 @@ fn set_weights_and_reset_bonds_for() {
         "set_weights": {"1": [[3, 2], [0.5, 1.0]], "0": [[1], [0]]},
         "reset_bonds_for": [2],
     });
-    let first = with(epoch(), "bonds", json!({"0": [[2, 100], [3, 200]], "1": [[2, 5]]}));
+    let first = with(
+        epoch(),
+        "bonds",
+        json!({"0": [[2, 100], [3, 200]], "1": [[2, 5]]}),
+    );
     let (outs, _) = simulate(&seq(json!([first, second]), Some(false), None)).unwrap();
     let mut want = input();
     want.current_block = 560;
@@ -463,12 +635,36 @@ fn set_weights_and_reset_bonds_for() {
         refused_at(with(epoch(), "set_weights", sw), path, fragment)
     };
     bad(json!([1]), "input.set_weights", "expected {");
-    bad(json!({"4": [[], []]}), "input.set_weights.4", "'4' is not a uid below n = 4");
-    bad(json!({"0": [[]]}), "input.set_weights.0", "expected [[uids], [values]]");
-    bad(json!({"0": [[1, 2], [1]]}), "input.set_weights.0", "2 uids but 1 values");
-    bad(json!({"0": [[1], [-1]]}), "input.set_weights.0[1][0]", "must not be negative");
-    bad(json!({"0": [[9], [1]]}), "input.set_weights.0[0][0]", "uid 9 is out of range");
-    bad(json!({"0": [[1, 1], [1, 2]]}), "input.set_weights.0", "uid 1 appears twice");
+    bad(
+        json!({"4": [[], []]}),
+        "input.set_weights.4",
+        "'4' is not a uid below n = 4",
+    );
+    bad(
+        json!({"0": [[]]}),
+        "input.set_weights.0",
+        "expected [[uids], [values]]",
+    );
+    bad(
+        json!({"0": [[1, 2], [1]]}),
+        "input.set_weights.0",
+        "2 uids but 1 values",
+    );
+    bad(
+        json!({"0": [[1], [-1]]}),
+        "input.set_weights.0[1][0]",
+        "must not be negative",
+    );
+    bad(
+        json!({"0": [[9], [1]]}),
+        "input.set_weights.0[0][0]",
+        "uid 9 is out of range",
+    );
+    bad(
+        json!({"0": [[1, 1], [1, 2]]}),
+        "input.set_weights.0",
+        "uid 1 appears twice",
+    );
     refused_at(
         with(epoch(), "reset_bonds_for", json!([1, 4])),
         "input.reset_bonds_for[1]",
@@ -490,7 +686,10 @@ fn output_has_every_documented_key_with_its_values() {
     assert_eq!(j["consensus"], real(&out.consensus));
     assert_eq!(j["emission"], json!(out.emission));
     assert_eq!(j["last_tempo"], json!(out.last_tempo));
-    assert_eq!(j["bonds_alpha"], json!(out.bonds_alpha.unwrap().to_num::<f64>()));
+    assert_eq!(
+        j["bonds_alpha"],
+        json!(out.bonds_alpha.unwrap().to_num::<f64>())
+    );
     let u16s = |v: &[Fx]| {
         json!(v
             .iter()

@@ -41,7 +41,11 @@ impl Net {
     pub fn non_proposer(&self, height: u64, rounds: std::ops::Range<u32>) -> &Keypair {
         self.keys
             .iter()
-            .find(|k| rounds.clone().all(|r| self.set.proposer(height, r) != k.account()))
+            .find(|k| {
+                rounds
+                    .clone()
+                    .all(|r| self.set.proposer(height, r) != k.account())
+            })
             .expect("someone does not propose these rounds")
     }
 
@@ -167,7 +171,11 @@ fn timeouts_grow_by_delta_per_round_except_rebroadcast() {
         delta_ms: u64::MAX,
         ..t
     };
-    assert_eq!(huge.duration(TimeoutKind::Propose, 2), u64::MAX, "saturates");
+    assert_eq!(
+        huge.duration(TimeoutKind::Propose, 2),
+        u64::MAX,
+        "saturates"
+    );
 }
 
 #[test]
@@ -325,10 +333,7 @@ fn a_mixed_prevote_quorum_schedules_the_prevote_timeout_once() {
         .handle(vote(others[0], 1, 0, VoteKind::Prevote, Some(value("a"))))
         .is_empty());
     // Own nil, a and b: three of four, no value with a quorum.
-    assert_eq!(
-        core.handle(vote(me, 1, 0, VoteKind::Prevote, None)),
-        vec![]
-    );
+    assert_eq!(core.handle(vote(me, 1, 0, VoteKind::Prevote, None)), vec![]);
     assert_eq!(
         core.handle(vote(others[1], 1, 0, VoteKind::Prevote, Some(value("b")))),
         vec![schedule(1, 0, TimeoutKind::Prevote, 200)]
@@ -396,7 +401,9 @@ fn a_prevote_quorum_for_the_proposal_locks_and_precommits_it_and_precommits_deci
     assert!(core
         .handle(vote(others[2], 1, 0, VoteKind::Precommit, Some(v)))
         .is_empty());
-    assert!(core.handle(timeout(1, 0, TimeoutKind::Rebroadcast)).is_empty());
+    assert!(core
+        .handle(timeout(1, 0, TimeoutKind::Rebroadcast))
+        .is_empty());
 }
 
 #[test]
@@ -421,7 +428,9 @@ fn a_nil_prevote_quorum_precommits_nil_and_a_precommit_quorum_times_out_into_the
         core.handle(vote(others[1], 1, 0, VoteKind::Precommit, None)),
         vec![schedule(1, 0, TimeoutKind::Precommit, 200)]
     );
-    assert!(core.handle(timeout(1, 1, TimeoutKind::Precommit)).is_empty());
+    assert!(core
+        .handle(timeout(1, 1, TimeoutKind::Precommit))
+        .is_empty());
     assert_eq!(
         core.handle(timeout(1, 0, TimeoutKind::Precommit)),
         vec![
@@ -607,9 +616,7 @@ fn next_height_messages_wait_for_it_and_timeouts_do_not() {
         height: 3,
         validators: net.set.clone(),
     });
-    assert!(!effects
-        .iter()
-        .any(|e| matches!(e, Effect::SignVote(_))));
+    assert!(!effects.iter().any(|e| matches!(e, Effect::SignVote(_))));
 }
 
 #[test]
@@ -623,9 +630,7 @@ fn a_node_without_a_key_or_power_never_signs() {
             height: 1,
             validators: net.set.clone(),
         });
-        assert!(!effects
-            .iter()
-            .any(|e| matches!(e, Effect::GetValue { .. })));
+        assert!(!effects.iter().any(|e| matches!(e, Effect::GetValue { .. })));
         assert!(core.handle(net.proposal(1, 0, v, None)).is_empty());
         assert!(core
             .handle(Input::ProposedValue {
@@ -648,7 +653,10 @@ fn an_equivocating_vote_is_reported_as_evidence() {
     core.handle(Input::Vote(first.clone()));
     assert_eq!(
         core.handle(Input::Vote(second.clone())),
-        vec![Effect::Evidence(tensorchain_consensus::Evidence { first, second })]
+        vec![Effect::Evidence(tensorchain_consensus::Evidence {
+            first,
+            second
+        })]
     );
 }
 
@@ -669,7 +677,9 @@ fn rebroadcast_relays_the_proof_behind_the_valid_value_and_reschedules() {
             schedule(1, 0, TimeoutKind::Rebroadcast, 500),
         ]
     );
-    assert!(core.handle(timeout(1, 1, TimeoutKind::Rebroadcast)).is_empty());
+    assert!(core
+        .handle(timeout(1, 1, TimeoutKind::Rebroadcast))
+        .is_empty());
     core.handle(net.proposal(1, 0, v, None));
     let others: Vec<&Keypair> = net.others(me).collect();
     let mut proof: Vec<SignedVote> = [me, others[0], others[1]]
@@ -718,7 +728,13 @@ fn the_buffer_holds_at_most_4096_messages() {
     let me = net.non_proposer(2, 0..1);
     let v = value("v2");
     let mut core = started(&net, me);
-    let filler = vote(net.others(me).next().unwrap(), 2, 0, VoteKind::Prevote, None);
+    let filler = vote(
+        net.others(me).next().unwrap(),
+        2,
+        0,
+        VoteKind::Prevote,
+        None,
+    );
     for _ in 0..4095 {
         core.handle(filler.clone());
     }

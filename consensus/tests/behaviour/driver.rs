@@ -3,7 +3,7 @@
 
 use tensorchain_consensus::wal::unframe;
 use tensorchain_consensus::{
-    Config, Driver, Input, Message, MemoryWal, Output, Proposal, SignedProposal, SignedVote,
+    Config, Driver, Input, MemoryWal, Message, Output, Proposal, SignedProposal, SignedVote,
     Timeout, TimeoutKind, Timeouts, ValidatorSet, Wal,
 };
 use tensorchain_primitives::{Hash, Keypair, Validator, Vote, VoteKind};
@@ -129,15 +129,15 @@ fn it_signs_publishes_and_feeds_back_its_own_votes_and_decides_with_the_other() 
     );
     let out = d.handle(proposal_by_other(h, v));
     let my_prevote = vote(&me(), h, VoteKind::Prevote, Some(v));
-    assert_eq!(out, vec![Output::Publish(Message::Vote(my_prevote.clone()))]);
+    assert_eq!(
+        out,
+        vec![Output::Publish(Message::Vote(my_prevote.clone()))]
+    );
     // The other's prevote completes the quorum: this node precommits.
     let their_prevote = vote(&other(), h, VoteKind::Prevote, Some(v));
     let out = d.handle(Input::Vote(their_prevote.clone()));
     let my_precommit = vote(&me(), h, VoteKind::Precommit, Some(v));
-    assert_eq!(
-        published(&out),
-        vec![Message::Vote(my_precommit.clone())]
-    );
+    assert_eq!(published(&out), vec![Message::Vote(my_precommit.clone())]);
     // Rebroadcast: its own messages, and the other's prevote as the proof (never its own).
     let out = d.handle(Input::Timeout(Timeout {
         height: h,

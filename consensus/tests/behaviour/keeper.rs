@@ -7,7 +7,10 @@ use tensorchain_consensus::{Evidence, SignedVote, ValidatorSet};
 use tensorchain_primitives::{Hash, Keypair, Validator, Vote, VoteKind};
 
 fn keys() -> Vec<Keypair> {
-    ["a", "b", "c", "d"].iter().map(|n| Keypair::dev(n)).collect()
+    ["a", "b", "c", "d"]
+        .iter()
+        .map(|n| Keypair::dev(n))
+        .collect()
 }
 
 /// Powers 1, 2, 3, 4 for a, b, c, d.
@@ -42,15 +45,12 @@ fn votes_are_tallied_by_round_kind_and_value() {
     let s = set(&ks);
     let mut k = VoteKeeper::default();
     let x = Some("x");
+    assert_eq!(k.add(vote(&ks[1], 0, VoteKind::Prevote, x), &s), Added::New);
+    assert_eq!(k.add(vote(&ks[3], 0, VoteKind::Prevote, x), &s), Added::New);
     assert_eq!(
-        k.add(vote(&ks[1], 0, VoteKind::Prevote, x), &s),
+        k.add(vote(&ks[2], 0, VoteKind::Prevote, None), &s),
         Added::New
     );
-    assert_eq!(
-        k.add(vote(&ks[3], 0, VoteKind::Prevote, x), &s),
-        Added::New
-    );
-    assert_eq!(k.add(vote(&ks[2], 0, VoteKind::Prevote, None), &s), Added::New);
     assert_eq!(
         k.add(vote(&ks[0], 0, VoteKind::Precommit, x), &s),
         Added::New
@@ -77,8 +77,12 @@ fn votes_are_tallied_by_round_kind_and_value() {
     let mut want = vec![ks[1].account(), ks[3].account()];
     want.sort();
     assert_eq!(voters, want);
-    assert!(k.votes_for(1, VoteKind::Prevote, Hash::digest(b"x")).is_empty());
-    assert!(k.votes_for(0, VoteKind::Precommit, Hash::digest(b"y")).is_empty());
+    assert!(k
+        .votes_for(1, VoteKind::Prevote, Hash::digest(b"x"))
+        .is_empty());
+    assert!(k
+        .votes_for(0, VoteKind::Precommit, Hash::digest(b"y"))
+        .is_empty());
 }
 
 #[test]

@@ -71,7 +71,11 @@ fn the_proposer_is_the_stake_weighted_draw_of_its_definition() {
     let set = ValidatorSet::new(vec![v("a", 1), v("b", 1), v("c", 2), v("d", 5), v("e", 1)]);
     for h in 0..200 {
         for r in 0..4 {
-            assert_eq!(set.proposer(h, r), expected_proposer(&set, h, r), "({h}, {r})");
+            assert_eq!(
+                set.proposer(h, r),
+                expected_proposer(&set, h, r),
+                "({h}, {r})"
+            );
         }
     }
     // Every validator gets a turn, a single one always.

@@ -283,7 +283,10 @@ fn validator_set_hash_ignores_order_but_not_content() {
     sorted.sort_by(|x, y| x.hotkey.cmp(&y.hotkey));
     assert_eq!(
         h,
-        blake3_of(&[b"tensorchain/validators/v1", &borsh::to_vec(&sorted).unwrap()])
+        blake3_of(&[
+            b"tensorchain/validators/v1",
+            &borsh::to_vec(&sorted).unwrap()
+        ])
     );
     assert_ne!(h, validator_set_hash(&[v("a", 1), v("b", 2), v("c", 4)]));
     assert_ne!(h, validator_set_hash(&set[..2]));
