@@ -125,6 +125,7 @@ fn the_synthetic_subnet_has_the_documented_shape() {
     }
     let permits: Vec<bool> = (0..100).map(|i| i < 10).collect();
     assert_eq!(input.validator_permit, permits);
+    assert_eq!(input.params.max_allowed_validators, 10);
     for row in &input.weights[..10] {
         // 20 draws of 100 uids, duplicates merged.
         assert!((12..=20).contains(&row.len()), "{}", row.len());
