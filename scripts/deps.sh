@@ -12,3 +12,17 @@ ensure_deps() {
         $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
     fi
 }
+
+# The REST API's OpenAPI fuzzer (cli/tests/devnet.rs runs it against a live devnet), pinned, in a
+# virtualenv kept between runs. Exports TENSORCHAIN_SCHEMATHESIS for the test.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_schemathesis() {
+    local venv="${TENSORCHAIN_TOOLS:-$HOME/.cache/tensorchain-tools}/schemathesis-$SCHEMATHESIS_VERSION"
+    if [ ! -x "$venv/bin/schemathesis" ]; then
+        echo "installing schemathesis $SCHEMATHESIS_VERSION (REST API fuzzing) into $venv..." >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv" && "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2 \
+            || { echo "could not install schemathesis; its test will fail" >&2; rm -rf "$venv"; return 0; }
+    fi
+    export TENSORCHAIN_SCHEMATHESIS="$venv/bin/schemathesis"
+}

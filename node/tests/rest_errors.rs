@@ -140,7 +140,7 @@ fn instantiate(route: &str, mut fill: impl FnMut(usize, &str) -> String) -> Stri
 
 /// The answers every route may give, generated for each operation the document lists: 429 over
 /// the rate limit; 400 `bad_path` for a path parameter that is not UTF-8; 400 `bad_query` for a
-/// negative page size on each paged list.
+/// negative page size, and 400 `bad_limit` for a page over 256, on each paged list.
 fn generic_cases(spec: &Value, valid: &dyn Fn(&str) -> String) -> Vec<Case> {
     let mut out = Vec::new();
     for (route, item) in spec["paths"].as_object().unwrap() {
@@ -181,6 +181,11 @@ fn generic_cases(spec: &Value, valid: &dyn Fn(&str) -> String) -> Vec<Case> {
                 out.push(Case {
                     uri: format!("{uri}?limit=-1"),
                     code: "bad_query",
+                    ..base.clone()
+                });
+                out.push(Case {
+                    uri: format!("{uri}?limit=257"),
+                    code: "bad_limit",
                     ..base.clone()
                 });
             }

@@ -4,8 +4,10 @@
 use crate::api::SubmitError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 use tensorchain_ledger::{StoreError, TxError};
+use utoipa::ToSchema;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -59,16 +61,34 @@ impl ApiError {
     }
 }
 
+/// The body of every error response.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case code clients match on.
+    pub code: &'static str,
+    pub message: String,
+    /// What to do about it.
+    pub hint: &'static str,
+    /// Structured facts of the error (an object; empty when there are none).
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": {
-                "code": self.code,
-                "message": self.message,
-                "hint": self.hint,
-                "details": self.details,
-            }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                hint: self.hint,
+                details: self.details,
+            },
+        };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(

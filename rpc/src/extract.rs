@@ -76,9 +76,18 @@ where
     }
 }
 
-/// A list's page size: `limit` if given (at least 1, at most `MAX_PAGE`), else `DEFAULT_PAGE`.
-pub fn page_limit(limit: Option<u32>) -> usize {
-    limit.map_or(DEFAULT_PAGE, |l| l.clamp(1, MAX_PAGE)) as usize
+/// A list's page size: `limit` if given, else `DEFAULT_PAGE`; outside 1..=`MAX_PAGE` it is
+/// refused (`bad_limit`) rather than clamped, so a client never mistakes a short page for the end.
+pub fn page_limit(limit: Option<u32>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE as usize),
+        Some(l @ 1..=MAX_PAGE) => Ok(l as usize),
+        Some(l) => Err(ApiError::bad_request(
+            "bad_limit",
+            format!("limit {l} is outside 1..={MAX_PAGE}"),
+            "ask for at most 256 items and follow next_cursor for more",
+        )),
+    }
 }
 
 /// Items per page when a list request gives no `limit`.
@@ -87,20 +96,27 @@ pub const DEFAULT_PAGE: u32 = 100;
 /// list the chain bounds itself (128 subnets) fits in one page.
 pub const MAX_PAGE: u32 = 256;
 
-/// A `cursor` that is an address (hotkey and coldkey lists).
-pub fn parse_cursor_address(cursor: Option<&str>) -> Result<Option<AccountId>, ApiError> {
+/// A list's `cursor`: one of the list's own keys (an address, a netuid, a height), at most
+/// `MAX_CURSOR_CHARS` long; anything else is `bad_cursor`.
+pub fn parse_cursor<T: std::str::FromStr>(cursor: Option<&str>) -> Result<Option<T>, ApiError> {
     cursor
         .map(|c| {
-            c.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "bad_cursor",
-                    format!("'{c}' is not a cursor of this list"),
-                    "pass the next_cursor of the previous page unchanged",
-                )
-            })
+            c.parse()
+                .ok()
+                .filter(|_| c.len() <= MAX_CURSOR_CHARS)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "bad_cursor",
+                        format!("'{c}' is not a cursor of this list"),
+                        "pass the next_cursor of the previous page unchanged",
+                    )
+                })
         })
         .transpose()
 }
+
+/// Cursors are a list's own keys; the longest, a 0x-hex key, has 66 characters.
+pub const MAX_CURSOR_CHARS: usize = 66;
 
 fn json_rejection(r: JsonRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {

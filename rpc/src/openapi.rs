@@ -1,7 +1,10 @@
 //! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations.
 
+use crate::error::ErrorBody;
+use crate::openapi_shapes::Shapes;
 use crate::routes;
-use utoipa::openapi::{HeaderBuilder, ObjectBuilder, RefOr, ResponseBuilder, Type};
+use crate::views::Meta;
+use std::sync::OnceLock;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
@@ -16,7 +19,8 @@ others 1) and refused with 429 `rate_limited` and `Retry-After` beyond them; lis
 On any route, a path segment that is not UTF-8 is refused with 400 `bad_path` and a malformed query parameter \
 (a negative `limit`, say) with 400 `bad_query`."
     ),
-    modifiers(&Limits),
+    modifiers(&Shapes),
+    components(schemas(Meta, ErrorBody)),
     paths(
         routes::node::health,
         routes::node::version,
@@ -52,47 +56,73 @@ On any route, a path segment that is not UTF-8 is refused with 400 `bad_path` an
 )]
 struct ApiDoc;
 
-/// Adds the answers every route may give under load: 429 and 503, both with `Retry-After`.
-struct Limits;
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
 
-impl utoipa::Modify for Limits {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let refusal = |description: &str| {
-            let seconds = ObjectBuilder::new().schema_type(Type::Integer).build();
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .header(
-                        "Retry-After",
-                        HeaderBuilder::new()
-                            .schema(seconds)
-                            .description(Some("seconds to wait before retrying"))
-                            .build(),
-                    )
-                    .build(),
-            )
+/// The document as served at `/openapi.json`, built once.
+pub fn document() -> &'static serde_json::Value {
+    static DOC: OnceLock<serde_json::Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(spec()).expect("the OpenAPI document serializes");
+        camel_case_links(&mut doc);
+        doc
+    })
+}
+
+/// utoipa 5.5 serializes link objects' fields in snake_case (`operation_ref`), which no OpenAPI
+/// tool reads; the specification spells them `operationRef`, `operationId`, `requestBody`.
+fn camel_case_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let responses = paths
+        .values_mut()
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|op| op["responses"].as_object_mut())
+        .flat_map(|r| r.values_mut());
+    for response in responses {
+        let Some(links) = response.get_mut("links").and_then(|l| l.as_object_mut()) else {
+            continue;
         };
-        for item in openapi.paths.paths.values_mut() {
-            let operations = [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.delete,
-                &mut item.patch,
-            ];
-            for op in operations.into_iter().flatten() {
-                let responses = &mut op.responses.responses;
-                responses.entry("429".into()).or_insert_with(|| {
-                    refusal("rate_limited: over this client's or the node's request budget")
-                });
-                responses.entry("503".into()).or_insert_with(|| {
-                    refusal("not ready, mempool_full or too_many_streams: retry later")
-                });
+        for link in links.values_mut().filter_map(|l| l.as_object_mut()) {
+            for (snake, camel) in [
+                ("operation_ref", "operationRef"),
+                ("operation_id", "operationId"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(v) = link.remove(snake) {
+                    link.insert(camel.into(), v);
+                }
             }
         }
     }
 }
 
-pub fn spec() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+#[cfg(test)]
+mod tests {
+    /// Every `/v1` route the router serves is in the document (a route added without an
+    /// annotation would be invisible to generated clients and to schemathesis).
+    #[test]
+    fn every_route_is_documented() {
+        let spec = super::spec();
+        let router_source = include_str!("lib.rs");
+        let routes: Vec<&str> = router_source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|s| s.trim_start().strip_prefix('"')?.split('"').next())
+            .filter(|p| p.starts_with("/v1/"))
+            .collect();
+        assert!(routes.len() > 25, "found only {routes:?} in lib.rs");
+        let served = super::document();
+        for route in routes {
+            assert!(
+                spec.paths.paths.contains_key(route),
+                "{route} is served but not in /openapi.json"
+            );
+        }
+        let link = &served["paths"]["/v1/blocks"]["get"]["responses"]["200"]["links"]["v1_blocks"];
+        assert_eq!(link["operationRef"], "#/paths/~1v1~1blocks~1{id}/get");
+    }
 }

@@ -1,6 +1,6 @@
 use super::{read, Page, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, parse_address, parse_cursor_address, ApiPath, ApiQuery};
+use crate::extract::{page_limit, parse_address, parse_cursor, ApiPath, ApiQuery};
 use crate::views::{AccountView, Envelope};
 use crate::AppState;
 use axum::extract::State;
@@ -154,7 +154,7 @@ pub async fn hotkey(
     read(&st, move |api| {
         let ledger = api.ledger();
         let info = ledger.hotkey(&id)?.ok_or_else(|| hotkey_not_found(&id))?;
-        let first = nominators_page(ledger, &id, None, page_limit(None))?;
+        let first = nominators_page(ledger, &id, None, crate::extract::DEFAULT_PAGE as usize)?;
         Ok(HotkeyView {
             hotkey: id.to_ss58(),
             owner: info.owner.to_ss58(),
@@ -187,8 +187,8 @@ pub async fn nominators(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<NominatorView>>>, ApiError> {
     let id = parse_address(&hk)?;
-    let after = parse_cursor_address(q.cursor.as_deref())?;
-    let limit = page_limit(q.limit);
+    let after = parse_cursor::<AccountId>(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
     read(&st, move |api| {
         let ledger = api.ledger();
         ledger.hotkey(&id)?.ok_or_else(|| hotkey_not_found(&id))?;
@@ -213,8 +213,8 @@ pub async fn hotkeys(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<DelegateView>>>, ApiError> {
-    let after = parse_cursor_address(q.cursor.as_deref())?;
-    let limit = page_limit(q.limit);
+    let after = parse_cursor::<AccountId>(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
     read(&st, move |api| {
         let ledger = api.ledger();
         let height = ledger.head().height;

@@ -1,22 +1,13 @@
-use super::read;
+use super::{read, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, parse_hash, ApiPath, ApiQuery};
+use crate::extract::{page_limit, parse_cursor, parse_hash, ApiPath, ApiQuery};
 use crate::views::{BlockView, Envelope, HeaderView};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tensorchain_ledger::Ledger;
-use utoipa::{IntoParams, ToSchema};
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// Headers per page (1..=256, default 100).
-    pub limit: Option<u32>,
-    /// Height to start from, going down (default: the head).
-    pub cursor: Option<u64>,
-}
+use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
 pub struct BlockPage {
@@ -33,13 +24,18 @@ pub fn resolve_block_id(ledger: &Ledger, id: &str) -> Result<u64, ApiError> {
         _ if id.starts_with("0x") => ledger.height_of(&parse_hash(id)?)?.ok_or_else(|| {
             ApiError::not_found("block_not_found", format!("no block with hash {id}"))
         })?,
-        _ => id.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(
-                "bad_block_id",
-                format!("'{id}' is not a block id"),
-                "use a height, a 0x hash, head, finalized or genesis",
-            )
-        })?,
+        // At most 20 digits: u64 parsing alone would take any number of leading zeros.
+        _ => id
+            .parse::<u64>()
+            .ok()
+            .filter(|_| id.len() <= 20)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "bad_block_id",
+                    format!("'{id}' is not a block id"),
+                    "use a height, a 0x hash, head, finalized or genesis",
+                )
+            })?,
     };
     if height > ledger.head().height {
         return Err(ApiError::not_found(
@@ -50,16 +46,18 @@ pub fn resolve_block_id(ledger: &Ledger, id: &str) -> Result<u64, ApiError> {
     Ok(height)
 }
 
-#[utoipa::path(get, path = "/v1/blocks", tag = "blocks", params(ListQuery),
+#[utoipa::path(get, path = "/v1/blocks", tag = "blocks", params(PageQuery),
     responses((status = 200, body = BlockPage)))]
 pub async fn list(
     State(st): State<AppState>,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<BlockPage>>, ApiError> {
-    let limit = page_limit(q.limit);
+    let limit = page_limit(q.limit)?;
     read(&st, move |api| {
         let ledger = api.ledger();
-        let top = q.cursor.unwrap_or(u64::MAX).min(ledger.head().height);
+        let top = parse_cursor::<u64>(q.cursor.as_deref())?
+            .unwrap_or(u64::MAX)
+            .min(ledger.head().height);
         let mut items = Vec::new();
         // Heights top, top-1, … down to 0, at most `limit` of them.
         let mut next = Some(top);

@@ -3,7 +3,7 @@
 
 use super::{read, Page, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, ApiPath, ApiQuery};
+use crate::extract::{page_limit, parse_cursor, ApiPath, ApiQuery};
 use crate::views::Envelope;
 use crate::AppState;
 use axum::extract::State;
@@ -90,14 +90,6 @@ fn load(ledger: &Ledger, netuid: u16) -> Result<Subnet, ApiError> {
     ledger.subnet(netuid)?.ok_or_else(|| not_found(netuid))
 }
 
-fn bad_cursor(c: &str) -> ApiError {
-    ApiError::bad_request(
-        "bad_cursor",
-        format!("'{c}' is not a cursor of this list"),
-        "pass the next_cursor of the previous page unchanged",
-    )
-}
-
 /// Subnets by netuid, a page at a time.
 #[utoipa::path(get, path = "/v1/subnets", tag = "subnets", params(PageQuery),
     responses((status = 200, body = Page<SubnetView>), (status = 400, description = "bad_cursor")))]
@@ -105,12 +97,8 @@ pub async fn list(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<SubnetView>>>, ApiError> {
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| c.parse::<u16>().map_err(|_| bad_cursor(c)))
-        .transpose()?;
-    let limit = page_limit(q.limit);
+    let after = parse_cursor::<u16>(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
     read(&st, move |api| {
         let ledger = api.ledger();
         // At most 128 subnets: their shares are one pass over the subnet records.
@@ -397,12 +385,8 @@ pub async fn epochs(
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<EpochSummary>>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    let before = q
-        .cursor
-        .as_deref()
-        .map(|c| c.parse::<u64>().map_err(|_| bad_cursor(c)))
-        .transpose()?;
-    let limit = page_limit(q.limit);
+    let before = parse_cursor::<u64>(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
     read(&st, move |api| {
         let ledger = api.ledger();
         load(ledger, netuid)?;

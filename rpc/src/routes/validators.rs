@@ -1,6 +1,6 @@
 use super::{read, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, parse_cursor_address, ApiQuery};
+use crate::extract::{page_limit, parse_cursor, ApiQuery};
 use crate::views::Envelope;
 use crate::AppState;
 use axum::extract::State;
@@ -84,8 +84,8 @@ pub async fn list(
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<ValidatorsView>>, ApiError> {
-    let after = parse_cursor_address(q.cursor.as_deref())?;
-    let limit = page_limit(q.limit);
+    let after = parse_cursor::<AccountId>(q.cursor.as_deref())?;
+    let limit = page_limit(q.limit)?;
     read(&st, move |api| view(api.ledger(), after, limit)).await
 }
 
