@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use tensorchain_consensus::{Proposal, SignedProposal, SignedVote};
 use tensorchain_genesis::ChainSpec;
 use tensorchain_network::{
-    Event, Events, InboundRequest, NetworkConfig, NetworkHandle, NodeKey, SyncRequest, SyncResponse,
+    Event, Events, InboundRequest, NetworkConfig, NetworkHandle, NodeKey, PeerSharing, SyncRequest,
+    SyncResponse,
 };
 use tensorchain_node::wire::ConsensusWire;
 use tensorchain_primitives::{
@@ -36,7 +37,14 @@ pub enum Attack {
     /// Messages at and over every size cap: transactions over MAX_TX_BYTES, blocks near the
     /// gossip cap.
     Oversized,
+    /// Answers every peer exchange with a list of `PEER_FLOOD_ADDRS` made-up peers (loopback
+    /// addresses with closed ports: nothing outside the machine is ever dialed), and keeps
+    /// asking its peers for theirs.
+    PeerFlood,
 }
+
+/// Addresses in one peer-flood answer: ~4 MiB, far past the 50 a node reads of a reply.
+const PEER_FLOOD_ADDRS: usize = 100_000;
 
 #[derive(clap::Args)]
 pub struct ChaosArgs {
@@ -112,6 +120,12 @@ async fn attack(
             listen: "/ip4/0.0.0.0/tcp/0".parse().expect("a multiaddr"),
             bootnodes,
             agent: format!("tensorchain-chaos/{}", env!("CARGO_PKG_VERSION")),
+            peer_sharing: if args.attack == Attack::PeerFlood {
+                PeerSharing::Application
+            } else {
+                PeerSharing::Share
+            },
+            private_peers: vec![],
         },
         stop,
     )
@@ -290,6 +304,15 @@ impl Chaos {
                 let wire = self.vote(height, round);
                 self.publish(wire);
             }
+            Attack::PeerFlood => {
+                for peer in self.net.peers() {
+                    let net = self.net.clone();
+                    self.sent += 1;
+                    tokio::spawn(async move {
+                        let _ = net.request(peer.peer_id, SyncRequest::Peers).await;
+                    });
+                }
+            }
             Attack::RangeFlood => {
                 for peer in self.net.peers() {
                     let net = self.net.clone();
@@ -356,9 +379,29 @@ impl Chaos {
                 earliest: 1,
             },
             (Attack::LyingTip, SyncRequest::Blocks { .. }) => SyncResponse::Blocks(vec![]),
+            (Attack::PeerFlood, SyncRequest::Peers) => {
+                self.sent += PEER_FLOOD_ADDRS as u64 - 1;
+                SyncResponse::Peers(made_up_peers(PEER_FLOOD_ADDRS))
+            }
             _ => SyncResponse::Error("chaos".into()),
         };
         self.sent += 1;
         self.net.respond(req.channel, response);
     }
+}
+
+/// `n` peers that do not exist, at loopback ports where nothing listens (the discard port range
+/// below 1024, which a node never binds), so a victim's dials fail at once and stay on this host.
+fn made_up_peers(n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let port = 9 + (i % 1000) as u16;
+            let peer = tensorchain_network::PeerId::random();
+            let addr: tensorchain_network::Multiaddr =
+                format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}")
+                    .parse()
+                    .expect("a loopback multiaddr");
+            addr.to_vec()
+        })
+        .collect()
 }

@@ -496,6 +496,7 @@ fn chaos_attacks_do_not_slow_a_devnet_down() {
         "range-flood",
         "lying-tip",
         "oversized",
+        "peer-flood",
     ] {
         let mut report = Value::Null;
         let blocks = blocks_in(WINDOW, &mut || {

@@ -16,7 +16,7 @@ pub use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::{
     start, Event, Events, InboundRequest, NetworkConfig, NetworkError, NetworkHandle, PeerInfo,
-    Topic,
+    PeerSharing, Topic,
 };
 pub use sync::{SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST};
 

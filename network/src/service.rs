@@ -69,6 +69,24 @@ pub struct NetworkConfig {
     pub bootnodes: Vec<Multiaddr>,
     /// Sent to peers in identify, e.g. `tensorchain/0.1.0`.
     pub agent: String,
+    /// What the node answers peers asking for its peers.
+    pub peer_sharing: PeerSharing,
+    /// Peers whose addresses are never handed out (a sentry's validator behind it).
+    pub private_peers: Vec<PeerId>,
+}
+
+/// What a node answers a peer-exchange request with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerSharing {
+    /// The addresses of its peers, except the private ones: how nodes find each other.
+    #[default]
+    Share,
+    /// Nothing: a validator behind sentries keeps its peers' addresses (and so its place in the
+    /// network) to itself.
+    Off,
+    /// Handed to the application (`Events::sync`) like any other sync request: what
+    /// `tensorchain chaos peer-flood` uses to answer with lists of its own.
+    Application,
 }
 
 #[derive(Debug)]
@@ -401,6 +419,8 @@ pub async fn start(
         exchanged: Default::default(),
         learned: BTreeMap::new(),
         banned: HashMap::new(),
+        peer_sharing: config.peer_sharing,
+        private_peers: config.private_peers.into_iter().collect(),
     };
     for addr in task.bootnodes.clone() {
         task.dial(addr);
@@ -452,6 +472,9 @@ struct SwarmTask {
     learned: BTreeMap<PeerId, Multiaddr>,
     /// Peers caught lying, until when (at most `MAX_BANNED`).
     banned: HashMap<PeerId, tokio::time::Instant>,
+    peer_sharing: PeerSharing,
+    /// Never handed out in peer exchange.
+    private_peers: std::collections::HashSet<PeerId>,
 }
 
 impl SwarmTask {
@@ -682,8 +705,11 @@ impl SwarmTask {
                 },
                 ..
             } => {
-                if request == SyncRequest::Peers {
-                    let peers = self.peer_addrs(peer);
+                if request == SyncRequest::Peers && self.peer_sharing != PeerSharing::Application {
+                    let peers = match self.peer_sharing {
+                        PeerSharing::Share => self.peer_addrs(peer),
+                        _ => vec![],
+                    };
                     let _ = self
                         .swarm
                         .behaviour_mut()
@@ -738,7 +764,7 @@ impl SwarmTask {
         let s = self.shared.lock().expect("network state");
         s.peers
             .values()
-            .filter(|p| p.peer_id != asking)
+            .filter(|p| p.peer_id != asking && !self.private_peers.contains(&p.peer_id))
             .filter_map(|p| {
                 let addr = p.listen_addrs.first().or(p.addr.as_ref())?.clone();
                 Some(addr.with_p2p(p.peer_id).unwrap_or_else(|a| a).to_vec())

@@ -5,12 +5,23 @@ use tensorchain_network::*;
 use tokio::sync::watch;
 
 async fn node(bootnodes: Vec<Multiaddr>, stop: &watch::Receiver<bool>) -> (NetworkHandle, Events) {
+    node_with(bootnodes, stop, PeerSharing::Share, vec![]).await
+}
+
+async fn node_with(
+    bootnodes: Vec<Multiaddr>,
+    stop: &watch::Receiver<bool>,
+    peer_sharing: PeerSharing,
+    private_peers: Vec<PeerId>,
+) -> (NetworkHandle, Events) {
     let config = NetworkConfig {
         chain_id: "loopback".into(),
         key: NodeKey::generate_ed25519(),
         listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         agent: "test".into(),
+        peer_sharing,
+        private_peers,
     };
     let (h, e, _) = start(config, stop.clone()).await.unwrap();
     (h, e)
@@ -154,4 +165,82 @@ async fn finding_8_a_peer_whose_gossip_is_rejected_is_graylisted() {
     })
     .await;
     assert!(heard.is_err(), "a rejected peer's gossip still got through");
+}
+
+/// The peers' addresses `asker` gets from `of` in a peer exchange.
+async fn peers_of(asker: &NetworkHandle, of: PeerId) -> Vec<PeerId> {
+    match asker.request(of, SyncRequest::Peers).await.unwrap() {
+        SyncResponse::Peers(list) => list
+            .iter()
+            .filter_map(|b| peer_id_of(&Multiaddr::try_from(b.clone()).ok()?))
+            .collect(),
+        other => panic!("a peer exchange answered {other:?}"),
+    }
+}
+
+async fn connected(h: &NetworkHandle, n: usize) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while h.peers().len() < n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("peers connect");
+}
+
+/// Finding 8 of the Byzantine-peers review (issue #10): a validator's address is handed to
+/// strangers only if configured. A sentry lists its validator as a private peer and never shares
+/// it; a validator with peer sharing off answers an empty list; `Application` hands the request
+/// to the node (what `chaos peer-flood` answers from).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_8_private_peers_and_sharing_off_are_not_handed_out() {
+    let (_stop_tx, stop) = watch::channel(false);
+    let (validator, _v_events) = node_with(vec![], &stop, PeerSharing::Off, vec![]).await;
+    let v_addr = validator.listen_addrs()[0].clone();
+    let (public, _p_events) = node(vec![], &stop).await;
+    let p_addr = public.listen_addrs()[0].clone();
+    let (sentry, _s_events) = node_with(
+        vec![v_addr.clone(), p_addr],
+        &stop,
+        PeerSharing::Share,
+        vec![validator.local_peer_id()],
+    )
+    .await;
+    let s_addr = sentry.listen_addrs()[0].clone();
+    connected(&sentry, 2).await;
+    let (stranger, mut stranger_events) = node_with(
+        vec![s_addr, v_addr],
+        &stop,
+        PeerSharing::Application,
+        vec![],
+    )
+    .await;
+    connected(&stranger, 2).await;
+
+    let shared = peers_of(&stranger, sentry.local_peer_id()).await;
+    assert!(shared.contains(&public.local_peer_id()), "{shared:?}");
+    assert!(!shared.contains(&validator.local_peer_id()), "{shared:?}");
+    assert_eq!(peers_of(&stranger, validator.local_peer_id()).await, vec![]);
+
+    // The stranger's own answers come from its application (it answers every peer exchange,
+    // the automatic one each peer sends on connecting included).
+    let flood = vec![vec![0xff; 40]];
+    tokio::spawn({
+        let stranger = stranger.clone();
+        let flood = flood.clone();
+        async move {
+            while let Some(r) = stranger_events.sync.recv().await {
+                if r.request == SyncRequest::Peers {
+                    stranger.respond(r.channel, SyncResponse::Peers(flood.clone()));
+                }
+            }
+        }
+    });
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        sentry.request(stranger.local_peer_id(), SyncRequest::Peers),
+    )
+    .await
+    .expect("the application answers");
+    assert_eq!(got.unwrap(), SyncResponse::Peers(flood));
 }

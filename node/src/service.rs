@@ -347,6 +347,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             listen: config.p2p_addr.clone(),
             bootnodes: config.bootnodes.clone(),
             agent: format!("tensorchain/{}", env!("CARGO_PKG_VERSION")),
+            peer_sharing: Default::default(),
+            private_peers: vec![],
         },
         shutdown_rx.clone(),
     )

@@ -60,6 +60,8 @@ async fn a_double_signing_validator_is_slashed_jailed_and_removed() {
             listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
             bootnodes: boot,
             agent: "attacker".into(),
+            peer_sharing: Default::default(),
+            private_peers: vec![],
         },
         stop,
     )
