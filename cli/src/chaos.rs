@@ -17,7 +17,7 @@ use tensorchain_network::{
 };
 use tensorchain_node::wire::ConsensusWire;
 use tensorchain_primitives::{
-    Block, Call, Hash, Header, Keypair, SignedTx, Tx, Vote, VoteKind, MAX_TX_BYTES,
+    Block, Call, Hash, Header, Keypair, SignedTx, SigningDomain, Tx, Vote, VoteKind, MAX_TX_BYTES,
 };
 use tokio::sync::watch;
 
@@ -130,8 +130,7 @@ async fn attack(
     }
     let mut chaos = Chaos {
         net,
-        chain_id: spec.chain_id.clone(),
-        genesis: spec.hash(),
+        domain: spec.signing_domain(),
         tip: 0,
         sent: 0,
         fresh: 0,
@@ -166,8 +165,9 @@ fn drain(events: &mut Events) {
 
 struct Chaos {
     net: NetworkHandle,
-    chain_id: String,
-    genesis: Hash,
+    /// The network's chain id and genesis: what its members' signatures are made for, so junk
+    /// signed by fresh keys is refused for its signers, not for its signatures.
+    domain: SigningDomain,
     /// The network's head when the attack started.
     tip: u64,
     sent: u64,
@@ -203,13 +203,14 @@ impl Chaos {
         let key = self.fresh_key();
         ConsensusWire::Vote(SignedVote::sign(
             Vote {
-                chain_id: self.chain_id.clone(),
+                chain_id: self.domain.chain_id.clone(),
                 height,
                 round,
                 kind: VoteKind::Prevote,
                 block_hash: Some(Hash::digest(&self.fresh.to_le_bytes())),
             },
             &key,
+            &self.domain,
         ))
     }
 
@@ -219,7 +220,7 @@ impl Chaos {
         let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let block = Block {
             header: Header {
-                chain_id: self.chain_id.clone(),
+                chain_id: self.domain.chain_id.clone(),
                 height,
                 time_ms: 0,
                 parent_hash: Hash::ZERO,
@@ -235,13 +236,14 @@ impl Chaos {
         };
         let proposal = SignedProposal::sign(
             Proposal {
-                chain_id: self.chain_id.clone(),
+                chain_id: self.domain.chain_id.clone(),
                 height,
                 round: 0,
                 value: block.hash(),
                 pol_round: None,
             },
             &key,
+            &self.domain,
         );
         ConsensusWire::Proposal {
             proposal,
@@ -253,7 +255,7 @@ impl Chaos {
     fn padded_tx(&mut self, bytes: usize) -> SignedTx {
         let key = self.fresh_key();
         Tx {
-            chain_id: self.chain_id.clone(),
+            chain_id: self.domain.chain_id.clone(),
             signer: key.account(),
             nonce: 0,
             fee: 0,
@@ -263,7 +265,7 @@ impl Chaos {
                 identity: "x".repeat(bytes),
             },
         }
-        .sign(&key)
+        .sign(&key, &self.domain)
     }
 
     async fn strike(&mut self, attack: Attack) {
@@ -332,7 +334,7 @@ impl Chaos {
             return;
         }
         let Ok(ConsensusWire::Proposal { proposal, block }) =
-            ConsensusWire::decode(&data, &self.chain_id)
+            ConsensusWire::decode(&data, &self.domain)
         else {
             return;
         };
@@ -350,7 +352,7 @@ impl Chaos {
     fn on_request(&mut self, attack: Attack, req: InboundRequest) {
         let response = match (attack, req.request) {
             (Attack::LyingTip, SyncRequest::Status) => SyncResponse::Status {
-                genesis: self.genesis,
+                genesis: self.domain.genesis,
                 tip: u64::MAX,
                 tip_hash: Hash::ZERO,
                 earliest: 1,
