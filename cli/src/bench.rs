@@ -41,15 +41,12 @@ pub fn run(args: BenchArgs, g: &Global) -> CliResult<()> {
     }
     let funder = crate::wallet::signer(g)?;
     let client = Client::new(&g.network);
-    let chain: Value = client.get("/v1/chain")?;
-    let chain_id = chain["chain_id"].as_str().unwrap_or_default().to_string();
+    // The network every transfer is signed for, asked once.
+    let (chain, fee) = crate::wallet::chain_and_fee(&client, "transfer")?;
+    let domain = chain.signing_domain();
     if g.uri.is_some() {
-        crate::wallet::refuse_dev_key_off_devnet(&chain_id, "--uri")?;
+        crate::wallet::refuse_dev_key_off_devnet(&domain.chain_id, "--uri")?;
     }
-    let fee: u64 = chain["fees"]["transfer"]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
     let run_id = now_ms();
     let senders: Vec<Keypair> = (0..args.accounts)
         .map(|i| Keypair::dev(&format!("bench/{run_id}/{i}")))
@@ -89,13 +86,13 @@ pub fn run(args: BenchArgs, g: &Global) -> CliResult<()> {
         let s = &senders[i];
         let to = senders[(i + 1) % senders.len()].account();
         let stx = Tx {
-            chain_id: chain_id.clone(),
+            chain_id: domain.chain_id.clone(),
             signer: s.account(),
             nonce: nonces[i],
             fee,
             call: Call::Transfer { to, amount: 1 },
         }
-        .sign(s);
+        .sign(s, &domain);
         let sent_at = now_ms();
         match client.post::<Value>(
             "/v1/txs",

@@ -18,7 +18,7 @@ use tensorchain_network::{
 };
 use tensorchain_node::wire::ConsensusWire;
 use tensorchain_primitives::{
-    Block, Call, Hash, Header, Keypair, SignedTx, Tx, Vote, VoteKind, MAX_TX_BYTES,
+    Block, Call, Hash, Header, Keypair, SignedTx, SigningDomain, Tx, Vote, VoteKind, MAX_TX_BYTES,
 };
 use tokio::sync::watch;
 
@@ -144,8 +144,7 @@ async fn attack(
     }
     let mut chaos = Chaos {
         net,
-        chain_id: spec.chain_id.clone(),
-        genesis: spec.hash(),
+        domain: spec.signing_domain(),
         tip: 0,
         sent: 0,
         fresh: 0,
@@ -180,8 +179,9 @@ fn drain(events: &mut Events) {
 
 struct Chaos {
     net: NetworkHandle,
-    chain_id: String,
-    genesis: Hash,
+    /// The network's chain id and genesis: what its members' signatures are made for, so junk
+    /// signed by fresh keys is refused for its signers, not for its signatures.
+    domain: SigningDomain,
     /// The network's head when the attack started.
     tip: u64,
     sent: u64,
@@ -217,13 +217,14 @@ impl Chaos {
         let key = self.fresh_key();
         ConsensusWire::Vote(SignedVote::sign(
             Vote {
-                chain_id: self.chain_id.clone(),
+                chain_id: self.domain.chain_id.clone(),
                 height,
                 round,
                 kind: VoteKind::Prevote,
                 block_hash: Some(Hash::digest(&self.fresh.to_le_bytes())),
             },
             &key,
+            &self.domain,
         ))
     }
 
@@ -233,7 +234,7 @@ impl Chaos {
         let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let block = Block {
             header: Header {
-                chain_id: self.chain_id.clone(),
+                chain_id: self.domain.chain_id.clone(),
                 height,
                 time_ms: 0,
                 parent_hash: Hash::ZERO,
@@ -249,13 +250,14 @@ impl Chaos {
         };
         let proposal = SignedProposal::sign(
             Proposal {
-                chain_id: self.chain_id.clone(),
+                chain_id: self.domain.chain_id.clone(),
                 height,
                 round: 0,
                 value: block.hash(),
                 pol_round: None,
             },
             &key,
+            &self.domain,
         );
         ConsensusWire::Proposal {
             proposal,
@@ -267,7 +269,7 @@ impl Chaos {
     fn padded_tx(&mut self, bytes: usize) -> SignedTx {
         let key = self.fresh_key();
         Tx {
-            chain_id: self.chain_id.clone(),
+            chain_id: self.domain.chain_id.clone(),
             signer: key.account(),
             nonce: 0,
             fee: 0,
@@ -277,7 +279,7 @@ impl Chaos {
                 identity: "x".repeat(bytes),
             },
         }
-        .sign(&key)
+        .sign(&key, &self.domain)
     }
 
     async fn strike(&mut self, attack: Attack) {
@@ -355,7 +357,7 @@ impl Chaos {
             return;
         }
         let Ok(ConsensusWire::Proposal { proposal, block }) =
-            ConsensusWire::decode(&data, &self.chain_id)
+            ConsensusWire::decode(&data, &self.domain)
         else {
             return;
         };
@@ -373,7 +375,7 @@ impl Chaos {
     fn on_request(&mut self, attack: Attack, req: InboundRequest) {
         let response = match (attack, req.request) {
             (Attack::LyingTip, SyncRequest::Status) => SyncResponse::Status {
-                genesis: self.genesis,
+                genesis: self.domain.genesis,
                 tip: u64::MAX,
                 tip_hash: Hash::ZERO,
                 earliest: 1,

@@ -11,7 +11,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
-use tensorchain_primitives::{format_tao, parse_tao, AccountId, Call, Keypair, Tx};
+use tensorchain_primitives::{
+    format_tao, parse_tao, AccountId, Call, Hash, Keypair, SigningDomain, Tx,
+};
 
 #[derive(Subcommand)]
 pub enum WalletCmd {
@@ -142,7 +144,16 @@ pub struct AccountData {
 #[derive(Deserialize)]
 pub struct ChainData {
     chain_id: String,
+    genesis_hash: Hash,
     fees: Value,
+}
+
+impl ChainData {
+    /// What a transaction for this node's network is signed for: a signature over the chain id
+    /// alone would also be valid on another network that reuses the id.
+    pub fn signing_domain(&self) -> SigningDomain {
+        SigningDomain::new(self.chain_id.clone(), self.genesis_hash)
+    }
 }
 
 pub fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
@@ -400,6 +411,7 @@ pub fn submit(
         refuse_dev_key_off_devnet(&chain.chain_id, "--uri")?;
     }
     let account: AccountData = client.get(&format!("/v1/accounts/{}", key.account()))?;
+    let domain = chain.signing_domain();
     let stx = Tx {
         chain_id: chain.chain_id,
         signer: key.account(),
@@ -407,7 +419,7 @@ pub fn submit(
         fee,
         call,
     }
-    .sign(key);
+    .sign(key, &domain);
     let body = json!({"tx": format!("0x{}", hex::encode(stx.to_bytes()))});
     if dry_run {
         let sim: Value = client.post("/v1/txs/simulate", &body)?;

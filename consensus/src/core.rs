@@ -6,7 +6,7 @@ use crate::keeper::{Added, VoteKeeper};
 use crate::types::{Evidence, Proposal, SignedProposal, SignedVote, Timeout, TimeoutKind, ValueId};
 use crate::validators::ValidatorSet;
 use std::collections::{BTreeMap, BTreeSet};
-use tensorchain_primitives::{AccountId, Commit, CommitSig, Vote, VoteKind};
+use tensorchain_primitives::{AccountId, Commit, CommitSig, SigningDomain, Vote, VoteKind};
 
 /// Timeouts in milliseconds; each grows by `delta_ms` per round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +62,18 @@ pub struct Mutations {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub chain_id: String,
+    /// The network this node signs for: its messages carry the chain id, their signatures cover
+    /// the genesis hash too.
+    pub domain: SigningDomain,
     pub timeouts: Timeouts,
     #[cfg(test)]
     pub mutations: Mutations,
 }
 
 impl Config {
-    pub fn new(chain_id: &str, timeouts: Timeouts) -> Config {
+    pub fn new(domain: SigningDomain, timeouts: Timeouts) -> Config {
         Config {
-            chain_id: chain_id.to_string(),
+            domain,
             timeouts,
             #[cfg(test)]
             mutations: Mutations::default(),
@@ -372,7 +374,7 @@ impl Core {
 
     fn sign_proposal(&mut self, value: ValueId, pol_round: Option<u32>) {
         self.effects.push(Effect::SignProposal(Proposal {
-            chain_id: self.config.chain_id.clone(),
+            chain_id: self.config.domain.chain_id.clone(),
             height: self.height,
             round: self.round,
             value,
@@ -384,7 +386,7 @@ impl Core {
         let signs = self.me.is_some_and(|me| self.validators.power_of(&me) > 0);
         if signs {
             self.effects.push(Effect::SignVote(Vote {
-                chain_id: self.config.chain_id.clone(),
+                chain_id: self.config.domain.chain_id.clone(),
                 height: self.height,
                 round: self.round,
                 kind,
@@ -431,7 +433,9 @@ impl Core {
     }
 
     fn on_vote(&mut self, v: SignedVote) {
-        if self.validators.power_of(&v.validator) == 0 || v.vote.chain_id != self.config.chain_id {
+        if self.validators.power_of(&v.validator) == 0
+            || v.vote.chain_id != self.config.domain.chain_id
+        {
             return;
         }
         if let Added::Equivocation(e) = self.keeper.add(v, &self.validators) {

@@ -217,7 +217,11 @@ impl<W: Wal> Driver<W> {
                     Effect::SignProposal(p) => {
                         let round = p.round;
                         if let Some(key) = self.key.clone() {
-                            let msg = Message::Proposal(SignedProposal::sign(p, &key));
+                            let msg = Message::Proposal(SignedProposal::sign(
+                                p,
+                                &key,
+                                &self.core.config().domain,
+                            ));
                             if let Some(Message::Proposal(sp)) = self.guard(round, msg) {
                                 out.push(Output::Publish(Message::Proposal(sp.clone())));
                                 queue.push_back(Input::Proposal {
@@ -230,7 +234,11 @@ impl<W: Wal> Driver<W> {
                     Effect::SignVote(v) => {
                         let round = v.round;
                         if let Some(key) = self.key.clone() {
-                            let msg = Message::Vote(SignedVote::sign(v, &key));
+                            let msg = Message::Vote(SignedVote::sign(
+                                v,
+                                &key,
+                                &self.core.config().domain,
+                            ));
                             if let Some(Message::Vote(sv)) = self.guard(round, msg) {
                                 out.push(Output::Publish(Message::Vote(sv.clone())));
                                 queue.push_back(Input::Vote(sv));
@@ -318,7 +326,7 @@ mod tests {
     use super::*;
     use crate::core::Timeouts;
     use crate::wal::MemoryWal;
-    use tensorchain_primitives::{Hash, Validator};
+    use tensorchain_primitives::{Hash, SigningDomain, Validator};
 
     fn setup() -> (Keypair, ValidatorSet) {
         let key = Keypair::dev("solo");
@@ -346,8 +354,12 @@ mod tests {
         (key, set)
     }
 
+    fn net() -> SigningDomain {
+        SigningDomain::new("t", Hash::digest(b"genesis of t"))
+    }
+
     fn driver(key: &Keypair, wal: MemoryWal) -> Driver<MemoryWal> {
-        Driver::new(Config::new("t", Timeouts::fast()), Some(key.clone()), wal)
+        Driver::new(Config::new(net(), Timeouts::fast()), Some(key.clone()), wal)
     }
 
     fn published(out: &[Output]) -> Vec<Message> {
@@ -386,7 +398,7 @@ mod tests {
         });
         let commit = decided.expect("a set of one decides at once");
         assert_eq!(commit.block_hash, value);
-        commit.verify("t", set.validators()).unwrap();
+        commit.verify(&net(), set.validators()).unwrap();
         assert_eq!(published(&out).len(), 3, "proposal, prevote, precommit");
     }
 
@@ -440,12 +452,13 @@ mod tests {
             value,
             pol_round: None,
         };
-        let conflicting = SignedProposal::sign(proposal(Hash::digest(b"second choice")), &key);
+        let conflicting =
+            SignedProposal::sign(proposal(Hash::digest(b"second choice")), &key, &net());
         assert!(
             d.guard(round, Message::Proposal(conflicting)).is_none(),
             "a second value for a signed round is never signed"
         );
-        let same = SignedProposal::sign(proposal(value), &key);
+        let same = SignedProposal::sign(proposal(value), &key, &net());
         assert!(matches!(
             d.guard(round, Message::Proposal(same)),
             Some(Message::Proposal(p)) if p.proposal.value == value
@@ -458,6 +471,7 @@ mod tests {
                     ..proposal(value)
                 },
                 &key,
+                &net(),
             );
             assert!(d.guard(round - 1, Message::Proposal(earlier)).is_none());
         }
@@ -511,6 +525,7 @@ mod tests {
                     block_hash: None,
                 },
                 signer,
+                &net(),
             ))
         };
         let stranger = Keypair::dev("stranger");
@@ -541,6 +556,7 @@ mod tests {
                 block_hash: Some(Hash::digest(b"early")),
             },
             &Keypair::dev("other"),
+            &net(),
         )));
         d.start_height(2, set.clone()).unwrap();
         assert_eq!(d.core().tracked_rounds(), 1, "the early vote was applied");

@@ -11,7 +11,7 @@ use crate::wal::MemoryWal;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use tensorchain_primitives::det_rng::SplitMix;
-use tensorchain_primitives::{Commit, Hash, Keypair, Validator, Vote};
+use tensorchain_primitives::{Commit, Hash, Keypair, SigningDomain, Validator, Vote};
 
 const CHAIN: &str = "sim";
 /// Peers each node forwards a new message to (gossipsub's mesh degree).
@@ -209,7 +209,8 @@ impl Sim {
                 })
                 .collect(),
         );
-        let mut config = Config::new(CHAIN, Timeouts::fast());
+        let domain = SigningDomain::new(CHAIN, Hash::digest(b"genesis of sim"));
+        let mut config = Config::new(domain, Timeouts::fast());
         config.mutations = sc.mutations;
         let nodes = keys
             .into_iter()
@@ -575,8 +576,8 @@ impl Sim {
             && (a.vote.height, a.vote.round, a.vote.kind)
                 == (b.vote.height, b.vote.round, b.vote.kind)
             && a.vote.block_hash != b.vote.block_hash
-            && a.verify().is_ok()
-            && b.verify().is_ok();
+            && a.verify(&self.config.domain).is_ok()
+            && b.verify(&self.config.domain).is_ok();
         match self
             .nodes
             .iter()
@@ -670,7 +671,11 @@ impl Sim {
             Message::Proposal(p) if byz == Byz::EquivocatingProposer => {
                 let mut q = p.proposal.clone();
                 q.value = alt;
-                Some(Message::Proposal(SignedProposal::sign(q, key)))
+                Some(Message::Proposal(SignedProposal::sign(
+                    q,
+                    key,
+                    &self.config.domain,
+                )))
             }
             Message::Vote(v) => {
                 let choices = [Some(alt), None, v.vote.block_hash];
@@ -683,7 +688,11 @@ impl Sim {
                     },
                     ..v.vote.clone()
                 };
-                Some(Message::Vote(SignedVote::sign(vote, key)))
+                Some(Message::Vote(SignedVote::sign(
+                    vote,
+                    key,
+                    &self.config.domain,
+                )))
             }
             Message::Proposal(_) => None,
         }
@@ -694,12 +703,14 @@ impl Sim {
         if self.verified.contains(&h) {
             return Ok(());
         }
-        commit.verify(CHAIN, self.set.validators()).map_err(|e| {
-            self.fail(format!(
-                "commit certificate for height {} does not verify: {e}",
-                commit.height
-            ))
-        })?;
+        commit
+            .verify(&self.config.domain, self.set.validators())
+            .map_err(|e| {
+                self.fail(format!(
+                    "commit certificate for height {} does not verify: {e}",
+                    commit.height
+                ))
+            })?;
         self.verified.insert(h);
         Ok(())
     }

@@ -1,13 +1,17 @@
 //! Messages, inputs and effects of the consensus core.
 
 use borsh::{BorshDeserialize, BorshSerialize};
-use tensorchain_primitives::{AccountId, Hash, Keypair, Signature, SignatureError, Vote, VoteKind};
+use tensorchain_primitives::{
+    AccountId, Hash, Keypair, Signature, SignatureError, SigningDomain, Vote, VoteKind,
+};
 
 /// A proposed value is identified by its hash (the block hash); the host holds the block itself.
 pub type ValueId = Hash;
 
-/// Domain of proposal signatures, apart from votes and transactions.
-const PROPOSAL_DOMAIN: &[u8] = b"tensorchain/proposal/v1";
+/// Domain of proposal signatures, apart from votes and transactions. v2 mixes the genesis hash in
+/// (v1 covered the chain id only, so a proposal signed on one network verified on another that
+/// reused the chain id).
+const PROPOSAL_DOMAIN: &[u8] = b"tensorchain/proposal/v2";
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Proposal {
@@ -20,8 +24,10 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    pub fn signing_hash(&self) -> Hash {
-        Hash::digest_parts(PROPOSAL_DOMAIN, &[&borsh::to_vec(self).expect("borsh")])
+    /// `blake3("tensorchain/proposal/v2" ‖ genesis ‖ borsh(proposal))`: valid on `domain`'s
+    /// network only.
+    pub fn signing_hash(&self, domain: &SigningDomain) -> Hash {
+        domain.digest(PROPOSAL_DOMAIN, self)
     }
 }
 
@@ -40,8 +46,8 @@ pub struct SignedVote {
 }
 
 impl SignedProposal {
-    pub fn sign(proposal: Proposal, key: &Keypair) -> SignedProposal {
-        let signature = key.sign(proposal.signing_hash().as_bytes());
+    pub fn sign(proposal: Proposal, key: &Keypair, domain: &SigningDomain) -> SignedProposal {
+        let signature = key.sign(proposal.signing_hash(domain).as_bytes());
         SignedProposal {
             proposal,
             proposer: key.account(),
@@ -49,15 +55,17 @@ impl SignedProposal {
         }
     }
 
-    pub fn verify(&self) -> Result<(), SignatureError> {
-        self.proposer
-            .verify(self.proposal.signing_hash().as_bytes(), &self.signature)
+    pub fn verify(&self, domain: &SigningDomain) -> Result<(), SignatureError> {
+        self.proposer.verify(
+            self.proposal.signing_hash(domain).as_bytes(),
+            &self.signature,
+        )
     }
 }
 
 impl SignedVote {
-    pub fn sign(vote: Vote, key: &Keypair) -> SignedVote {
-        let signature = vote.sign(key);
+    pub fn sign(vote: Vote, key: &Keypair, domain: &SigningDomain) -> SignedVote {
+        let signature = vote.sign(key, domain);
         SignedVote {
             vote,
             validator: key.account(),
@@ -65,9 +73,9 @@ impl SignedVote {
         }
     }
 
-    pub fn verify(&self) -> Result<(), SignatureError> {
+    pub fn verify(&self, domain: &SigningDomain) -> Result<(), SignatureError> {
         self.validator
-            .verify(self.vote.signing_hash().as_bytes(), &self.signature)
+            .verify(self.vote.signing_hash(domain).as_bytes(), &self.signature)
     }
 }
 

@@ -6,9 +6,13 @@ use tensorchain_consensus::core::MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
 use tensorchain_consensus::{
     Config, Core, Input, SignedVote, Timeout, TimeoutKind, Timeouts, ValidatorSet,
 };
-use tensorchain_primitives::{Keypair, Validator, Vote, VoteKind};
+use tensorchain_primitives::{Hash, Keypair, SigningDomain, Validator, Vote, VoteKind};
 
 const CHAIN: &str = "rounds";
+
+fn net() -> SigningDomain {
+    SigningDomain::new(CHAIN, Hash::digest(b"genesis of rounds"))
+}
 
 fn keys() -> Vec<Keypair> {
     ["a", "b", "c", "d"]
@@ -28,7 +32,7 @@ fn core(keys: &[Keypair]) -> Core {
             .collect(),
     );
     let mut core = Core::new(
-        Config::new(CHAIN, Timeouts::fast()),
+        Config::new(net(), Timeouts::fast()),
         Some(keys[0].account()),
     );
     core.handle(Input::StartHeight {
@@ -48,6 +52,7 @@ fn prevote(key: &Keypair, round: u32) -> Input {
             block_hash: None,
         },
         key,
+        &net(),
     ))
 }
 

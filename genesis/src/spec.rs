@@ -6,7 +6,7 @@ use tensorchain_ledger::subnet::pow::{PowParams, RegistrationMode};
 use tensorchain_ledger::subnet::{Hyperparameters, SubnetParams};
 use tensorchain_ledger::validators::ValidatorParams;
 use tensorchain_ledger::{ChainParams, Fees, GenesisState};
-use tensorchain_primitives::{AccountId, Hash, Keypair, Validator, RAO_PER_TAO};
+use tensorchain_primitives::{AccountId, Hash, Keypair, SigningDomain, Validator, RAO_PER_TAO};
 use thiserror::Error;
 
 /// The dev accounts of the devnet preset, in order; the first N are its validators.
@@ -302,6 +302,11 @@ impl ChainSpec {
             b"tensorchain/genesis/v1",
             &[&serde_json::to_vec(self).expect("chain spec serializes")],
         )
+    }
+
+    /// What everything signed on this chain is signed for: its chain id and genesis hash.
+    pub fn signing_domain(&self) -> SigningDomain {
+        SigningDomain::new(self.chain_id.clone(), self.hash())
     }
 
     pub fn genesis_state(&self) -> GenesisState {

@@ -34,7 +34,7 @@ impl Bench {
             fee,
             call,
         }
-        .sign(signer);
+        .sign(signer, self.ledger.signing_domain());
         *nonce += 1;
         tx
     }
@@ -60,7 +60,9 @@ impl Bench {
         };
         c.signatures.push(CommitSig {
             validator: self.validator.account(),
-            signature: c.precommit("bench").sign(&self.validator),
+            signature: c
+                .precommit(self.ledger.signing_domain())
+                .sign(&self.validator, self.ledger.signing_domain()),
         });
         self.ledger.commit_block(built.executed, &c).unwrap();
     }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::sync::{Arc, RwLock};
 use tensorchain_primitives::{
     last_commit_hash, merkle_root, validator_set_hash, AccountId, Block, Commit, CommitError, Hash,
-    Header, SignedTx, Validator, MAX_BLOCK_BYTES, MAX_SUPPLY,
+    Header, SignedTx, SigningDomain, Validator, MAX_BLOCK_BYTES, MAX_SUPPLY,
 };
 use thiserror::Error;
 
@@ -84,7 +84,8 @@ pub struct BuiltBlock {
 pub struct Ledger {
     store: Arc<dyn Store>,
     params: ChainParams,
-    genesis_hash: Hash,
+    /// The chain id and genesis hash every signature on this chain is made for.
+    domain: SigningDomain,
     head: RwLock<Head>,
     /// The committed state tree's nodes, so a block's root needs no node reads.
     nodes: RwLock<commitment::NodeCache>,
@@ -124,14 +125,15 @@ impl Ledger {
                 .ok_or_else(|| StoreError("missing head record".into()))?,
             "head",
         )?;
-        let params = StateView::new(store.clone())
+        let params: ChainParams = StateView::new(store.clone())
             .get(&state::params_key())?
             .ok_or_else(|| StoreError("missing chain params".into()))?;
         let nodes = RwLock::new(commitment::NodeCache::load(store.as_ref())?);
+        let domain = SigningDomain::new(params.chain_id.clone(), genesis.genesis_hash);
         Ok(Ledger {
             store,
             params,
-            genesis_hash: genesis.genesis_hash,
+            domain,
             head: RwLock::new(head),
             nodes,
         })
@@ -142,7 +144,13 @@ impl Ledger {
     }
 
     pub fn genesis_hash(&self) -> Hash {
-        self.genesis_hash
+        self.domain.genesis
+    }
+
+    /// What transactions, votes and proposals on this chain are signed for: a signature made
+    /// for another network (even one reusing the chain id) does not verify here.
+    pub fn signing_domain(&self) -> &SigningDomain {
+        &self.domain
     }
 
     pub fn head(&self) -> Head {
@@ -306,7 +314,14 @@ impl Ledger {
             if size.saturating_add(len) > max_bytes {
                 break;
             }
-            match apply_tx(&mut view, &stx, &self.params, &proposer, head_height + 1) {
+            match apply_tx(
+                &mut view,
+                &stx,
+                &self.params,
+                &self.domain,
+                &proposer,
+                head_height + 1,
+            ) {
                 Ok(ev) => {
                     size += len;
                     events.push(ev);
@@ -380,14 +395,21 @@ impl Ledger {
                 .validators_at(head.height)?
                 .ok_or_else(|| invalid("the parent's validator set is unknown".into()))?;
             commit
-                .verify(&self.params.chain_id, &signers)
+                .verify(&self.domain, &signers)
                 .map_err(|e: CommitError| invalid(format!("parent commit: {e}")))?;
         }
         let mut view = self.view();
         let mut events = Vec::new();
         for (i, stx) in block.txs.iter().enumerate() {
-            let ev = apply_tx(&mut view, stx, &self.params, &h.proposer, h.height)
-                .map_err(|e| invalid(format!("tx {i} ({}): {e}", stx.hash())))?;
+            let ev = apply_tx(
+                &mut view,
+                stx,
+                &self.params,
+                &self.domain,
+                &h.proposer,
+                h.height,
+            )
+            .map_err(|e| invalid(format!("tx {i} ({}): {e}", stx.hash())))?;
             events.push(ev);
         }
         let executed = self.seal(
@@ -674,6 +696,7 @@ impl Ledger {
             &mut self.view(),
             stx,
             &self.params,
+            &self.domain,
             &proposer,
             self.head().height + 1,
         )

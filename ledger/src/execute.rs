@@ -11,7 +11,9 @@ use crate::{stake_moves, swap};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 use serde_json::json;
-use tensorchain_primitives::{AccountId, Call, SignatureError, SignedTx, MAX_TX_BYTES};
+use tensorchain_primitives::{
+    AccountId, Call, SignatureError, SignedTx, SigningDomain, MAX_TX_BYTES,
+};
 use thiserror::Error;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -22,7 +24,7 @@ pub enum TxError {
     InvalidKey,
     #[error("signer is a weak (small-order) key")]
     WeakKey,
-    #[error("signature does not verify for the signer")]
+    #[error("signature does not verify for the signer on this network")]
     BadSignature,
     #[error("fee for {call} must be {expected} rao, the transaction offers {got}")]
     BadFee {
@@ -283,7 +285,9 @@ impl TxError {
                 "sign with a key made by `tensorchain wallet create`"
             }
             TxError::BadSignature => {
-                "sign the blake3(\"tensorchain/tx/v1\" ‖ borsh(tx)) digest with the signer's key"
+                "sign blake3(\"tensorchain/tx/v2\" ‖ genesis_hash ‖ borsh(tx)) with the signer's key, \
+                 using genesis_hash from GET /v1/chain: a tx signed for another network (even one \
+                 with this chain id) fails here"
             }
             TxError::BadFee { .. } => "use the fee listed under `fees` in GET /v1/chain",
             TxError::BadNonce { .. } => "use `next_nonce` from GET /v1/accounts/{addr}",
@@ -648,8 +652,12 @@ pub enum Event {
     },
 }
 
-/// Checks that need no state: chain id, signature, fee.
-pub fn check_stateless(stx: &SignedTx, params: &ChainParams) -> Result<(), TxError> {
+/// Checks that need no state: chain id, signature (made for `domain`'s network), fee.
+pub fn check_stateless(
+    stx: &SignedTx,
+    params: &ChainParams,
+    domain: &SigningDomain,
+) -> Result<(), TxError> {
     let tx = &stx.tx;
     // First, before any hashing or signature check: the size bounds the work of everything after.
     let size = borsh::object_length(stx).unwrap_or(usize::MAX);
@@ -665,7 +673,7 @@ pub fn check_stateless(stx: &SignedTx, params: &ChainParams) -> Result<(), TxErr
             got: tx.chain_id.clone(),
         });
     }
-    stx.verify_signature()?;
+    stx.verify_signature(domain)?;
     let expected = params.fees.for_call(&tx.call);
     if tx.fee != expected {
         return Err(TxError::BadFee {
@@ -683,10 +691,11 @@ pub fn apply_tx(
     view: &mut StateView,
     stx: &SignedTx,
     params: &ChainParams,
+    domain: &SigningDomain,
     proposer: &AccountId,
     height: u64,
 ) -> Result<Vec<Event>, TxError> {
-    let result = execute(view, stx, params, proposer, height);
+    let result = execute(view, stx, params, domain, proposer, height);
     match result {
         Ok(_) => view.commit_tx(),
         Err(_) => view.rollback_tx(),
@@ -698,10 +707,11 @@ fn execute(
     view: &mut StateView,
     stx: &SignedTx,
     params: &ChainParams,
+    domain: &SigningDomain,
     proposer: &AccountId,
     height: u64,
 ) -> Result<Vec<Event>, TxError> {
-    check_stateless(stx, params)?;
+    check_stateless(stx, params, domain)?;
     let tx = &stx.tx;
     // Free calls (signed by hotkeys) may come from accounts that never held TAO.
     let mut sender = match view.account(&tx.signer)? {
@@ -777,7 +787,7 @@ fn execute(
         Call::RegisterValidator { hotkey } => validators::register(view, &signer, hotkey, height)?,
         Call::UnregisterValidator { hotkey } => validators::unregister(view, &signer, hotkey)?,
         Call::ReportEquivocation { evidence } => {
-            validators::punish(view, evidence, params, height)?
+            validators::punish(view, evidence, params, domain, height)?
         }
         Call::Faucet {
             block_number,

@@ -13,7 +13,7 @@ use crate::unbonding;
 use crate::view::StateView;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
-use tensorchain_primitives::{AccountId, DoubleSign, Validator};
+use tensorchain_primitives::{AccountId, DoubleSign, SigningDomain, Validator};
 
 const CANDIDATE: u8 = 0x07;
 const JAIL: u8 = 0x08;
@@ -303,12 +303,13 @@ pub fn punish(
     view: &mut StateView,
     ev: &DoubleSign,
     params: &ChainParams,
+    domain: &SigningDomain,
     height: u64,
 ) -> Result<Event, TxError> {
     let invalid = |reason: &str| TxError::InvalidEvidence {
         reason: reason.to_string(),
     };
-    ev.check(&params.chain_id)
+    ev.check(domain)
         .map_err(|reason| TxError::InvalidEvidence { reason })?;
     let at = ev.first.height;
     if at > height {

@@ -8,7 +8,7 @@
 mod common;
 use common::*;
 use tensorchain_ledger::{Column, LedgerError, Store};
-use tensorchain_primitives::{Block, CommitSig};
+use tensorchain_primitives::{Block, CommitSig, SigningDomain};
 
 /// Four validators of equal power: a commit needs three of them.
 const SET: [&str; 4] = ["val/a", "val/b", "val/c", "val/d"];
@@ -30,20 +30,20 @@ fn pair() -> (Chain, Chain) {
     (open_genesis(g.clone()), open_genesis(g))
 }
 
-/// A commit certificate for (hash, height) signed on `chain_id` by `signers`.
-fn commit_for(hash: Hash, height: u64, chain_id: &str, signers: &[Keypair]) -> Commit {
+/// A commit certificate for (hash, height) signed on `domain`'s network by `signers`.
+fn commit_for(hash: Hash, height: u64, domain: &SigningDomain, signers: &[Keypair]) -> Commit {
     let mut c = Commit {
         height,
         round: 0,
         block_hash: hash,
         signatures: vec![],
     };
-    let vote = c.precommit(chain_id);
+    let vote = c.precommit(domain);
     c.signatures = signers
         .iter()
         .map(|k| CommitSig {
             validator: k.account(),
-            signature: vote.sign(k),
+            signature: vote.sign(k, domain),
         })
         .collect();
     c
@@ -108,6 +108,7 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     let (leader, follower) = pair();
     let [a, b, c, d] = <[Keypair; 4]>::try_from(set(4)).ok().unwrap();
     let quorum = [a.clone(), b.clone(), c.clone()];
+    let net = follower.ledger.signing_domain().clone();
 
     // Block 1, committed by both: from here on a block must carry its parent's commit.
     let first = build(
@@ -122,7 +123,7 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
         SET[0],
         None,
     );
-    let commit1 = commit_for(first.hash(), 1, "test", &quorum);
+    let commit1 = commit_for(first.hash(), 1, &net, &quorum);
     let executed = leader.ledger.execute_block(&first).unwrap();
     leader.ledger.commit_block(executed, &commit1).unwrap();
     let executed = follower.ledger.execute_block(&first).unwrap();
@@ -195,16 +196,16 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     refuses(
         f,
         "a commit of another block at the parent's height",
-        &with_commit(commit_for(sibling, 1, "test", &quorum)),
+        &with_commit(commit_for(sibling, 1, &net, &quorum)),
         &not_parent,
     );
     refuses(
         f,
         "a commit of the parent's hash at another height",
-        &with_commit(commit_for(parent.hash, 2, "test", &quorum)),
+        &with_commit(commit_for(parent.hash, 2, &net, &quorum)),
         &not_parent,
     );
-    let parent_commit = |by: &[Keypair]| commit_for(parent.hash, 1, "test", by);
+    let parent_commit = |by: &[Keypair]| commit_for(parent.hash, 1, &net, by);
     refuses(
         f,
         "signed by two of four",
@@ -242,7 +243,27 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     refuses(
         f,
         "signed for another chain",
-        &with_commit(commit_for(parent.hash, 1, "other", &quorum)),
+        &with_commit(commit_for(
+            parent.hash,
+            1,
+            &SigningDomain::new("other", net.genesis),
+            &quorum,
+        )),
+        invalid(format!(
+            "parent commit: signature of {} does not verify",
+            a.account()
+        )),
+    );
+    // Finding 11: signed on another network that reuses this chain id (a relaunched devnet).
+    refuses(
+        f,
+        "signed for another genesis",
+        &with_commit(commit_for(
+            parent.hash,
+            1,
+            &SigningDomain::new(net.chain_id.clone(), Hash::digest(b"a relaunch")),
+            &quorum,
+        )),
         invalid(format!(
             "parent commit: signature of {} does not verify",
             a.account()
@@ -354,7 +375,7 @@ fn a_follower_refuses_every_bad_block_by_name_and_keeps_its_state() {
     );
 
     // After all that, the honest block applies and both nodes agree on the result.
-    let commit2 = commit_for(honest.hash(), 2, "test", &[b, c, d]);
+    let commit2 = commit_for(honest.hash(), 2, &net, &[b, c, d]);
     let executed = follower.ledger.execute_block(&honest).unwrap();
     follower.ledger.commit_block(executed, &commit2).unwrap();
     let executed = leader.ledger.execute_block(&honest).unwrap();

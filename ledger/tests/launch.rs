@@ -413,7 +413,7 @@ fn the_faucet_mints_for_work_on_chains_that_have_one() {
                     nonce,
                 },
             }
-            .sign(&k)
+            .sign(&k, c.ledger.signing_domain())
         })
         .collect();
     let rejected = c.block(many);

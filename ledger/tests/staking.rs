@@ -60,7 +60,7 @@ fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
         fee: FEE,
         call,
     }
-    .sign(from)
+    .sign(from, ledger.signing_domain())
 }
 
 fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> Vec<TxError> {
@@ -75,7 +75,7 @@ fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> Vec<TxError> {
         )
         .unwrap();
     let block = &built.executed.block;
-    let commit = Commit::signed_by(block, "test", &[&v]);
+    let commit = Commit::signed_by(block, ledger.signing_domain(), &[&v]);
     ledger.commit_block(built.executed, &commit).unwrap();
     built.rejected.into_iter().map(|(_, e)| e).collect()
 }

@@ -8,12 +8,17 @@ use tensorchain_ledger::{
     MemoryStore, Store, TxError,
 };
 use tensorchain_primitives::{
-    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, MAX_BLOCK_BYTES,
-    MAX_SUPPLY,
+    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, SigningDomain, Tx, Validator,
+    MAX_BLOCK_BYTES, MAX_SUPPLY,
 };
 
 const FEE: u64 = 1_000;
 const FUNDS: u64 = 1_000_000_000_000;
+
+/// The test chain's network: what its transactions are signed for.
+fn net() -> SigningDomain {
+    SigningDomain::new("test", Hash::digest(b"test genesis"))
+}
 
 fn key(name: &str) -> Keypair {
     Keypair::dev(name)
@@ -35,7 +40,7 @@ fn genesis(funded: &[&str]) -> GenesisState {
             validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
             faucet: None,
         },
-        genesis_hash: Hash::digest(b"test genesis"),
+        genesis_hash: net().genesis,
         time_ms: 1,
         balances: funded.iter().map(|n| (key(n).account(), FUNDS)).collect(),
         stakes: vec![(validator.account(), key(funded[0]).account(), 5 * FUNDS)],
@@ -60,7 +65,7 @@ fn transfer(from: &Keypair, to: AccountId, amount: u64, nonce: u64) -> SignedTx 
         fee: FEE,
         call: Call::Transfer { to, amount },
     }
-    .sign(from)
+    .sign(from, &net())
 }
 
 fn sign_commit(ledger: &Ledger, hash: Hash, height: u64) -> Commit {
@@ -73,7 +78,9 @@ fn sign_commit(ledger: &Ledger, hash: Hash, height: u64) -> Commit {
     let v = key("validator");
     c.signatures.push(CommitSig {
         validator: v.account(),
-        signature: c.precommit(&ledger.params().chain_id).sign(&v),
+        signature: c
+            .precommit(ledger.signing_domain())
+            .sign(&v, ledger.signing_domain()),
     });
     c
 }
@@ -161,13 +168,17 @@ fn every_rejection_is_named_and_changes_nothing() {
         k[0] = 1;
         k
     });
+    let relaunch = SigningDomain::new("test", Hash::digest(b"test genesis, relaunched"));
+    let another_network = transfer(&alice, bob, 1, 1).tx.sign(&alice, &relaunch);
     let mut bad_fee = transfer(&alice, bob, 1, 1).tx;
     bad_fee.fee = FEE - 1;
     let cases: Vec<(SignedTx, &str)> = vec![
-        (wrong_chain.sign(&alice), "wrong_chain_id"),
+        (wrong_chain.sign(&alice, &net()), "wrong_chain_id"),
         (bad_sig, "bad_signature"),
+        // Finding 11: signed for another network that reuses this chain id.
+        (another_network, "bad_signature"),
         (weak, "weak_key"),
-        (bad_fee.sign(&alice), "bad_fee"),
+        (bad_fee.sign(&alice, &net()), "bad_fee"),
         (transfer(&alice, bob, 1, 0), "bad_nonce"),
         (transfer(&alice, bob, 1, 7), "bad_nonce"),
         (transfer(&alice, bob, FUNDS, 1), "insufficient_balance"),
@@ -284,7 +295,7 @@ fn finding_5_oversized_transactions_and_salts_are_refused_by_name() {
             fee: ledger.params().fees.for_call(&call),
             call,
         }
-        .sign(&alice)
+        .sign(&alice, &net())
     };
     let many: Vec<u16> = (0..20_000).collect();
     let big = signed(

@@ -7,12 +7,17 @@ use tensorchain_ledger::{
     supply_accounted, ChainParams, Event, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
 use tensorchain_primitives::{
-    validator_set_hash, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx, Validator, Vote,
-    VoteKind, RAO_PER_TAO,
+    validator_set_hash, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx,
+    Validator, Vote, VoteKind, RAO_PER_TAO,
 };
 
 const FEE: u64 = 1_000;
 const EPOCH: u64 = 5;
+
+/// The test chain's network: what its votes are signed for.
+fn net() -> SigningDomain {
+    SigningDomain::new("test", Hash::digest(b"validators genesis"))
+}
 
 fn key(n: &str) -> Keypair {
     Keypair::dev(n)
@@ -34,7 +39,7 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
             validators: ValidatorParams::standard(2, EPOCH),
             faucet: None,
         },
-        genesis_hash: Hash::digest(b"validators genesis"),
+        genesis_hash: net().genesis,
         time_ms: 1,
         balances: ["alice", "bob", "carol"]
             .iter()
@@ -63,7 +68,7 @@ fn signed(from: &Keypair, ledger: &Ledger, fee: u64, call: Call) -> SignedTx {
         fee,
         call,
     }
-    .sign(from)
+    .sign(from, ledger.signing_domain())
 }
 
 fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
@@ -83,7 +88,7 @@ fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {
         )
         .unwrap();
     let block = &built.executed.block;
-    let commit = Commit::signed_by(block, "test", &[&v]);
+    let commit = Commit::signed_by(block, ledger.signing_domain(), &[&v]);
     let events = built.executed.events.concat();
     ledger.commit_block(built.executed, &commit).unwrap();
     (built.rejected.into_iter().map(|(_, e)| e).collect(), events)
@@ -301,8 +306,8 @@ fn double_sign(k: &Keypair, h: u64, a: &[u8], b: &[u8]) -> DoubleSign {
     let (first, second) = (vote(h, a), vote(h, b));
     DoubleSign {
         validator: k.account(),
-        first_signature: first.sign(k),
-        second_signature: second.sign(k),
+        first_signature: first.sign(k, &net()),
+        second_signature: second.sign(k, &net()),
         first,
         second,
     }

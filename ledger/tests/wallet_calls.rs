@@ -93,7 +93,7 @@ impl Chain {
                 self.ledger.commit(head.height).unwrap(),
             )
             .unwrap();
-        let commit = Commit::signed_by(&built.executed.block, "test", &[&v]);
+        let commit = Commit::signed_by(&built.executed.block, self.ledger.signing_domain(), &[&v]);
         self.ledger.commit_block(built.executed, &commit).unwrap();
         let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
         assert_eq!(accounted, g.total_issuance as u128, "supply invariant");
@@ -117,7 +117,7 @@ impl Chain {
             fee: self.ledger.params().fees.for_call(&call),
             call,
         }
-        .sign(signer)
+        .sign(signer, self.ledger.signing_domain())
     }
 
     /// The code a call is rejected with, from a block that is built but not committed. Building

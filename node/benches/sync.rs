@@ -27,7 +27,7 @@ fn build_chain(dir: &std::path::Path, spec: &ChainSpec, blocks: u64) {
             )
             .unwrap();
         let block = &built.executed.block;
-        let commit = Commit::signed_by(block, &spec.chain_id, &[&alice]);
+        let commit = Commit::signed_by(block, ledger.signing_domain(), &[&alice]);
         let synced = i == blocks;
         ledger
             .commit_block_durably(built.executed, &commit, synced)

@@ -17,7 +17,9 @@ use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{
     Event, MessageAcceptance, NetworkError, NetworkHandle, PeerId, SyncRequest, SyncResponse, Topic,
 };
-use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, Tx};
+use tensorchain_primitives::{
+    Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx,
+};
 use tensorchain_rpc::{NodeApi, SubmitError};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -46,7 +48,7 @@ pub struct Engine {
     net: NetworkHandle,
     driver: Driver<FileWal>,
     key: Option<Keypair>,
-    chain_id: String,
+    domain: SigningDomain,
     block_time_ms: u64,
     timers: BTreeMap<(Instant, u64), Timeout>,
     seq: u64,
@@ -84,8 +86,9 @@ impl Engine {
         let wal = FileWal::open(&config.consensus_dir.join("wal"))
             .map_err(|e| anyhow::anyhow!("opening the consensus WAL: {e}"))?;
         let params = node.ledger().params().clone();
+        let domain = node.ledger().signing_domain().clone();
         let driver = Driver::new(
-            Config::new(&params.chain_id, config.timeouts),
+            Config::new(domain.clone(), config.timeouts),
             config.key.clone(),
             wal,
         );
@@ -95,7 +98,7 @@ impl Engine {
             net,
             driver,
             key: config.key,
-            chain_id: params.chain_id,
+            domain,
             block_time_ms: params.block_time_ms,
             timers: BTreeMap::new(),
             seq: 0,
@@ -342,7 +345,7 @@ impl Engine {
                 id,
                 source,
                 data,
-            } => match ConsensusWire::decode(&data, &self.chain_id) {
+            } => match ConsensusWire::decode(&data, &self.domain) {
                 Ok(wire) => {
                     let height = wire.message().height();
                     let head = self.head_height();
@@ -487,7 +490,7 @@ impl Engine {
             second_signature: e.second.signature,
         };
         let tx = Tx {
-            chain_id: self.chain_id.clone(),
+            chain_id: self.domain.chain_id.clone(),
             signer: key.account(),
             nonce: self.node.next_nonce(&key.account()),
             fee: 0,
@@ -495,7 +498,7 @@ impl Engine {
                 evidence: Box::new(evidence),
             },
         };
-        let stx = tx.sign(key);
+        let stx = tx.sign(key, &self.domain);
         if let Err(e) = self.node.submit_tx(stx) {
             tracing::debug!(error = %e, "evidence not queued");
         }
@@ -625,7 +628,7 @@ impl Engine {
                     .map_err(|e| ours(e.to_string()))?
                     .ok_or_else(|| ours("no validator set for that height".into()))?;
                 commit
-                    .verify(&self.chain_id, &set)
+                    .verify(&self.domain, &set)
                     .map_err(|e| theirs(format!("commit: {e}")))?;
                 // Past this point the block is the one 2/3 of the set signed: a failure is
                 // this node's (storage, or a state that diverged), never the server's.

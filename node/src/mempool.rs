@@ -92,11 +92,19 @@ impl Mempool {
                 &mut view,
                 prior,
                 ledger.params(),
+                ledger.signing_domain(),
                 &proposer,
                 next,
             )?;
         }
-        tensorchain_ledger::execute::apply_tx(&mut view, &stx, ledger.params(), &proposer, next)?;
+        tensorchain_ledger::execute::apply_tx(
+            &mut view,
+            &stx,
+            ledger.params(),
+            ledger.signing_domain(),
+            &proposer,
+            next,
+        )?;
         // Only a transaction that would apply makes room, and never from its own signer's queue
         // (that would open a nonce gap before it).
         if full && !self.evict_free_tail(&stx.tx.signer) {
@@ -241,7 +249,7 @@ mod tests {
             fee: ledger.params().fees.for_call(&call),
             call,
         }
-        .sign(signer)
+        .sign(signer, ledger.signing_domain())
     }
 
     pub(super) fn commit(ledger: &Ledger, v: &Keypair, txs: Vec<SignedTx>) {
@@ -255,7 +263,7 @@ mod tests {
             )
             .unwrap();
         assert!(built.rejected.is_empty(), "{:?}", built.rejected);
-        let c = Commit::signed_by(&built.executed.block, "test", &[v]);
+        let c = Commit::signed_by(&built.executed.block, ledger.signing_domain(), &[v]);
         ledger.commit_block(built.executed, &c).unwrap();
     }
 

@@ -272,7 +272,7 @@ mod tests {
             let built = ledger
                 .build_block(vec![], v.account(), head.time_ms + 1, last)
                 .unwrap();
-            let c = Commit::signed_by(&built.executed.block, "sync", &[&v]);
+            let c = Commit::signed_by(&built.executed.block, ledger.signing_domain(), &[&v]);
             ledger.commit_block(built.executed, &c).unwrap();
         }
         ledger

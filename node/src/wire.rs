@@ -2,7 +2,7 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use tensorchain_consensus::{Message, SignedProposal, SignedVote};
-use tensorchain_primitives::Block;
+use tensorchain_primitives::{Block, SigningDomain};
 
 /// The consensus topic's payload. A proposal carries its block: the core only sees the hash.
 #[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
@@ -19,16 +19,18 @@ impl ConsensusWire {
         borsh::to_vec(self).expect("borsh")
     }
 
-    /// Decodes and checks what can be checked without state: the chain, the signature, and that
-    /// a proposal's block is the one it names.
-    pub fn decode(bytes: &[u8], chain_id: &str) -> Result<ConsensusWire, String> {
+    /// Decodes and checks what can be checked without state: the chain, the signature (made for
+    /// this network: `domain`'s genesis), and that a proposal's block is the one it names.
+    pub fn decode(bytes: &[u8], domain: &SigningDomain) -> Result<ConsensusWire, String> {
         let wire = ConsensusWire::try_from_slice(bytes).map_err(|e| format!("undecodable: {e}"))?;
         match &wire {
             ConsensusWire::Proposal { proposal, block } => {
-                if proposal.proposal.chain_id != chain_id {
+                if proposal.proposal.chain_id != domain.chain_id {
                     return Err("proposal for another chain".into());
                 }
-                proposal.verify().map_err(|e| format!("proposal: {e}"))?;
+                proposal
+                    .verify(domain)
+                    .map_err(|e| format!("proposal (signed for another network?): {e}"))?;
                 // The block's proposer may be another validator's: a round's proposer
                 // re-proposes the value that already has a prevote quorum (Tendermint line 15),
                 // a block built in an earlier round.
@@ -42,10 +44,11 @@ impl ConsensusWire {
                 }
             }
             ConsensusWire::Vote(v) => {
-                if v.vote.chain_id != chain_id {
+                if v.vote.chain_id != domain.chain_id {
                     return Err("vote for another chain".into());
                 }
-                v.verify().map_err(|e| format!("vote: {e}"))?;
+                v.verify(domain)
+                    .map_err(|e| format!("vote (signed for another network?): {e}"))?;
             }
         }
         Ok(wire)
@@ -67,6 +70,10 @@ mod tests {
 
     const CHAIN: &str = "wire-test";
 
+    fn net() -> SigningDomain {
+        SigningDomain::new(CHAIN, Hash::digest(b"genesis of wire-test"))
+    }
+
     fn transfer(key: &Keypair, nonce: u64) -> tensorchain_primitives::SignedTx {
         Tx {
             chain_id: CHAIN.into(),
@@ -78,7 +85,7 @@ mod tests {
                 amount: 1,
             },
         }
-        .sign(key)
+        .sign(key, &net())
     }
 
     /// A real proposal as an honest proposer gossips it: header committing to its body, signed.
@@ -101,7 +108,7 @@ mod tests {
             txs: vec![],
             last_commit: None,
         };
-        let last_commit = Commit::signed_by(&parent, CHAIN, &[proposer]);
+        let last_commit = Commit::signed_by(&parent, &net(), &[proposer]);
         let hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let header = Header {
             height: 2,
@@ -124,6 +131,7 @@ mod tests {
                 pol_round: None,
             },
             proposer,
+            &net(),
         );
         (proposal, block)
     }
@@ -150,8 +158,9 @@ mod tests {
                 ..proposal.proposal.clone()
             },
             &dave,
+            &net(),
         );
-        assert!(ConsensusWire::decode(&gossip(again, block), CHAIN).is_ok());
+        assert!(ConsensusWire::decode(&gossip(again, block), &net()).is_ok());
     }
 
     /// Finding 1 of the Byzantine-peers review: a peer without a key re-wrapped a real signed
@@ -161,7 +170,7 @@ mod tests {
     fn finding_1_a_rewrapped_proposal_body_is_rejected() {
         let proposer = Keypair::dev("charlie");
         let (proposal, block) = honest(&proposer);
-        assert!(ConsensusWire::decode(&gossip(proposal.clone(), block.clone()), CHAIN).is_ok());
+        assert!(ConsensusWire::decode(&gossip(proposal.clone(), block.clone()), &net()).is_ok());
 
         let mut fewer_txs = block.clone();
         fewer_txs.txs.pop();
@@ -176,8 +185,36 @@ mod tests {
         for altered in [fewer_txs, other_tx, reordered, no_commit, other_commit] {
             // (`other_commit` changes only the body: the header still names the honest one.)
             assert_eq!(altered.hash(), block.hash(), "the header is the honest one");
-            let err = ConsensusWire::decode(&gossip(proposal.clone(), altered), CHAIN).unwrap_err();
+            let err =
+                ConsensusWire::decode(&gossip(proposal.clone(), altered), &net()).unwrap_err();
             assert!(err.contains("body"), "{err}");
         }
+    }
+
+    /// Finding 11 of the Byzantine-peers review: a proposal or vote signed on another network
+    /// that reuses this chain id must not decode here, so it is never an input, never relayed.
+    #[test]
+    fn finding_11_messages_signed_for_another_genesis_are_refused() {
+        let relaunch = SigningDomain::new(CHAIN, Hash::digest(b"genesis of a relaunch"));
+        let proposer = Keypair::dev("charlie");
+        let (proposal, block) = honest(&proposer);
+        let resigned = SignedProposal::sign(proposal.proposal.clone(), &proposer, &relaunch);
+        let on_relaunch = gossip(resigned, block);
+        assert!(ConsensusWire::decode(&on_relaunch, &relaunch).is_ok());
+        let err = ConsensusWire::decode(&on_relaunch, &net()).unwrap_err();
+        assert!(err.contains("another network"), "{err}");
+
+        let vote = tensorchain_primitives::Vote {
+            chain_id: CHAIN.into(),
+            height: 2,
+            round: 0,
+            kind: tensorchain_primitives::VoteKind::Prevote,
+            block_hash: None,
+        };
+        let on_relaunch =
+            ConsensusWire::Vote(SignedVote::sign(vote, &proposer, &relaunch)).encode();
+        assert!(ConsensusWire::decode(&on_relaunch, &relaunch).is_ok());
+        let err = ConsensusWire::decode(&on_relaunch, &net()).unwrap_err();
+        assert!(err.contains("another network"), "{err}");
     }
 }

@@ -92,7 +92,11 @@ async fn a_double_signing_validator_is_slashed_jailed_and_removed() {
                 kind: VoteKind::Prevote,
                 block_hash: Some(Hash::digest(block)),
             };
-            attacker.publish_consensus(vote_wire(&SignedVote::sign(vote, &dave)));
+            attacker.publish_consensus(vote_wire(&SignedVote::sign(
+                vote,
+                &dave,
+                ledger.signing_domain(),
+            )));
         }
         round = (round + 1) % 2;
         tokio::time::sleep(Duration::from_millis(150)).await;

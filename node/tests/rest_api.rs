@@ -132,7 +132,7 @@ async fn bad_input_gets_named_errors_and_changes_nothing() {
     });
     let tx_cases: Vec<(SignedTx, StatusCode, &str)> = vec![
         (
-            wrong_chain.sign(&alice),
+            wrong_chain.sign(&alice, t.node.ledger().signing_domain()),
             StatusCode::UNPROCESSABLE_ENTITY,
             "wrong_chain_id",
         ),
@@ -354,4 +354,87 @@ async fn events_stream_new_blocks_and_replays_after_last_event_id() {
         vec!["id: 1", "id: 2", "id: 3"],
         "replayed 1 and 2, then live 3: {seen}"
     );
+}
+
+/// Finding 11 of the Byzantine-peers review: signatures covered the chain id only, so a
+/// transaction signed for another network with this chain id (the devnet relaunched with another
+/// allocation) was admitted here, and votes signed there were valid equivocation evidence here.
+/// Both are now refused at admission (submit and simulate), by name, and nothing is queued.
+#[tokio::test]
+async fn finding_11_txs_and_evidence_signed_for_another_network_are_refused_at_admission() {
+    use tensorchain_primitives::{DoubleSign, Hash, SigningDomain, Vote, VoteKind};
+    let t = setup();
+    let mut relaunch = t.spec.clone();
+    relaunch.allocations[5].balance -= 1;
+    let there = relaunch.signing_domain();
+    let here = t.node.ledger().signing_domain().clone();
+    assert_eq!(there.chain_id, here.chain_id);
+    assert_ne!(there.genesis, here.genesis);
+
+    let alice = dev_coldkey("alice");
+    let sign_for = |domain: &SigningDomain, call: Call| {
+        Tx {
+            chain_id: domain.chain_id.clone(),
+            signer: alice.account(),
+            nonce: 0,
+            fee: t.spec.fees.for_call(&call),
+            call,
+        }
+        .sign(&alice, domain)
+    };
+    let transfer = Call::Transfer {
+        to: dev_coldkey("bob").account(),
+        amount: 1,
+    };
+    let foreign = sign_for(&there, transfer);
+    for route in ["/v1/txs", "/v1/txs/simulate"] {
+        let (status, v) = t
+            .request("POST", route, Body::from(tx_body(&foreign)))
+            .await;
+        assert_eq!(
+            (status, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "bad_signature"),
+            "{route}: {v}"
+        );
+        let hint = v["error"]["hint"].as_str().unwrap();
+        assert!(
+            hint.contains("genesis_hash") && hint.contains("network"),
+            "{hint}"
+        );
+    }
+    t.assert_unknown(&foreign).await;
+
+    // The genesis validator double-signed on the relaunch: no evidence here.
+    let validator = dev_hotkey("alice");
+    let vote = |block: &[u8]| Vote {
+        chain_id: here.chain_id.clone(),
+        height: 1,
+        round: 0,
+        kind: VoteKind::Precommit,
+        block_hash: Some(Hash::digest(block)),
+    };
+    let double_sign = |domain: &SigningDomain| {
+        let (first, second) = (vote(b"x"), vote(b"y"));
+        DoubleSign {
+            validator: validator.account(),
+            first_signature: first.sign(&validator, domain),
+            first,
+            second_signature: second.sign(&validator, domain),
+            second,
+        }
+    };
+    let report = |evidence| Call::ReportEquivocation {
+        evidence: Box::new(evidence),
+    };
+    let from_there = sign_for(&here, report(double_sign(&there)));
+    let (status, v) = t.post_tx(&from_there).await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_evidence"),
+        "{v}"
+    );
+    t.assert_unknown(&from_there).await;
+    // The same double sign made here is evidence.
+    let from_here = sign_for(&here, report(double_sign(&here)));
+    assert_eq!(t.post_tx(&from_here).await.0, StatusCode::OK);
 }

@@ -76,7 +76,8 @@ impl Server {
             .node
             .build_block(validator.account(), head.time_ms + 1_000)
             .unwrap();
-        let commit = Commit::signed_by(&built.executed.block, &self.spec.chain_id, &[&validator]);
+        let domain = self.spec.signing_domain();
+        let commit = Commit::signed_by(&built.executed.block, &domain, &[&validator]);
         self.node
             .commit_block(built.executed, &commit, &built.rejected, true)
             .unwrap();

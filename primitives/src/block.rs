@@ -1,5 +1,6 @@
 //! Headers, blocks, votes and commit certificates.
 
+use crate::domain::SigningDomain;
 use crate::hash::Hash;
 use crate::keys::{AccountId, Keypair, Signature};
 use crate::tx::SignedTx;
@@ -8,7 +9,9 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use thiserror::Error;
 
-const VOTE_DOMAIN: &[u8] = b"tensorchain/vote/v1";
+/// v2 mixes the genesis hash in (v1 covered the chain id only, so votes from one network were
+/// valid equivocation evidence on another that reused the chain id).
+const VOTE_DOMAIN: &[u8] = b"tensorchain/vote/v2";
 
 /// The largest block, borsh-encoded, that is valid: half the 8 MiB gossip cap, so a proposal
 /// with its signature and framing always fits in one gossip message (a block over the cap could
@@ -105,12 +108,13 @@ pub struct Vote {
 }
 
 impl Vote {
-    pub fn signing_hash(&self) -> Hash {
-        Hash::digest_parts(VOTE_DOMAIN, &[&borsh::to_vec(self).expect("borsh to vec")])
+    /// `blake3("tensorchain/vote/v2" ‖ genesis ‖ borsh(vote))`: valid on `domain`'s network only.
+    pub fn signing_hash(&self, domain: &SigningDomain) -> Hash {
+        domain.digest(VOTE_DOMAIN, self)
     }
 
-    pub fn sign(&self, key: &Keypair) -> Signature {
-        key.sign(self.signing_hash().as_bytes())
+    pub fn sign(&self, key: &Keypair, domain: &SigningDomain) -> Signature {
+        key.sign(self.signing_hash(domain).as_bytes())
     }
 }
 
@@ -126,10 +130,12 @@ pub struct DoubleSign {
 }
 
 impl DoubleSign {
-    /// Checks that the two votes really conflict on `chain_id` and that both signatures verify.
-    pub fn check(&self, chain_id: &str) -> Result<(), String> {
+    /// Checks that the two votes really conflict on `domain`'s chain and that both signatures
+    /// verify there: votes signed on another network (even one with the same chain id) are not
+    /// evidence here.
+    pub fn check(&self, domain: &SigningDomain) -> Result<(), String> {
         let (a, b) = (&self.first, &self.second);
-        if a.chain_id != chain_id || b.chain_id != chain_id {
+        if a.chain_id != domain.chain_id || b.chain_id != domain.chain_id {
             return Err("votes are for another chain".into());
         }
         if (a.height, a.round, a.kind) != (b.height, b.round, b.kind) {
@@ -140,8 +146,13 @@ impl DoubleSign {
         }
         for (vote, sig) in [(a, &self.first_signature), (b, &self.second_signature)] {
             self.validator
-                .verify(vote.signing_hash().as_bytes(), sig)
-                .map_err(|e| format!("signature does not verify: {e}"))?;
+                .verify(vote.signing_hash(domain).as_bytes(), sig)
+                .map_err(|e| {
+                    format!(
+                        "signature does not verify on this network (genesis {}): {e}",
+                        domain.genesis
+                    )
+                })?;
         }
         Ok(())
     }
@@ -175,9 +186,10 @@ pub enum CommitError {
 }
 
 impl Commit {
-    pub fn precommit(&self, chain_id: &str) -> Vote {
+    /// The vote every signature of the certificate signs.
+    pub fn precommit(&self, domain: &SigningDomain) -> Vote {
         Vote {
-            chain_id: chain_id.to_string(),
+            chain_id: domain.chain_id.clone(),
             height: self.height,
             round: self.round,
             kind: VoteKind::Precommit,
@@ -191,27 +203,32 @@ impl Commit {
 
     /// A certificate for `block` signed by `keys` in round 0 (tests, benchmarks and tools that
     /// hold the whole validator set's keys).
-    pub fn signed_by(block: &Block, chain_id: &str, keys: &[&Keypair]) -> Commit {
+    pub fn signed_by(block: &Block, domain: &SigningDomain, keys: &[&Keypair]) -> Commit {
         let mut commit = Commit {
             height: block.header.height,
             round: 0,
             block_hash: block.hash(),
             signatures: vec![],
         };
-        let vote = commit.precommit(chain_id);
+        let vote = commit.precommit(domain);
         commit.signatures = keys
             .iter()
             .map(|k| CommitSig {
                 validator: k.account(),
-                signature: vote.sign(k),
+                signature: vote.sign(k, domain),
             })
             .collect();
         commit
     }
 
-    /// Checks every signature strictly and that the signers hold more than 2/3 of `validators`' power.
-    pub fn verify(&self, chain_id: &str, validators: &[Validator]) -> Result<(), CommitError> {
-        let message = self.precommit(chain_id).signing_hash();
+    /// Checks every signature strictly (for `domain`'s network) and that the signers hold more
+    /// than 2/3 of `validators`' power.
+    pub fn verify(
+        &self,
+        domain: &SigningDomain,
+        validators: &[Validator],
+    ) -> Result<(), CommitError> {
+        let message = self.precommit(domain).signing_hash(domain);
         let total: u128 = validators.iter().map(|v| v.power as u128).sum();
         let mut seen = BTreeSet::new();
         let mut signed: u128 = 0;
@@ -261,6 +278,10 @@ pub fn merkle_root(leaves: &[Hash]) -> Hash {
 mod tests {
     use super::*;
 
+    fn test_net() -> SigningDomain {
+        SigningDomain::new("test", Hash::digest(b"genesis"))
+    }
+
     fn set(keys: &[&Keypair], power: u64) -> Vec<Validator> {
         keys.iter()
             .map(|k| Validator {
@@ -277,12 +298,12 @@ mod tests {
             block_hash,
             signatures: vec![],
         };
-        let vote = c.precommit("test");
+        let vote = c.precommit(&test_net());
         c.signatures = keys
             .iter()
             .map(|k| CommitSig {
                 validator: k.account(),
-                signature: vote.sign(k),
+                signature: vote.sign(k, &test_net()),
             })
             .collect();
         c
@@ -297,21 +318,22 @@ mod tests {
         let refs: Vec<&Keypair> = ks.iter().collect();
         let vals = set(&refs, 10);
         let h = Hash::digest(b"block");
-        assert!(commit_by(&refs[..3], h).verify("test", &vals).is_ok());
+        assert!(commit_by(&refs[..3], h).verify(&test_net(), &vals).is_ok());
         assert!(matches!(
-            commit_by(&refs[..2], h).verify("test", &vals),
+            commit_by(&refs[..2], h).verify(&test_net(), &vals),
             Err(CommitError::InsufficientPower { .. })
         ));
         let mut dup = commit_by(&refs[..3], h);
         dup.signatures.push(dup.signatures[0].clone());
         assert!(matches!(
-            dup.verify("test", &vals),
+            dup.verify(&test_net(), &vals),
             Err(CommitError::DuplicateSigner(_))
         ));
         let mut wrong_chain = commit_by(&refs[..3], h);
-        wrong_chain.signatures[0].signature = wrong_chain.precommit("other").sign(&ks[0]);
+        let other = SigningDomain::new("other", test_net().genesis);
+        wrong_chain.signatures[0].signature = wrong_chain.precommit(&other).sign(&ks[0], &other);
         assert!(matches!(
-            wrong_chain.verify("test", &vals),
+            wrong_chain.verify(&test_net(), &vals),
             Err(CommitError::BadSignature(_))
         ));
     }
@@ -326,15 +348,15 @@ mod tests {
         vals[0].power = 4;
         let h = Hash::digest(b"block");
         assert!(matches!(
-            commit_by(&refs[..1], h).verify("test", &vals),
+            commit_by(&refs[..1], h).verify(&test_net(), &vals),
             Err(CommitError::InsufficientPower {
                 signed: 4,
                 total: 6
             })
         ));
-        assert!(commit_by(&refs[..2], h).verify("test", &vals).is_ok());
+        assert!(commit_by(&refs[..2], h).verify(&test_net(), &vals).is_ok());
         assert!(matches!(
-            commit_by(&refs[1..], h).verify("test", &vals),
+            commit_by(&refs[1..], h).verify(&test_net(), &vals),
             Err(CommitError::InsufficientPower {
                 signed: 2,
                 total: 6
@@ -344,25 +366,92 @@ mod tests {
         let pair = vec![vals[0].clone(), vals[1].clone()];
         let mut pair = pair;
         pair[0].power = 2;
-        assert!(commit_by(&refs[..1], h).verify("test", &pair).is_err());
-        assert!(commit_by(&refs[..2], h).verify("test", &pair).is_ok());
+        assert!(commit_by(&refs[..1], h).verify(&test_net(), &pair).is_err());
+        assert!(commit_by(&refs[..2], h).verify(&test_net(), &pair).is_ok());
         // A signer outside the set, and a repeated signer, are named.
         let stranger = Keypair::dev("stranger");
         let mut outsider = commit_by(&refs[..2], h);
         outsider.signatures.push(CommitSig {
             validator: stranger.account(),
-            signature: outsider.precommit("test").sign(&stranger),
+            signature: outsider.precommit(&test_net()).sign(&stranger, &test_net()),
         });
         assert_eq!(
-            outsider.verify("test", &vals),
+            outsider.verify(&test_net(), &vals),
             Err(CommitError::UnknownValidator(stranger.account()))
         );
         let mut dup = commit_by(&refs[1..], h);
         dup.signatures.push(dup.signatures[0].clone());
         assert_eq!(
-            dup.verify("test", &vals),
+            dup.verify(&test_net(), &vals),
             Err(CommitError::DuplicateSigner(ks[1].account())),
             "a repeated signer counts once, and is refused before its power is added"
+        );
+    }
+
+    /// Finding 11 of the Byzantine-peers review: a certificate (and any vote) signed on one
+    /// network must not verify on another with the same chain id but another genesis.
+    #[test]
+    fn finding_11_a_commit_signed_for_another_genesis_does_not_verify() {
+        let ks: Vec<Keypair> = ["a", "b", "c"].iter().map(|n| Keypair::dev(n)).collect();
+        let refs: Vec<&Keypair> = ks.iter().collect();
+        let vals = set(&refs, 10);
+        let block = Block {
+            header: Header {
+                chain_id: "test".into(),
+                height: 3,
+                time_ms: 0,
+                parent_hash: Hash::ZERO,
+                tx_root: Hash::ZERO,
+                state_root: Hash::ZERO,
+                proposer: ks[0].account(),
+                validator_set_hash: Hash::ZERO,
+                next_validator_set_hash: Hash::ZERO,
+                last_commit_hash: Hash::ZERO,
+            },
+            txs: vec![],
+            last_commit: None,
+        };
+        let network_a = SigningDomain::new("test", Hash::digest(b"genesis a"));
+        let network_b = SigningDomain::new("test", Hash::digest(b"genesis b"));
+        let commit = Commit::signed_by(&block, &network_a, &refs);
+        assert_eq!(commit.verify(&network_a, &vals), Ok(()));
+        assert_eq!(
+            commit.verify(&network_b, &vals),
+            Err(CommitError::BadSignature(ks[0].account()))
+        );
+    }
+
+    /// The signed bytes of a vote, pinned: `"tensorchain/vote/v2"` ‖ genesis (32 raw bytes, not
+    /// sent) ‖ borsh(vote).
+    #[test]
+    fn the_vote_signing_hash_is_pinned() {
+        let vote = Vote {
+            chain_id: "tc".into(),
+            height: 5,
+            round: 1,
+            kind: VoteKind::Precommit,
+            block_hash: Some(Hash([0xcc; 32])),
+        };
+        let d = SigningDomain::new("tc", Hash([0xdd; 32]));
+        let preimage = [
+            hex::encode(b"tensorchain/vote/v2"),
+            "dd".repeat(32),
+            "02000000".into(),
+            "7463".into(),
+            "0500000000000000".into(),
+            "01000000".into(),
+            "01".into(),
+            "01".into(),
+            "cc".repeat(32),
+        ]
+        .concat();
+        assert_eq!(
+            vote.signing_hash(&d),
+            Hash::digest(&hex::decode(preimage).unwrap())
+        );
+        assert_eq!(
+            vote.signing_hash(&d).to_hex(),
+            "0xa36d50d3007495424fdb0bcf7770e5b81eb4f5efbdbef97c41b3300a4970a23e"
         );
     }
 

@@ -5,6 +5,7 @@ pub mod address;
 pub mod amount;
 pub mod block;
 pub mod det_rng;
+pub mod domain;
 pub mod hash;
 pub mod keys;
 pub mod pow;
@@ -16,6 +17,7 @@ pub use block::{
     last_commit_hash, merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig,
     DoubleSign, Header, Validator, Vote, VoteKind, MAX_BLOCK_BYTES,
 };
+pub use domain::SigningDomain;
 pub use hash::{Hash, HashParseError};
 pub use keys::{AccountId, Keypair, Signature, SignatureError};
 pub use tx::{weights_commit_hash, Call, SignedTx, Tx, MAX_TX_BYTES};

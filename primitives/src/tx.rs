@@ -1,12 +1,16 @@
 //! Transactions: `{chain_id, signer, nonce, fee, call}`, borsh-encoded and signed over
-//! `blake3("tensorchain/tx/v1" ‖ borsh(tx))`. The tx hash is blake3 of the signed bytes.
+//! `blake3("tensorchain/tx/v2" ‖ genesis hash ‖ borsh(tx))` (see `SigningDomain`). The tx hash
+//! is blake3 of the signed bytes.
 
+use crate::domain::SigningDomain;
 use crate::hash::Hash;
 use crate::keys::{AccountId, Keypair, Signature, SignatureError};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
 
-const TX_DOMAIN: &[u8] = b"tensorchain/tx/v1";
+/// v2 mixes the genesis hash in (v1 covered the chain id only, so a network reusing a chain id
+/// accepted another's transactions).
+const TX_DOMAIN: &[u8] = b"tensorchain/tx/v2";
 
 /// The calls a transaction can make. Variants are only ever appended: the borsh tag of a call is
 /// part of the protocol.
@@ -184,13 +188,14 @@ pub struct Tx {
 }
 
 impl Tx {
-    /// The digest that is signed: domain-separated so a tx signature can never pass as a vote's.
-    pub fn signing_hash(&self) -> Hash {
-        Hash::digest_parts(TX_DOMAIN, &[&borsh::to_vec(self).expect("borsh to vec")])
+    /// The digest that is signed: domain-separated so a tx signature can never pass as a vote's,
+    /// and bound to `domain`'s genesis so it is valid on one network only.
+    pub fn signing_hash(&self, domain: &SigningDomain) -> Hash {
+        domain.digest(TX_DOMAIN, self)
     }
 
-    pub fn sign(self, key: &Keypair) -> SignedTx {
-        let signature = key.sign(self.signing_hash().as_bytes());
+    pub fn sign(self, key: &Keypair, domain: &SigningDomain) -> SignedTx {
+        let signature = key.sign(self.signing_hash(domain).as_bytes());
         SignedTx {
             tx: self,
             signature,
@@ -213,16 +218,21 @@ impl SignedTx {
         Hash::digest(&self.to_bytes())
     }
 
-    pub fn verify_signature(&self) -> Result<(), SignatureError> {
+    /// Whether the signer signed this tx for `domain`'s network.
+    pub fn verify_signature(&self, domain: &SigningDomain) -> Result<(), SignatureError> {
         self.tx
             .signer
-            .verify(self.tx.signing_hash().as_bytes(), &self.signature)
+            .verify(self.tx.signing_hash(domain).as_bytes(), &self.signature)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn domain() -> SigningDomain {
+        SigningDomain::new("tensorchain-devnet", Hash::digest(b"genesis a"))
+    }
 
     fn sample() -> SignedTx {
         let alice = Keypair::dev("alice");
@@ -236,7 +246,7 @@ mod tests {
                 amount: 5,
             },
         }
-        .sign(&alice)
+        .sign(&alice, &domain())
     }
 
     #[test]
@@ -246,14 +256,71 @@ mod tests {
         let back = SignedTx::try_from_slice(&bytes).unwrap();
         assert_eq!(back, stx);
         assert_eq!(back.hash(), stx.hash());
-        assert!(back.verify_signature().is_ok());
+        assert!(back.verify_signature(&domain()).is_ok());
     }
 
     #[test]
     fn tampering_breaks_the_signature() {
         let mut stx = sample();
         stx.tx.nonce = 1;
-        assert_eq!(stx.verify_signature(), Err(SignatureError::BadSignature));
+        assert_eq!(
+            stx.verify_signature(&domain()),
+            Err(SignatureError::BadSignature)
+        );
+    }
+
+    /// Finding 11 of the Byzantine-peers review: a tx signed for one network must not verify on
+    /// another that uses the same chain id (a relaunched devnet, a testnet reusing an id).
+    #[test]
+    fn finding_11_a_tx_signed_for_another_genesis_does_not_verify() {
+        let stx = sample();
+        let same_id_other_genesis =
+            SigningDomain::new("tensorchain-devnet", Hash::digest(b"genesis b"));
+        assert_eq!(
+            stx.verify_signature(&same_id_other_genesis),
+            Err(SignatureError::BadSignature)
+        );
+        assert_ne!(
+            stx.tx.signing_hash(&domain()),
+            stx.tx.signing_hash(&same_id_other_genesis)
+        );
+    }
+
+    /// The signed bytes, pinned: `"tensorchain/tx/v2"` ‖ genesis (32 raw bytes, not sent) ‖
+    /// borsh(tx). Wallets and other implementations sign exactly this.
+    #[test]
+    fn the_tx_signing_hash_is_pinned() {
+        let tx = Tx {
+            chain_id: "tc".into(),
+            signer: key(0xaa),
+            nonce: 0x0102,
+            fee: 100,
+            call: Call::RemoveAllStake { hotkey: key(0xbb) },
+        };
+        let d = SigningDomain::new("tc", Hash([0xcc; 32]));
+        let preimage = [
+            hex::encode(b"tensorchain/tx/v2"),
+            C.to_string(),
+            [
+                "02000000",
+                "7463",
+                A,
+                "0201000000000000",
+                "6400000000000000",
+                "15",
+                B,
+            ]
+            .concat(),
+        ]
+        .concat();
+        assert_eq!(
+            tx.signing_hash(&d),
+            Hash::digest(&hex::decode(preimage).unwrap())
+        );
+        assert_eq!(
+            tx.signing_hash(&d).to_hex(),
+            "0x8919a80050712b819e8eed1cf11a567bbbf9c2498fbb535c7f20d5d0b7b732e7"
+        );
     }
 
     // Golden borsh bytes: tx hashes, signatures and every stored block depend on them, so any

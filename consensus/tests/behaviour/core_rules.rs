@@ -1,6 +1,7 @@
 //! The core's upon-rules one at a time, on four validators of equal power (quorum 3, one third 2):
 //! each input and the exact effects it must produce.
 
+use crate::domain;
 use tensorchain_consensus::{
     Config, Core, Effect, Input, Proposal, SignedProposal, SignedVote, Timeout, TimeoutKind,
     Timeouts, ValidatorSet,
@@ -66,6 +67,7 @@ impl Net {
                     pol_round: pol,
                 },
                 self.proposer(height, round),
+                &domain(),
             ),
             valid: true,
         }
@@ -92,6 +94,7 @@ pub fn signed_vote(
             block_hash: value,
         },
         key,
+        &domain(),
     )
 }
 
@@ -125,7 +128,7 @@ fn schedule(height: u64, round: u32, kind: TimeoutKind, ms: u64) -> Effect {
 }
 
 fn started(net: &Net, me: &Keypair) -> Core {
-    let mut core = Core::new(Config::new("t", Timeouts::fast()), Some(me.account()));
+    let mut core = Core::new(Config::new(domain(), Timeouts::fast()), Some(me.account()));
     core.handle(Input::StartHeight {
         height: 1,
         validators: net.set.clone(),
@@ -182,8 +185,11 @@ fn timeouts_grow_by_delta_per_round_except_rebroadcast() {
 fn start_height_asks_the_proposer_for_a_value_and_schedules_its_timers() {
     let net = Net::new(&[1, 1, 1, 1]);
     let proposer = net.proposer(1, 0);
-    let mut core = Core::new(Config::new("t", Timeouts::fast()), Some(proposer.account()));
-    assert_eq!(core.config().chain_id, "t");
+    let mut core = Core::new(
+        Config::new(domain(), Timeouts::fast()),
+        Some(proposer.account()),
+    );
+    assert_eq!(core.config().domain, domain());
     let effects = core.handle(Input::StartHeight {
         height: 1,
         validators: net.set.clone(),
@@ -226,7 +232,10 @@ fn start_height_asks_the_proposer_for_a_value_and_schedules_its_timers() {
         .is_empty());
     // Anyone else only schedules.
     let other = net.others(proposer).next().unwrap();
-    let mut core = Core::new(Config::new("t", Timeouts::fast()), Some(other.account()));
+    let mut core = Core::new(
+        Config::new(domain(), Timeouts::fast()),
+        Some(other.account()),
+    );
     let effects = core.handle(Input::StartHeight {
         height: 1,
         validators: net.set.clone(),
@@ -287,6 +296,7 @@ fn proposals_from_the_wrong_proposer_or_with_a_bad_pol_round_are_ignored() {
                 pol_round: None,
             },
             impostor,
+            &domain(),
         ),
         valid: true,
     };
@@ -396,7 +406,9 @@ fn a_prevote_quorum_for_the_proposal_locks_and_precommits_it_and_precommits_deci
     let Effect::Decide { commit, .. } = &effects[0] else {
         unreachable!()
     };
-    commit.verify("t", net.set.validators()).unwrap();
+    commit
+        .verify(&crate::domain(), net.set.validators())
+        .unwrap();
     // Nothing more happens at a decided height.
     assert!(core
         .handle(vote(others[2], 1, 0, VoteKind::Precommit, Some(v)))
@@ -625,7 +637,7 @@ fn a_node_without_a_key_or_power_never_signs() {
     assert_eq!(net.set.len(), 3);
     let v = value("v");
     for me in [None, Some(Keypair::dev("core3").account())] {
-        let mut core = Core::new(Config::new("t", Timeouts::fast()), me);
+        let mut core = Core::new(Config::new(domain(), Timeouts::fast()), me);
         let effects = core.handle(Input::StartHeight {
             height: 1,
             validators: net.set.clone(),
@@ -740,7 +752,7 @@ fn the_buffer_holds_at_most_4096_messages() {
     }
     // The 4096th message is kept, the 4097th is not.
     core.handle(net.proposal(2, 0, v, None));
-    let mut other = Core::new(Config::new("t", Timeouts::fast()), Some(me.account()));
+    let mut other = Core::new(Config::new(domain(), Timeouts::fast()), Some(me.account()));
     other.handle(Input::StartHeight {
         height: 1,
         validators: net.set.clone(),

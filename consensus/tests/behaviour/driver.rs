@@ -1,6 +1,7 @@
 //! The driver through its public face: what it publishes, relays and schedules, what it makes
 //! durable before anything leaves, and when it refuses to sign after a restart.
 
+use crate::domain;
 use tensorchain_consensus::wal::unframe;
 use tensorchain_consensus::{
     Config, Driver, Input, MemoryWal, Message, Output, Proposal, SignedProposal, SignedVote,
@@ -30,7 +31,7 @@ fn pair() -> ValidatorSet {
 }
 
 fn driver(wal: MemoryWal) -> Driver<MemoryWal> {
-    Driver::new(Config::new("t", Timeouts::fast()), Some(me()), wal)
+    Driver::new(Config::new(domain(), Timeouts::fast()), Some(me()), wal)
 }
 
 /// A height whose round-0 proposer is the other validator.
@@ -51,6 +52,7 @@ fn proposal_by_other(height: u64, value: Hash) -> Input {
                 pol_round: None,
             },
             &other(),
+            &domain(),
         ),
         valid: true,
     }
@@ -66,6 +68,7 @@ fn vote(key: &Keypair, height: u64, kind: VoteKind, value: Option<Hash>) -> Sign
             block_hash: value,
         },
         key,
+        &domain(),
     )
 }
 
@@ -173,7 +176,7 @@ fn it_signs_publishes_and_feeds_back_its_own_votes_and_decides_with_the_other() 
     });
     let (height, round, value, commit) = decided.expect("decided");
     assert_eq!((height, round, value), (h, 0, v));
-    commit.verify("t", set.validators()).unwrap();
+    commit.verify(&domain(), set.validators()).unwrap();
 }
 
 #[test]
@@ -288,7 +291,7 @@ fn without_a_key_nothing_is_signed() {
         .find(|&h| set.proposer(h, 0) == me().account())
         .unwrap();
     let mut d = Driver::new(
-        Config::new("t", Timeouts::fast()),
+        Config::new(domain(), Timeouts::fast()),
         None,
         MemoryWal::default(),
     );

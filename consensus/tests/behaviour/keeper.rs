@@ -2,6 +2,7 @@
 //! vote is evidence and counts toward its own value, at most four values per validator, and the
 //! power heard from per round.
 
+use crate::domain;
 use tensorchain_consensus::keeper::{Added, VoteKeeper};
 use tensorchain_consensus::{Evidence, SignedVote, ValidatorSet};
 use tensorchain_primitives::{Hash, Keypair, Validator, Vote, VoteKind};
@@ -36,6 +37,7 @@ fn vote(key: &Keypair, round: u32, kind: VoteKind, value: Option<&str>) -> Signe
             block_hash: value.map(|v| Hash::digest(v.as_bytes())),
         },
         key,
+        &domain(),
     )
 }
 

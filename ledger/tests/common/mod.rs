@@ -88,7 +88,7 @@ impl Chain {
             fee,
             call,
         }
-        .sign(signer)
+        .sign(signer, self.ledger.signing_domain())
     }
 
     /// Several calls of one signer, with consecutive nonces, for one block.
@@ -110,7 +110,7 @@ impl Chain {
                     fee,
                     call,
                 }
-                .sign(signer)
+                .sign(signer, self.ledger.signing_domain())
             })
             .collect()
     }
@@ -128,7 +128,7 @@ impl Chain {
                 self.ledger.commit(head.height).unwrap(),
             )
             .unwrap();
-        let commit = Commit::signed_by(&built.executed.block, "test", &[&v]);
+        let commit = Commit::signed_by(&built.executed.block, self.ledger.signing_domain(), &[&v]);
         self.ledger.commit_block(built.executed, &commit).unwrap();
         let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
         assert_eq!(

@@ -57,8 +57,8 @@ fn evidence(ledger: &Ledger, reporter: &Keypair, nonce: u64) -> SignedTx {
     let (first, second) = (vote(b"a"), vote(b"b"));
     let ds = DoubleSign {
         validator: v.account(),
-        first_signature: first.sign(&v),
-        second_signature: second.sign(&v),
+        first_signature: first.sign(&v, ledger.signing_domain()),
+        second_signature: second.sign(&v, ledger.signing_domain()),
         first,
         second,
     };

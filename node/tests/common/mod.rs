@@ -74,7 +74,8 @@ impl TestNode {
             .build_block(self.validator.account(), head.time_ms + 1_000)
             .unwrap();
         let block = &built.executed.block;
-        let commit = Commit::signed_by(block, &self.spec.chain_id, &[&self.validator]);
+        let domain = self.node.ledger().signing_domain();
+        let commit = Commit::signed_by(block, domain, &[&self.validator]);
         self.node
             .commit_block(built.executed, &commit, &built.rejected, true)
             .unwrap();
@@ -93,7 +94,7 @@ impl TestNode {
             fee: self.spec.fees.for_call(&call),
             call,
         }
-        .sign(key)
+        .sign(key, self.node.ledger().signing_domain())
     }
 
     /// What a client sees of an account: free, staked, nonce and next_nonce (which counts the

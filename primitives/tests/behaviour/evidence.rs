@@ -1,7 +1,17 @@
 //! `DoubleSign::check` is what jails and slashes a validator: it must accept exactly two validly
 //! signed, conflicting votes of one validator on this chain, and nothing else.
 
-use tensorchain_primitives::{DoubleSign, Hash, Keypair, Vote, VoteKind};
+use tensorchain_primitives::{DoubleSign, Hash, Keypair, SigningDomain, Vote, VoteKind};
+
+/// The network the evidence is checked on.
+fn net() -> SigningDomain {
+    SigningDomain::new("test", Hash::digest(b"genesis of test"))
+}
+
+/// Where a vote was signed: its own chain id, on `net()`'s genesis.
+fn signed_on(vote: &Vote) -> SigningDomain {
+    SigningDomain::new(vote.chain_id.clone(), net().genesis)
+}
 
 fn vote(chain: &str, block: &[u8]) -> Vote {
     Vote {
@@ -17,9 +27,9 @@ fn evidence(first: Vote, second: Vote) -> DoubleSign {
     let key = Keypair::dev("byzantine");
     DoubleSign {
         validator: key.account(),
-        first_signature: first.sign(&key),
+        first_signature: first.sign(&key, &signed_on(&first)),
         first,
-        second_signature: second.sign(&key),
+        second_signature: second.sign(&key, &signed_on(&second)),
         second,
     }
 }
@@ -27,7 +37,7 @@ fn evidence(first: Vote, second: Vote) -> DoubleSign {
 #[test]
 fn two_signed_votes_for_different_blocks_are_evidence() {
     assert_eq!(
-        evidence(vote("test", b"x"), vote("test", b"y")).check("test"),
+        evidence(vote("test", b"x"), vote("test", b"y")).check(&net()),
         Ok(())
     );
     // A nil vote against a block vote conflicts too.
@@ -35,12 +45,12 @@ fn two_signed_votes_for_different_blocks_are_evidence() {
         block_hash: None,
         ..vote("test", b"x")
     };
-    assert_eq!(evidence(vote("test", b"x"), nil).check("test"), Ok(()));
+    assert_eq!(evidence(vote("test", b"x"), nil).check(&net()), Ok(()));
 }
 
 #[test]
 fn votes_of_another_chain_are_refused_even_if_only_one_is() {
-    let err = |e: DoubleSign| e.check("test").unwrap_err();
+    let err = |e: DoubleSign| e.check(&net()).unwrap_err();
     assert!(err(evidence(vote("other", b"x"), vote("other", b"y"))).contains("another chain"));
     assert!(err(evidence(vote("other", b"x"), vote("test", b"y"))).contains("another chain"));
     assert!(err(evidence(vote("test", b"x"), vote("other", b"y"))).contains("another chain"));
@@ -63,10 +73,10 @@ fn votes_that_do_not_conflict_are_refused() {
             ..vote("test", b"y")
         },
     ] {
-        let e = evidence(base.clone(), second).check("test").unwrap_err();
+        let e = evidence(base.clone(), second).check(&net()).unwrap_err();
         assert!(e.contains("different heights, rounds or kinds"), "{e}");
     }
-    let e = evidence(base.clone(), base).check("test").unwrap_err();
+    let e = evidence(base.clone(), base).check(&net()).unwrap_err();
     assert!(e.contains("same block"), "{e}");
 }
 
@@ -75,15 +85,42 @@ fn each_signature_must_verify_by_the_accused() {
     let good = evidence(vote("test", b"x"), vote("test", b"y"));
     let other = Keypair::dev("innocent");
     let mut forged_first = good.clone();
-    forged_first.first_signature = forged_first.first.sign(&other);
+    forged_first.first_signature = forged_first.first.sign(&other, &net());
     let mut forged_second = good.clone();
-    forged_second.second_signature = forged_second.second.sign(&other);
+    forged_second.second_signature = forged_second.second.sign(&other, &net());
     let mut swapped = good.clone();
     std::mem::swap(&mut swapped.first_signature, &mut swapped.second_signature);
     let mut framed = good.clone();
     framed.validator = other.account();
     for bad in [forged_first, forged_second, swapped, framed] {
-        let e = bad.check("test").unwrap_err();
+        let e = bad.check(&net()).unwrap_err();
         assert!(e.contains("signature does not verify"), "{e}");
     }
+}
+
+/// Finding 11 of the Byzantine-peers review: votes signed on another network that reuses this
+/// chain id (a relaunched devnet) were valid evidence here, so anyone could jail and slash a
+/// validator that runs on both.
+#[test]
+fn finding_11_votes_signed_on_another_genesis_are_not_evidence() {
+    let key = Keypair::dev("byzantine");
+    let network_a = SigningDomain::new("test", Hash::digest(b"genesis of a relaunch"));
+    let (first, second) = (vote("test", b"x"), vote("test", b"y"));
+    let from_a = DoubleSign {
+        validator: key.account(),
+        first_signature: first.sign(&key, &network_a),
+        first,
+        second_signature: second.sign(&key, &network_a),
+        second,
+    };
+    assert_eq!(
+        from_a.check(&network_a),
+        Ok(()),
+        "genuine on its own network"
+    );
+    let e = from_a.check(&net()).unwrap_err();
+    assert!(
+        e.contains("signature does not verify on this network"),
+        "{e}"
+    );
 }

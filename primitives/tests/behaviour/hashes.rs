@@ -4,8 +4,12 @@
 
 use tensorchain_primitives::{
     merkle_root, validator_set_hash, weights_commit_hash, AccountId, Block, Call, Commit,
-    CommitSig, Hash, Header, Keypair, SignedTx, Tx, Validator, Vote, VoteKind,
+    CommitSig, Hash, Header, Keypair, SignedTx, SigningDomain, Tx, Validator, Vote, VoteKind,
 };
+
+fn net() -> SigningDomain {
+    SigningDomain::new("test", Hash::digest(b"genesis"))
+}
 
 fn blake3_of(parts: &[&[u8]]) -> Hash {
     let mut h = blake3::Hasher::new();
@@ -42,7 +46,7 @@ fn transfer(nonce: u64) -> SignedTx {
             amount: 5,
         },
     }
-    .sign(&alice)
+    .sign(&alice, &net())
 }
 
 #[test]
@@ -125,9 +129,13 @@ fn signed_tx_hash_is_blake3_of_its_signed_bytes() {
     assert_eq!(bytes, borsh::to_vec(&stx).unwrap());
     assert_eq!(stx.hash(), blake3_of(&[&bytes]));
     assert_ne!(stx.hash(), transfer(4).hash());
-    // The signing hash is domain-separated, and differs from the tx hash.
-    let signing = blake3_of(&[b"tensorchain/tx/v1", &borsh::to_vec(&stx.tx).unwrap()]);
-    assert_eq!(stx.tx.signing_hash(), signing);
+    // The signing hash is domain-separated, bound to the genesis, and differs from the tx hash.
+    let signing = blake3_of(&[
+        b"tensorchain/tx/v2",
+        net().genesis.as_bytes(),
+        &borsh::to_vec(&stx.tx).unwrap(),
+    ]);
+    assert_eq!(stx.tx.signing_hash(&net()), signing);
     assert_eq!(
         stx.tx.signer.verify(signing.as_bytes(), &stx.signature),
         Ok(())
@@ -163,11 +171,16 @@ fn vote_signing_hash_is_domain_separated_and_covers_every_field() {
         kind: VoteKind::Prevote,
         block_hash: Some(Hash::digest(b"b")),
     };
-    let want = blake3_of(&[b"tensorchain/vote/v1", &borsh::to_vec(&vote).unwrap()]);
-    assert_eq!(vote.signing_hash(), want);
+    let want = blake3_of(&[
+        b"tensorchain/vote/v2",
+        net().genesis.as_bytes(),
+        &borsh::to_vec(&vote).unwrap(),
+    ]);
+    assert_eq!(vote.signing_hash(&net()), want);
     let key = Keypair::dev("v");
     assert_eq!(
-        key.account().verify(want.as_bytes(), &vote.sign(&key)),
+        key.account()
+            .verify(want.as_bytes(), &vote.sign(&key, &net())),
         Ok(())
     );
     for other in [
@@ -184,7 +197,17 @@ fn vote_signing_hash_is_domain_separated_and_covers_every_field() {
             ..vote.clone()
         },
     ] {
-        assert_ne!(other.signing_hash(), want);
+        assert_ne!(other.signing_hash(&net()), want);
+    }
+    for other_network in [
+        SigningDomain::new("test", Hash::digest(b"another genesis")),
+        SigningDomain::new("another chain", net().genesis),
+    ] {
+        // The chain id travels in the vote; only the genesis is mixed in.
+        assert_eq!(
+            vote.signing_hash(&other_network) == want,
+            other_network.genesis == net().genesis
+        );
     }
 }
 
@@ -196,7 +219,7 @@ fn commit_hash_is_blake3_of_the_borsh_commit() {
         txs: vec![],
         last_commit: None,
     };
-    let commit = Commit::signed_by(&block, "test", &[&key]);
+    let commit = Commit::signed_by(&block, &net(), &[&key]);
     assert_eq!(
         commit.hash(),
         blake3_of(&[&borsh::to_vec(&commit).unwrap()])
@@ -214,12 +237,12 @@ fn signed_by_certifies_the_block_at_round_zero() {
         txs: vec![],
         last_commit: None,
     };
-    let commit = Commit::signed_by(&block, "test", &[&keys[0], &keys[1]]);
+    let commit = Commit::signed_by(&block, &net(), &[&keys[0], &keys[1]]);
     assert_eq!(
         (commit.height, commit.round, commit.block_hash),
         (7, 0, block.hash())
     );
-    let vote = commit.precommit("test");
+    let vote = commit.precommit(&net());
     assert_eq!(
         vote,
         Vote {
@@ -236,7 +259,7 @@ fn signed_by_certifies_the_block_at_round_zero() {
             sig,
             &CommitSig {
                 validator: key.account(),
-                signature: vote.sign(key),
+                signature: vote.sign(key, &net()),
             }
         );
     }

@@ -15,7 +15,9 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBody {
-    /// The borsh-encoded `SignedTx`, as 0x-prefixed hex.
+    /// The borsh-encoded `SignedTx`, as 0x-prefixed hex. Its signature is over
+    /// blake3("tensorchain/tx/v2" ‖ genesis_hash ‖ borsh(tx)), `genesis_hash` from `GET /v1/chain`:
+    /// a transaction signed for another network is `bad_signature` here.
     pub tx: String,
 }
 
