@@ -6,6 +6,8 @@ mod machine;
 pub mod mempool;
 mod node;
 pub mod service;
+#[cfg(test)]
+mod sim;
 mod supervisor;
 mod sync;
 mod sync_server;

@@ -65,7 +65,7 @@ impl RunningNode {
 }
 
 /// Consensus timeouts for a block time: short ones for fast (devnet) chains.
-fn timeouts(block_time_ms: u64) -> Timeouts {
+pub(crate) fn timeouts(block_time_ms: u64) -> Timeouts {
     if block_time_ms <= 2_000 {
         Timeouts::fast()
     } else {
