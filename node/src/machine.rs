@@ -33,6 +33,12 @@ const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
 pub(crate) const MAX_FUTURE_PROPOSALS: usize = 64;
 /// A peer one block ahead is only synced from after this long without progress here.
 const STALL_MS: u64 = 2_000;
+/// Rounds above this node's round whose proposals it executes, keeps and relays. Honest
+/// validators that hear each other stay within a round or two (timeouts grow 100 ms a round); one
+/// cut off joins the others' round by the f+1 rule, after which the proposer's rebroadcast brings
+/// the proposal again. Without a window, a proposer signing blocks for rounds nobody is in would
+/// make every node execute and hold one per round.
+pub(crate) const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 4;
 /// How often every peer is asked for its status (its tip), to notice being behind.
 const STATUS_EVERY_MS: u64 = 1_000;
 
@@ -112,6 +118,7 @@ pub(crate) struct Footprint {
     pub executed: usize,
     pub future: usize,
     pub member_sets: usize,
+    pub round_values: usize,
     pub timers: usize,
     pub round: u32,
     pub tracked_rounds: usize,
@@ -142,6 +149,10 @@ pub struct NodeMachine<W: Wal> {
     proposal: Box<dyn ProposalSlot>,
     /// Validator sets of the heights gossip is admitted for (at most `MAX_HEIGHTS_AHEAD`).
     member_sets: BTreeMap<u64, ValidatorSet>,
+    /// The first value proposed for each (height, round) above the head: the core keeps only
+    /// the first proposal of a round, so an equivocating proposer's other blocks are neither
+    /// executed, kept nor relayed. Bounded by the gossip height window and the round window.
+    round_values: BTreeMap<(u64, u32), Hash>,
     /// Effects of the input being handled.
     effects: Vec<Effect>,
 }
@@ -177,6 +188,7 @@ impl<W: Wal> NodeMachine<W> {
             sync: RangeSync::default(),
             proposal,
             member_sets: BTreeMap::new(),
+            round_values: BTreeMap::new(),
             effects: Vec::new(),
         }
     }
@@ -264,6 +276,7 @@ impl<W: Wal> NodeMachine<W> {
             executed: self.executed.len(),
             future: self.future.len(),
             member_sets: self.member_sets.len(),
+            round_values: self.round_values.len(),
             timers: self.timers.len(),
             round: self.driver.core().round(),
             tracked_rounds: self.driver.core().tracked_rounds(),
@@ -335,6 +348,28 @@ impl<W: Wal> NodeMachine<W> {
             }
             ConsensusWire::Vote(v) => set.power_of(&v.validator) > 0,
         })
+    }
+
+    /// Whether `proposal` is within `MAX_PROPOSAL_ROUNDS_AHEAD` of this node's round at its
+    /// height, and the first value (or the same one again) for its height and round.
+    fn first_value_in_reach(&mut self, proposal: &SignedProposal) -> bool {
+        let p = &proposal.proposal;
+        let core = self.driver.core();
+        let round = if core.height() == p.height {
+            core.round()
+        } else {
+            0
+        };
+        if p.round > round.saturating_add(MAX_PROPOSAL_ROUNDS_AHEAD) {
+            return false;
+        }
+        let head = self.head_height();
+        self.round_values.retain(|(h, _), _| *h > head);
+        *self
+            .round_values
+            .entry((p.height, p.round))
+            .or_insert(p.value)
+            == p.value
     }
 
     fn start_next_height(&mut self, now: u64) {
@@ -471,6 +506,16 @@ impl<W: Wal> NodeMachine<W> {
                 Some(false) => MessageAcceptance::Reject,
                 None => MessageAcceptance::Ignore,
             };
+        }
+        // The round's proposer, but a round out of reach or a second value for a round: of no
+        // use to the core, and not held against the peer that relayed it (it may have seen
+        // this value first).
+        if let (MessageAcceptance::Accept, ConsensusWire::Proposal { proposal, .. }) =
+            (verdict, &wire)
+        {
+            if !self.first_value_in_reach(proposal) {
+                verdict = MessageAcceptance::Ignore;
+            }
         }
         let usable = matches!(verdict, MessageAcceptance::Accept);
         self.report(id, source, verdict);

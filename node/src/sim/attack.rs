@@ -28,15 +28,19 @@ pub enum Attack {
     Oversized,
     /// Finding 7: a sync peer claiming a huge tip and serving garbage ranges.
     LyingSync,
+    /// Findings 2/3: a Byzantine validator proposing several different blocks for every round
+    /// it is the proposer of, up to far rounds, for the heights being decided.
+    ProposalFlood,
 }
 
 impl Attack {
-    pub const ALL: [Attack; 5] = [
+    pub const ALL: [Attack; 6] = [
         Attack::AlteredProposal,
         Attack::JunkVotes,
         Attack::FutureFlood,
         Attack::Oversized,
         Attack::LyingSync,
+        Attack::ProposalFlood,
     ];
 }
 
@@ -44,7 +48,7 @@ impl Attack {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Expect {
     /// Forged, altered, out of reach: never used nor relayed.
-    NotAccepted,
+    NotAccepted(Attack),
     /// Validly signed by a member within reach: the core's own bounds apply.
     Any,
 }
@@ -121,14 +125,14 @@ impl Adversary {
         self.judged.contains_key(id)
     }
 
-    pub fn sent(&mut self, id: &MessageId, expect_any: bool) {
+    pub fn sent(&mut self, id: &MessageId, attack: Attack, expect_any: bool) {
         if self.judged.len() >= MAX_JUDGED {
             self.judged.pop_first();
         }
         let e = if expect_any {
             Expect::Any
         } else {
-            Expect::NotAccepted
+            Expect::NotAccepted(attack)
         };
         self.judged.insert(id.clone(), e);
     }
@@ -141,8 +145,8 @@ impl Adversary {
         node: usize,
     ) -> Result<(), String> {
         match self.judged.get(id) {
-            Some(Expect::NotAccepted) if verdict == MessageAcceptance::Accept => Err(format!(
-                "node {node} accepted (and relayed) an attack message it should have refused"
+            Some(Expect::NotAccepted(attack)) if verdict == MessageAcceptance::Accept => Err(format!(
+                "node {node} accepted (and relayed) a message of attack {attack:?} it should have refused"
             )),
             _ => Ok(()),
         }
@@ -238,8 +242,10 @@ impl Adversary {
                     None => self.junk_key(rng),
                 };
                 let member = !self.keys.is_empty();
+                // head + 4: no honest node is more than a block past the highest head when
+                // this arrives, and each admits two heights above its own.
                 let far = [
-                    head + 3,
+                    head + 4,
                     head + 1_000 + rng.below(1 << 20),
                     u64::MAX,
                     u64::MAX - 1,
@@ -297,6 +303,57 @@ impl Adversary {
                 }
             }
             Attack::LyingSync => self.lying = true,
+            Attack::ProposalFlood => {
+                for wire in self.proposal_flood(head, rng) {
+                    out.push((from, Topic::Consensus, wire, true));
+                }
+            }
+        }
+        out
+    }
+
+    /// Blocks a Byzantine proposer signs for its rounds (up to `FLOOD_ROUNDS`) of the next two
+    /// heights: each a recent honest block re-dated, so every copy is a different value whose
+    /// body matches its header.
+    fn proposal_flood(&mut self, head: u64, rng: &mut SplitMix) -> Vec<Vec<u8>> {
+        /// Rounds of each height flooded, and blocks per round.
+        const FLOOD_ROUNDS: u32 = 24;
+        const PER_ROUND: u64 = 2;
+        let mut out = Vec::new();
+        let Some((_, template)) = self.recent.last().cloned() else {
+            return out;
+        };
+        for height in [head + 1, head + 2] {
+            for round in 0..FLOOD_ROUNDS {
+                let p = self.set.proposer(height, round);
+                let Some(key) = self.keys.iter().find(|k| k.account() == p).cloned() else {
+                    continue;
+                };
+                for _ in 0..PER_ROUND {
+                    let mut block = template.clone();
+                    block.header.height = height;
+                    block.header.proposer = key.account();
+                    block.header.time_ms =
+                        block.header.time_ms.wrapping_add(1 + rng.below(1 << 30));
+                    let proposal = SignedProposal::sign(
+                        Proposal {
+                            chain_id: self.chain_id.clone(),
+                            height,
+                            round,
+                            value: block.hash(),
+                            pol_round: None,
+                        },
+                        &key,
+                    );
+                    out.push(
+                        ConsensusWire::Proposal {
+                            proposal,
+                            block: Box::new(block),
+                        }
+                        .encode(),
+                    );
+                }
+            }
         }
         out
     }

@@ -14,6 +14,7 @@ mod tests;
 
 use crate::machine::{
     Effect, Input, NodeMachine, ProposalSlot, MAX_FUTURE_PROPOSALS, MAX_HEIGHTS_AHEAD,
+    MAX_PROPOSAL_ROUNDS_AHEAD,
 };
 use crate::node::Node;
 use attack::Adversary;
@@ -711,7 +712,7 @@ impl Sim {
                 ]
                 .concat(),
             );
-            self.adversary.sent(&id, may_accept);
+            self.adversary.sent(&id, attack, may_accept);
             self.stats.attack_messages += 1;
             if data.len() > MAX_GOSSIP_BYTES {
                 continue;
@@ -803,9 +804,11 @@ impl Sim {
             }
             let mine = (block.hash(), block.header.state_root);
             match self.chain.get(checked as usize - 1) {
-                Some(agreed) if *agreed != mine => return Err(self.fail(format!(
+                Some(agreed) if *agreed != mine => {
+                    return Err(self.fail(format!(
                     "agreement: node {i} committed {mine:?} at height {checked}, others {agreed:?}"
-                ))),
+                )))
+                }
                 Some(_) => {}
                 None => self.chain.push(mine),
             }
@@ -816,12 +819,19 @@ impl Sim {
         let wal = h.machine.wal_mut().bytes.len();
         // Rounds a height may track: up to the next one, plus each validator's catch-up rounds.
         let rounds = f.round as usize + 2 + self.sc.n * MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
+        // Rounds a proposal is kept for: those up to the round window, at two heights.
+        let proposal_rounds = f.round as usize + 1 + MAX_PROPOSAL_ROUNDS_AHEAD as usize;
         let bounds = [
             ("future proposals", f.future, MAX_FUTURE_PROPOSALS),
             ("member sets", f.member_sets, MAX_HEIGHTS_AHEAD as usize + 1),
-            // One block per round, and this proposer's own saved one.
-            ("blocks", f.blocks, rounds + 1),
-            ("executed blocks", f.executed, rounds + 1),
+            // One block per round in reach, and this proposer's own saved one.
+            ("blocks", f.blocks, proposal_rounds + 1),
+            ("executed blocks", f.executed, proposal_rounds + 1),
+            (
+                "first values per round",
+                f.round_values,
+                2 * proposal_rounds,
+            ),
             (
                 "sync ranges in flight",
                 f.sync.in_flight,

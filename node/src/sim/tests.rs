@@ -99,3 +99,15 @@ fn sim_finding_7_a_lying_sync_peer_is_banned() {
     );
     assert!(stats.iter().all(|s| s.bans >= 3), "{stats:?}");
 }
+
+/// Findings 2/3: a Byzantine proposer signing several blocks for each of its rounds, up to far
+/// rounds, makes no node execute or keep more than one block per round within reach.
+#[test]
+fn sim_a_flooding_proposer_is_bounded() {
+    run_all(
+        "proposal flood",
+        seeds(900, 2)
+            .into_iter()
+            .map(|s| Scenario::only(s, Attack::ProposalFlood, 4 + (s % 2) as usize, 1)),
+    );
+}
