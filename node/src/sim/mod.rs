@@ -20,11 +20,11 @@ use crate::node::Node;
 use attack::Adversary;
 pub use attack::Attack;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tensorchain_consensus::core::MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
-use tensorchain_consensus::MemoryWal;
+use tensorchain_consensus::{MemoryWal, Timeouts};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec, GenesisValidator};
-use tensorchain_ledger::{Ledger, MemoryStore};
+use tensorchain_ledger::{GenesisState, Ledger, MemoryStore};
 use tensorchain_network::{
     MessageAcceptance, MessageId, NodeKey, PeerId, SyncRequest, SyncResponse,
 };
@@ -65,6 +65,9 @@ pub struct Scenario {
     pub partition: Option<(Vec<bool>, u64)>,
     /// Attacks and the window (ms after start) each runs in.
     pub attacks: Vec<(Attack, u64, u64)>,
+    /// Honest validators that crash (losing what their WAL had not synced) and restart over
+    /// their stored chain: (validator, at ms, down for ms).
+    pub crashes: Vec<(usize, u64, u64)>,
     /// Client transactions per second, sent to honest nodes.
     pub tx_per_s: u64,
 }
@@ -80,6 +83,15 @@ impl Scenario {
                 2_000 + rng.below(8_000),
             )
         });
+        let crashes = if rng.chance(30) {
+            vec![(
+                rng.below(n as u64) as usize,
+                500 + rng.below(6_000),
+                300 + rng.below(3_000),
+            )]
+        } else {
+            vec![]
+        };
         Scenario {
             seed,
             n,
@@ -88,6 +100,7 @@ impl Scenario {
             dup_percent: rng.below(4),
             partition,
             attacks: vec![],
+            crashes,
             tx_per_s: rng.below(6),
         }
     }
@@ -98,6 +111,10 @@ impl Scenario {
         let mut sc = Scenario::honest(seed);
         let mut rng = SplitMix(seed ^ 0xbad);
         sc.byzantine = rng.below((sc.n as u64 - 1) / 3 + 1) as usize;
+        // Only honest validators crash.
+        for c in &mut sc.crashes {
+            c.0 = c.0.max(sc.byzantine);
+        }
         for _ in 0..1 + rng.below(3) {
             let attack = Attack::ALL[rng.below(Attack::ALL.len() as u64) as usize];
             let from = rng.below(3_000);
@@ -118,34 +135,46 @@ impl Scenario {
             dup_percent: 0,
             partition: None,
             attacks: vec![(attack, 500, 6_500)],
+            crashes: vec![],
             tx_per_s: 2,
         }
     }
 
-    /// When the last fault stops: attacks over and the partition healed.
+    /// When the last fault stops: attacks over, the partition healed, crashed nodes back.
     fn calm_at(&self) -> u64 {
         let p = self.partition.as_ref().map_or(0, |p| p.1);
         let a = self.attacks.iter().map(|a| a.2).max().unwrap_or(0);
-        p.max(a).max(3_000)
+        let c = self.crashes.iter().map(|c| c.1 + c.2).max().unwrap_or(0);
+        p.max(a).max(c).max(3_000)
     }
 }
 
-/// A proposer's saved block, in memory: the simulator does not crash nodes.
-#[derive(Default)]
-struct MemorySlot(Option<Block>);
+/// A proposer's saved block, in memory that outlives a crash of its node (its "disk").
+#[derive(Default, Clone)]
+struct MemorySlot(Arc<Mutex<Option<Block>>>);
 
 impl ProposalSlot for MemorySlot {
     fn load(&self) -> Option<Block> {
-        self.0.clone()
+        self.0.lock().expect("slot lock").clone()
     }
 
     fn save(&mut self, block: &Block) -> std::io::Result<()> {
-        self.0 = Some(block.clone());
+        *self.0.lock().expect("slot lock") = Some(block.clone());
         Ok(())
     }
 }
 
+/// What survives a crash: the store (every commit is durable), the WAL's synced prefix and
+/// the saved proposal.
+struct Disk {
+    store: Arc<MemoryStore>,
+    slot: MemorySlot,
+    wal: MemoryWal,
+}
+
 struct Honest {
+    disk_store: Arc<MemoryStore>,
+    slot: MemorySlot,
     node: Arc<Node>,
     machine: NodeMachine<MemoryWal>,
     /// Gossip ids seen, with when (gossipsub's duplicate cache).
@@ -181,6 +210,8 @@ enum Event {
     },
     ClientTx,
     AttackTick(usize),
+    Crash(usize),
+    Restart(usize),
     Calm,
 }
 
@@ -196,6 +227,7 @@ pub struct Stats {
     pub bans: u64,
     /// Honest peers banned after a lossy network failed their ranges.
     pub honest_bans: u64,
+    pub restarts: u64,
     pub end_ms: u64,
 }
 
@@ -206,8 +238,13 @@ pub struct Sim {
     start: u64,
     seq: u64,
     queue: BTreeMap<(u64, u64), Event>,
-    /// Participants: validators `0..n` (honest ones have a machine), then the adversary's peers.
+    /// Participants: validators `0..n` (honest ones have a machine while up), then the
+    /// adversary's peers.
     honest: Vec<Option<Honest>>,
+    /// Honest validators that are down, with what they restart from.
+    down: BTreeMap<usize, Disk>,
+    genesis: GenesisState,
+    timeouts: Timeouts,
     peers: Vec<PeerId>,
     peer_index: BTreeMap<PeerId, usize>,
     /// (banning node, banned peer) until when.
@@ -219,8 +256,39 @@ pub struct Sim {
     /// Heads of honest nodes when the last fault healed.
     calm_heads: Option<Vec<u64>>,
     stats: Stats,
+    /// Each validator's hotkey.
+    hotkeys: Vec<tensorchain_primitives::AccountId>,
+    /// What each honest node signed: (node, height, round, step) → value.
+    signed: BTreeMap<(usize, u64, u32, u8), Option<Hash>>,
     gossip_seq: u64,
     clients: Vec<Keypair>,
+}
+
+/// Starts honest validator `i` from what its disk holds (empty at genesis).
+fn boot(i: usize, disk: Disk, genesis: &GenesisState, timeouts: Timeouts) -> Honest {
+    let ledger = Arc::new(Ledger::open(disk.store.clone(), genesis).expect("the chain opens"));
+    let key = dev_hotkey(NAMES[i]);
+    let node = Arc::new(Node::new(
+        ledger,
+        Arc::new(Metrics::new()),
+        Some(key.account()),
+    ));
+    let machine = NodeMachine::new(
+        node.clone(),
+        Some(key),
+        timeouts,
+        disk.wal,
+        Box::new(disk.slot.clone()),
+    );
+    Honest {
+        disk_store: disk.store,
+        slot: disk.slot,
+        node,
+        machine,
+        seen: BTreeSet::new(),
+        seen_order: VecDeque::new(),
+        checked: 0,
+    }
 }
 
 fn peer_id(i: usize) -> PeerId {
@@ -253,33 +321,14 @@ impl Sim {
         let genesis = spec.genesis_state();
         let timeouts = crate::service::timeouts(spec.block_time_ms);
         let mut honest = Vec::new();
-        for (i, name) in NAMES[..sc.n].iter().enumerate() {
-            if i < sc.byzantine {
-                honest.push(None);
-                continue;
-            }
-            let ledger = Arc::new(
-                Ledger::open(Arc::new(MemoryStore::new()), &genesis).expect("genesis opens"),
-            );
-            let key = dev_hotkey(name);
-            let node = Arc::new(Node::new(
-                ledger,
-                Arc::new(Metrics::new()),
-                Some(key.account()),
-            ));
-            let machine = NodeMachine::new(
-                node.clone(),
-                Some(key),
-                timeouts,
-                MemoryWal::default(),
-                Box::<MemorySlot>::default(),
-            );
-            honest.push(Some(Honest {
-                node,
-                machine,
-                seen: BTreeSet::new(),
-                seen_order: VecDeque::new(),
-                checked: 0,
+        for i in 0..sc.n {
+            honest.push((i >= sc.byzantine).then(|| {
+                let disk = Disk {
+                    store: Arc::new(MemoryStore::new()),
+                    slot: MemorySlot::default(),
+                    wal: MemoryWal::default(),
+                };
+                boot(i, disk, &genesis, timeouts)
             }));
         }
         let byz_keys = NAMES[..sc.byzantine]
@@ -316,6 +365,9 @@ impl Sim {
             seq: 0,
             queue: BTreeMap::new(),
             honest,
+            down: BTreeMap::new(),
+            genesis,
+            timeouts,
             peers,
             peer_index,
             bans: BTreeMap::new(),
@@ -323,6 +375,11 @@ impl Sim {
             adversary,
             calm_heads: None,
             stats: Stats::default(),
+            signed: BTreeMap::new(),
+            hotkeys: NAMES[..sc.n]
+                .iter()
+                .map(|n| dev_hotkey(n).account())
+                .collect(),
             gossip_seq: 0,
             clients,
             sc,
@@ -333,6 +390,10 @@ impl Sim {
         }
         if sim.sc.tx_per_s > 0 {
             sim.push(start + 500, Event::ClientTx);
+        }
+        for (k, (_, at, down)) in sim.sc.crashes.clone().into_iter().enumerate() {
+            sim.push(start + at, Event::Crash(k));
+            sim.push(start + at + down, Event::Restart(k));
         }
         sim.push(start + sim.sc.calm_at(), Event::Calm);
         sim
@@ -436,7 +497,40 @@ impl Sim {
                 self.answer(to, from, request);
                 Ok(())
             }
-            Event::Answer { to, input } => self.input(to, input),
+            // A node that crashed meanwhile never sees the answer.
+            Event::Answer { to, input } if self.honest[to].is_some() => self.input(to, input),
+            Event::Answer { .. } => Ok(()),
+            Event::Crash(k) => {
+                let i = self.sc.crashes[k].0;
+                if let Some(mut h) = self.honest[i].take() {
+                    let mut wal = std::mem::take(h.machine.wal_mut());
+                    wal.crash();
+                    self.down.insert(
+                        i,
+                        Disk {
+                            store: h.disk_store,
+                            slot: h.slot,
+                            wal,
+                        },
+                    );
+                }
+                Ok(())
+            }
+            Event::Restart(k) => {
+                let i = self.sc.crashes[k].0;
+                let Some(disk) = self.down.remove(&i) else {
+                    return Ok(());
+                };
+                self.honest[i] = Some(boot(i, disk, &self.genesis, self.timeouts));
+                self.stats.restarts += 1;
+                let now = self.now;
+                let effects = self.honest[i]
+                    .as_mut()
+                    .expect("restarted")
+                    .machine
+                    .start(now);
+                self.effects(i, effects)
+            }
             Event::ClientTx => {
                 self.client_tx()?;
                 let every = 1_000 / self.sc.tx_per_s.max(1);
@@ -474,6 +568,7 @@ impl Sim {
             match effect {
                 Effect::PublishConsensus(data) => {
                     self.adversary.observe(&data);
+                    self.no_double_sign(i, &data)?;
                     self.publish(i, Topic::Consensus, data)
                 }
                 Effect::PublishTx(data) => self.publish(i, Topic::Tx, data),
@@ -494,9 +589,10 @@ impl Sim {
                     let to = self.peer_index[&peer];
                     self.stats.bans += 1;
                     if to < self.sc.n && self.honest[to].is_some() {
-                        // Only a network that lost its answers can make an honest peer look
-                        // like a liar (three ranges failed in a row).
-                        if self.sc.drop_percent == 0 && !self.partitioned(i, to) {
+                        // Only a network that lost its answers, or a peer that was down, can
+                        // make an honest peer look like a liar (three ranges failed in a row).
+                        let lossy = self.sc.drop_percent > 0 || !self.sc.crashes.is_empty();
+                        if !lossy && !self.partitioned(i, to) {
                             return Err(self.fail(format!("node {i} banned honest node {to}")));
                         }
                         self.stats.honest_bans += 1;
@@ -507,6 +603,37 @@ impl Sim {
             }
         }
         self.check(i)
+    }
+
+    /// Honest node `i` never signs two values for one (height, round, step), across its
+    /// crashes and restarts too (the sign guard and its WAL).
+    fn no_double_sign(&mut self, i: usize, data: &[u8]) -> Result<(), String> {
+        let Ok(wire) = borsh::from_slice::<crate::wire::ConsensusWire>(data) else {
+            return Err(self.fail(format!("node {i} published an undecodable message")));
+        };
+        let (signer, key) = match &wire {
+            crate::wire::ConsensusWire::Proposal { proposal, .. } => {
+                let p = &proposal.proposal;
+                (proposal.proposer, (p.height, p.round, 0u8, Some(p.value)))
+            }
+            crate::wire::ConsensusWire::Vote(v) => {
+                let step = 1 + v.vote.kind as u8;
+                (
+                    v.validator,
+                    (v.vote.height, v.vote.round, step, v.vote.block_hash),
+                )
+            }
+        };
+        if signer != self.hotkeys[i] {
+            return Ok(()); // a relayed message of another validator
+        }
+        let (height, round, step, value) = key;
+        match self.signed.insert((i, height, round, step), value) {
+            Some(before) if before != value => Err(self.fail(format!(
+                "double sign: node {i} signed {before:?} and {value:?} at height {height} round {round} step {step}"
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// A new gossip message from `from`: it sends it to every peer it is connected to.
