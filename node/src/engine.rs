@@ -17,9 +17,6 @@ use tokio::sync::{mpsc, watch};
 /// per peer per second, so this is never the bottleneck; a full queue drops the answer, which
 /// the machine treats as a failed request.
 const SYNC_ANSWERS: usize = 256;
-/// How long the engine sleeps when the machine wants no tick (it always wants a status poll
-/// within a second; this is a backstop).
-const IDLE: Duration = Duration::from_secs(3600);
 
 pub struct EngineConfig {
     pub key: Option<tensorchain_primitives::Keypair>,
@@ -89,10 +86,8 @@ impl Engine {
         let effects = tokio::task::block_in_place(|| self.machine.start(now_ms()));
         self.perform(effects);
         loop {
-            let sleep = match self.machine.next_deadline() {
-                Some(at) => Duration::from_millis(at.saturating_sub(now_ms())),
-                None => IDLE,
-            };
+            let sleep =
+                Duration::from_millis(self.machine.next_deadline().saturating_sub(now_ms()));
             let input = tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|s| *s) => return,

@@ -208,17 +208,16 @@ impl<W: Wal> NodeMachine<W> {
         std::mem::take(&mut self.effects)
     }
 
-    /// When the machine next wants a `Tick` (ms), if ever.
-    pub fn next_deadline(&self) -> Option<u64> {
+    /// When the machine next wants a `Tick` (ms): never later than the next status poll.
+    pub fn next_deadline(&self) -> u64 {
         [
             self.timers.keys().next().map(|(t, _)| *t),
             self.propose_at.map(|(t, _, _)| t),
             self.start_at,
-            Some(self.status_at),
         ]
         .into_iter()
         .flatten()
-        .min()
+        .fold(self.status_at, u64::min)
     }
 
     pub fn handle(&mut self, now: u64, input: Input) -> Vec<Effect> {

@@ -12,7 +12,7 @@ use tensorchain_primitives::{AccountId, Commit, Hash, SignedTx};
 use tensorchain_rpc::{BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
 use tokio::sync::broadcast;
 
-const MAX_MEMPOOL: usize = 20_000;
+pub(crate) const MAX_MEMPOOL: usize = 20_000;
 const MAX_PENDING_PER_SIGNER: usize = 256;
 const MAX_BLOCK_TXS: usize = 5_000;
 /// Failed-transaction statuses remembered for `GET /v1/txs/{hash}`.

@@ -464,9 +464,9 @@ impl Sim {
         let tick = self
             .honest_indices()
             .into_iter()
-            .filter_map(|i| {
+            .map(|i| {
                 let h = self.honest[i].as_ref().expect("honest");
-                h.machine.next_deadline().map(|t| (t, i))
+                (h.machine.next_deadline(), i)
             })
             .min();
         let event_at = self.queue.keys().next().map(|k| k.0);
@@ -944,6 +944,7 @@ impl Sim {
         h.checked = checked;
         let f = h.machine.footprint();
         let wal = h.machine.wal_mut().bytes.len();
+        let mempool = h.node.mempool_len();
         // Rounds a height may track: up to the next one, plus each validator's catch-up rounds.
         let rounds = f.round as usize + 2 + self.sc.n * MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
         // Rounds a proposal is kept for: those up to the round window, at two heights.
@@ -975,6 +976,7 @@ impl Sim {
             ("timers", f.timers, 4 * rounds),
             ("rounds tracked", f.tracked_rounds, rounds),
             ("WAL bytes", wal, MAX_WAL_BYTES),
+            ("mempool transactions", mempool, crate::node::MAX_MEMPOOL),
         ];
         for (what, size, bound) in bounds {
             if size > bound {
