@@ -14,14 +14,24 @@ use tensorchain_primitives::{Block, Commit};
 pub const MAX_SYNC_RESPONSE_BYTES: usize = MAX_RESPONSE_BYTES as usize / 2;
 
 /// Requests in flight at once, spread over peers.
-const MAX_IN_FLIGHT: usize = 8;
+pub(crate) const MAX_IN_FLIGHT: usize = 8;
 /// How far ahead of the head fetched blocks may pile up.
-const WINDOW: u64 = 4 * 1024;
+pub(crate) const WINDOW: u64 = 4 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerStatus {
     pub tip: u64,
     pub earliest: u64,
+}
+
+/// Sizes of `RangeSync`'s tables, for the simulator's bounded-memory check.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SyncFootprint {
+    pub peers: usize,
+    pub in_flight: usize,
+    pub ready: usize,
+    pub failures: usize,
 }
 
 #[derive(Default)]
@@ -176,6 +186,16 @@ impl RangeSync {
     /// Drops everything fetched, to be fetched again (a verified block did not apply here).
     pub fn discard_fetched(&mut self) {
         self.ready.clear();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn footprint(&self) -> SyncFootprint {
+        SyncFootprint {
+            peers: self.peers.len(),
+            in_flight: self.in_flight.len(),
+            ready: self.ready.len(),
+            failures: self.failures.len(),
+        }
     }
 }
 
