@@ -583,8 +583,10 @@ fn every_list_is_paged_with_a_cursor() {
     let v = get(s.addr, "/v1/validators?limit=1").json();
     assert!(v["data"]["candidates"].as_array().unwrap().len() <= 1);
     assert!(v["data"].get("next_cursor").is_some());
-    // A page is never larger than the maximum, whatever the client asks.
+    // A page is never larger than the maximum: a larger one is refused, not silently clamped.
     let r = get(s.addr, "/v1/blocks?limit=4000000000");
+    assert_eq!((r.status, r.code().as_str()), (400, "bad_limit"));
+    let r = get(s.addr, "/v1/blocks?limit=256");
     assert_eq!(r.status, 200);
     let r = get(s.addr, "/v1/hotkeys?cursor=not-a-key");
     assert_eq!((r.status, r.code().as_str()), (400, "bad_cursor"));
