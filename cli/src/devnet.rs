@@ -20,6 +20,8 @@ const STATE_FILE: &str = "devnet.json";
 /// How long a node may take to open its chain and start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the template subnets may take to stop (their requests are bounded by this).
+const TEMPLATE_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(clap::Args, Clone)]
 pub struct DevnetDir {
@@ -430,11 +432,22 @@ fn up(
         return Ok(());
     }
     init_logging();
-    if demo {
-        let demo_url = url.clone();
-        std::thread::spawn(move || crate::template::run_devnet(demo_url));
-    }
+    let template = demo.then(|| {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let url = url.clone();
+        std::thread::spawn(move || {
+            crate::template::run_devnet(url, stopped);
+            let _ = done.send(());
+        });
+        (stop, finished)
+    });
     runtime()?.block_on(wait_for_signal());
+    if let Some((stop, finished)) = template {
+        // The subnets' event streams and requests end before the nodes they talk to.
+        let _ = stop.send(());
+        let _ = finished.recv_timeout(TEMPLATE_STOP_TIMEOUT);
+    }
     let stopped = down(dir)?;
     if !g.json {
         println!("stopped {} node(s)", stopped.len());

@@ -53,9 +53,9 @@ pub fn miner_key(netuid: u16, strategy: Strategy) -> Keypair {
     Keypair::dev(&format!("template/sn{netuid}/{}", strategy.name()))
 }
 
-/// Runs until the process ends; a failed setup is logged and leaves the devnet running without
-/// the template subnets.
-pub fn run_devnet(rest_url: String) {
+/// Runs until `stop` fires (or its sender is dropped); a failed setup is logged and leaves the
+/// devnet running without the template subnets.
+pub fn run_devnet(rest_url: String, stop: tokio::sync::oneshot::Receiver<()>) {
     let client = Client::new(&rest_url);
     if let Err(e) = setup(&client) {
         tracing::warn!(error = %e, "template subnets: setup failed; the devnet runs on without them");
@@ -74,19 +74,21 @@ pub fn run_devnet(rest_url: String) {
                 (netuid, tokio::spawn(async move { start_subnet(&client, netuid, objective).await }))
             })
             .collect();
-        let mut keep = Vec::new();
+        let mut miners = Vec::new();
         for (netuid, start) in starts {
             match start.await {
-                Ok(Ok(miners)) => keep.extend(miners),
+                Ok(Ok(m)) => miners.extend(m),
                 Ok(Err(e)) => tracing::warn!(netuid, error = %e, "template subnet did not start"),
                 Err(e) => tracing::warn!(netuid, error = %e, "template subnet did not start"),
             }
         }
         tracing::info!("template subnets: 1 rewards quality, 2 rewards speed; validators score miners every second");
-        // The miners' axons live as long as this future.
-        std::future::pending::<()>().await;
-        drop(keep);
+        // The miners' axons live until the devnet stops.
+        let _ = stop.await;
+        drop(miners);
     });
+    // Validator tasks are dropped with the runtime; requests in flight end by their timeouts.
+    rt.shutdown_background();
 }
 
 async fn start_subnet(

@@ -73,7 +73,7 @@ pub async fn start(
                 let (copier, sync) = (copier.clone(), sync.clone());
                 axon.attach(move |_, r: Regression| {
                     let (copier, sync) = (copier.clone(), sync.clone());
-                    async move { Ok(answer_regression(strategy, r, &copier, &sync).await) }
+                    async move { answer_regression(strategy, r, &copier, &sync).await }
                 })
             }
             Objective::Speed => {
@@ -113,20 +113,18 @@ async fn answer_regression(
     r: Regression,
     copier: &Dendrite,
     sync: &MetagraphSync,
-) -> Fit {
+) -> SdkResult<Fit> {
     match strategy {
         Strategy::Careful => {
             tokio::time::sleep(CAREFUL_DELAY).await;
-            quality::fit(&r, quality::TRAIN_POINTS)
+            Ok(quality::fit(&r, quality::TRAIN_POINTS))
         }
-        Strategy::Quick => quality::fit(&r, SLOPPY_POINTS),
-        Strategy::Wrong | Strategy::Offline => Fit {
+        Strategy::Quick => Ok(quality::fit(&r, SLOPPY_POINTS)),
+        Strategy::Wrong | Strategy::Offline => Ok(Fit {
             a: r.y.first().copied().unwrap_or(1.0) * 7.0,
             b: -13.0,
-        },
-        Strategy::Copy => copy(copier, sync, r)
-            .await
-            .unwrap_or(Fit { a: 0.0, b: 0.0 }),
+        }),
+        Strategy::Copy => copy(copier, sync, r).await,
     }
 }
 
@@ -152,25 +150,45 @@ async fn answer_puzzle(
         }
         Strategy::Quick => solve(p).await,
         Strategy::Wrong | Strategy::Offline => Ok(Solution { nonce: 7 }),
-        Strategy::Copy => Ok(copy(copier, sync, p)
-            .await
-            .unwrap_or(Solution { nonce: 0 })),
+        Strategy::Copy => copy(copier, sync, p).await,
     }
 }
 
 /// Forwards the synapse to the miner with the highest incentive (not this one) and returns its
-/// answer, if that miner answers it (template miners ask for stake this one does not have).
-async fn copy<S: Synapse>(copier: &Dendrite, sync: &MetagraphSync, s: S) -> Option<S::Response> {
+/// answer, if that miner answers it (template miners ask for stake this one does not have); with
+/// nothing to copy, a copier has no answer.
+async fn copy<S: Synapse>(
+    copier: &Dendrite,
+    sync: &MetagraphSync,
+    s: S,
+) -> SdkResult<S::Response> {
     let m = sync.current();
     let me = copier.hotkey();
     let best = m
         .targets()
         .into_iter()
         .filter(|t| t.hotkey != me && t.addr.is_some())
-        .max_by(|a, b| m.incentive[a.uid as usize].total_cmp(&m.incentive[b.uid as usize]))?;
-    let answer = copier.call(best, s, COPY_TIMEOUT).await;
-    if let QueryStatus::Rejected(e) = &answer.status {
-        tracing::debug!(code = %e.code, "copying miner: the copied axon refused");
+        .max_by(|a, b| m.incentive[a.uid as usize].total_cmp(&m.incentive[b.uid as usize]));
+    let answer = match best {
+        Some(best) => copier.call(best, s, COPY_TIMEOUT).await,
+        None => return Err(nothing_to_copy("no other miner serves an axon")),
+    };
+    match answer.status {
+        QueryStatus::Ok => answer
+            .response
+            .ok_or_else(|| nothing_to_copy("the copied miner's answer was empty")),
+        QueryStatus::Rejected(e) => Err(nothing_to_copy(&format!(
+            "the copied miner refused: {}",
+            e.code
+        ))),
+        other => Err(nothing_to_copy(other.as_str())),
     }
-    answer.response
+}
+
+fn nothing_to_copy(why: &str) -> SdkError {
+    SdkError::new(
+        "nothing_to_copy",
+        format!("this miner copies others and got nothing: {why}"),
+        "run a miner that does the work",
+    )
 }
