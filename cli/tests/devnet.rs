@@ -641,10 +641,10 @@ fn template_subnets_pay_what_their_validators_reward() {
     let mut extra_miner = Killed(run(&[
         "--netuid", "2", "--role", "miner", "--strategy", "quick", "--uri", "eve",
     ]));
+    // Kept open to the end: the miner prints its standing as it changes.
+    let mut miner_out = BufReader::new(extra_miner.0.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(extra_miner.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    miner_out.read_line(&mut line).unwrap();
     let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
     assert_eq!(started["strategy"], "quick");
     assert_eq!(started["objective"], "speed");
@@ -697,6 +697,12 @@ fn template_subnets_pay_what_their_validators_reward() {
         }
     }
     println!("{last}");
+    // The miner saw itself climb: a standing with incentive above zero.
+    let climbed = miner_out.lines().map_while(Result::ok).find_map(|l| {
+        let v: Value = serde_json::from_str(&l).ok()?;
+        (v["incentive"].as_f64()? > 0.0).then_some(v)
+    });
+    assert!(climbed.is_some(), "the extra miner never printed a standing above zero");
 
     // The extra validator set weights in its rounds and never hit the rate limit.
     let mut out = String::new();
