@@ -579,7 +579,9 @@ fn print_up(
         .collect();
     println!("{}", table(&["NAME", "COLDKEY", "HOTKEY"], &rows));
     if demo {
-        println!("\nTemplate subnets: 1 rewards quality (fit a line), 2 rewards speed (solve a puzzle);");
+        println!(
+            "\nTemplate subnets: 1 rewards quality (fit a line), 2 rewards speed (solve a puzzle);"
+        );
         println!("each has validators bob and charlie and miners careful, quick, wrong, copy and offline. Watch:");
         for (netuid, _) in crate::template::SUBNETS {
             println!("  tensorchain subnet metagraph --netuid {netuid} --network {url}");

@@ -153,7 +153,10 @@ fn setup(client: &Client) -> CliResult<()> {
     }
     let alice = dev_coldkey("alice");
     for (netuid, objective) in SUBNETS {
-        if client.get::<Value>(&format!("/v1/subnets/{netuid}")).is_ok() {
+        if client
+            .get::<Value>(&format!("/v1/subnets/{netuid}"))
+            .is_ok()
+        {
             continue;
         }
         let cost: Value = client.get("/v1/subnets/registration-cost")?;
@@ -168,7 +171,11 @@ fn setup(client: &Client) -> CliResult<()> {
             identity: objective.subnet_name().into(),
         };
         client.send(&alice, call, SETUP_TX_LIMIT)?;
-        tracing::info!(netuid, name = objective.subnet_name(), "template: alice created the subnet");
+        tracing::info!(
+            netuid,
+            name = objective.subnet_name(),
+            "template: alice created the subnet"
+        );
     }
     let mut last = None;
     for (netuid, _) in SUBNETS {
@@ -181,11 +188,18 @@ fn setup(client: &Client) -> CliResult<()> {
                 .and_then(|h| h["total_stake"].as_str()?.parse::<u64>().ok())
                 .unwrap_or(0);
             if stake < VALIDATOR_STAKE {
-                let call = Call::AddStake { hotkey: hk, amount: VALIDATOR_STAKE };
+                let call = Call::AddStake {
+                    hotkey: hk,
+                    amount: VALIDATOR_STAKE,
+                };
                 last = Some(client.submit(&client.sign(&cold, call)?)?);
             }
             if !on_chain.contains(&hk) {
-                let call = Call::BurnedRegister { netuid, hotkey: hk, max_cost: MAX_BURN };
+                let call = Call::BurnedRegister {
+                    netuid,
+                    hotkey: hk,
+                    max_cost: MAX_BURN,
+                };
                 last = Some(client.submit(&client.sign(&cold, call)?)?);
             }
         }
@@ -193,7 +207,11 @@ fn setup(client: &Client) -> CliResult<()> {
         for strategy in STRATEGIES {
             let hk = miner_key(netuid, strategy).account();
             if !on_chain.contains(&hk) {
-                let call = Call::BurnedRegister { netuid, hotkey: hk, max_cost: MAX_BURN };
+                let call = Call::BurnedRegister {
+                    netuid,
+                    hotkey: hk,
+                    max_cost: MAX_BURN,
+                };
                 last = Some(client.submit(&client.sign(&ferdie, call)?)?);
             }
         }
@@ -257,13 +275,18 @@ pub fn run(cmd: TemplateCmd, g: &Global) -> CliResult<()> {
     let objective = match objective {
         Some(ObjectiveArg::Quality) => Objective::Quality,
         Some(ObjectiveArg::Speed) => Objective::Speed,
-        None => Objective::of_subnet(subnet["name"].as_str().unwrap_or_default()).ok_or_else(|| {
-            CliError::new(
-                "not_a_template_subnet",
-                format!("subnet {netuid} is named {}, not template-quality or template-speed", subnet["name"]),
-                "pass --objective quality or --objective speed",
-            )
-        })?,
+        None => {
+            Objective::of_subnet(subnet["name"].as_str().unwrap_or_default()).ok_or_else(|| {
+                CliError::new(
+                    "not_a_template_subnet",
+                    format!(
+                        "subnet {netuid} is named {}, not template-quality or template-speed",
+                        subnet["name"]
+                    ),
+                    "pass --objective quality or --objective speed",
+                )
+            })?
+        }
     };
     let sync = MetagraphSync::start(client.clone(), netuid)?;
     let Some(uid) = sync.current().uid_of(&key.account()) else {
@@ -276,7 +299,15 @@ pub fn run(cmd: TemplateCmd, g: &Global) -> CliResult<()> {
     crate::node::init_logging();
     let rt = crate::node::runtime()?;
     match role {
-        Role::Miner => rt.block_on(run_miner(g, client, key, uid, (netuid, objective, strategy), port, sync)),
+        Role::Miner => rt.block_on(run_miner(
+            g,
+            client,
+            key,
+            uid,
+            (netuid, objective, strategy),
+            port,
+            sync,
+        )),
         Role::Validator => rt.block_on(async {
             let json = g.json;
             let cfg = ValidatorConfig::new(netuid, objective);
@@ -299,8 +330,10 @@ pub fn run(cmd: TemplateCmd, g: &Global) -> CliResult<()> {
             if json {
                 json_line(&json!({"rounds": rounds, "weights": stats}));
             } else {
-                println!("weights: {} set, {} committed, {} revealed, {} rate limited, {} other errors",
-                    stats.set, stats.committed, stats.revealed, stats.rate_limited, stats.errors);
+                println!(
+                    "weights: {} set, {} committed, {} revealed, {} rate limited, {} other errors",
+                    stats.set, stats.committed, stats.revealed, stats.rate_limited, stats.errors
+                );
             }
             Ok::<(), CliError>(())
         }),
@@ -330,7 +363,11 @@ async fn run_miner(
     if g.json {
         json_line(&start);
     } else {
-        println!("miner uid {uid} ({}) serving {objective:?} on subnet {netuid} at {}", strategy.name(), m.addr);
+        println!(
+            "miner uid {uid} ({}) serving {objective:?} on subnet {netuid} at {}",
+            strategy.name(),
+            m.addr
+        );
     }
     let mut updates = sync.subscribe();
     let mut shown = None;
@@ -352,7 +389,11 @@ async fn run_miner(
         if g.json {
             json_line(&standing);
         } else {
-            println!("block {}: incentive {incentive:.4}, rank {rank} of {}", mg.block, mg.n());
+            println!(
+                "block {}: incentive {incentive:.4}, rank {rank} of {}",
+                mg.block,
+                mg.n()
+            );
         }
     }
 }

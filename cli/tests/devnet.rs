@@ -619,7 +619,10 @@ fn template_subnets_pay_what_their_validators_reward() {
     let home = dir.path().join("home");
     let d = up_with(dir.path(), &[]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{}/v1/subnets/2", d.url)).call().is_err() {
+    while ureq::get(&format!("{}/v1/subnets/2", d.url))
+        .call()
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "subnet 2 not created in 60 s");
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -647,7 +650,14 @@ fn template_subnets_pay_what_their_validators_reward() {
             .unwrap()
     };
     let mut extra_miner = Killed(run(&[
-        "--netuid", "2", "--role", "miner", "--strategy", "quick", "--uri", "eve",
+        "--netuid",
+        "2",
+        "--role",
+        "miner",
+        "--strategy",
+        "quick",
+        "--uri",
+        "eve",
     ]));
     // Kept open to the end: the miner prints its standing as it changes.
     let mut miner_out = BufReader::new(extra_miner.0.stdout.take().unwrap());
@@ -657,7 +667,14 @@ fn template_subnets_pay_what_their_validators_reward() {
     assert_eq!(started["strategy"], "quick");
     assert_eq!(started["objective"], "speed");
     let mut extra_validator = Killed(run(&[
-        "--netuid", "1", "--role", "validator", "--uri", "dave", "--rounds", "15",
+        "--netuid",
+        "1",
+        "--role",
+        "validator",
+        "--uri",
+        "dave",
+        "--rounds",
+        "15",
     ]));
 
     // Incentive follows each subnet's objective: the careful (accurate) miner leads subnet 1,
@@ -672,9 +689,7 @@ fn template_subnets_pay_what_their_validators_reward() {
         );
         std::thread::sleep(Duration::from_millis(500));
         let of = |(inc, hk): &(Vec<f64>, Vec<String>), who: &str| -> f64 {
-            hk.iter()
-                .position(|h| *h == who)
-                .map_or(-1.0, |u| inc[u])
+            hk.iter().position(|h| *h == who).map_or(-1.0, |u| inc[u])
         };
         let (q, s) = (incentives(&d, 1), incentives(&d, 2));
         let inc = |netuid: u16, strategy: &str| {
@@ -710,7 +725,10 @@ fn template_subnets_pay_what_their_validators_reward() {
         let v: Value = serde_json::from_str(&l).ok()?;
         (v["incentive"].as_f64()? > 0.0).then_some(v)
     });
-    assert!(climbed.is_some(), "the extra miner never printed a standing above zero");
+    assert!(
+        climbed.is_some(),
+        "the extra miner never printed a standing above zero"
+    );
 
     // The extra validator set weights in its rounds and never hit the rate limit.
     let mut out = String::new();
@@ -724,5 +742,8 @@ fn template_subnets_pay_what_their_validators_reward() {
     let summary: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("validator printed {out:?}: {e}"));
     assert_eq!(summary["weights"]["rate_limited"], 0, "{summary}");
-    assert!(summary["weights"]["set"].as_u64().unwrap() >= 1, "{summary}");
+    assert!(
+        summary["weights"]["set"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
 }

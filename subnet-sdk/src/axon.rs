@@ -148,9 +148,9 @@ impl Axon {
                     "pick another port (0 picks a free one)",
                 )
             })?;
-        let addr = listener.local_addr().map_err(|e| {
-            SdkError::new("bind_failed", e.to_string(), "pick another port")
-        })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SdkError::new("bind_failed", e.to_string(), "pick another port"))?;
         let max_body = self.config.max_body_bytes;
         let inner = Arc::new(Inner {
             hotkey: self.key.account(),
@@ -216,12 +216,29 @@ struct Guard {
     expiry: VecDeque<(u64, AccountId, u64)>,
 }
 
-fn reject(status: StatusCode, code: &str, message: String, hint: &str) -> Response {
-    (
+/// A refused request: its status and the error body the caller gets.
+struct Rejection {
+    status: StatusCode,
+    code: String,
+    message: String,
+    hint: String,
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let body =
+            json!({"error": {"code": self.code, "message": self.message, "hint": self.hint}});
+        (self.status, Json(body)).into_response()
+    }
+}
+
+fn reject(status: StatusCode, code: &str, message: String, hint: &str) -> Rejection {
+    Rejection {
         status,
-        Json(json!({"error": {"code": code, "message": message, "hint": hint}})),
-    )
-        .into_response()
+        code: code.to_string(),
+        message,
+        hint: hint.to_string(),
+    }
 }
 
 async fn handle(
@@ -236,11 +253,12 @@ async fn handle(
             "axon_busy",
             format!("the axon is answering {MAX_CONCURRENT_REQUESTS} requests already"),
             "retry in a moment",
-        );
+        )
+        .into_response();
     };
     let caller = match check(&st, &name, &headers, &body) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.into_response(),
     };
     let Some(handler) = st.handlers.get(name.as_str()) else {
         let known: Vec<&str> = st.handlers.keys().copied().collect();
@@ -249,7 +267,8 @@ async fn handle(
             "unknown_synapse",
             format!("this axon does not answer '{name}'"),
             &format!("it answers: {}", known.join(", ")),
-        );
+        )
+        .into_response();
     };
     match tokio::time::timeout(st.config.handler_timeout, handler(caller, body)).await {
         Ok(Ok(bytes)) => (
@@ -264,7 +283,7 @@ async fn handle(
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
-            reject(status, &e.code, e.message, &e.hint)
+            reject(status, &e.code, e.message, &e.hint).into_response()
         }
         Err(_) => reject(
             StatusCode::GATEWAY_TIMEOUT,
@@ -274,12 +293,13 @@ async fn handle(
                 st.config.handler_timeout.as_millis()
             ),
             "ask again later or with a smaller request",
-        ),
+        )
+        .into_response(),
     }
 }
 
 /// The checks of the module doc, in order; the caller if all pass.
-fn check(st: &Inner, name: &str, headers: &HeaderMap, body: &[u8]) -> Result<Caller, Response> {
+fn check(st: &Inner, name: &str, headers: &HeaderMap, body: &[u8]) -> Result<Caller, Rejection> {
     let auth = RequestAuth::from_headers(|h| headers.get(h).and_then(|v| v.to_str().ok()));
     let Some(auth) = auth else {
         return Err(reject(

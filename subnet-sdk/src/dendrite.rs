@@ -102,7 +102,9 @@ impl Dendrite {
         make: impl Fn(&Target) -> S,
         timeout: Duration,
     ) -> Vec<UidResponse<S::Response>> {
-        let calls = targets.iter().map(|t| self.call(t.clone(), make(t), timeout));
+        let calls = targets
+            .iter()
+            .map(|t| self.call(t.clone(), make(t), timeout));
         futures::future::join_all(calls).await
     }
 

@@ -73,9 +73,7 @@ fn rao(x: &Value) -> Option<u64> {
 impl Metagraph {
     /// Reads the metagraph in one call.
     pub fn fetch(client: &Client, netuid: u16) -> SdkResult<Metagraph> {
-        let v: Value = client.get(&format!(
-            "/v1/subnets/{netuid}/metagraph?fields={COLUMNS}"
-        ))?;
+        let v: Value = client.get(&format!("/v1/subnets/{netuid}/metagraph?fields={COLUMNS}"))?;
         Ok(Metagraph {
             netuid,
             block: v["block"].as_u64().ok_or_else(|| missing("block"))?,
@@ -84,7 +82,9 @@ impl Metagraph {
             stake: column(&v, "stake", rao)?,
             validator_permit: column(&v, "validator_permit", Value::as_bool)?,
             // An address that does not parse is as good as none: nothing to query there.
-            axons: column(&v, "axon", |x| Some(x.as_str().and_then(|s| s.parse().ok())))?,
+            axons: column(&v, "axon", |x| {
+                Some(x.as_str().and_then(|s| s.parse().ok()))
+            })?,
             last_update: column(&v, "last_update", Value::as_u64)?,
             incentive: column(&v, "incentive", Value::as_f64)?,
             dividends: column(&v, "dividends", Value::as_f64)?,

@@ -115,10 +115,17 @@ pub struct WeightStats {
 pub enum Outcome {
     Waited,
     /// Weights set (or revealed) at this block, over this many uids.
-    Set { block: u64, uids: usize },
-    Committed { block: u64 },
+    Set {
+        block: u64,
+        uids: usize,
+    },
+    Committed {
+        block: u64,
+    },
     /// A named error from the chain; what happens next is in the setter's state.
-    Failed { code: String },
+    Failed {
+        code: String,
+    },
 }
 
 pub struct WeightSetter {
@@ -198,7 +205,13 @@ impl WeightSetter {
                     uids: uids.len(),
                 }),
             Plan::Commit => {
-                let salt: Vec<u8> = chain.head.to_le_bytes().iter().chain(self.key.account().0.iter()).copied().collect();
+                let salt: Vec<u8> = chain
+                    .head
+                    .to_le_bytes()
+                    .iter()
+                    .chain(self.key.account().0.iter())
+                    .copied()
+                    .collect();
                 let hash = weights_commit_hash(&self.key.account(), n, &uids, &values, &salt, vk);
                 let sent = self.send(Call::CommitWeights { netuid: n, hash });
                 if sent.is_ok() {

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tensorchain_primitives::{AccountId, Keypair};
 use tensorchain_subnet_sdk::axon::{Axon, AxonConfig, ServingAxon};
-use tensorchain_subnet_sdk::{auth, now_ms, Dendrite, Metagraph, MetagraphSync, QueryStatus, Synapse, Target};
+use tensorchain_subnet_sdk::{
+    auth, now_ms, Dendrite, Metagraph, MetagraphSync, QueryStatus, Synapse, Target,
+};
 
 const NETUID: u16 = 7;
 
@@ -99,7 +101,12 @@ fn echo(text: &str) -> Echo {
 }
 
 /// POSTs a hand-signed request: (HTTP status, error code).
-async fn raw(addr: SocketAddr, synapse: &str, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> (u16, String) {
+async fn raw(
+    addr: SocketAddr,
+    synapse: &str,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+) -> (u16, String) {
     let url = format!("http://{addr}/synapse/{synapse}");
     tokio::task::spawn_blocking(move || {
         let mut req = ureq::post(&url).timeout(Duration::from_secs(5));
@@ -136,51 +143,98 @@ async fn the_axon_rejects_unsigned_stale_forged_unregistered_poor_replayed_and_f
     let timeout = Duration::from_secs(5);
 
     // A registered, staked validator gets its answer, and the handler knows its uid.
-    let ok = Dendrite::new(net.validator.clone(), NETUID).call(t.clone(), echo("hi"), timeout).await;
+    let ok = Dendrite::new(net.validator.clone(), NETUID)
+        .call(t.clone(), echo("hi"), timeout)
+        .await;
     assert_eq!(ok.status, QueryStatus::Ok);
     assert_eq!(ok.response.as_deref(), Some("hi from uid 1"));
 
     let body = serde_json::to_vec(&echo("x")).unwrap();
-    assert_eq!(raw(axon.addr, "echo", vec![], body.clone()).await, (401, "unsigned_request".into()));
+    assert_eq!(
+        raw(axon.addr, "echo", vec![], body.clone()).await,
+        (401, "unsigned_request".into())
+    );
 
     let signed = |ts: u64, nonce: u64, receiver: &AccountId| {
-        auth::sign(&net.validator, receiver, NETUID, "echo", ts, nonce, &body).headers().to_vec()
+        auth::sign(&net.validator, receiver, NETUID, "echo", ts, nonce, &body)
+            .headers()
+            .to_vec()
     };
     let stale = signed(now_ms() - 10_000, 1, &net.miner.account());
-    assert_eq!(raw(axon.addr, "echo", stale, body.clone()).await, (401, "stale_request".into()));
+    assert_eq!(
+        raw(axon.addr, "echo", stale, body.clone()).await,
+        (401, "stale_request".into())
+    );
     let future = signed(now_ms() + 10_000, 2, &net.miner.account());
-    assert_eq!(raw(axon.addr, "echo", future, body.clone()).await, (401, "stale_request".into()));
+    assert_eq!(
+        raw(axon.addr, "echo", future, body.clone()).await,
+        (401, "stale_request".into())
+    );
     // Signed for another axon: replaying it here fails the signature.
     let elsewhere = signed(now_ms(), 3, &net.stranger.account());
-    assert_eq!(raw(axon.addr, "echo", elsewhere, body.clone()).await, (401, "bad_signature".into()));
+    assert_eq!(
+        raw(axon.addr, "echo", elsewhere, body.clone()).await,
+        (401, "bad_signature".into())
+    );
 
-    let stranger = Dendrite::new(net.stranger.clone(), NETUID).call(t.clone(), echo("x"), timeout).await;
+    let stranger = Dendrite::new(net.stranger.clone(), NETUID)
+        .call(t.clone(), echo("x"), timeout)
+        .await;
     assert_eq!(rejected(&stranger), "caller_not_registered");
-    let poor = Dendrite::new(net.poor.clone(), NETUID).call(t.clone(), echo("x"), timeout).await;
+    let poor = Dendrite::new(net.poor.clone(), NETUID)
+        .call(t.clone(), echo("x"), timeout)
+        .await;
     assert_eq!(rejected(&poor), "insufficient_stake");
 
     // The same signed request twice: the second is a replay.
     let once = signed(now_ms(), 4, &net.miner.account());
-    assert_eq!(raw(axon.addr, "echo", once.clone(), body.clone()).await.0, 200);
-    assert_eq!(raw(axon.addr, "echo", once, body.clone()).await, (409, "replayed_request".into()));
+    assert_eq!(
+        raw(axon.addr, "echo", once.clone(), body.clone()).await.0,
+        200
+    );
+    assert_eq!(
+        raw(axon.addr, "echo", once, body.clone()).await,
+        (409, "replayed_request".into())
+    );
 
     // The validator spent its 3 requests of this second: wait for its bucket to refill.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let unknown_body = b"{}".to_vec();
-    let h = auth::sign(&net.validator, &net.miner.account(), NETUID, "nope", now_ms(), 5, &unknown_body);
-    assert_eq!(raw(axon.addr, "nope", h.headers().to_vec(), unknown_body).await, (404, "unknown_synapse".into()));
+    let h = auth::sign(
+        &net.validator,
+        &net.miner.account(),
+        NETUID,
+        "nope",
+        now_ms(),
+        5,
+        &unknown_body,
+    );
+    assert_eq!(
+        raw(axon.addr, "nope", h.headers().to_vec(), unknown_body).await,
+        (404, "unknown_synapse".into())
+    );
 
     // A burst of 3 a second: the 4th and later requests of a burst are refused, others' are not.
     let flooder = Dendrite::new(net.flooder.clone(), NETUID);
-    let burst = flooder.query(&vec![t.clone(); 6], |_| echo("x"), timeout).await;
+    let burst = flooder
+        .query(&vec![t.clone(); 6], |_| echo("x"), timeout)
+        .await;
     let codes: Vec<&str> = burst.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(codes.iter().filter(|c| **c == "ok").count(), 3, "{codes:?}");
-    assert!(burst.iter().filter(|r| r.status != QueryStatus::Ok).all(|r| rejected(r) == "rate_limited"));
-    let other = Dendrite::new(net.validator.clone(), NETUID).call(t.clone(), echo("x"), timeout).await;
+    assert!(burst
+        .iter()
+        .filter(|r| r.status != QueryStatus::Ok)
+        .all(|r| rejected(r) == "rate_limited"));
+    let other = Dendrite::new(net.validator.clone(), NETUID)
+        .call(t.clone(), echo("x"), timeout)
+        .await;
     assert_eq!(other.status, QueryStatus::Ok);
     // The bucket refills: a second later the flooder is answered again.
     tokio::time::sleep(Duration::from_millis(1_100)).await;
-    assert_eq!(flooder.call(t, echo("x"), timeout).await.status, QueryStatus::Ok);
+    assert_eq!(
+        flooder.call(t, echo("x"), timeout).await.status,
+        QueryStatus::Ok
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -188,29 +242,60 @@ async fn the_dendrite_reports_timeouts_dead_and_missing_axons_per_uid() {
     let net = net();
     let axon = serve(&net, 100).await;
     // A port that was free a moment ago: nothing listens there.
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     // Accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap();
     let targets = vec![
-        Target { uid: 0, ..target(&net, Some(axon.addr)) },
-        Target { uid: 1, ..target(&net, Some(dead)) },
-        Target { uid: 2, ..target(&net, None) },
-        Target { uid: 3, ..target(&net, Some(silent_addr)) },
-        Target { uid: 4, ..target(&net, Some(axon.addr)) },
+        Target {
+            uid: 0,
+            ..target(&net, Some(axon.addr))
+        },
+        Target {
+            uid: 1,
+            ..target(&net, Some(dead))
+        },
+        Target {
+            uid: 2,
+            ..target(&net, None)
+        },
+        Target {
+            uid: 3,
+            ..target(&net, Some(silent_addr))
+        },
+        Target {
+            uid: 4,
+            ..target(&net, Some(axon.addr))
+        },
     ];
     let dendrite = Dendrite::new(net.validator.clone(), NETUID);
     let started = Instant::now();
     let timeout = Duration::from_millis(400);
     // uid 4's miner takes longer than the timeout.
     let out = dendrite
-        .query(&targets, |t| Echo { text: "q".into(), sleep_ms: if t.uid == 4 { 2_000 } else { 0 } }, timeout)
+        .query(
+            &targets,
+            |t| Echo {
+                text: "q".into(),
+                sleep_ms: if t.uid == 4 { 2_000 } else { 0 },
+            },
+            timeout,
+        )
         .await;
     let elapsed = started.elapsed();
     let statuses: Vec<(u16, &str)> = out.iter().map(|r| (r.uid, r.status.as_str())).collect();
     assert_eq!(
         statuses,
-        vec![(0, "ok"), (1, "unreachable"), (2, "no_axon"), (3, "timeout"), (4, "timeout")]
+        vec![
+            (0, "ok"),
+            (1, "unreachable"),
+            (2, "no_axon"),
+            (3, "timeout"),
+            (4, "timeout")
+        ]
     );
     // All at once: the whole query takes about one timeout, not one per uid.
     assert!(elapsed < Duration::from_millis(1_000), "{elapsed:?}");

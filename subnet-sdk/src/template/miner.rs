@@ -54,12 +54,11 @@ pub async fn start(
 ) -> SdkResult<Miner> {
     let (addr, served) = if cfg.strategy == Strategy::Offline {
         // An address nobody will listen at: a dead axon, as a crashed miner leaves behind.
-        let probe = std::net::TcpListener::bind(cfg.bind).map_err(|e| {
-            SdkError::new("bind_failed", e.to_string(), "pick another address")
-        })?;
-        let addr = probe.local_addr().map_err(|e| {
-            SdkError::new("bind_failed", e.to_string(), "pick another address")
-        })?;
+        let probe = std::net::TcpListener::bind(cfg.bind)
+            .map_err(|e| SdkError::new("bind_failed", e.to_string(), "pick another address"))?;
+        let addr = probe
+            .local_addr()
+            .map_err(|e| SdkError::new("bind_failed", e.to_string(), "pick another address"))?;
         (addr, None)
     } else {
         let mut config = AxonConfig::new(cfg.netuid);
@@ -136,9 +135,11 @@ async fn answer_puzzle(
 ) -> SdkResult<Solution> {
     let solve = |p: Puzzle| async move {
         blocking(move || {
-            speed::solve(&p).map(|nonce| Solution { nonce }).ok_or_else(|| {
-                SdkError::new("unsolvable", "the puzzle is malformed or too hard", "")
-            })
+            speed::solve(&p)
+                .map(|nonce| Solution { nonce })
+                .ok_or_else(|| {
+                    SdkError::new("unsolvable", "the puzzle is malformed or too hard", "")
+                })
         })
         .await
     };
@@ -157,11 +158,7 @@ async fn answer_puzzle(
 /// Forwards the synapse to the miner with the highest incentive (not this one) and returns its
 /// answer, if that miner answers it (template miners ask for stake this one does not have); with
 /// nothing to copy, a copier has no answer.
-async fn copy<S: Synapse>(
-    copier: &Dendrite,
-    sync: &MetagraphSync,
-    s: S,
-) -> SdkResult<S::Response> {
+async fn copy<S: Synapse>(copier: &Dendrite, sync: &MetagraphSync, s: S) -> SdkResult<S::Response> {
     let m = sync.current();
     let me = copier.hotkey();
     let best = m

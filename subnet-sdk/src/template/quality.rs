@@ -76,7 +76,7 @@ pub fn fit(r: &Regression, points: usize) -> Fit {
 pub fn score(seed: u64, fit: &Fit) -> f64 {
     let (a, b, _) = truth(seed);
     // Held-out points come from a stream of their own: nothing in the challenge reveals them.
-    let mut rng = SplitMix(seed ^ 0x5EED_0F_4E1D_0075);
+    let mut rng = SplitMix(seed ^ 0x005E_ED0F_4E1D_0075);
     let mse = (0..HELD_OUT_POINTS)
         .map(|_| {
             let x = uniform(&mut rng, -5.0, 5.0);

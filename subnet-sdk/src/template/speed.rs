@@ -81,7 +81,10 @@ mod tests {
             let p = challenge(seed);
             let n = solve(&p).unwrap();
             assert!(verify(&p, n));
-            assert!(score(&p, Some(&Solution { nonce: n }), 5) > score(&p, Some(&Solution { nonce: n }), 300));
+            assert!(
+                score(&p, Some(&Solution { nonce: n }), 5)
+                    > score(&p, Some(&Solution { nonce: n }), 300)
+            );
             assert_eq!(score(&p, None, 1), 0.0);
         }
         let p = challenge(9);

@@ -103,7 +103,10 @@ pub async fn run(
                 .into_iter()
                 .zip(&targets)
                 .map(|(r, t)| {
-                    let s = r.response.as_ref().map_or(0.0, |f| quality::score(seed(t), f));
+                    let s = r
+                        .response
+                        .as_ref()
+                        .map_or(0.0, |f| quality::score(seed(t), f));
                     (r.summary(), s)
                 })
                 .collect(),
@@ -114,7 +117,10 @@ pub async fn run(
                 .zip(&targets)
                 .map(|(r, t)| {
                     let latency = r.latency.as_millis() as u64;
-                    (r.summary(), speed::score(&speed::challenge(seed(t)), r.response.as_ref(), latency))
+                    (
+                        r.summary(),
+                        speed::score(&speed::challenge(seed(t)), r.response.as_ref(), latency),
+                    )
                 })
                 .collect(),
         };
@@ -159,4 +165,3 @@ pub async fn run(
     }
     Ok(setter.map(|s| s.stats).unwrap_or_default())
 }
-
