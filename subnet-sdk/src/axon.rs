@@ -10,7 +10,7 @@ use crate::auth::RequestAuth;
 use crate::error::{SdkError, SdkResult};
 use crate::metagraph::MetagraphSync;
 use crate::rest::Client;
-use crate::{now_ms, Synapse};
+use crate::{blocking, now_ms, Synapse};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -137,6 +137,24 @@ impl Axon {
         self
     }
 
+    /// Serves (see [`Axon::serve`]) and announces the address on chain: `external_ip` (or the
+    /// bound IP) and the bound port.
+    pub async fn serve_and_announce(
+        self,
+        metagraph: MetagraphSync,
+        client: &Client,
+    ) -> SdkResult<ServingAxon> {
+        let (key, netuid, ip) = (
+            self.key.clone(),
+            self.config.netuid,
+            self.config.external_ip,
+        );
+        let serving = self.serve(metagraph).await?;
+        let addr = SocketAddr::new(ip.unwrap_or(serving.addr.ip()), serving.addr.port());
+        announce(client, &key, netuid, addr).await?;
+        Ok(serving)
+    }
+
     /// Listens (checking callers against `metagraph`) and serves until the result is dropped.
     pub async fn serve(self, metagraph: MetagraphSync) -> SdkResult<ServingAxon> {
         let listener = tokio::net::TcpListener::bind(self.config.bind)
@@ -179,20 +197,40 @@ impl Axon {
     }
 }
 
-/// Announces the axon on chain (`serve_axon`, signed by the miner's hotkey) and waits for it to
-/// be included. Blocking: call through [`crate::blocking`] from async code.
-pub fn announce(client: &Client, key: &Keypair, netuid: u16, addr: SocketAddr) -> SdkResult<u64> {
+/// `serve_axon` is rate limited per hotkey (`serving_rate_limit` blocks, 2 on a devnet, 50 on
+/// mainnet); a restarted miner retries its announcement this many times, a second apart.
+const ANNOUNCE_ATTEMPTS: u32 = 60;
+
+/// Announces an axon address on chain (`serve_axon`, signed by the miner's hotkey) and waits for
+/// it to land, retrying while the chain answers with a transient named error
+/// (`serving_rate_limited`, a busy mempool, …); an unregistered hotkey fails at once.
+pub async fn announce(
+    client: &Client,
+    key: &Keypair,
+    netuid: u16,
+    addr: SocketAddr,
+) -> SdkResult<u64> {
     let ip = match addr.ip() {
         IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
         IpAddr::V6(v6) => v6.octets(),
     };
-    let call = Call::ServeAxon {
-        netuid,
-        ip,
-        port: addr.port(),
-        protocol: 4,
-    };
-    client.send(key, call, Duration::from_secs(60))
+    let mut last = None;
+    for _ in 0..ANNOUNCE_ATTEMPTS {
+        let (client, key) = (client.clone(), key.clone());
+        let call = Call::ServeAxon {
+            netuid,
+            ip,
+            port: addr.port(),
+            protocol: 4,
+        };
+        match blocking(move || client.send(&key, call, Duration::from_secs(60))).await {
+            Ok(block) => return Ok(block),
+            Err(e) if e.code == "hotkey_not_registered" => return Err(e),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Err(last.expect("at least one attempt"))
 }
 
 struct Inner {

@@ -25,9 +25,6 @@ pub const CAREFUL_DELAY: Duration = Duration::from_millis(300);
 pub const SLOPPY_POINTS: usize = 2;
 /// How long a copying miner waits for the miner it copies.
 const COPY_TIMEOUT: Duration = Duration::from_secs(1);
-/// `serve_axon` is rate limited per hotkey (`serving_rate_limit` blocks); a restarted miner
-/// retries its announcement this many times, a second apart.
-const ANNOUNCE_ATTEMPTS: u32 = 60;
 
 #[derive(Debug, Clone)]
 pub struct MinerConfig {
@@ -83,28 +80,16 @@ pub async fn start(
                 })
             }
         };
-        let serving = axon.serve(sync).await?;
+        let serving = axon.serve_and_announce(sync, &client).await?;
         (serving.addr, Some(serving))
     };
-    announce(&client, &key, cfg.netuid, addr).await?;
+    if served.is_none() {
+        axon::announce(&client, &key, cfg.netuid, addr).await?;
+    }
     Ok(Miner {
         addr,
         _axon: served,
     })
-}
-
-async fn announce(client: &Client, key: &Keypair, netuid: u16, addr: SocketAddr) -> SdkResult<()> {
-    let mut last = None;
-    for _ in 0..ANNOUNCE_ATTEMPTS {
-        let (client, key) = (client.clone(), key.clone());
-        match blocking(move || axon::announce(&client, &key, netuid, addr)).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.code == "hotkey_not_registered" => return Err(e),
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    Err(last.expect("at least one attempt"))
 }
 
 async fn answer_regression(
