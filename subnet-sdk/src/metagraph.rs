@@ -7,7 +7,7 @@ use crate::dendrite::Target;
 use crate::error::{SdkError, SdkResult};
 use crate::rest::Client;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,6 +26,9 @@ const RECONNECT_DELAY: Duration = Duration::from_secs(1);
 /// The stream carries a block event per block and keep-alives; this much silence means the
 /// connection is dead.
 const STREAM_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest event line read (and the most data of one event): a block event lists its
+/// transaction hashes, under 2 MiB for the largest block (4 MiB of the smallest transactions).
+const MAX_EVENT_BYTES: u64 = 4 * 1024 * 1024;
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metagraph {
@@ -201,7 +204,7 @@ fn follow(client: Client, netuid: u16, tx: watch::Sender<Arc<Metagraph>>, stop: 
         if let Some(id) = last_id {
             req = req.set("Last-Event-ID", &id.to_string());
         }
-        let reader = match req.call() {
+        let mut reader = match req.call() {
             Ok(resp) => BufReader::new(resp.into_reader()),
             Err(e) => {
                 tracing::debug!(netuid, error = %e, "metagraph: event stream unavailable");
@@ -210,21 +213,31 @@ fn follow(client: Client, netuid: u16, tx: watch::Sender<Arc<Metagraph>>, stop: 
             }
         };
         let (mut kind, mut data, mut dirty) = (String::new(), String::new(), false);
-        for line in reader.lines() {
+        let mut raw = String::new();
+        loop {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let Ok(line) = line else { break };
+            raw.clear();
+            // One line at most MAX_EVENT_BYTES; a longer one (or a broken stream) reconnects.
+            match (&mut reader).take(MAX_EVENT_BYTES).read_line(&mut raw) {
+                Ok(n) if n > 0 && raw.ends_with('\n') => {}
+                _ => break,
+            }
+            let line = raw.trim_end_matches(['\n', '\r']);
             if let Some(k) = line.strip_prefix("event:") {
                 kind = k.trim().to_string();
             } else if let Some(d) = line.strip_prefix("data:") {
+                if data.len() + d.len() > MAX_EVENT_BYTES as usize {
+                    break;
+                }
                 data.push_str(d.trim());
             } else if let Some(id) = line.strip_prefix("id:") {
                 last_id = id.trim().parse().ok().or(last_id);
             } else if line.is_empty() && !kind.is_empty() {
-                let v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
                 if kind == "block" {
-                    let height = v["height"].as_u64().unwrap_or(0);
+                    // A block event's id is its height.
+                    let height = last_id.unwrap_or(0);
                     if dirty || height >= last_read + RESYNC_BLOCKS {
                         if let Ok(m) = Metagraph::fetch(&client, netuid) {
                             last_read = m.block;
@@ -232,8 +245,9 @@ fn follow(client: Client, netuid: u16, tx: watch::Sender<Arc<Metagraph>>, stop: 
                             tx.send_replace(Arc::new(m));
                         }
                     }
-                } else if v["netuid"].as_u64() == Some(netuid as u64) {
-                    dirty = true;
+                } else {
+                    let v: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
+                    dirty |= v["netuid"].as_u64() == Some(netuid as u64);
                 }
                 kind.clear();
                 data.clear();
