@@ -627,6 +627,25 @@ fn template_subnets_pay_what_their_validators_reward() {
         std::thread::sleep(Duration::from_millis(250));
     }
 
+    // Subnet 1 hides weights until the next epoch: its validators commit, then reveal.
+    let (ok, set) = cli(
+        &d,
+        &home,
+        &[
+            "subnet",
+            "set",
+            "--netuid",
+            "1",
+            "--name",
+            "commit_reveal_enabled",
+            "--value",
+            "1",
+            "--uri",
+            "alice",
+        ],
+    );
+    assert!(ok, "{set}");
+
     // One more miner, as a person would start it (docs/subnets.md): eve's hotkey, quick, on the
     // speed subnet; and one more validator (dave) on the quality subnet for a few rounds.
     for (netuid, who) in [("2", "eve"), ("1", "dave")] {
@@ -674,7 +693,7 @@ fn template_subnets_pay_what_their_validators_reward() {
         "--uri",
         "dave",
         "--rounds",
-        "15",
+        "20",
     ]));
 
     // Incentive follows each subnet's objective: the careful (accurate) miner leads subnet 1,
@@ -730,7 +749,8 @@ fn template_subnets_pay_what_their_validators_reward() {
         "the extra miner never printed a standing above zero"
     );
 
-    // The extra validator set weights in its rounds and never hit the rate limit.
+    // The extra validator committed and revealed weights in its rounds and never hit the rate
+    // limit.
     let mut out = String::new();
     extra_validator
         .0
@@ -743,7 +763,11 @@ fn template_subnets_pay_what_their_validators_reward() {
         .unwrap_or_else(|e| panic!("validator printed {out:?}: {e}"));
     assert_eq!(summary["weights"]["rate_limited"], 0, "{summary}");
     assert!(
-        summary["weights"]["set"].as_u64().unwrap() >= 1,
+        summary["weights"]["committed"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    assert!(
+        summary["weights"]["revealed"].as_u64().unwrap() >= 1,
         "{summary}"
     );
 }
