@@ -107,14 +107,6 @@ impl Client {
         )
     }
 
-    /// The head block's height.
-    pub fn head(&self) -> SdkResult<u64> {
-        let head: Value = self.get("/v1/blocks/head")?;
-        head["header"]["height"]
-            .as_u64()
-            .ok_or_else(|| self.bad_response("the head has no height"))
-    }
-
     pub fn chain(&self) -> SdkResult<ChainInfo> {
         self.get("/v1/chain")
     }
