@@ -1,6 +1,6 @@
 //! `tensorchain devnet`: a local chain of N validator processes on 127.0.0.1, each with its own
 //! data dir, REST port and p2p port, all peered with each other. `up` starts (or resumes) them and
-//! stays in the foreground running the demo until Ctrl-C (or, with `--detach`, returns at once);
+//! stays in the foreground running the template subnets until Ctrl-C (or, with `--detach`, returns at once);
 //! `status`, `down` and `reset` work from any terminal through `<devnet>/devnet.json`.
 
 use crate::error::{CliError, CliResult};
@@ -20,6 +20,8 @@ const STATE_FILE: &str = "devnet.json";
 /// How long a node may take to open its chain and start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the template subnets may take to stop (their requests are bounded by this).
+const TEMPLATE_STOP_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(clap::Args, Clone)]
 pub struct DevnetDir {
@@ -38,7 +40,7 @@ impl DevnetDir {
 
 #[derive(Subcommand)]
 pub enum DevnetCmd {
-    /// Start (or resume) the devnet: N validator processes, funded dev accounts, a demo subnet.
+    /// Start (or resume) the devnet: N validator processes, funded dev accounts, two template subnets.
     Up {
         #[command(flatten)]
         dir: DevnetDir,
@@ -60,13 +62,15 @@ pub enum DevnetCmd {
         /// Delete the devnet's data and start a new chain.
         #[arg(long)]
         reset: bool,
-        /// Run the built-in demo subnet (subnet 1 with 2 validators and 4 miners); the default.
+        /// Run the template subnets (1 rewards quality, 2 speed; 2 validators and 5 miners each);
+        /// the default.
         #[arg(long, conflicts_with = "no_demo")]
         demo: bool,
-        /// Skip the built-in demo subnet.
+        /// Skip the template subnets.
         #[arg(long)]
         no_demo: bool,
-        /// Leave the nodes running in the background and return (no demo); stop them with `devnet down`.
+        /// Leave the nodes running in the background and return (no template subnets); stop them
+        /// with `devnet down`.
         #[arg(long, conflicts_with = "demo")]
         detach: bool,
     },
@@ -428,11 +432,22 @@ fn up(
         return Ok(());
     }
     init_logging();
-    if demo {
-        let demo_url = url.clone();
-        std::thread::spawn(move || crate::demo::run(demo_url));
-    }
+    let template = demo.then(|| {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let url = url.clone();
+        std::thread::spawn(move || {
+            crate::template::run_devnet(url, stopped);
+            let _ = done.send(());
+        });
+        (stop, finished)
+    });
     runtime()?.block_on(wait_for_signal());
+    if let Some((stop, finished)) = template {
+        // The subnets' event streams and requests end before the nodes they talk to.
+        let _ = stop.send(());
+        let _ = finished.recv_timeout(TEMPLATE_STOP_TIMEOUT);
+    }
     let stopped = down(dir)?;
     if !g.json {
         println!("stopped {} node(s)", stopped.len());
@@ -565,13 +580,12 @@ fn print_up(
     println!("{}", table(&["NAME", "COLDKEY", "HOTKEY"], &rows));
     if demo {
         println!(
-            "\nDemo: subnet {} with 2 validators (bob, charlie) and 4 miners; watch it with",
-            crate::demo::NETUID
+            "\nTemplate subnets: 1 rewards quality (fit a line), 2 rewards speed (solve a puzzle);"
         );
-        println!(
-            "  tensorchain subnet metagraph --netuid {} --network {url}",
-            crate::demo::NETUID
-        );
+        println!("each has validators bob and charlie and miners careful, quick, wrong, copy and offline. Watch:");
+        for (netuid, _) in crate::template::SUBNETS {
+            println!("  tensorchain subnet metagraph --netuid {netuid} --network {url}");
+        }
     }
     if detach {
         println!(

@@ -53,6 +53,21 @@ impl From<std::io::Error> for CliError {
     }
 }
 
+impl From<tensorchain_subnet_sdk::SdkError> for CliError {
+    fn from(e: tensorchain_subnet_sdk::SdkError) -> Self {
+        CliError {
+            code: e.code,
+            message: e.message,
+            hint: e.hint,
+            details: if e.details.is_null() {
+                json!({})
+            } else {
+                e.details
+            },
+        }
+    }
+}
+
 impl From<anyhow::Error> for CliError {
     fn from(e: anyhow::Error) -> Self {
         CliError::new(

@@ -69,6 +69,9 @@ pub enum SubnetCmd {
         #[arg(long)]
         netuid: Option<u16>,
     },
+    /// The template subnets (quality, speed): run a miner or a validator of your own.
+    #[command(subcommand)]
+    Template(crate::template::TemplateCmd),
 }
 
 #[derive(Subcommand)]
@@ -163,6 +166,7 @@ fn max_cost(given: Option<String>, current: u64) -> CliResult<u64> {
 pub fn run(cmd: SubnetCmd, g: &Global) -> CliResult<()> {
     let client = Client::new(&g.network);
     match cmd {
+        SubnetCmd::Template(cmd) => return crate::template::run(cmd, g),
         SubnetCmd::List => {
             let list = client.get_all("/v1/subnets")?;
             if g.json {

@@ -10,10 +10,9 @@ use clap::Subcommand;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
-use tensorchain_primitives::{
-    format_tao, parse_tao, AccountId, Call, Hash, Keypair, SigningDomain, Tx,
-};
+use std::time::Duration;
+use tensorchain_primitives::{format_tao, parse_tao, AccountId, Call, Keypair};
+use tensorchain_subnet_sdk::rest::ChainInfo;
 
 #[derive(Subcommand)]
 pub enum WalletCmd {
@@ -138,22 +137,6 @@ pub struct AccountData {
     unbonding: String,
     unbonding_entries: serde_json::Value,
     total: String,
-    next_nonce: u64,
-}
-
-#[derive(Deserialize)]
-pub struct ChainData {
-    chain_id: String,
-    genesis_hash: Hash,
-    fees: Value,
-}
-
-impl ChainData {
-    /// What a transaction for this node's network is signed for: a signature over the chain id
-    /// alone would also be valid on another network that reuses the id.
-    pub fn signing_domain(&self) -> SigningDomain {
-        SigningDomain::new(self.chain_id.clone(), self.genesis_hash)
-    }
 }
 
 pub fn bad_address(s: &str, e: impl std::fmt::Display) -> CliError {
@@ -380,18 +363,9 @@ fn print_submitted(g: &Global, result: &Value, summary: &str) {
 }
 
 /// The chain's description and its fee for a call kind (by `Call::name`).
-pub fn chain_and_fee(client: &Client, call_name: &str) -> CliResult<(ChainData, u64)> {
-    let chain: ChainData = client.get("/v1/chain")?;
-    let fee: u64 = chain.fees[call_name]
-        .as_str()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| {
-            CliError::new(
-                "bad_response",
-                format!("the node lists no {call_name} fee"),
-                "is --network a tensorchain node of this version?",
-            )
-        })?;
+pub fn chain_and_fee(client: &Client, call_name: &str) -> CliResult<(ChainInfo, u64)> {
+    let chain = client.chain()?;
+    let fee = chain.fee(call_name)?;
     Ok((chain, fee))
 }
 
@@ -406,23 +380,13 @@ pub fn submit(
     no_wait: bool,
 ) -> CliResult<Value> {
     let client = Client::new(&g.network);
-    let (chain, fee) = chain_and_fee(&client, call.name())?;
+    let stx = client.sign(key, call)?;
     if g.uri.is_some() {
-        refuse_dev_key_off_devnet(&chain.chain_id, "--uri")?;
+        refuse_dev_key_off_devnet(&stx.tx.chain_id, "--uri")?;
     }
-    let account: AccountData = client.get(&format!("/v1/accounts/{}", key.account()))?;
-    let domain = chain.signing_domain();
-    let stx = Tx {
-        chain_id: chain.chain_id,
-        signer: key.account(),
-        nonce: account.next_nonce,
-        fee,
-        call,
-    }
-    .sign(key, &domain);
-    let body = json!({"tx": format!("0x{}", hex::encode(stx.to_bytes()))});
+    let fee = stx.tx.fee;
     if dry_run {
-        let sim: Value = client.post("/v1/txs/simulate", &body)?;
+        let sim: Value = client.post("/v1/txs/simulate", &Client::tx_body(&stx))?;
         return Ok(
             json!({"dry_run": true, "hash": sim["hash"], "fee": sim["fee"], "effects": sim["effects"]}),
         );
@@ -444,8 +408,7 @@ pub fn submit(
             ));
         }
     }
-    let submitted: Value = client.post("/v1/txs", &body)?;
-    let hash = submitted["hash"].as_str().unwrap_or_default().to_string();
+    let hash = client.submit(&stx)?;
     let mut result =
         json!({"hash": hash, "status": "pending", "fee": fee.to_string(), "call": stx.tx.call});
     if !no_wait {
@@ -456,46 +419,18 @@ pub fn submit(
     Ok(result)
 }
 
-/// Polls the transaction's status until it is included or fails, showing progress on a terminal.
+/// Waits for the transaction's block (or its failure), showing progress on a terminal.
 fn wait_for_inclusion(client: &Client, hash: &str, quiet: bool) -> CliResult<Value> {
-    let started = Instant::now();
     let show = !quiet && std::io::stderr().is_terminal();
-    loop {
-        let status: Value = client.get(&format!("/v1/txs/{hash}"))?;
-        match status["status"].as_str() {
-            Some("included") => {
-                if show {
-                    eprintln!();
-                }
-                return Ok(status);
-            }
-            Some("failed") => {
-                return Err(CliError::new(
-                    status["code"].as_str().unwrap_or("tx_failed"),
-                    status["message"]
-                        .as_str()
-                        .unwrap_or("the transaction failed")
-                        .to_string(),
-                    "check balances and nonces, then send again",
-                ))
-            }
-            _ => {}
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            return Err(CliError::new(
-                "inclusion_timeout",
-                format!("transaction {hash} was not included within 60 s"),
-                "query it later with GET /v1/txs/{hash}",
-            ));
-        }
+    let status = client.wait_included(hash, Duration::from_secs(60), |waited| {
         if show {
-            eprint!(
-                "\rwaiting for inclusion… {:.1}s",
-                started.elapsed().as_secs_f64()
-            );
+            eprint!("\rwaiting for inclusion… {:.1}s", waited.as_secs_f64());
         }
-        std::thread::sleep(Duration::from_millis(200));
+    });
+    if show {
+        eprintln!();
     }
+    Ok(status?)
 }
 
 fn overview(g: &Global, address: Option<String>) -> CliResult<()> {

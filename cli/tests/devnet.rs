@@ -2,7 +2,7 @@
 //! recipient's balance within two blocks, and the chain survives SIGTERM and kill -9 restarts.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -391,7 +391,15 @@ fn the_demo_subnet_pays_its_first_epoch() {
     // bob's validator hotkey: registered on subnet 1, listed as a delegate; serving an axon shows in the metagraph.
     let (ok, overview) = cli(&d, &home, &["wallet", "overview", "--uri", "bob"]);
     assert!(ok, "{overview}");
-    assert_eq!(overview["hotkeys"][0]["registrations"][0][0], 1);
+    // bob's coldkey also stakes behind its subnet-2 validator hotkey: find its dev hotkey.
+    let bob_hot = tensorchain_genesis::dev_hotkey("bob").account().to_string();
+    let entry = overview["hotkeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hotkey"] == bob_hot.as_str())
+        .unwrap_or_else(|| panic!("{overview}"));
+    assert_eq!(entry["registrations"][0][0], 1);
     let (ok, delegates) = cli(&d, &home, &["stake", "delegates"]);
     assert!(ok && !delegates.as_array().unwrap().is_empty());
     let (ok, served) = cli(
@@ -590,7 +598,7 @@ fn external_tool(env_var: &str, name: &str) -> Option<String> {
 }
 
 /// The REST API fuzzed from its own OpenAPI document by schemathesis against a live devnet with
-/// the demo subnet: generated valid and invalid requests to every route (examples, coverage,
+/// the template subnets: generated valid and invalid requests to every route (examples, coverage,
 /// fuzzing) and chains of requests along the document's links (stateful), with every check but
 /// `positive_data_acceptance` (no JSON Schema can say which base58 strings carry a valid SS58
 /// checksum, so schema-valid addresses are rightly refused). Zero failures: no 5xx, no response
@@ -603,7 +611,7 @@ fn the_rest_api_holds_to_its_openapi_under_schemathesis() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let d = up_with(tmp.path(), &["--validators", "1"]);
-    // The demo's first epoch: subnets, neurons, weights and bonds exist to be linked to.
+    // The template subnets' first epochs: subnets, neurons, weights and bonds exist to be linked to.
     wait_for_height(&d, 25);
     let out = Command::new(&schemathesis)
         .arg("run")
@@ -633,4 +641,201 @@ fn the_rest_api_holds_to_its_openapi_under_schemathesis() {
             "phase {phase} did not pass:\n{report}"
         );
     }
+}
+
+/// A child process killed when dropped (a failed assertion leaves nothing running).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The incentive column of a subnet and the uid of each template miner strategy in it.
+fn incentives(d: &Devnet, netuid: u16) -> (Vec<f64>, Vec<String>) {
+    let m = get(&format!(
+        "{}/v1/subnets/{netuid}/metagraph?fields=hotkey,incentive",
+        d.url
+    ))["data"]
+        .clone();
+    let inc = m["incentive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let hotkeys = m["hotkey"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_string())
+        .collect();
+    (inc, hotkeys)
+}
+
+fn template_miner(netuid: u16, strategy: &str) -> String {
+    Keypair::dev(&format!("template/sn{netuid}/{strategy}"))
+        .account()
+        .to_string()
+}
+
+#[test]
+fn template_subnets_pay_what_their_validators_reward() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let d = up_with(dir.path(), &[]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while ureq::get(&format!("{}/v1/subnets/2", d.url))
+        .call()
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "subnet 2 not created in 60 s");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+
+    // Subnet 1 hides weights until the next epoch: its validators commit, then reveal.
+    let (ok, set) = cli(
+        &d,
+        &home,
+        &[
+            "subnet",
+            "set",
+            "--netuid",
+            "1",
+            "--name",
+            "commit_reveal_enabled",
+            "--value",
+            "1",
+            "--uri",
+            "alice",
+        ],
+    );
+    assert!(ok, "{set}");
+
+    // One more miner, as a person would start it (docs/subnets.md): eve's hotkey, quick, on the
+    // speed subnet; and one more validator (dave) on the quality subnet for a few rounds.
+    for (netuid, who) in [("2", "eve"), ("1", "dave")] {
+        let (ok, reg) = cli(
+            &d,
+            &home,
+            &["subnet", "register", "--netuid", netuid, "--uri", who],
+        );
+        assert!(ok, "{reg}");
+    }
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["subnet", "template", "run", "--json", "--network", &d.url])
+            .args(args)
+            .env("TENSORCHAIN_HOME", &home)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut extra_miner = Killed(run(&[
+        "--netuid",
+        "2",
+        "--role",
+        "miner",
+        "--strategy",
+        "quick",
+        "--uri",
+        "eve",
+    ]));
+    // Kept open to the end: the miner prints its standing as it changes.
+    let mut miner_out = BufReader::new(extra_miner.0.stdout.take().unwrap());
+    let mut line = String::new();
+    miner_out.read_line(&mut line).unwrap();
+    let started: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+    assert_eq!(started["strategy"], "quick");
+    assert_eq!(started["objective"], "speed");
+    let mut extra_validator = Killed(run(&[
+        "--netuid",
+        "1",
+        "--role",
+        "validator",
+        "--uri",
+        "dave",
+        "--rounds",
+        "20",
+    ]));
+
+    // Incentive follows each subnet's objective: the careful (accurate) miner leads subnet 1,
+    // the quick ones lead subnet 2, and the cheaters earn nothing on either.
+    let eve = tensorchain_genesis::dev_hotkey("eve").account().to_string();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut last = String::new();
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "incentives did not settle in 120 s: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+        let of = |(inc, hk): &(Vec<f64>, Vec<String>), who: &str| -> f64 {
+            hk.iter().position(|h| *h == who).map_or(-1.0, |u| inc[u])
+        };
+        let (q, s) = (incentives(&d, 1), incentives(&d, 2));
+        let inc = |netuid: u16, strategy: &str| {
+            let m = if netuid == 1 { &q } else { &s };
+            of(m, &template_miner(netuid, strategy))
+        };
+        let cheaters: Vec<f64> = [1, 2]
+            .iter()
+            .flat_map(|n| ["wrong", "copy", "offline"].map(|st| inc(*n, st)))
+            .collect();
+        let extra = of(&s, &eve);
+        last = format!(
+            "subnet 1: careful {} quick {}; subnet 2: quick {} careful {} eve {}; cheaters {cheaters:?}",
+            inc(1, "careful"),
+            inc(1, "quick"),
+            inc(2, "quick"),
+            inc(2, "careful"),
+            extra
+        );
+        if inc(1, "careful") > inc(1, "quick")
+            && inc(1, "quick") > 0.0
+            && inc(2, "quick") > inc(2, "careful")
+            && extra > inc(2, "careful")
+            && inc(2, "careful") > 0.0
+            && cheaters.iter().all(|c| (0.0..0.01).contains(c))
+        {
+            break;
+        }
+    }
+    println!("{last}");
+    // The miner saw itself climb: a standing with incentive above zero.
+    let climbed = miner_out.lines().map_while(Result::ok).find_map(|l| {
+        let v: Value = serde_json::from_str(&l).ok()?;
+        (v["incentive"].as_f64()? > 0.0).then_some(v)
+    });
+    assert!(
+        climbed.is_some(),
+        "the extra miner never printed a standing above zero"
+    );
+
+    // The extra validator committed and revealed weights in its rounds and never hit the rate
+    // limit.
+    let mut out = String::new();
+    extra_validator
+        .0
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let summary: Value = serde_json::from_str(out.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("validator printed {out:?}: {e}"));
+    assert_eq!(summary["weights"]["rate_limited"], 0, "{summary}");
+    assert!(
+        summary["weights"]["committed"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
+    assert!(
+        summary["weights"]["revealed"].as_u64().unwrap() >= 1,
+        "{summary}"
+    );
 }

@@ -177,18 +177,35 @@ fn cors_layer(origins: &[String]) -> Result<CorsLayer, BadCorsOrigin> {
         .expose_headers([header::RETRY_AFTER]))
 }
 
-/// Serves the API until `shutdown` resolves.
+/// How long a stopping server lets open connections finish. Requests end within milliseconds,
+/// but an event stream never ends by itself: without a bound, one subscriber (a metagraph sync, a
+/// `curl -N`) held the node's shutdown until its supervisor killed it.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Serves the API until `shutdown` resolves, then gives open connections `SHUTDOWN_GRACE`.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    use std::future::IntoFuture;
+    let (stopping, mut stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
-    .await
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    })
+    .into_future();
+    tokio::select! {
+        result = server => result,
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => Ok(()),
+    }
 }
 
 /// The client's address; a request without one was made in-process (tests) and counts as local.

@@ -229,7 +229,8 @@ impl Adversary {
                 // A real block proposed by a stranger.
                 if let Some((proposal, block)) = self.recent.last().cloned() {
                     let key = self.junk_key(rng);
-                    let forged = SignedProposal::sign(proposal.proposal.clone(), &key, &self.domain);
+                    let forged =
+                        SignedProposal::sign(proposal.proposal.clone(), &key, &self.domain);
                     let wire = ConsensusWire::Proposal {
                         proposal: forged,
                         block: Box::new(block),
@@ -500,7 +501,12 @@ impl Adversary {
 
 /// Copies of `block` with the header kept and the body changed: a transaction dropped, added or
 /// swapped, the parent's commit removed or changed.
-fn alter(block: &Block, domain: &SigningDomain, keys: &[Keypair], rng: &mut SplitMix) -> Vec<Block> {
+fn alter(
+    block: &Block,
+    domain: &SigningDomain,
+    keys: &[Keypair],
+    rng: &mut SplitMix,
+) -> Vec<Block> {
     let mut out = Vec::new();
     let mut no_commit = block.clone();
     if no_commit.last_commit.take().is_some() {
