@@ -52,12 +52,30 @@ impl Timeouts {
     }
 }
 
-/// Deliberate bugs for checking that the simulator catches them; never on outside tests.
+/// Deliberate bugs for checking that the simulator catches them; never on outside tests. Each
+/// breaks one rule of Algorithm 1, and `sim.rs` has a schedule that exposes it.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Mutations {
-    /// Treat more than a third of the power as a quorum instead of more than two thirds.
+    /// Treat more than a third of the power as a quorum instead of more than two thirds (every
+    /// 2f+1 of the paper becomes f+1): two quorums no longer share an honest validator.
+    /// Breaks agreement.
     pub one_third_quorum: bool,
+    /// Prevote for any valid proposal whatever this node is locked on: drops the
+    /// `lockedRound = −1 ∨ lockedValue = v` of line 23 and the `lockedRound ≤ vr ∨ lockedValue = v`
+    /// of line 29. A value decided in round r had f+1 honest validators locked on it; ignoring
+    /// that lock lets a later round gather 2f+1 prevotes for another value. Breaks agreement.
+    pub ignore_lock: bool,
+    /// Accept a proposal that names a valid round without having the 2f+1 ⟨PREVOTE, vr, id(v)⟩
+    /// for it: drops that condition of line 28. A Byzantine proposer then claims any vr ≥ the
+    /// honest locks and they prevote its new value as if a newer lock had been proven.
+    /// Breaks agreement.
+    pub unproven_valid_round: bool,
+    /// A proposer forgets its validValue and validRound and always proposes a fresh value:
+    /// line 15 (`proposal ← validValue`) never runs, only line 18. A validator locked on v then
+    /// never again sees v proposed, prevotes nil on every fresh value, and with f silent
+    /// validators no value reaches 2f+1 prevotes. Breaks liveness only (locks keep it safe).
+    pub ignore_valid_round: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -393,12 +411,21 @@ impl Core {
         }
     }
 
+    /// Line 14's validValue and validRound, which a proposer re-proposes.
+    fn valid_to_repropose(&self) -> Option<(ValueId, u32)> {
+        #[cfg(test)]
+        if self.config.mutations.ignore_valid_round {
+            return None;
+        }
+        self.valid
+    }
+
     /// Lines 11–21: StartRound.
     fn start_round(&mut self, round: u32) {
         self.round = round;
         self.step = RoundStep::Propose;
         if self.is_proposer(round) {
-            match self.valid {
+            match self.valid_to_repropose() {
                 // Line 15: re-propose the value that already has a prevote quorum.
                 Some((v, vr)) => {
                     if self.proposed.insert(round) {
@@ -520,6 +547,10 @@ impl Core {
     }
 
     fn may_accept(&self, value: ValueId, pol_round: Option<u32>) -> bool {
+        #[cfg(test)]
+        if self.config.mutations.ignore_lock {
+            return true;
+        }
         match (self.locked, pol_round) {
             (None, _) => true,
             (Some((lv, _)), _) if lv == value => true,
@@ -527,6 +558,15 @@ impl Core {
             (Some((_, lr)), Some(vr)) => lr <= vr,
             (Some(_), None) => false,
         }
+    }
+
+    /// Line 28's 2f+1 ⟨PREVOTE, vr, id(v)⟩: the proof that `value` was valid in round `vr`.
+    fn proven(&self, vr: u32, value: ValueId) -> bool {
+        #[cfg(test)]
+        if self.config.mutations.unproven_valid_round {
+            return true;
+        }
+        self.quorum(self.keeper.power_for(vr, VoteKind::Prevote, Some(value)))
     }
 
     /// Applies every upon-rule whose condition holds, until none does.
@@ -571,13 +611,7 @@ impl Core {
                         continue;
                     }
                     // Lines 28–33.
-                    Some(vr)
-                        if self.quorum(self.keeper.power_for(
-                            vr,
-                            VoteKind::Prevote,
-                            Some(p.value),
-                        )) =>
-                    {
+                    Some(vr) if self.proven(vr, p.value) => {
                         let accept = *valid && self.may_accept(p.value, Some(vr));
                         self.vote(VoteKind::Prevote, accept.then_some(p.value));
                         self.step = RoundStep::Prevote;
