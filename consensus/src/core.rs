@@ -141,11 +141,14 @@ pub enum Effect {
     },
     Evidence(Evidence),
     /// Re-publish this node's own messages of the height, and relay `proof`: the prevote quorum
-    /// behind its valid value, which a node that missed it needs before it may accept that value.
+    /// behind its valid value, which a node that missed it needs before it may accept that value,
+    /// and `proposal`, that value's proposal: a node holding the precommit quorum for it cannot
+    /// decide without it, and a proposer may have sent it to only some nodes.
     Rebroadcast {
         height: u64,
         round: u32,
         proof: Vec<SignedVote>,
+        proposal: Option<SignedProposal>,
     },
 }
 
@@ -175,7 +178,7 @@ pub struct Core {
     locked: Option<(ValueId, u32)>,
     valid: Option<(ValueId, u32)>,
     keeper: VoteKeeper,
-    proposals: BTreeMap<u32, (Proposal, bool)>,
+    proposals: BTreeMap<u32, (SignedProposal, bool)>,
     /// "for the first time" rules already fired: (line, round).
     fired: BTreeSet<(u32, u32)>,
     proposed: BTreeSet<u32>,
@@ -445,16 +448,16 @@ impl Core {
     }
 
     fn on_proposal(&mut self, sp: SignedProposal, valid: bool) {
-        let p = sp.proposal;
+        let p = &sp.proposal;
         if sp.proposer != self.validators.proposer(self.height, p.round)
             || p.pol_round.is_some_and(|vr| vr >= p.round)
         {
             return;
         }
-        self.keeper
-            .heard_from(p.round, sp.proposer, &self.validators);
+        let round = p.round;
+        self.keeper.heard_from(round, sp.proposer, &self.validators);
         // An equivocating proposer's second proposal for a round is ignored.
-        self.proposals.entry(p.round).or_insert((p, valid));
+        self.proposals.entry(round).or_insert((sp, valid));
     }
 
     fn on_vote(&mut self, v: SignedVote) {
@@ -491,10 +494,15 @@ impl Core {
                     .valid
                     .map(|(v, vr)| self.keeper.votes_for(vr, VoteKind::Prevote, v))
                     .unwrap_or_default();
+                let proposal = self
+                    .valid
+                    .and_then(|(_, vr)| self.proposals.get(&vr))
+                    .map(|(sp, _)| sp.clone());
                 self.effects.push(Effect::Rebroadcast {
                     height: self.height,
                     round: self.round,
                     proof,
+                    proposal,
                 });
                 self.schedule(TimeoutKind::Rebroadcast, self.round);
             }
@@ -586,21 +594,24 @@ impl Core {
             let decision = self
                 .proposals
                 .iter()
-                .find(|(r, (p, valid))| {
+                .find(|(r, (sp, valid))| {
                     *valid
                         && self.quorum(self.keeper.power_for(
                             **r,
                             VoteKind::Precommit,
-                            Some(p.value),
+                            Some(sp.proposal.value),
                         ))
                 })
-                .map(|(r, (p, _))| (*r, p.value));
+                .map(|(r, (sp, _))| (*r, sp.proposal.value));
             if let Some((r, v)) = decision {
                 self.decide(r, v, None);
                 return;
             }
             let r = self.round;
-            let current = self.proposals.get(&r).cloned();
+            let current = self
+                .proposals
+                .get(&r)
+                .map(|(sp, valid)| (sp.proposal.clone(), *valid));
             if let (Some((p, valid)), RoundStep::Propose) = (&current, self.step) {
                 match p.pol_round {
                     // Lines 22–27.

@@ -474,9 +474,11 @@ impl Sim {
     /// Runs until every honest node decided `heights` heights, or an invariant breaks.
     pub fn run(mut self) -> Result<Stats, String> {
         // Liveness is owed only once every honest message gets through.
-        if let Some(h) = self.sc.holds.iter().find(|h| {
-            h.until.is_none() && h.signer.is_none_or(|s| self.sc.byz[s] == Byz::Honest)
-        }) {
+        if let Some(h) =
+            self.sc.holds.iter().find(|h| {
+                h.until.is_none() && h.signer.is_none_or(|s| self.sc.byz[s] == Byz::Honest)
+            })
+        {
             return Err(self.fail(format!(
                 "the schedule withholds honest messages for good: {h:?}"
             )));
@@ -1102,7 +1104,10 @@ mod tests {
         }
         eprintln!("{byzantine} scenarios with Byzantine validators; Byzantine validators by kind: {kinds:?}");
         if std::env::var_os("SIM_SEED").is_none() && std::env::var_os("SIM_SEEDS").is_none() {
-            assert!(byzantine >= CI_SCENARIOS, "only {byzantine} scenarios with Byzantine validators");
+            assert!(
+                byzantine >= CI_SCENARIOS,
+                "only {byzantine} scenarios with Byzantine validators"
+            );
         }
         let started = Instant::now();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -1324,6 +1329,10 @@ mod tests {
                     .map(|e| format!("{name} under {schedule:?}, expected {invariant}: {e}")),
             );
         }
-        assert!(missed.is_empty(), "mutations not caught:\n{}", missed.join("\n"));
+        assert!(
+            missed.is_empty(),
+            "mutations not caught:\n{}",
+            missed.join("\n")
+        );
     }
 }
