@@ -71,13 +71,15 @@ pub enum Schedule {
     /// Quorum intersection: a partition into two halves of two validators each until the heal,
     /// round 0's proposer in one of them. Neither half holds 2f+1, so neither may decide alone.
     EvenSplit,
-    /// The lock rule (lines 22–27): a node A decides v in round 0 and its precommit (and its
-    /// certificate) is held from the others, who lock on v but see only two precommits for it.
-    /// Round 1's proposer never got round 0's proposal, so it never saw v valid, and it offers a
-    /// fresh value. All four nodes are honest: only the network is adversarial.
+    /// The lock rule (lines 22–27): in the lock round l (the first whose successor has another
+    /// proposer; earlier rounds see no proposal and end nil) a node A decides v, and its
+    /// precommit (and its certificate) is held from the others, who lock on v but see only two
+    /// precommits for it. Round l + 1's proposer never got round l's proposal, so it never saw v
+    /// valid, and it offers a fresh value. All four nodes are honest: only the network is
+    /// adversarial.
     SplitLock,
-    /// Line 28's proof: as `SplitLock`, but round 1's proposer is `FakeValidRound` and claims
-    /// validRound 0 for its fresh value; the locked nodes have no prevote quorum for it in round 0.
+    /// Line 28's proof: as `SplitLock`, but round l + 1's proposer is `FakeValidRound` and claims
+    /// validRound l for its fresh value; the locked nodes have no prevote quorum for it in round l.
     ForgedValidRound,
     /// Line 15, re-proposing validValue: in round 0 only node B sees the prevote quorum for v
     /// (B's own prevote is held from the others until the heal), so B alone locks on v; a
@@ -95,8 +97,9 @@ impl Schedule {
     ];
 }
 
-/// When a targeted schedule's network heals: well after rounds 0 and 1 of height 1 end (about
-/// 1.2 s of virtual time on the fast timeouts, up to about 3.5 s when heavy-tailed delays hit).
+/// When a targeted schedule's network heals: after the rounds of height 1 it plays out (three
+/// at most, over by about 2.5 s of virtual time on the fast timeouts), with room for
+/// heavy-tailed delays of up to 1.6 s a message.
 const TARGET_HEAL_MS: u64 = 5_000;
 
 #[derive(Debug, Clone)]
@@ -1214,8 +1217,10 @@ mod tests {
         sc
     }
 
+    /// The first of seeds 0–1999 whose harsher scenario breaks agreement. A search, so it ignores
+    /// `SIM_SEED`: replaying one seed must not make it fail.
     fn finds_violation(mutations: Mutations) -> Option<u64> {
-        seeds(2000).into_iter().find(|&seed| {
+        (0..2000).find(|&seed| {
             let sc = hostile(seed, mutations);
             matches!(Sim::new(sc).run(), Err(e) if e.contains("agreement"))
         })
