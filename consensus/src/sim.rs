@@ -1316,7 +1316,12 @@ mod tests {
             let mut escaped = Vec::new();
             for &seed in &seeds {
                 match run_targeted(schedule, seed, mutations) {
-                    Err(e) if e.contains(&format!("{invariant}:")) => {}
+                    Err(e) if e.contains(&format!("{invariant}:")) => {
+                        // A seed replays exactly: the same violation, word for word.
+                        if seed == seeds[0] {
+                            assert_eq!(run_targeted(schedule, seed, mutations).err(), Some(e));
+                        }
+                    }
                     Ok(_) => escaped.push(format!("seed {seed}: no invariant broke")),
                     // Only the start of the other failure: it ends with the whole scenario.
                     Err(e) => escaped.push(e.chars().take(160).collect()),
