@@ -52,12 +52,30 @@ impl Timeouts {
     }
 }
 
-/// Deliberate bugs for checking that the simulator catches them; never on outside tests.
+/// Deliberate bugs for checking that the simulator catches them; never on outside tests. Each
+/// breaks one rule of Algorithm 1, and `sim.rs` has a schedule that exposes it.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Mutations {
-    /// Treat more than a third of the power as a quorum instead of more than two thirds.
+    /// Treat more than a third of the power as a quorum instead of more than two thirds (every
+    /// 2f+1 of the paper becomes f+1): two quorums no longer share an honest validator.
+    /// Breaks agreement.
     pub one_third_quorum: bool,
+    /// Prevote for any valid proposal whatever this node is locked on: drops the
+    /// `lockedRound = −1 ∨ lockedValue = v` of line 23 and the `lockedRound ≤ vr ∨ lockedValue = v`
+    /// of line 29. A value decided in round r had f+1 honest validators locked on it; ignoring
+    /// that lock lets a later round gather 2f+1 prevotes for another value. Breaks agreement.
+    pub ignore_lock: bool,
+    /// Accept a proposal that names a valid round without having the 2f+1 ⟨PREVOTE, vr, id(v)⟩
+    /// for it: drops that condition of line 28. A Byzantine proposer then claims any vr ≥ the
+    /// honest locks and they prevote its new value as if a newer lock had been proven.
+    /// Breaks agreement.
+    pub unproven_valid_round: bool,
+    /// A proposer forgets its validValue and validRound and always proposes a fresh value:
+    /// line 15 (`proposal ← validValue`) never runs, only line 18. A validator locked on v then
+    /// never again sees v proposed, prevotes nil on every fresh value, and with f silent
+    /// validators no value reaches 2f+1 prevotes. Breaks liveness only (locks keep it safe).
+    pub ignore_valid_round: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,11 +143,14 @@ pub enum Effect {
     },
     Evidence(Evidence),
     /// Re-publish this node's own messages of the height, and relay `proof`: the prevote quorum
-    /// behind its valid value, which a node that missed it needs before it may accept that value.
+    /// behind its valid value, which a node that missed it needs before it may accept that value,
+    /// and `proposal`, that value's proposal: a node holding the precommit quorum for it cannot
+    /// decide without it, and a proposer may have sent it to only some nodes.
     Rebroadcast {
         height: u64,
         round: u32,
         proof: Vec<SignedVote>,
+        proposal: Option<SignedProposal>,
     },
 }
 
@@ -159,7 +180,7 @@ pub struct Core {
     locked: Option<(ValueId, u32)>,
     valid: Option<(ValueId, u32)>,
     keeper: VoteKeeper,
-    proposals: BTreeMap<u32, (Proposal, bool)>,
+    proposals: BTreeMap<u32, (SignedProposal, bool)>,
     /// "for the first time" rules already fired: (line, round).
     fired: BTreeSet<(u32, u32)>,
     proposed: BTreeSet<u32>,
@@ -395,12 +416,21 @@ impl Core {
         }
     }
 
+    /// Line 14's validValue and validRound, which a proposer re-proposes.
+    fn valid_to_repropose(&self) -> Option<(ValueId, u32)> {
+        #[cfg(test)]
+        if self.config.mutations.ignore_valid_round {
+            return None;
+        }
+        self.valid
+    }
+
     /// Lines 11–21: StartRound.
     fn start_round(&mut self, round: u32) {
         self.round = round;
         self.step = RoundStep::Propose;
         if self.is_proposer(round) {
-            match self.valid {
+            match self.valid_to_repropose() {
                 // Line 15: re-propose the value that already has a prevote quorum.
                 Some((v, vr)) => {
                     if self.proposed.insert(round) {
@@ -420,16 +450,16 @@ impl Core {
     }
 
     fn on_proposal(&mut self, sp: SignedProposal, valid: bool) {
-        let p = sp.proposal;
+        let p = &sp.proposal;
         if sp.proposer != self.validators.proposer(self.height, p.round)
             || p.pol_round.is_some_and(|vr| vr >= p.round)
         {
             return;
         }
-        self.keeper
-            .heard_from(p.round, sp.proposer, &self.validators);
+        let round = p.round;
+        self.keeper.heard_from(round, sp.proposer, &self.validators);
         // An equivocating proposer's second proposal for a round is ignored.
-        self.proposals.entry(p.round).or_insert((p, valid));
+        self.proposals.entry(round).or_insert((sp, valid));
     }
 
     fn on_vote(&mut self, v: SignedVote) {
@@ -468,10 +498,15 @@ impl Core {
                     .valid
                     .map(|(v, vr)| self.keeper.votes_for(vr, VoteKind::Prevote, v))
                     .unwrap_or_default();
+                let proposal = self
+                    .valid
+                    .and_then(|(_, vr)| self.proposals.get(&vr))
+                    .map(|(sp, _)| sp.clone());
                 self.effects.push(Effect::Rebroadcast {
                     height: self.height,
                     round: self.round,
                     proof,
+                    proposal,
                 });
                 self.schedule(TimeoutKind::Rebroadcast, self.round);
             }
@@ -524,6 +559,10 @@ impl Core {
     }
 
     fn may_accept(&self, value: ValueId, pol_round: Option<u32>) -> bool {
+        #[cfg(test)]
+        if self.config.mutations.ignore_lock {
+            return true;
+        }
         match (self.locked, pol_round) {
             (None, _) => true,
             (Some((lv, _)), _) if lv == value => true,
@@ -531,6 +570,15 @@ impl Core {
             (Some((_, lr)), Some(vr)) => lr <= vr,
             (Some(_), None) => false,
         }
+    }
+
+    /// Line 28's 2f+1 ⟨PREVOTE, vr, id(v)⟩: the proof that `value` was valid in round `vr`.
+    fn proven(&self, vr: u32, value: ValueId) -> bool {
+        #[cfg(test)]
+        if self.config.mutations.unproven_valid_round {
+            return true;
+        }
+        self.quorum(self.keeper.power_for(vr, VoteKind::Prevote, Some(value)))
     }
 
     /// Applies every upon-rule whose condition holds, until none does.
@@ -550,21 +598,24 @@ impl Core {
             let decision = self
                 .proposals
                 .iter()
-                .find(|(r, (p, valid))| {
+                .find(|(r, (sp, valid))| {
                     *valid
                         && self.quorum(self.keeper.power_for(
                             **r,
                             VoteKind::Precommit,
-                            Some(p.value),
+                            Some(sp.proposal.value),
                         ))
                 })
-                .map(|(r, (p, _))| (*r, p.value));
+                .map(|(r, (sp, _))| (*r, sp.proposal.value));
             if let Some((r, v)) = decision {
                 self.decide(r, v, None);
                 return;
             }
             let r = self.round;
-            let current = self.proposals.get(&r).cloned();
+            let current = self
+                .proposals
+                .get(&r)
+                .map(|(sp, valid)| (sp.proposal.clone(), *valid));
             if let (Some((p, valid)), RoundStep::Propose) = (&current, self.step) {
                 match p.pol_round {
                     // Lines 22–27.
@@ -575,13 +626,7 @@ impl Core {
                         continue;
                     }
                     // Lines 28–33.
-                    Some(vr)
-                        if self.quorum(self.keeper.power_for(
-                            vr,
-                            VoteKind::Prevote,
-                            Some(p.value),
-                        )) =>
-                    {
+                    Some(vr) if self.proven(vr, p.value) => {
                         let accept = *valid && self.may_accept(p.value, Some(vr));
                         self.vote(VoteKind::Prevote, accept.then_some(p.value));
                         self.step = RoundStep::Prevote;

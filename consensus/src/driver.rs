@@ -269,15 +269,21 @@ impl<W: Wal> Driver<W> {
                         commit,
                     }),
                     Effect::Evidence(e) => out.push(Output::Evidence(e)),
-                    Effect::Rebroadcast { proof, .. } => {
+                    Effect::Rebroadcast {
+                        proof, proposal, ..
+                    } => {
                         out.extend(self.signed.values().cloned().map(Output::Publish));
+                        // Its own messages are among those just re-published.
+                        let me = self.key.as_ref().map(|k| k.account());
+                        out.extend(
+                            proposal
+                                .filter(|sp| Some(sp.proposer) != me)
+                                .map(|sp| Output::Relay(Message::Proposal(sp))),
+                        );
                         out.extend(
                             proof
                                 .into_iter()
-                                .filter(|v| {
-                                    Some(&v.validator)
-                                        != self.key.as_ref().map(|k| k.account()).as_ref()
-                                })
+                                .filter(|v| Some(v.validator) != me)
                                 .map(|v| Output::Relay(Message::Vote(v))),
                         );
                     }

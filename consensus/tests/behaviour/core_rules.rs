@@ -673,7 +673,7 @@ fn an_equivocating_vote_is_reported_as_evidence() {
 }
 
 #[test]
-fn rebroadcast_relays_the_proof_behind_the_valid_value_and_reschedules() {
+fn rebroadcast_relays_the_proposal_and_proof_behind_the_valid_value_and_reschedules() {
     let net = Net::new(&[1, 1, 1, 1]);
     let me = net.non_proposer(1, 0..2);
     let v = value("v");
@@ -684,7 +684,8 @@ fn rebroadcast_relays_the_proof_behind_the_valid_value_and_reschedules() {
             Effect::Rebroadcast {
                 height: 1,
                 round: 0,
-                proof: vec![]
+                proof: vec![],
+                proposal: None,
             },
             schedule(1, 0, TimeoutKind::Rebroadcast, 500),
         ]
@@ -692,7 +693,15 @@ fn rebroadcast_relays_the_proof_behind_the_valid_value_and_reschedules() {
     assert!(core
         .handle(timeout(1, 1, TimeoutKind::Rebroadcast))
         .is_empty());
-    core.handle(net.proposal(1, 0, v, None));
+    let proposal = net.proposal(1, 0, v, None);
+    let Input::Proposal {
+        proposal: signed_proposal,
+        ..
+    } = proposal.clone()
+    else {
+        unreachable!("a proposal input")
+    };
+    core.handle(proposal);
     let others: Vec<&Keypair> = net.others(me).collect();
     let mut proof: Vec<SignedVote> = [me, others[0], others[1]]
         .iter()
@@ -708,7 +717,8 @@ fn rebroadcast_relays_the_proof_behind_the_valid_value_and_reschedules() {
             Effect::Rebroadcast {
                 height: 1,
                 round: 0,
-                proof
+                proof,
+                proposal: Some(signed_proposal),
             },
             schedule(1, 0, TimeoutKind::Rebroadcast, 500),
         ]

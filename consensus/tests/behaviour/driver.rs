@@ -130,7 +130,15 @@ fn it_signs_publishes_and_feeds_back_its_own_votes_and_decides_with_the_other() 
             ),
         ]
     );
-    let out = d.handle(proposal_by_other(h, v));
+    let their_proposal = proposal_by_other(h, v);
+    let Input::Proposal {
+        proposal: their_signed_proposal,
+        ..
+    } = their_proposal.clone()
+    else {
+        unreachable!("a proposal input")
+    };
+    let out = d.handle(their_proposal);
     let my_prevote = vote(&me(), h, VoteKind::Prevote, Some(v));
     assert_eq!(
         out,
@@ -141,7 +149,8 @@ fn it_signs_publishes_and_feeds_back_its_own_votes_and_decides_with_the_other() 
     let out = d.handle(Input::Vote(their_prevote.clone()));
     let my_precommit = vote(&me(), h, VoteKind::Precommit, Some(v));
     assert_eq!(published(&out), vec![Message::Vote(my_precommit.clone())]);
-    // Rebroadcast: its own messages, and the other's prevote as the proof (never its own).
+    // Rebroadcast: its own messages, then the proposal of its valid value and the other's
+    // prevote as the proof (never its own messages twice).
     let out = d.handle(Input::Timeout(Timeout {
         height: h,
         round: 0,
@@ -152,6 +161,7 @@ fn it_signs_publishes_and_feeds_back_its_own_votes_and_decides_with_the_other() 
         vec![
             Output::Publish(Message::Vote(my_prevote)),
             Output::Publish(Message::Vote(my_precommit)),
+            Output::Relay(Message::Proposal(their_signed_proposal)),
             Output::Relay(Message::Vote(their_prevote)),
             Output::Schedule(
                 Timeout {
