@@ -53,6 +53,13 @@ pub struct RunArgs {
     /// Validate with the wallet's hotkey (-w/-H).
     #[arg(long)]
     validator: bool,
+    /// Never hand this peer's address to others in peer exchange (a sentry's validator behind
+    /// it); repeat for several.
+    #[arg(long, value_name = "PEER_ID")]
+    private_peer: Vec<String>,
+    /// Answer peer exchange with no addresses at all (a validator behind sentries).
+    #[arg(long)]
+    no_peer_sharing: bool,
     #[command(flatten)]
     rpc: RpcArgs,
 }
@@ -225,8 +232,22 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         bootnode,
         validator_uri,
         validator,
+        private_peer,
+        no_peer_sharing,
         rpc,
     } = args;
+    let private_peers = private_peer
+        .iter()
+        .map(|p| {
+            p.parse::<tensorchain_network::PeerId>().map_err(|e| {
+                CliError::new(
+                    "bad_peer_id",
+                    format!("'{p}' is not a peer id: {e}"),
+                    "pass the peer id a node prints (`devnet status --json`, /v1/node/identity)",
+                )
+            })
+        })
+        .collect::<CliResult<Vec<_>>>()?;
     let spec = ChainSpec::load(&genesis).map_err(|e| {
         CliError::new(
             "bad_genesis",
@@ -264,6 +285,12 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         bootnodes,
         validator_key: key,
         rpc,
+        peer_sharing: if no_peer_sharing {
+            tensorchain_network::PeerSharing::Off
+        } else {
+            tensorchain_network::PeerSharing::Share
+        },
+        private_peers,
     };
     runtime()?.block_on(async move {
         let node = tensorchain_node::start(config).await.map_err(|e| {

@@ -50,3 +50,33 @@ fn finding_12_dev_validator_keys_are_refused_off_devnets() {
     assert!(!ok, "a dev key validated a testnet: {err}");
     assert_eq!(err["error"]["code"], "dev_key_refused", "{err}");
 }
+
+/// `--private-peer` takes peer ids only: anything else is a named error before the node starts.
+#[test]
+fn a_private_peer_that_is_not_a_peer_id_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kit = tmp.path().join("kit");
+    let (ok, init) = run(&[
+        "testnet",
+        "init",
+        "--no-premine",
+        "--validators",
+        "1",
+        "--out",
+        kit.to_str().unwrap(),
+    ]);
+    assert!(ok, "{init}");
+    let (ok, err) = run(&[
+        "node",
+        "run",
+        "--genesis",
+        kit.join("spec.json").to_str().unwrap(),
+        "--data-dir",
+        tmp.path().join("node").to_str().unwrap(),
+        "--private-peer",
+        "not-a-peer",
+        "--no-peer-sharing",
+    ]);
+    assert!(!ok, "{err}");
+    assert_eq!(err["error"]["code"], "bad_peer_id", "{err}");
+}

@@ -44,6 +44,8 @@ fn config(
         data_dir: dir.to_path_buf(),
         spec: spec.clone(),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        peer_sharing: Default::default(),
+        private_peers: vec![],
         p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         validator_key: None,

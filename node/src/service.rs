@@ -13,7 +13,7 @@ use tensorchain_consensus::Timeouts;
 use tensorchain_genesis::ChainSpec;
 use tensorchain_ledger::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
-use tensorchain_network::{Multiaddr, NetworkConfig};
+use tensorchain_network::{Multiaddr, NetworkConfig, PeerId, PeerSharing};
 use tensorchain_primitives::Keypair;
 use tensorchain_rpc::{Metrics, NodeApi};
 use tokio::sync::watch;
@@ -30,6 +30,10 @@ pub struct NodeConfig {
     pub validator_key: Option<Keypair>,
     /// The REST API's limits (rates, streams, CORS, timeout).
     pub rpc: tensorchain_rpc::RpcConfig,
+    /// What peer exchange hands out: a validator behind sentries turns it off; a sentry lists
+    /// its validator in `private_peers`.
+    pub peer_sharing: PeerSharing,
+    pub private_peers: Vec<PeerId>,
 }
 
 /// A started node; dropping it does not stop it, `shutdown` does.
@@ -97,8 +101,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
             listen: config.p2p_addr.clone(),
             bootnodes: config.bootnodes.clone(),
             agent: format!("tensorchain/{}", env!("CARGO_PKG_VERSION")),
-            peer_sharing: Default::default(),
-            private_peers: vec![],
+            peer_sharing: config.peer_sharing,
+            private_peers: config.private_peers.clone(),
         },
         shutdown_rx.clone(),
     )

@@ -29,6 +29,8 @@ async fn validator(
         data_dir: dir.join(name),
         spec: spec.clone(),
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
+        peer_sharing: Default::default(),
+        private_peers: vec![],
         p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         validator_key: Some(dev_hotkey(name)),
