@@ -163,6 +163,11 @@ enum RoundStep {
 
 /// Messages for the next height are kept until it starts, up to this many.
 const MAX_BUFFERED: usize = 4096;
+/// ...and up to this many from one signer, so one Byzantine validator of the next height cannot
+/// fill the buffer and crowd out everyone else's early messages. An honest validator ahead of
+/// this node sends a proposal, a prevote and a precommit for at most its current round plus the
+/// catch-up rounds: 3 × (1 + 2) = 9.
+pub const MAX_BUFFERED_PER_SIGNER: usize = 16;
 
 /// Rounds beyond the next one that one validator may open here. An honest validator is at most
 /// a round or two ahead (its timeouts fired sooner); a Byzantine one signing messages for
@@ -186,6 +191,8 @@ pub struct Core {
     proposed: BTreeSet<u32>,
     decided: Option<ValueId>,
     buffered: Vec<Input>,
+    /// How many of `buffered` each signer sent (at most `MAX_BUFFERED_PER_SIGNER`).
+    buffered_by: BTreeMap<AccountId, usize>,
     /// Rounds above `round + 1` each validator has opened: at most
     /// `MAX_CATCHUP_ROUNDS_PER_VALIDATOR` each.
     catchup: BTreeMap<AccountId, BTreeSet<u32>>,
@@ -210,6 +217,7 @@ impl Core {
             proposed: BTreeSet::new(),
             decided: None,
             buffered: Vec::new(),
+            buffered_by: BTreeMap::new(),
             catchup: BTreeMap::new(),
             effects: Vec::new(),
         }
@@ -295,6 +303,7 @@ impl Core {
             if Some(h) == self.height.checked_add(1)
                 && self.buffered.len() < MAX_BUFFERED
                 && !matches!(input, Input::Timeout(_))
+                && self.within_signer_share(&input)
             {
                 self.buffered.push(input);
             }
@@ -327,6 +336,19 @@ impl Core {
         if self.decided.is_none() {
             self.check_rules();
         }
+    }
+
+    /// Counts a next-height input against its signer's share of the buffer; false when the
+    /// signer has used it up. Commits (from sync) and values (from this node) have no signer.
+    fn within_signer_share(&mut self, input: &Input) -> bool {
+        let signer = match input {
+            Input::Proposal { proposal, .. } => proposal.proposer,
+            Input::Vote(v) => v.validator,
+            _ => return true,
+        };
+        let used = self.buffered_by.entry(signer).or_default();
+        *used = used.saturating_add(1);
+        *used <= MAX_BUFFERED_PER_SIGNER
     }
 
     fn start_height(&mut self, height: u64, validators: ValidatorSet) {

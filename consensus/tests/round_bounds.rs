@@ -2,7 +2,7 @@
 //! grew the vote keeper's round map without bound (and made every input O(rounds)), and the
 //! round counter overflowed at `u32::MAX`.
 
-use tensorchain_consensus::core::MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
+use tensorchain_consensus::core::{MAX_BUFFERED_PER_SIGNER, MAX_CATCHUP_ROUNDS_PER_VALIDATOR};
 use tensorchain_consensus::{
     Config, Core, Input, SignedVote, Timeout, TimeoutKind, Timeouts, ValidatorSet,
 };
@@ -43,10 +43,14 @@ fn core(keys: &[Keypair]) -> Core {
 }
 
 fn prevote(key: &Keypair, round: u32) -> Input {
+    prevote_at(key, 1, round)
+}
+
+fn prevote_at(key: &Keypair, height: u64, round: u32) -> Input {
     Input::Vote(SignedVote::sign(
         Vote {
             chain_id: CHAIN.into(),
-            height: 1,
+            height,
             round,
             kind: VoteKind::Prevote,
             block_hash: None,
@@ -87,4 +91,34 @@ fn finding_3_the_last_round_does_not_overflow() {
     }));
     core.handle(prevote(&keys[1], u32::MAX));
     assert_eq!(core.round(), u32::MAX, "the last round has no successor");
+}
+
+/// One Byzantine validator of the next height cannot fill the core's buffer of early messages
+/// (4096) and crowd out the honest validators' early votes: each signer keeps at most
+/// `MAX_BUFFERED_PER_SIGNER` there.
+#[test]
+fn a_validator_cannot_fill_the_next_height_buffer() {
+    let keys = keys();
+    let mut core = core(&keys);
+    for round in 0..5_000 {
+        core.handle(prevote_at(&keys[3], 2, round % 8));
+    }
+    core.handle(prevote_at(&keys[1], 2, 0));
+    let set = ValidatorSet::new(
+        keys.iter()
+            .map(|k| Validator {
+                hotkey: k.account(),
+                power: 1,
+            })
+            .collect(),
+    );
+    let buffered: Vec<_> = core.buffered_for(2, &set).collect();
+    let by = |k: &Keypair| {
+        buffered
+            .iter()
+            .filter(|i| matches!(i, Input::Vote(v) if v.validator == k.account()))
+            .count()
+    };
+    assert_eq!(by(&keys[3]), MAX_BUFFERED_PER_SIGNER);
+    assert_eq!(by(&keys[1]), 1, "the honest early vote is kept");
 }
