@@ -84,7 +84,9 @@ impl Engine {
         // Storage work (execution, commits, WAL syncs) happens inside the machine: it runs
         // without stalling the runtime's other workers.
         let effects = tokio::task::block_in_place(|| self.machine.start(now_ms()));
-        self.perform(effects);
+        if let Err(reason) = self.perform(effects) {
+            return halt(&reason);
+        }
         loop {
             let sleep =
                 Duration::from_millis(self.machine.next_deadline().saturating_sub(now_ms()));
@@ -108,11 +110,14 @@ impl Engine {
                 },
             };
             let effects = tokio::task::block_in_place(|| self.machine.handle(now_ms(), input));
-            self.perform(effects);
+            if let Err(reason) = self.perform(effects) {
+                return halt(&reason);
+            }
         }
     }
 
-    fn perform(&mut self, effects: Vec<Effect>) {
+    /// Carries out the machine's effects; `Err` with the reason when it halted.
+    fn perform(&mut self, effects: Vec<Effect>) -> Result<(), String> {
         for effect in effects {
             match effect {
                 Effect::PublishConsensus(data) => {
@@ -153,9 +158,17 @@ impl Engine {
                     });
                 }
                 Effect::Ban(peer) => self.net.ban(peer),
+                Effect::Halt(reason) => return Err(reason),
             }
         }
+        Ok(())
     }
+}
+
+/// The engine task ends here; the supervisor sees it end, turns health to 503 and exits the
+/// process non-zero (`node_failed`).
+fn halt(reason: &str) {
+    tracing::error!(%reason, "the consensus engine halts");
 }
 
 /// Replaces `path` with `bytes` so that after a crash it holds either the old or the new content:

@@ -96,6 +96,10 @@ pub enum Effect {
     RequestRange { peer: PeerId, from: u64, count: u32 },
     /// Disconnect `peer` and refuse it for a while: it lied to block sync.
     Ban(PeerId),
+    /// Storage the node cannot run without failed (a decided block not committed, the consensus
+    /// WAL not written, committed blocks not made durable): stop, so that health turns 503 and
+    /// the process exits for its supervisor to restart it, rather than run on half-written.
+    Halt(String),
 }
 
 /// Where a proposer keeps the block it is about to sign for, durably, so that after a crash it
@@ -387,7 +391,9 @@ impl<W: Wal> NodeMachine<W> {
         let out = match self.driver.start_height(height, set) {
             Ok(out) => out,
             Err(e) => {
-                tracing::error!(error = %e, height, "consensus WAL failed; not taking part in consensus");
+                self.effects.push(Effect::Halt(format!(
+                    "consensus WAL failed at height {height}: {e}"
+                )));
                 return;
             }
         };
@@ -610,7 +616,9 @@ impl<W: Wal> NodeMachine<W> {
             return;
         };
         if let Err(e) = self.node.commit_block(executed, &commit, &rejected, true) {
-            tracing::error!(error = %e, height, "committing a decided block failed; halting");
+            self.effects.push(Effect::Halt(format!(
+                "committing decided block {height} failed: {e}"
+            )));
             return;
         }
         self.committed(now);
@@ -765,7 +773,9 @@ impl<W: Wal> NodeMachine<W> {
         // that lost those blocks to a power cut could otherwise sign their heights again.
         if unsynced {
             if let Err(e) = self.node.ledger().sync() {
-                tracing::error!(error = %e, "syncing committed blocks to disk failed");
+                self.effects.push(Effect::Halt(format!(
+                    "making synced blocks durable failed: {e}"
+                )));
                 return;
             }
         }

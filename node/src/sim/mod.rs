@@ -585,6 +585,10 @@ impl Sim {
                     let to = self.peer_index[&peer];
                     self.request(i, to, SyncRequest::Blocks { from, count });
                 }
+                // Memory never fails to store: a halt is a bug of the machine.
+                Effect::Halt(reason) => {
+                    return Err(self.fail(format!("node {i} halted: {reason}")));
+                }
                 Effect::Ban(peer) => {
                     let to = self.peer_index[&peer];
                     self.stats.bans += 1;

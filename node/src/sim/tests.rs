@@ -111,3 +111,102 @@ fn sim_a_flooding_proposer_is_bounded() {
             .map(|s| Scenario::only(s, Attack::ProposalFlood, 4 + (s % 2) as usize, 1)),
     );
 }
+
+/// A store that stops writing when told: a full disk, a dying drive.
+struct FailingStore {
+    inner: MemoryStore,
+    broken: std::sync::atomic::AtomicBool,
+}
+
+impl tensorchain_ledger::Store for FailingStore {
+    fn get(
+        &self,
+        col: tensorchain_ledger::Column,
+        key: &[u8],
+    ) -> Result<Option<Vec<u8>>, tensorchain_ledger::StoreError> {
+        self.inner.get(col, key)
+    }
+    fn scan_prefix(
+        &self,
+        col: tensorchain_ledger::Column,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, tensorchain_ledger::StoreError> {
+        self.inner.scan_prefix(col, prefix)
+    }
+    fn scan_page(
+        &self,
+        col: tensorchain_ledger::Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, tensorchain_ledger::StoreError> {
+        self.inner.scan_page(col, prefix, after, reverse, limit)
+    }
+    fn write(
+        &self,
+        batch: tensorchain_ledger::WriteBatch,
+    ) -> Result<(), tensorchain_ledger::StoreError> {
+        if self.broken.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(tensorchain_ledger::StoreError(
+                "no space left on device".into(),
+            ));
+        }
+        self.inner.write(batch)
+    }
+    fn sync(&self) -> Result<(), tensorchain_ledger::StoreError> {
+        self.inner.sync()
+    }
+}
+
+/// A validator whose store stops writing does not run on as if its block were committed: the
+/// machine halts (the shell ends the engine task, the supervisor turns health 503 and exits the
+/// process non-zero), and its head stays where the store last wrote.
+#[test]
+fn a_node_whose_store_fails_halts() {
+    let spec = spec(1);
+    let store = Arc::new(FailingStore {
+        inner: MemoryStore::new(),
+        broken: false.into(),
+    });
+    let ledger = Arc::new(Ledger::open(store.clone(), &spec.genesis_state()).expect("opens"));
+    let key = dev_hotkey(NAMES[0]);
+    let node = Arc::new(Node::new(
+        ledger,
+        Arc::new(Metrics::new()),
+        Some(key.account()),
+    ));
+    let mut machine = NodeMachine::new(
+        node.clone(),
+        Some(key),
+        crate::service::timeouts(spec.block_time_ms),
+        MemoryWal::default(),
+        Box::new(MemorySlot::default()),
+    );
+    let mut now = GENESIS_MS;
+    let mut effects = machine.start(now);
+    let mut halted = None;
+    for _ in 0..10_000 {
+        if node.ledger().head().height == 2 {
+            store
+                .broken
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if let Some(reason) = effects.iter().find_map(|e| match e {
+            Effect::Halt(reason) => Some(reason.clone()),
+            _ => None,
+        }) {
+            halted = Some(reason);
+            break;
+        }
+        now = now.max(machine.next_deadline());
+        effects = machine.handle(now, Input::Tick);
+    }
+    let reason = halted.expect("the machine halts once its store fails");
+    assert!(reason.contains("no space left on device"), "{reason}");
+    assert_eq!(
+        node.ledger().head().height,
+        2,
+        "nothing is committed past the failure"
+    );
+}
