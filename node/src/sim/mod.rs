@@ -87,7 +87,7 @@ impl Scenario {
             vec![(
                 rng.below(n as u64) as usize,
                 500 + rng.below(6_000),
-                300 + rng.below(3_000),
+                300 + rng.below(8_000),
             )]
         } else {
             vec![]
@@ -228,6 +228,8 @@ pub struct Stats {
     /// Honest peers banned after a lossy network failed their ranges.
     pub honest_bans: u64,
     pub restarts: u64,
+    /// Block ranges requested by block sync.
+    pub ranges: u64,
     pub end_ms: u64,
 }
 
@@ -582,6 +584,7 @@ impl Sim {
                     }
                 }
                 Effect::RequestRange { peer, from, count } => {
+                    self.stats.ranges += 1;
                     let to = self.peer_index[&peer];
                     self.request(i, to, SyncRequest::Blocks { from, count });
                 }
