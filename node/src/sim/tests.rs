@@ -117,3 +117,17 @@ fn sim_a_flooding_proposer_is_bounded() {
             .map(|s| Scenario::only(s, Attack::ProposalFlood, 4 + (s % 2) as usize, 1)),
     );
 }
+
+/// Equivocation: a Byzantine validator's double votes are reported by honest nodes, a block
+/// carries the evidence, the validator is jailed, and the chain goes on without it (its set
+/// changes two heights later: the machine's member sets follow).
+#[test]
+fn sim_a_double_voting_validator_is_jailed() {
+    let stats = run_all(
+        "double vote",
+        seeds(1000, 2)
+            .into_iter()
+            .map(|s| Scenario::only(s, Attack::DoubleVote, 4 + (s % 2) as usize, 1)),
+    );
+    assert!(stats.iter().all(|s| s.jailed == 1), "{stats:?}");
+}
