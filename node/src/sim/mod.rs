@@ -410,10 +410,7 @@ impl Sim {
                 id,
                 data,
             } => self.deliver(to, from, topic, id, data),
-            Event::Request { to, from, request } => {
-                self.answer(to, from, request);
-                Ok(())
-            }
+            Event::Request { to, from, request } => self.answer(to, from, request),
             // A node that crashed meanwhile never sees the answer.
             Event::Answer { to, input } if self.honest[to].is_some() => self.input(to, input),
             Event::Answer { .. } => Ok(()),

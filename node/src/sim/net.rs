@@ -2,6 +2,7 @@
 //! peer asked, delays, drops, duplicates, partitions and bans.
 
 use super::*;
+use tensorchain_network::MAX_RESPONSE_BYTES;
 
 /// How long a sync request waits for an answer before it fails (the network's is 20 s; shorter
 /// here so a scenario spends its virtual time on consensus).
@@ -147,9 +148,25 @@ impl Sim {
 
     /// `to` answers `from`'s sync request: an honest node from its ledger with the real
     /// `sync::serve`, the adversary as its attack says, a silent validator never.
-    pub(super) fn answer(&mut self, to: usize, from: usize, request: SyncRequest) {
+    pub(super) fn answer(
+        &mut self,
+        to: usize,
+        from: usize,
+        request: SyncRequest,
+    ) -> Result<(), String> {
         let response = match self.honest.get(to) {
-            Some(Some(h)) => Some(crate::sync::serve(h.node.ledger(), request.clone())),
+            Some(Some(h)) => {
+                let response = crate::sync::serve(h.node.ledger(), request.clone());
+                // Finding 4: an answer over the network's response cap is never delivered,
+                // and the requester would ask for the same range forever.
+                let bytes = borsh::object_length(&response).unwrap_or(usize::MAX);
+                if bytes > MAX_RESPONSE_BYTES as usize {
+                    return Err(self.fail(format!(
+                        "node {to} answered {request:?} with {bytes} bytes, over the response cap"
+                    )));
+                }
+                Some(response)
+            }
             Some(None) => None,
             None => {
                 let honest_head = self
@@ -172,6 +189,7 @@ impl Sim {
             _ => (failed(peer, &request), self.now + REQUEST_TIMEOUT_MS),
         };
         self.push(at, Event::Answer { to: from, input });
+        Ok(())
     }
 
     /// A message's delay: mostly 5–60 ms, sometimes (2%) up to a second.
