@@ -110,12 +110,6 @@ pub trait ProposalSlot: Send {
     fn save(&mut self, block: &Block) -> std::io::Result<()>;
 }
 
-/// The machine's timers: consensus timeouts and its own deadlines, due at a time in ms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Timer {
-    Consensus(Timeout),
-}
-
 /// Sizes of what the machine buffers, for the simulator's bounded-memory check.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy)]
@@ -137,8 +131,9 @@ pub struct NodeMachine<W: Wal> {
     key: Option<Keypair>,
     domain: SigningDomain,
     block_time_ms: u64,
-    /// Due time (ms), then a sequence number so that equal times keep their order.
-    timers: BTreeMap<(u64, u64), Timer>,
+    /// The core's timeouts by due time (ms), then a sequence number so that equal times keep
+    /// their order. The height's start, the proposal and the status poll have fields of their own.
+    timers: BTreeMap<(u64, u64), Timeout>,
     seq: u64,
     /// Proposed blocks of the height being decided, by hash.
     blocks: HashMap<Hash, Block>,
@@ -310,7 +305,7 @@ impl<W: Wal> NodeMachine<W> {
             if entry.key().0 > now {
                 break;
             }
-            let Timer::Consensus(timeout) = entry.remove();
+            let timeout = entry.remove();
             let out = self.driver.handle(CoreInput::Timeout(timeout));
             self.outputs(now, out);
         }
@@ -417,8 +412,7 @@ impl<W: Wal> NodeMachine<W> {
                 Output::Publish(m) | Output::Relay(m) => self.publish(m),
                 Output::Schedule(t, ms) => {
                     self.seq += 1;
-                    self.timers
-                        .insert((now.saturating_add(ms), self.seq), Timer::Consensus(t));
+                    self.timers.insert((now.saturating_add(ms), self.seq), t);
                     if t.round > 0 {
                         self.node.set_round(t.height, t.round);
                     }

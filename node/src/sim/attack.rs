@@ -31,16 +31,21 @@ pub enum Attack {
     /// Findings 2/3: a Byzantine validator proposing several different blocks for every round
     /// it is the proposer of, up to far rounds, for the heights being decided.
     ProposalFlood,
+    /// A Byzantine validator signing two different prevotes and precommits per round: honest
+    /// nodes report the equivocation, a block carries it, the validator is jailed and leaves
+    /// the set two heights later.
+    DoubleVote,
 }
 
 impl Attack {
-    pub const ALL: [Attack; 6] = [
+    pub const ALL: [Attack; 7] = [
         Attack::AlteredProposal,
         Attack::JunkVotes,
         Attack::FutureFlood,
         Attack::Oversized,
         Attack::LyingSync,
         Attack::ProposalFlood,
+        Attack::DoubleVote,
     ];
 }
 
@@ -308,6 +313,19 @@ impl Adversary {
             Attack::ProposalFlood => {
                 for wire in self.proposal_flood(head, rng) {
                     out.push((from, Topic::Consensus, wire, true));
+                }
+            }
+            Attack::DoubleVote => {
+                for key in self.keys.clone() {
+                    for round in 0..2 {
+                        for kind in [VoteKind::Prevote, VoteKind::Precommit] {
+                            for _ in 0..2 {
+                                let value = Some(Hash::digest(&rng.next_u64().to_le_bytes()));
+                                let vote = self.vote(&key, head + 1, round, kind, value);
+                                out.push((from, Topic::Consensus, vote, true));
+                            }
+                        }
+                    }
                 }
             }
         }

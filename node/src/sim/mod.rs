@@ -3,13 +3,17 @@
 //! Gossip is flooded as gossipsub does it (a message is relayed only after its receiver reports
 //! `Accept`, and each node sees a message id once); block sync requests are answered by the
 //! real `sync::serve` of the peer asked. The network delays (with a heavy tail), drops,
-//! duplicates and reorders, and partitions and heals. Byzantine actors (`attack.rs`) hold the
-//! keys of up to f validators and of peers of their own. After every step the invariants are
-//! checked: agreement, validity, bounded buffers; at the end, liveness after the attacks stop.
+//! duplicates and reorders, and partitions and heals (`net.rs`); honest nodes crash and restart
+//! over what their disk kept. Byzantine actors (`attack.rs`) hold the keys of up to f
+//! validators and of peers of their own. After every step the invariants are checked
+//! (`check.rs`): agreement, validity, no double sign, bounded buffers; at the end, liveness
+//! after the last fault stops. Everything a run does follows from its `Scenario`'s seed.
 //! A failure names its seed: `SIM_SEED=<seed> cargo test -p tensorchain-node --lib sim`.
 
 mod attack;
-#[cfg(test)]
+mod check;
+mod net;
+mod scenario;
 mod tests;
 
 use crate::machine::{
@@ -19,6 +23,8 @@ use crate::machine::{
 use crate::node::Node;
 use attack::Adversary;
 pub use attack::Attack;
+use net::MAX_GOSSIP_BYTES;
+pub use scenario::{seeds, Scenario};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use tensorchain_consensus::core::MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
@@ -36,118 +42,12 @@ use tensorchain_rpc::{Metrics, NodeApi};
 const GENESIS_MS: u64 = 1_700_000_000_000;
 /// Validator names: the devnet's dev accounts, and one more for a 7-validator set.
 const NAMES: [&str; 7] = ["alice", "bob", "charlie", "dave", "eve", "ferdie", "gerda"];
-/// How long a sync request waits for an answer before it fails (the network's is 20 s; shorter
-/// here so a scenario spends its virtual time on consensus).
-const REQUEST_TIMEOUT_MS: u64 = 5_000;
-/// Gossipsub forgets seen message ids after this long (its `duplicate_cache_time` is a minute).
-const SEEN_TTL_MS: u64 = 60_000;
 /// How long a ban keeps two peers apart (the network's `BAN_FOR`).
 const BAN_MS: u64 = 600_000;
-/// Gossip larger than this never reaches a node (the network's `max_transmit_size`).
-const MAX_GOSSIP_BYTES: usize = 8 * 1024 * 1024;
 /// Heights every honest node must decide after the last fault heals, and the virtual time it
 /// has for them.
 const LIVENESS_HEIGHTS: u64 = 3;
 const LIVENESS_MS: u64 = 40_000;
-/// A height's WAL: a record per input of that height from a member, and this node's signatures.
-/// Far above what honest rounds write (about 200 bytes per vote); junk must never reach it.
-const MAX_WAL_BYTES: usize = 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub struct Scenario {
-    pub seed: u64,
-    /// Validators (4–7); the first `byzantine` of them are the adversary's.
-    pub n: usize,
-    pub byzantine: usize,
-    pub drop_percent: u64,
-    pub dup_percent: u64,
-    /// Side of each validator while partitioned, and when the partition heals (ms after start).
-    pub partition: Option<(Vec<bool>, u64)>,
-    /// Attacks and the window (ms after start) each runs in.
-    pub attacks: Vec<(Attack, u64, u64)>,
-    /// Honest validators that crash (losing what their WAL had not synced) and restart over
-    /// their stored chain: (validator, at ms, down for ms).
-    pub crashes: Vec<(usize, u64, u64)>,
-    /// Client transactions per second, sent to honest nodes.
-    pub tx_per_s: u64,
-}
-
-impl Scenario {
-    /// An honest network: `n` validators, a lossy network, no attack.
-    pub fn honest(seed: u64) -> Scenario {
-        let mut rng = SplitMix(seed);
-        let n = 4 + rng.below(4) as usize;
-        let partition = rng.chance(30).then(|| {
-            (
-                (0..n).map(|_| rng.chance(50)).collect(),
-                2_000 + rng.below(8_000),
-            )
-        });
-        let crashes = if rng.chance(30) {
-            vec![(
-                rng.below(n as u64) as usize,
-                500 + rng.below(6_000),
-                300 + rng.below(3_000),
-            )]
-        } else {
-            vec![]
-        };
-        Scenario {
-            seed,
-            n,
-            byzantine: 0,
-            drop_percent: rng.below(6),
-            dup_percent: rng.below(4),
-            partition,
-            attacks: vec![],
-            crashes,
-            tx_per_s: rng.below(6),
-        }
-    }
-
-    /// A hostile network: as `honest`, with up to f Byzantine validators and 1–3 attacks, each
-    /// running for a few seconds.
-    pub fn hostile(seed: u64) -> Scenario {
-        let mut sc = Scenario::honest(seed);
-        let mut rng = SplitMix(seed ^ 0xbad);
-        sc.byzantine = rng.below((sc.n as u64 - 1) / 3 + 1) as usize;
-        // Only honest validators crash.
-        for c in &mut sc.crashes {
-            c.0 = c.0.max(sc.byzantine);
-        }
-        for _ in 0..1 + rng.below(3) {
-            let attack = Attack::ALL[rng.below(Attack::ALL.len() as u64) as usize];
-            let from = rng.below(3_000);
-            sc.attacks
-                .push((attack, from, from + 1_000 + rng.below(6_000)));
-        }
-        sc
-    }
-
-    /// One attack for six seconds against a network of `n` with `byzantine` of them the
-    /// adversary's, on a clean network.
-    pub fn only(seed: u64, attack: Attack, n: usize, byzantine: usize) -> Scenario {
-        Scenario {
-            seed,
-            n,
-            byzantine,
-            drop_percent: 0,
-            dup_percent: 0,
-            partition: None,
-            attacks: vec![(attack, 500, 6_500)],
-            crashes: vec![],
-            tx_per_s: 2,
-        }
-    }
-
-    /// When the last fault stops: attacks over, the partition healed, crashed nodes back.
-    fn calm_at(&self) -> u64 {
-        let p = self.partition.as_ref().map_or(0, |p| p.1);
-        let a = self.attacks.iter().map(|a| a.2).max().unwrap_or(0);
-        let c = self.crashes.iter().map(|c| c.1 + c.2).max().unwrap_or(0);
-        p.max(a).max(c).max(3_000)
-    }
-}
 
 /// A proposer's saved block, in memory that outlives a crash of its node (its "disk").
 #[derive(Default, Clone)]
@@ -228,6 +128,10 @@ pub struct Stats {
     /// Honest peers banned after a lossy network failed their ranges.
     pub honest_bans: u64,
     pub restarts: u64,
+    /// Block ranges requested by block sync.
+    pub ranges: u64,
+    /// Byzantine validators jailed (for equivocation) at the end.
+    pub jailed: u64,
     pub end_ms: u64,
 }
 
@@ -455,6 +359,19 @@ impl Sim {
         }
         self.stats.heights = self.chain.len() as u64;
         self.stats.oversized_blocks = self.adversary.stats_oversized_blocks;
+        if let Some(i) = self.honest_indices().first() {
+            let jails = self.honest[*i]
+                .as_ref()
+                .expect("honest")
+                .node
+                .ledger()
+                .jails();
+            let jailed = jails.unwrap_or_default();
+            self.stats.jailed = self.hotkeys[..self.sc.byzantine]
+                .iter()
+                .filter(|k| jailed.iter().any(|(j, _)| j == *k))
+                .count() as u64;
+        }
         self.stats.end_ms = self.now - self.start;
         Ok(self.stats)
     }
@@ -493,10 +410,7 @@ impl Sim {
                 id,
                 data,
             } => self.deliver(to, from, topic, id, data),
-            Event::Request { to, from, request } => {
-                self.answer(to, from, request);
-                Ok(())
-            }
+            Event::Request { to, from, request } => self.answer(to, from, request),
             // A node that crashed meanwhile never sees the answer.
             Event::Answer { to, input } if self.honest[to].is_some() => self.input(to, input),
             Event::Answer { .. } => Ok(()),
@@ -582,6 +496,7 @@ impl Sim {
                     }
                 }
                 Effect::RequestRange { peer, from, count } => {
+                    self.stats.ranges += 1;
                     let to = self.peer_index[&peer];
                     self.request(i, to, SyncRequest::Blocks { from, count });
                 }
@@ -607,199 +522,6 @@ impl Sim {
             }
         }
         self.check(i)
-    }
-
-    /// Honest node `i` never signs two values for one (height, round, step), across its
-    /// crashes and restarts too (the sign guard and its WAL).
-    fn no_double_sign(&mut self, i: usize, data: &[u8]) -> Result<(), String> {
-        let Ok(wire) = borsh::from_slice::<crate::wire::ConsensusWire>(data) else {
-            return Err(self.fail(format!("node {i} published an undecodable message")));
-        };
-        let (signer, key) = match &wire {
-            crate::wire::ConsensusWire::Proposal { proposal, .. } => {
-                let p = &proposal.proposal;
-                (proposal.proposer, (p.height, p.round, 0u8, Some(p.value)))
-            }
-            crate::wire::ConsensusWire::Vote(v) => {
-                let step = 1 + v.vote.kind as u8;
-                (
-                    v.validator,
-                    (v.vote.height, v.vote.round, step, v.vote.block_hash),
-                )
-            }
-        };
-        if signer != self.hotkeys[i] {
-            return Ok(()); // a relayed message of another validator
-        }
-        let (height, round, step, value) = key;
-        match self.signed.insert((i, height, round, step), value) {
-            Some(before) if before != value => Err(self.fail(format!(
-                "double sign: node {i} signed {before:?} and {value:?} at height {height} round {round} step {step}"
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    /// A new gossip message from `from`: it sends it to every peer it is connected to.
-    fn publish(&mut self, from: usize, topic: Topic, data: Vec<u8>) {
-        self.gossip_seq += 1;
-        let id = MessageId::new(
-            &[
-                &(from as u64).to_le_bytes()[..],
-                &self.gossip_seq.to_le_bytes(),
-            ]
-            .concat(),
-        );
-        if let Some(h) = self.honest.get_mut(from).and_then(|h| h.as_mut()) {
-            h.seen.insert(id.clone());
-            h.seen_order.push_back((self.now, id.clone()));
-        }
-        let data = Arc::new(data);
-        self.flood(from, None, topic, &id, &data);
-    }
-
-    /// Sends gossip `id` from `from` to its connected peers but `except` (where it came from).
-    fn flood(
-        &mut self,
-        from: usize,
-        except: Option<usize>,
-        topic: Topic,
-        id: &MessageId,
-        data: &Arc<Vec<u8>>,
-    ) {
-        if data.len() > MAX_GOSSIP_BYTES {
-            return;
-        }
-        for to in 0..self.sc.n {
-            // The adversary's nodes saw it when it was published.
-            let honest = self.honest[to].is_some();
-            if to == from || Some(to) == except || !honest || !self.connected(from, to) {
-                continue;
-            }
-            if self.rng.chance(self.sc.drop_percent) {
-                continue;
-            }
-            let copies = if self.rng.chance(self.sc.dup_percent) {
-                2
-            } else {
-                1
-            };
-            for _ in 0..copies {
-                let at = self.now + self.delay();
-                self.push(
-                    at,
-                    Event::Gossip {
-                        to,
-                        from,
-                        topic,
-                        id: id.clone(),
-                        data: data.clone(),
-                    },
-                );
-            }
-        }
-    }
-
-    fn deliver(
-        &mut self,
-        to: usize,
-        from: usize,
-        topic: Topic,
-        id: MessageId,
-        data: Arc<Vec<u8>>,
-    ) -> Result<(), String> {
-        if !self.connected(from, to) {
-            return Ok(());
-        }
-        let now = self.now;
-        let Some(h) = self.honest.get_mut(to).and_then(|h| h.as_mut()) else {
-            return Ok(()); // the adversary's: it saw it when it was published
-        };
-        while h
-            .seen_order
-            .front()
-            .is_some_and(|(t, _)| t + SEEN_TTL_MS < now)
-        {
-            let (_, old) = h.seen_order.pop_front().expect("front");
-            h.seen.remove(&old);
-        }
-        if !h.seen.insert(id.clone()) {
-            return Ok(());
-        }
-        h.seen_order.push_back((now, id.clone()));
-        let source = self.peers[from];
-        let input = match topic {
-            Topic::Consensus => Input::ConsensusGossip {
-                id: id.clone(),
-                source,
-                data: data.to_vec(),
-            },
-            Topic::Tx => Input::TxGossip {
-                id: id.clone(),
-                source,
-                data: data.to_vec(),
-            },
-        };
-        let effects = h.machine.handle(now, input);
-        let verdict = effects.iter().find_map(|e| match e {
-            Effect::Report { id: r, verdict, .. } if *r == id => Some(*verdict),
-            _ => None,
-        });
-        let Some(verdict) = verdict else {
-            return Err(self.fail(format!("node {to} gave no verdict on gossip {id}")));
-        };
-        self.adversary
-            .judge(&id, verdict, to)
-            .map_err(|e| self.fail(e))?;
-        if verdict == MessageAcceptance::Reject && self.adversary.owns(&id) {
-            self.stats.rejected_attacks += 1;
-        }
-        if verdict == MessageAcceptance::Accept {
-            self.flood(to, Some(from), topic, &id, &data);
-        }
-        self.effects(to, effects)
-    }
-
-    fn request(&mut self, from: usize, to: usize, request: SyncRequest) {
-        let at = self.now + self.delay();
-        if self.rng.chance(self.sc.drop_percent) {
-            let input = failed(self.peers[to], &request);
-            self.push(
-                self.now + REQUEST_TIMEOUT_MS,
-                Event::Answer { to: from, input },
-            );
-        } else {
-            self.push(at, Event::Request { to, from, request });
-        }
-    }
-
-    /// `to` answers `from`'s sync request: an honest node from its ledger with the real
-    /// `sync::serve`, the adversary as its attack says, a silent validator never.
-    fn answer(&mut self, to: usize, from: usize, request: SyncRequest) {
-        let response = match self.honest.get(to) {
-            Some(Some(h)) => Some(crate::sync::serve(h.node.ledger(), request.clone())),
-            Some(None) => None,
-            None => {
-                let honest_head = self
-                    .honest_indices()
-                    .iter()
-                    .map(|i| self.head(*i))
-                    .max()
-                    .unwrap_or(0);
-                self.adversary
-                    .serve(to - self.sc.n, &request, honest_head, &mut self.rng)
-            }
-        };
-        let peer = self.peers[to];
-        let (input, at) = match response {
-            Some(response)
-                if self.connected(from, to) && !self.rng.chance(self.sc.drop_percent) =>
-            {
-                (answered(peer, &request, response), self.now + self.delay())
-            }
-            _ => (failed(peer, &request), self.now + REQUEST_TIMEOUT_MS),
-        };
-        self.push(at, Event::Answer { to: from, input });
     }
 
     /// A transfer from a dev account, submitted to an honest node as the REST API would.
@@ -868,167 +590,4 @@ impl Sim {
         }
         Ok(())
     }
-
-    /// A message's delay: mostly 5–60 ms, sometimes (2%) up to a second.
-    fn delay(&mut self) -> u64 {
-        if self.rng.chance(2) {
-            200 + self.rng.below(800)
-        } else {
-            5 + self.rng.below(55)
-        }
-    }
-
-    fn partitioned(&self, a: usize, b: usize) -> bool {
-        match &self.sc.partition {
-            Some((side, heal)) if self.now < self.start + heal => {
-                let side_of = |i: usize| side.get(i).copied();
-                // The adversary's own peers sit on every side.
-                matches!((side_of(a), side_of(b)), (Some(x), Some(y)) if x != y)
-            }
-            _ => false,
-        }
-    }
-
-    fn connected(&self, a: usize, b: usize) -> bool {
-        let banned = |x: usize, y: usize| self.bans.get(&(x, y)).is_some_and(|t| *t > self.now);
-        !self.partitioned(a, b) && !banned(a, b) && !banned(b, a)
-    }
-
-    /// The invariants, after every step of node `i`: its new blocks agree with every other
-    /// honest node's (block hash and state root per height) and are valid (a commit by 2/3 of
-    /// that height's set, a body matching its header), and its buffers are within their bounds.
-    fn check(&mut self, i: usize) -> Result<(), String> {
-        let Some(h) = self.honest[i].as_ref() else {
-            return Ok(());
-        };
-        let (node, mut checked) = (h.node.clone(), h.checked);
-        let ledger = node.ledger();
-        let head = ledger.head().height;
-        while checked < head {
-            checked += 1;
-            let (block, _) = ledger
-                .block(checked)
-                .ok()
-                .flatten()
-                .ok_or_else(|| self.fail(format!("node {i} lost block {checked}")))?;
-            let commit = ledger
-                .commit(checked)
-                .ok()
-                .flatten()
-                .ok_or_else(|| self.fail(format!("node {i} has no commit for {checked}")))?;
-            let set = ledger
-                .validators_at(checked)
-                .ok()
-                .flatten()
-                .ok_or_else(|| self.fail(format!("node {i}: no set for {checked}")))?;
-            if commit.block_hash != block.hash()
-                || commit.verify(ledger.signing_domain(), &set).is_err()
-            {
-                return Err(self.fail(format!(
-                    "validity: node {i}'s commit for height {checked} does not certify its block"
-                )));
-            }
-            if !block.body_matches_header() {
-                return Err(self.fail(format!(
-                    "validity: node {i}'s block {checked} has a body its header does not commit to"
-                )));
-            }
-            let mine = (block.hash(), block.header.state_root);
-            match self.chain.get(checked as usize - 1) {
-                Some(agreed) if *agreed != mine => {
-                    return Err(self.fail(format!(
-                    "agreement: node {i} committed {mine:?} at height {checked}, others {agreed:?}"
-                )))
-                }
-                Some(_) => {}
-                None => self.chain.push(mine),
-            }
-        }
-        let h = self.honest[i].as_mut().expect("honest");
-        h.checked = checked;
-        let f = h.machine.footprint();
-        let wal = h.machine.wal_mut().bytes.len();
-        let mempool = h.node.mempool_len();
-        // Rounds a height may track: up to the next one, plus each validator's catch-up rounds.
-        let rounds = f.round as usize + 2 + self.sc.n * MAX_CATCHUP_ROUNDS_PER_VALIDATOR;
-        // Rounds a proposal is kept for: those up to the round window, at two heights.
-        let proposal_rounds = f.round as usize + 1 + MAX_PROPOSAL_ROUNDS_AHEAD as usize;
-        let bounds = [
-            ("future proposals", f.future, MAX_FUTURE_PROPOSALS),
-            ("member sets", f.member_sets, MAX_HEIGHTS_AHEAD as usize + 1),
-            // One block per round in reach, and this proposer's own saved one.
-            ("blocks", f.blocks, proposal_rounds + 1),
-            ("executed blocks", f.executed, proposal_rounds + 1),
-            (
-                "first values per round",
-                f.round_values,
-                2 * proposal_rounds,
-            ),
-            (
-                "sync ranges in flight",
-                f.sync.in_flight,
-                crate::sync::MAX_IN_FLIGHT,
-            ),
-            (
-                "sync blocks fetched",
-                f.sync.ready,
-                crate::sync::WINDOW as usize,
-            ),
-            ("sync peers", f.sync.peers, self.peers.len()),
-            ("sync failure counts", f.sync.failures, self.peers.len()),
-            // Three timeouts per round (propose, prevote, precommit) and the rebroadcast.
-            ("timers", f.timers, 4 * rounds),
-            ("rounds tracked", f.tracked_rounds, rounds),
-            ("WAL bytes", wal, MAX_WAL_BYTES),
-            ("mempool transactions", mempool, crate::node::MAX_MEMPOOL),
-        ];
-        for (what, size, bound) in bounds {
-            if size > bound {
-                return Err(self.fail(format!(
-                    "bounded memory: node {i} holds {size} {what}, bound {bound}"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn answered(peer: PeerId, request: &SyncRequest, response: SyncResponse) -> Input {
-    match request {
-        SyncRequest::Blocks { from, .. } => Input::Range {
-            peer,
-            from: *from,
-            response: Some(response),
-        },
-        _ => Input::Status {
-            peer,
-            response: Some(response),
-        },
-    }
-}
-
-fn failed(peer: PeerId, request: &SyncRequest) -> Input {
-    match request {
-        SyncRequest::Blocks { from, .. } => Input::Range {
-            peer,
-            from: *from,
-            response: None,
-        },
-        _ => Input::Status {
-            peer,
-            response: None,
-        },
-    }
-}
-
-/// Seeds to run: `SIM_SEED` alone, or `count` (`SIM_SEEDS` for a long soak) from `first`.
-pub fn seeds(first: u64, count: u64) -> Vec<u64> {
-    if let Some(seed) = std::env::var("SIM_SEED").ok().and_then(|s| s.parse().ok()) {
-        return vec![seed];
-    }
-    let count = std::env::var("SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(count);
-    (first..first + count).collect()
 }
