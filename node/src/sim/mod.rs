@@ -13,6 +13,7 @@
 mod attack;
 mod check;
 mod net;
+mod power;
 mod scenario;
 mod tests;
 
@@ -24,6 +25,7 @@ use crate::node::Node;
 use attack::Adversary;
 pub use attack::Attack;
 use net::MAX_GOSSIP_BYTES;
+use power::PowerLossStore;
 pub use scenario::{seeds, Scenario};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -64,16 +66,16 @@ impl ProposalSlot for MemorySlot {
     }
 }
 
-/// What survives a crash: the store (every commit is durable), the WAL's synced prefix and
-/// the saved proposal.
+/// What survives a crash: the store's durable batches (unsynced ones are lost), the WAL's
+/// synced prefix and the saved proposal.
 struct Disk {
-    store: Arc<MemoryStore>,
+    store: Arc<PowerLossStore>,
     slot: MemorySlot,
     wal: MemoryWal,
 }
 
 struct Honest {
-    disk_store: Arc<MemoryStore>,
+    disk_store: Arc<PowerLossStore>,
     slot: MemorySlot,
     node: Arc<Node>,
     machine: NodeMachine<MemoryWal>,
@@ -128,6 +130,8 @@ pub struct Stats {
     /// Honest peers banned after a lossy network failed their ranges.
     pub honest_bans: u64,
     pub restarts: u64,
+    /// Store batches written unsynced that crashes lost (power loss).
+    pub lost_batches: u64,
     /// Block ranges requested by block sync.
     pub ranges: u64,
     /// Byzantine validators jailed (for equivocation) at the end.
@@ -228,7 +232,7 @@ impl Sim {
         for i in 0..sc.n {
             honest.push((i >= sc.byzantine).then(|| {
                 let disk = Disk {
-                    store: Arc::new(MemoryStore::new()),
+                    store: Arc::new(PowerLossStore::default()),
                     slot: MemorySlot::default(),
                     wal: MemoryWal::default(),
                 };
@@ -419,10 +423,11 @@ impl Sim {
                 if let Some(mut h) = self.honest[i].take() {
                     let mut wal = std::mem::take(h.machine.wal_mut());
                     wal.crash();
+                    self.stats.lost_batches += h.disk_store.unsynced() as u64;
                     self.down.insert(
                         i,
                         Disk {
-                            store: h.disk_store,
+                            store: Arc::new(h.disk_store.after_power_loss()),
                             slot: h.slot,
                             wal,
                         },

@@ -17,10 +17,11 @@ fn run_all(what: &str, scenarios: impl Iterator<Item = Scenario>) -> Vec<Stats> 
     }
     let sum = |f: fn(&Stats) -> u64| all.iter().map(f).sum::<u64>();
     eprintln!(
-        "{what}: {} scenarios, {heights} heights, {} ranges synced, {} restarts, {} bans ({} of honest peers), {} attack messages, {:.1} s",
+        "{what}: {} scenarios, {heights} heights, {} ranges synced, {} restarts ({} unsynced store batches lost), {} bans ({} of honest peers), {} attack messages, {:.1} s",
         all.len(),
         sum(|s| s.ranges),
         sum(|s| s.restarts),
+        sum(|s| s.lost_batches),
         sum(|s| s.bans),
         sum(|s| s.honest_bans),
         sum(|s| s.attack_messages),
