@@ -56,7 +56,7 @@ export async function account(main, [addr], ctx) {
     fill(stakesBox, stakes.stakes.length ? table({
       caption: 'Stake behind each hotkey', id: 'account-stakes',
       columns: [
-        { label: 'Hotkey', value: (s) => s.hotkey, render: (s) => hotkeyLink(s.hotkey, true) },
+        { label: 'Hotkey', value: (s) => s.hotkey, render: (s) => hotkeyLink(s.hotkey, false, 10) },
         { label: 'Stake', value: (s) => BigInt(s.amount), render: (s) => tao(s.amount), num: true },
         { label: 'Share', value: (s) => BigInt(s.amount), render: (s) => pct(total > 0n ? Number((BigInt(s.amount) * 10000n) / total) / 10000 : 0, 1), num: true },
       ],

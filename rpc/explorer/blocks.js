@@ -56,11 +56,12 @@ const AMOUNT = /amount|cost|burn|fee|stake$/;
 const COLDKEY = /^(to|from|dest|coldkey|owner|signer|payer)$/;
 const HOTKEY = /^(hotkey|proposer|new|old|from_hotkey|to_hotkey|new_hotkey|replaced|validator)$/;
 
-function fieldValue(k, v) {
+/** One field of a call or event: amounts in TAO, accounts as links (whole when `full`). */
+function fieldValue(k, v, full = true) {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'string' && AMOUNT.test(k) && /^\d+$/.test(v)) return tao(v);
-  if (typeof v === 'string' && COLDKEY.test(k)) return accountLink(v, true);
-  if (typeof v === 'string' && HOTKEY.test(k)) return hotkeyLink(v, true);
+  if (typeof v === 'string' && COLDKEY.test(k)) return accountLink(v, full);
+  if (typeof v === 'string' && HOTKEY.test(k)) return hotkeyLink(v, full);
   if (k === 'netuid') return subnetLink(v);
   if (Array.isArray(v)) return h('span', { class: 'mono wrap' }, JSON.stringify(v));
   if (typeof v === 'object') return h('span', { class: 'mono wrap' }, JSON.stringify(v));
@@ -73,7 +74,7 @@ function eventsTable(events, caption) {
     caption, emptyText: 'No events.',
     columns: [
       { label: 'Event', value: (e) => e.event, render: (e) => h('span', { class: 'tag' }, e.event) },
-      { label: 'Details', value: () => '', render: (e) => h('span', { class: 'fields' }, Object.entries(e).filter(([k]) => k !== 'event').map(([k, v]) => h('span', { class: 'field' }, h('span', { class: 'muted' }, `${k} `), fieldValue(k, v)))) },
+      { label: 'Details', value: () => '', render: (e) => h('span', { class: 'fields' }, Object.entries(e).filter(([k]) => k !== 'event').map(([k, v]) => h('span', { class: 'field' }, h('span', { class: 'muted' }, `${k} `), fieldValue(k, v, false)))) },
     ],
     rows: events,
   });
@@ -95,7 +96,7 @@ export async function block(main, [id], ctx) {
       ['Time', h('span', {}, new Date(hd.time_ms).toISOString(), ' (', time(hd.time_ms), ')')],
       ['Proposer', hotkeyLink(hd.proposer, true)],
       ['Transactions', fmtInt(hd.tx_count)],
-      ['Parent', hd.height > 0 ? link(`#/block/${hd.height - 1}`, hd.parent_hash) : mono(hd.parent_hash, true)],
+      ['Parent', hd.height > 0 ? h('a', { href: `#/block/${hd.height - 1}`, class: 'mono' }, hd.parent_hash) : mono(hd.parent_hash, true)],
       ['State root', mono(hd.state_root, true)],
       ['Tx root', mono(hd.tx_root, true)],
       ['Validator set', mono(hd.validator_set_hash, true)],

@@ -22,6 +22,11 @@ function niceMax(max) {
   return 10 * p;
 }
 
+/** The width to draw a chart at: its box's, so text keeps its size (an SVG scales as a whole). */
+export function widthOf(box) {
+  return Math.max(280, Math.round(box.clientWidth || 640));
+}
+
 const fmt = (v) => (Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`);
 
 /**

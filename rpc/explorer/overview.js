@@ -4,7 +4,7 @@
 
 import { data } from './api.js';
 import { h, fill, page, section, stat, tao, taoText, fmtInt, table, blockLink, txLink, accountLink, hotkeyLink, mono, time, pct } from './ui.js';
-import { bars } from './charts.js';
+import { bars, widthOf } from './charts.js';
 
 // Blocks the interval chart and TPS look back over: a minute of one-second blocks.
 const WINDOW = 60;
@@ -22,7 +22,7 @@ export async function render(main, _params, ctx) {
   ]);
   if (!ctx.alive()) return;
   // Oldest first: {height, hash, time_ms, tx_count, proposer}.
-  const window = recent.items.slice().reverse();
+  const recentBlocks = recent.items.slice().reverse();
   const blocks = recent.items.slice(0, LATEST);
   const txs = [];
   let head = sync.head;
@@ -80,17 +80,17 @@ export async function render(main, _params, ctx) {
 
   const drawChart = () => {
     const iv = [];
-    for (let i = 1; i < window.length; i++) iv.push([window[i].height, window[i].time_ms - window[i - 1].time_ms]);
+    for (let i = 1; i < recentBlocks.length; i++) iv.push([recentBlocks[i].height, recentBlocks[i].time_ms - recentBlocks[i - 1].time_ms]);
     const avg = iv.length ? iv.reduce((a, [, v]) => a + v, 0) / iv.length : 0;
     intervalEl.textContent = iv.length ? `${(avg / 1000).toFixed(2)} s` : '–';
     fill(chartBox, bars(iv.map(([, v]) => v), {
       label: `Intervals of the last ${iv.length} blocks, average ${Math.round(avg)} ms against a ${chain.block_time_ms} ms target`,
-      unit: '', target: chain.block_time_ms, titles: iv.map(([hgt, v]) => `block ${hgt}: ${v} ms`),
+      unit: '', target: chain.block_time_ms, titles: iv.map(([hgt, v]) => `block ${hgt}: ${v} ms`), width: widthOf(chartBox),
     }));
-    const span = window.length > 1 ? (window[window.length - 1].time_ms - window[0].time_ms) / 1000 : 0;
-    const count = window.slice(1).reduce((a, b) => a + b.tx_count, 0);
+    const span = recentBlocks.length > 1 ? (recentBlocks[recentBlocks.length - 1].time_ms - recentBlocks[0].time_ms) / 1000 : 0;
+    const count = recentBlocks.slice(1).reduce((a, b) => a + b.tx_count, 0);
     tpsEl.textContent = span > 0 ? `${(count / span).toFixed(2)} tx/s` : '–';
-    tpsSub.textContent = `${fmtInt(count)} txs in the last ${window.length - 1} blocks`;
+    tpsSub.textContent = `${fmtInt(count)} txs in the last ${recentBlocks.length - 1} blocks`;
   };
 
   const drawOnline = (v) => {
@@ -102,8 +102,8 @@ export async function render(main, _params, ctx) {
     caption: 'The newest blocks', id: 'latest-blocks',
     columns: [
       { label: 'Height', value: (b) => b.height, render: (b) => blockLink(b.height), num: true },
-      { label: 'Hash', value: (b) => b.hash, render: (b) => mono(b.hash) },
-      { label: 'Proposer', value: (b) => b.proposer || '', render: (b) => (b.proposer ? hotkeyLink(b.proposer) : '…') },
+      { label: 'Hash', value: (b) => b.hash, render: (b) => mono(b.hash, false, 6) },
+      { label: 'Proposer', value: (b) => b.proposer || '', render: (b) => (b.proposer ? hotkeyLink(b.proposer, false, 6) : '…') },
       { label: 'Txs', value: (b) => b.tx_count, num: true },
       { label: 'Age', value: (b) => b.time_ms, render: (b) => time(b.time_ms) },
     ],
@@ -113,10 +113,10 @@ export async function render(main, _params, ctx) {
   const drawTxs = () => fill(txsBox, table({
     caption: 'The newest transactions', id: 'latest-txs', emptyText: 'No transactions in the recent blocks.',
     columns: [
-      { label: 'Hash', value: (t) => t.hash, render: (t) => txLink(t.hash) },
+      { label: 'Hash', value: (t) => t.hash, render: (t) => txLink(t.hash, false, 6) },
       { label: 'Block', value: (t) => t.height, render: (t) => blockLink(t.height), num: true },
       { label: 'Call', value: (t) => t.call.call, render: (t) => h('span', { class: 'tag' }, t.call.call) },
-      { label: 'Signer', value: (t) => t.signer, render: (t) => accountLink(t.signer) },
+      { label: 'Signer', value: (t) => t.signer, render: (t) => accountLink(t.signer, false, 6) },
       { label: 'Amount', value: (t) => t.call.amount || '', render: (t) => (t.call.amount ? tao(t.call.amount) : '') },
     ],
     rows: txs,
@@ -133,7 +133,7 @@ export async function render(main, _params, ctx) {
   drawOnline(vals);
   drawBlocks();
   // The transactions of the newest blocks that have any (a block read each, at most LATEST).
-  const withTxs = window.filter((b) => b.tx_count > 0).slice(-LATEST);
+  const withTxs = recentBlocks.filter((b) => b.tx_count > 0).slice(-LATEST);
   for (const b of withTxs) {
     if (!ctx.alive()) return;
     addTxs(await data(`/v1/blocks/${b.height}`));
@@ -147,8 +147,8 @@ export async function render(main, _params, ctx) {
     headEl.textContent = fmtInt(head);
     finalizedEl.textContent = fmtInt(head);
     const header = { height: ev.height, hash: ev.hash, time_ms: ev.time_ms, tx_count: ev.tx_hashes.length, proposer: null };
-    window.push(header);
-    window.splice(0, Math.max(0, window.length - (WINDOW + 1)));
+    recentBlocks.push(header);
+    recentBlocks.splice(0, Math.max(0, recentBlocks.length - (WINDOW + 1)));
     blocks.unshift(header);
     blocks.splice(LATEST);
     drawChart();

@@ -4,7 +4,7 @@
 
 import { data, get } from './api.js';
 import { h, fill, page, section, stat, kv, tao, taoText, fmtInt, table, accountLink, hotkeyLink, subnetLink, pct, score, empty } from './ui.js';
-import { hbars, stacked, legend, scatter } from './charts.js';
+import { hbars, stacked, legend, scatter, widthOf } from './charts.js';
 
 // Epochs drawn in the emission split chart.
 const EPOCHS = 30;
@@ -17,7 +17,9 @@ function nextEpochIn(netuid, tempo, head) {
   return period - ((head + netuid + 1) % period);
 }
 
-const owner = (s) => (s.genesis ? h('span', { class: 'muted' }, 'genesis (no owner)') : accountLink(s.owner));
+const blocks = (n) => (n === null ? '–' : `${fmtInt(n)} block${n === 1 ? '' : 's'}`);
+
+const owner = (s, full = false) => (s.genesis ? h('span', { class: 'muted' }, 'genesis (no owner)') : accountLink(s.owner, full));
 
 export async function list(main, _params, ctx) {
   const env = await get('/v1/subnets');
@@ -44,7 +46,7 @@ export async function list(main, _params, ctx) {
   }));
   const drawChart = () => fill(chartBox, subnets.length ? hbars(subnets.map((s) => ({
     label: `${s.netuid}${s.name ? ' · ' + s.name : ''}`, value: s.emission_share, text: pct(s.emission_share), href: `#/subnet/${s.netuid}`,
-  })), { label: `Emission shares: ${subnets.map((s) => `subnet ${s.netuid} ${pct(s.emission_share)}`).join(', ')}` }) : empty('No subnets.'));
+  })), { label: `Emission shares: ${subnets.map((s) => `subnet ${s.netuid} ${pct(s.emission_share)}`).join(', ')}`, width: widthOf(chartBox) }) : empty('No subnets.'));
   fill(main, page('Subnets',
     section('All subnets', tableBox),
     section('Emission shares', h('p', { class: 'muted' }, 'Each subnet\'s share of every block reward, as root consensus sets it.'), chartBox)));
@@ -86,6 +88,14 @@ function metagraphRows(m) {
   return m.uid.map((_, i) => Object.fromEntries(METAGRAPH.map(([k]) => [k, m[k][i]])));
 }
 
+const ROLES = { miner: 'miner (earns incentive)', validator: 'validator (earns dividends)', idle: 'neither yet' };
+
+/** What a neuron earned at the last epoch: as a miner, a validator, or nothing. */
+function role(r) {
+  if (r.dividends > r.incentive) return 'validator';
+  return r.incentive > 0 ? 'miner' : 'idle';
+}
+
 export async function subnet(main, [id], ctx) {
   const netuid = Number(id);
   const load = () => Promise.all([
@@ -111,12 +121,12 @@ export async function subnet(main, [id], ctx) {
       stat('Neurons', `${fmtInt(s.n)} / ${fmtInt(s.max_n)}`, { id: 'subnet-n', sub: `registration: ${s.registration}` }),
       stat('Next epoch', nextEl, { id: 'next-epoch', sub: `tempo ${fmtInt(s.tempo)} blocks` }),
       stat('Emission share', s.emission_enabled ? pct(s.emission_share) : 'off', { id: 'emission-share', sub: h('span', {}, 'pending ', tao(s.pending_emission)) }),
-      stat('Registration cost', tao(s.burn), { id: 'burn', sub: h('span', {}, 'burn, between ', tao(cost.min_burn, 2), ' and ', tao(cost.max_burn, 2)) }));
-    nextEl.textContent = `${fmtInt(nextEpochIn(netuid, s.tempo, head))} blocks`;
+      stat('Registration cost', tao(s.burn), { id: 'burn', sub: h('span', {}, 'burned; floor ', tao(cost.min_burn), ', cap ', tao(cost.max_burn, 0)) }));
+    nextEl.textContent = blocks(nextEpochIn(netuid, s.tempo, head));
   };
   const col = (k, label, title, extra = {}) => ({ label, title, value: (r) => r[k], ...extra });
   const drawMetagraph = () => fill(mgBox, table({
-    caption: `Metagraph of subnet ${netuid} at block ${fmtInt(mg.block)}: ${fmtInt(rows.length)} neuron(s); choose a column to sort`, id: 'metagraph',
+    caption: `Metagraph of subnet ${netuid} at block ${fmtInt(mg.block)}: ${fmtInt(rows.length)} neuron(s); choose a column to sort`, id: 'metagraph', dense: true,
     sortable: true, sort, onSort: (x) => { sort = x; },
     columns: METAGRAPH.map(([k, label, title]) => {
       switch (k) {
@@ -126,8 +136,8 @@ export async function subnet(main, [id], ctx) {
         case 'active': return col(k, label, title, { value: (r) => (r[k] ? 1 : 0), render: (r) => (r[k] ? 'yes' : 'no') });
         case 'last_update': return col(k, label, title, { value: (r) => mg.block - r[k], render: (r) => fmtInt(mg.block - r[k]), num: true });
         case 'axon': return col(k, label, title, { value: (r) => r[k] || '', render: (r) => r[k] || h('span', { class: 'muted' }, '–') });
-        case 'hotkey': return col(k, label, title, { render: (r) => hotkeyLink(r[k]) });
-        case 'coldkey': return col(k, label, title, { render: (r) => accountLink(r[k]) });
+        case 'hotkey': return col(k, label, title, { render: (r) => hotkeyLink(r[k], false, 5) });
+        case 'coldkey': return col(k, label, title, { render: (r) => accountLink(r[k], false, 5) });
         default: return col(k, label, title, { render: (r) => score(r[k]), num: true });
       }
     }),
@@ -144,15 +154,15 @@ export async function subnet(main, [id], ctx) {
     const sum = (key) => epochs.reduce((a, e) => a + BigInt(e[key]), 0n).toString();
     fill(epochBox, epochs.length
       ? [legend(SPLIT), stacked(items, {
-        keys: SPLIT, x: (it) => `#${it.block}`,
+        keys: SPLIT, x: (it) => `#${it.block}`, width: widthOf(epochBox),
         label: `Emission split of the last ${epochs.length} epochs: ${SPLIT.map((k) => `${k.label} ${taoText(sum(k.key))} TAO`).join(', ')}`,
       }), h('p', { class: 'muted' }, `Over these ${epochs.length} epochs: `, SPLIT.map((k, i) => [i ? ', ' : '', `${k.label.toLowerCase()} `, tao(sum(k.key))]), '.')]
       : empty('No epoch has run yet.'));
   };
   const drawScatter = () => fill(scatterBox, rows.length
-    ? [scatter(rows.map((r) => ({ x: r.incentive, y: r.dividends, label: `uid ${r.uid}`, kind: r.validator_permit ? 'validator' : 'miner' })), {
-      label: `Incentive against dividends for ${rows.length} neurons: miners earn incentive, validators dividends`, xLabel: 'incentive', yLabel: 'dividends',
-    }), h('ul', { class: 'legend' }, h('li', {}, h('span', { class: 'swatch miner', 'aria-hidden': 'true' }), 'miner'), h('li', {}, h('span', { class: 'swatch validator', 'aria-hidden': 'true' }), 'validator permit'))]
+    ? [scatter(rows.map((r) => ({ x: r.incentive, y: r.dividends, label: `uid ${r.uid}`, kind: role(r) })), {
+      label: `Incentive against dividends for ${rows.length} neurons: miners earn incentive, validators dividends`, xLabel: 'incentive', yLabel: 'dividends', width: widthOf(scatterBox), height: Math.min(320, Math.round(widthOf(scatterBox) * 0.8)),
+    }), h('ul', { class: 'legend' }, ['miner', 'validator', 'idle'].map((k) => h('li', {}, h('span', { class: `swatch ${k}`, 'aria-hidden': 'true' }), ROLES[k])))]
     : empty('No neurons yet.'));
 
   const hyperRows = Object.entries(hyper).map(([name, v]) => ({ name, value: v.value, owner: v.owner_settable }));
@@ -166,7 +176,7 @@ export async function subnet(main, [id], ctx) {
       section('Subnet', kv([
         ['Netuid', String(netuid)],
         ['Name', s.name || '—'],
-        ['Owner', owner(s)],
+        ['Owner', owner(s, true)],
         ['Owner hotkey', s.genesis ? '—' : hotkeyLink(s.owner_hotkey, true)],
         ['Registered at block', fmtInt(s.registered_at)],
         ['Registration', s.registration],
@@ -191,7 +201,7 @@ export async function subnet(main, [id], ctx) {
 
   ctx.on('block', (ev) => {
     head = ev.height;
-    nextEl.textContent = `${fmtInt(nextEpochIn(netuid, s.tempo, head))} blocks`;
+    nextEl.textContent = blocks(nextEpochIn(netuid, s.tempo, head));
   });
   ctx.on('epoch', async (e) => {
     if (e.netuid !== netuid) return;

@@ -81,11 +81,12 @@ export const short = (s, head = 8, tail = 6) => (s && s.length > head + tail + 1
 
 export const link = (href, text, title) => h('a', { href, title }, text);
 export const blockLink = (height) => link(`#/block/${height}`, fmtInt(height));
-export const txLink = (hash, full = false) => h('a', { href: `#/tx/${hash}`, title: hash, class: 'mono' }, full ? hash : short(hash, 10, 6));
-export const accountLink = (addr, full = false) => h('a', { href: `#/account/${addr}`, title: addr, class: 'mono' }, full ? addr : short(addr));
-export const hotkeyLink = (addr, full = false) => h('a', { href: `#/hotkey/${addr}`, title: addr, class: 'mono' }, full ? addr : short(addr));
+// Links and ids show `keep` characters at each end (all of it when `full`), the rest on hover.
+export const txLink = (hash, full = false, keep = 8) => h('a', { href: `#/tx/${hash}`, title: hash, class: 'mono' }, full ? hash : short(hash, keep + 2, keep));
+export const accountLink = (addr, full = false, keep = 7) => h('a', { href: `#/account/${addr}`, title: addr, class: 'mono' }, full ? addr : short(addr, keep, keep));
+export const hotkeyLink = (addr, full = false, keep = 7) => h('a', { href: `#/hotkey/${addr}`, title: addr, class: 'mono' }, full ? addr : short(addr, keep, keep));
 export const subnetLink = (netuid, name) => link(`#/subnet/${netuid}`, name ? `${netuid} · ${name}` : String(netuid));
-export const mono = (s, full = false) => h('span', { class: 'mono', title: s }, full ? s : short(s, 10, 8));
+export const mono = (s, full = false, keep = 8) => h('span', { class: 'mono', title: s }, full ? s : short(s, keep + 2, keep));
 
 // ---- layout ---------------------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ export const empty = (text) => h('p', { class: 'empty' }, text);
  * column (again: the other way), and `aria-sort` says how the table is sorted; `onSort(sort)`
  * hears each choice, so a page that redraws the table can keep it (`sort`).
  */
-export function table({ caption, columns, rows, sortable = false, id, emptyText = 'Nothing yet.', sort: initial, onSort }) {
+export function table({ caption, columns, rows, sortable = false, id, emptyText = 'Nothing yet.', sort: initial, onSort, dense = false }) {
   const tbody = h('tbody');
   const headCells = [];
   let sort = initial || null; // {index, dir}
@@ -145,7 +146,7 @@ export function table({ caption, columns, rows, sortable = false, id, emptyText 
     headCells.push(th);
     return th;
   })));
-  const t = h('table', { id }, caption ? h('caption', {}, caption) : null, thead, tbody);
+  const t = h('table', { id, class: dense ? 'dense' : null }, caption ? h('caption', {}, caption) : null, thead, tbody);
   draw();
   if (!sortable) headCells.forEach((th) => th.removeAttribute('aria-sort'));
   // Wide tables scroll inside their own region, reachable by keyboard, at phone width.
