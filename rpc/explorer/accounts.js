@@ -1,7 +1,7 @@
 // Accounts and hotkeys: an account's balances, stake per hotkey, unbonding and recent
 // transactions; a hotkey's owner, take, nominators and the subnets it is registered on.
 
-import { data, maybe } from './api.js';
+import { coalesce, data, maybe } from './api.js';
 import { h, fill, page, section, stat, kv, tao, fmtInt, table, blockLink, txLink, accountLink, hotkeyLink, subnetLink, mono, time, link, pct, score, empty } from './ui.js';
 
 // Recent transactions shown on an account's page (one index read, one block read per block).
@@ -85,26 +85,25 @@ export async function account(main, [addr], ctx) {
   ));
   draw(a, st, txs);
 
-  // Balances change with the blocks (emissions, releases); the list only with transactions.
-  let busy = false;
+  // Balances change with the blocks (emissions, releases); the list only with transactions, so
+  // it is read again only after a block that had some.
   let last = txs;
-  ctx.on('block', async (ev) => {
+  let txsSince = false;
+  const refresh = coalesce(async (ev) => {
+    const readTxs = txsSince;
+    txsSince = false;
+    const [acct, stakes, list] = await Promise.all([
+      data(`/v1/accounts/${encodeURIComponent(addr)}`),
+      data(`/v1/accounts/${encodeURIComponent(addr)}/stakes`),
+      readTxs ? data(`/v1/accounts/${encodeURIComponent(addr)}/txs?limit=${RECENT}`) : last,
+    ]);
+    last = list;
     head = ev.height;
-    if (busy) return;
-    busy = true;
-    try {
-      const [acct, stakes, list] = await Promise.all([
-        data(`/v1/accounts/${encodeURIComponent(addr)}`),
-        data(`/v1/accounts/${encodeURIComponent(addr)}/stakes`),
-        ev.tx_hashes.length ? data(`/v1/accounts/${encodeURIComponent(addr)}/txs?limit=${RECENT}`) : last,
-      ]);
-      last = list;
-      if (ctx.alive()) draw(acct, stakes, list);
-    } catch (e) {
-      console.warn('live update failed', e);
-    } finally {
-      busy = false;
-    }
+    if (ctx.alive()) draw(acct, stakes, list);
+  });
+  ctx.on('block', (ev) => {
+    txsSince ||= ev.tx_hashes.length > 0;
+    refresh(ev);
   });
 }
 
@@ -155,7 +154,8 @@ export async function hotkey(main, [hk], ctx) {
   await drawRegs();
   // Emission, incentive and dividends change at its subnets' epochs.
   const netuids = new Set(info.registrations.map(([n]) => n));
+  const redraw = coalesce(drawRegs);
   ctx.on('epoch', (e) => {
-    if (netuids.has(e.netuid)) drawRegs();
+    if (netuids.has(e.netuid)) redraw();
   });
 }

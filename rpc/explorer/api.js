@@ -57,6 +57,45 @@ export async function maybe(path) {
   }
 }
 
+/** The headers of blocks `last`+1 ..= `height` (the newest `max` of them), oldest first, and the
+ * whole block when it is just the next one: one light read a block; a gap (blocks that came while
+ * a page loaded or a read ran) costs one page of headers. */
+export async function blocksSince(last, height, max) {
+  if (height === last + 1) {
+    const b = await data(`/v1/blocks/${height}`);
+    return { headers: [b.header], blocks: new Map([[height, b]]) };
+  }
+  const page = await data(`/v1/blocks?cursor=${height}&limit=${Math.min(height - last, max)}`);
+  return { headers: page.items.filter((hd) => hd.height > last).reverse(), blocks: new Map() };
+}
+
+/** A live-event handler that runs `fn(event)` once at a time: events that come while it runs are
+ * dropped but the newest, which runs next. So reads never pile up behind a fast chain, and `fn`
+ * catches up from what it saw last by itself. */
+export function coalesce(fn) {
+  let running = false;
+  let next = null;
+  const run = async (ev) => {
+    running = true;
+    try {
+      await fn(ev);
+    } catch (e) {
+      console.warn('live update failed', e);
+    } finally {
+      running = false;
+      if (next) {
+        const n = next;
+        next = null;
+        run(n);
+      }
+    }
+  };
+  return (ev) => {
+    if (running) next = ev;
+    else run(ev);
+  };
+}
+
 // ---- live events ----------------------------------------------------------------------------
 
 // Topics the explorer listens to: one stream carries them all (a client may hold few streams).

@@ -1,7 +1,7 @@
 // Blocks: the paged list, one block (header, commit signatures, transactions, events) and one
 // transaction (status, decoded call, fee, events).
 
-import { data, maybe } from './api.js';
+import { blocksSince, coalesce, data } from './api.js';
 import { h, fill, page, section, kv, tao, fmtInt, table, blockLink, txLink, accountLink, hotkeyLink, subnetLink, mono, time, link, empty } from './ui.js';
 
 const PAGE = 25;
@@ -18,7 +18,7 @@ export async function list(main, _params, ctx) {
     columns: [
       { label: 'Height', value: (b) => b.height, render: (b) => blockLink(b.height), num: true },
       { label: 'Hash', value: (b) => b.hash, render: (b) => mono(b.hash) },
-      { label: 'Proposer', value: (b) => b.proposer || '', render: (b) => (b.proposer ? hotkeyLink(b.proposer) : '…') },
+      { label: 'Proposer', value: (b) => b.proposer, render: (b) => hotkeyLink(b.proposer) },
       { label: 'Txs', value: (b) => b.tx_count, num: true },
       { label: 'Time', value: (b) => b.time_ms, render: (b) => time(b.time_ms) },
     ],
@@ -32,19 +32,17 @@ export async function list(main, _params, ctx) {
   fill(main, page('Blocks', section(cursor ? 'Blocks' : 'Latest blocks', box, nav)));
   draw();
   if (cursor) return;
-  // The first page follows the chain: new blocks go on top.
-  ctx.on('block', async (ev) => {
-    if (rows.length && ev.height <= rows[0].height) return;
-    const header = { height: ev.height, hash: ev.hash, time_ms: ev.time_ms, tx_count: ev.tx_hashes.length, proposer: null };
-    rows.unshift(header);
+  // The first page follows the chain: new blocks go on top, none skipped.
+  let last = top;
+  ctx.on('block', coalesce(async (ev) => {
+    if (ev.height <= last) return;
+    const { headers } = await blocksSince(last, ev.height, PAGE);
+    if (!ctx.alive()) return;
+    rows.unshift(...headers.reverse());
     rows.splice(PAGE);
+    last = ev.height;
     draw();
-    const blk = await maybe(`/v1/blocks/${ev.height}`);
-    if (blk && ctx.alive()) {
-      header.proposer = blk.header.proposer;
-      draw();
-    }
-  });
+  }));
 }
 
 /** A transaction's call as key-value rows: amounts in TAO, accounts and subnets as links. */

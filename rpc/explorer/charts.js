@@ -29,6 +29,10 @@ export function widthOf(box) {
 
 const fmt = (v) => (Math.abs(v) >= 1000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`);
 
+// With a target, the axis stops at this many times it: one long stall (a chain halted for
+// minutes) would flatten every other bar. Taller bars are drawn clipped, in another colour.
+export const CLIP_AT_TARGETS = 4;
+
 /**
  * Vertical bars, one per value (oldest left), with a dashed line at `target` if given:
  * `bars(values, {label, unit, target, titles})`.
@@ -37,7 +41,8 @@ export function bars(values, { label, unit = '', target, titles = [], width = 64
   const pad = { l: 44, r: 8, t: 10, b: 22 };
   const w = width - pad.l - pad.r;
   const hgt = height - pad.t - pad.b;
-  const max = niceMax(Math.max(...values, target || 0));
+  const top = Math.max(...values, target || 0);
+  const max = niceMax(target ? Math.min(top, target * CLIP_AT_TARGETS) : top);
   const y = (v) => pad.t + hgt - (v / max) * hgt;
   const step = w / Math.max(values.length, 1);
   const chart = svg(width, height, label);
@@ -46,8 +51,8 @@ export function bars(values, { label, unit = '', target, titles = [], width = 64
     chart.append(s('text', { x: pad.l - 6, y: y(max * f) + 4, 'text-anchor': 'end', class: 'axis' }, `${fmt(max * f)}${unit}`));
   }
   values.forEach((v, i) => {
-    const bh = Math.max((v / max) * hgt, 1);
-    const bar = s('rect', { x: pad.l + i * step + step * 0.15, y: pad.t + hgt - bh, width: Math.max(step * 0.7, 1), height: bh, class: 'bar', rx: 1.5 });
+    const bh = Math.max((Math.min(v, max) / max) * hgt, 1);
+    const bar = s('rect', { x: pad.l + i * step + step * 0.15, y: pad.t + hgt - bh, width: Math.max(step * 0.7, 1), height: bh, class: v > max ? 'bar clipped' : 'bar', rx: 1.5 });
     bar.append(s('title', {}, titles[i] || `${fmt(v)}${unit}`));
     chart.append(bar);
   });

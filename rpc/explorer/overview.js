@@ -2,9 +2,9 @@
 // 21M cap and the next halving, recycled and staked, TPS, and the latest blocks and transactions,
 // all kept current by the event stream.
 
-import { data } from './api.js';
+import { blocksSince, coalesce, data } from './api.js';
 import { h, fill, page, section, stat, tao, taoText, fmtInt, table, blockLink, txLink, accountLink, hotkeyLink, mono, time, pct } from './ui.js';
-import { bars, widthOf } from './charts.js';
+import { bars, widthOf, CLIP_AT_TARGETS as CLIP } from './charts.js';
 
 // Blocks the interval chart and TPS look back over: a minute of one-second blocks.
 const WINDOW = 60;
@@ -30,6 +30,7 @@ export async function render(main, _params, ctx) {
   const headEl = h('span', {}, fmtInt(head));
   const finalizedEl = h('span', { id: 'finalized-height' }, fmtInt(sync.finalized));
   const intervalEl = h('span');
+  const intervalSub = h('span');
   const onlineEl = h('span');
   const tpsEl = h('span');
   const tpsSub = h('span');
@@ -41,12 +42,12 @@ export async function render(main, _params, ctx) {
   fill(main, page('Overview',
     h('div', { class: 'stats' },
       stat('Head height', headEl, { id: 'head-height', sub: h('span', {}, 'finalized ', finalizedEl) }),
-      stat('Block time', intervalEl, { id: 'block-time', sub: `target ${fmtInt(chain.block_time_ms)} ms` }),
+      stat('Block time', intervalEl, { id: 'block-time', sub: intervalSub }),
       stat('Validators online', onlineEl, { id: 'validators-online', sub: `signed in the last ${ONLINE_WITHIN} blocks` }),
       stat('Throughput', tpsEl, { id: 'tps', sub: tpsSub }),
     ),
     supplyBox,
-    section('Block intervals', h('p', { class: 'muted' }, `The last ${WINDOW} blocks, in milliseconds; the dashed line is the target.`), chartBox),
+    section('Block intervals', h('p', { class: 'muted' }, `The last ${WINDOW} blocks, in milliseconds; the dashed line is the target (stalls beyond ${CLIP} times it are cut, in orange).`), chartBox),
     h('div', { class: 'two' },
       section('Latest blocks', blocksBox),
       section('Latest transactions', txsBox)),
@@ -82,7 +83,11 @@ export async function render(main, _params, ctx) {
     const iv = [];
     for (let i = 1; i < recentBlocks.length; i++) iv.push([recentBlocks[i].height, recentBlocks[i].time_ms - recentBlocks[i - 1].time_ms]);
     const avg = iv.length ? iv.reduce((a, [, v]) => a + v, 0) / iv.length : 0;
-    intervalEl.textContent = iv.length ? `${(avg / 1000).toFixed(2)} s` : '–';
+    // The median: one stall does not move it; the mean beside it shows there was one.
+    const sorted = iv.map(([, v]) => v).sort((a, b) => a - b);
+    const median = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
+    intervalEl.textContent = iv.length ? `${(median / 1000).toFixed(2)} s` : '–';
+    intervalSub.textContent = `median; mean ${(avg / 1000).toFixed(2)} s, target ${fmtInt(chain.block_time_ms)} ms`;
     fill(chartBox, bars(iv.map(([, v]) => v), {
       label: `Intervals of the last ${iv.length} blocks, average ${Math.round(avg)} ms against a ${chain.block_time_ms} ms target`,
       unit: '', target: chain.block_time_ms, titles: iv.map(([hgt, v]) => `block ${hgt}: ${v} ms`), width: widthOf(chartBox),
@@ -103,7 +108,7 @@ export async function render(main, _params, ctx) {
     columns: [
       { label: 'Height', value: (b) => b.height, render: (b) => blockLink(b.height), num: true },
       { label: 'Hash', value: (b) => b.hash, render: (b) => mono(b.hash, false, 6) },
-      { label: 'Proposer', value: (b) => b.proposer || '', render: (b) => (b.proposer ? hotkeyLink(b.proposer, false, 6) : '…') },
+      { label: 'Proposer', value: (b) => b.proposer, render: (b) => hotkeyLink(b.proposer, false, 6) },
       { label: 'Txs', value: (b) => b.tx_count, num: true },
       { label: 'Age', value: (b) => b.time_ms, render: (b) => time(b.time_ms) },
     ],
@@ -140,38 +145,36 @@ export async function render(main, _params, ctx) {
   }
   drawTxs();
 
-  let fetching = false;
-  ctx.on('block', async (ev) => {
-    if (ev.height <= head) return;
-    head = ev.height;
+  // Live: each new block's header, and its transactions when it has any. Blocks that came while
+  // the page loaded or a read ran are read as a page of headers, so nothing is skipped.
+  let last = recentBlocks[recentBlocks.length - 1].height;
+  let validatorsAt = last;
+  ctx.on('block', coalesce(async (ev) => {
+    if (ev.height <= last) return;
+    const { headers, blocks: full } = await blocksSince(last, ev.height, WINDOW + 1);
+    for (const hd of headers.filter((x) => x.tx_count > 0 && !full.has(x.height)).slice(-LATEST)) {
+      full.set(hd.height, await data(`/v1/blocks/${hd.height}`));
+    }
+    const s = await data('/v1/supply');
+    if (!ctx.alive()) return;
+    for (const hd of headers) {
+      recentBlocks.push(hd);
+      blocks.unshift(hd);
+      if (full.has(hd.height)) addTxs(full.get(hd.height));
+    }
+    recentBlocks.splice(0, Math.max(0, recentBlocks.length - (WINDOW + 1)));
+    blocks.splice(LATEST);
+    last = ev.height;
+    head = Math.max(head, last);
     headEl.textContent = fmtInt(head);
     finalizedEl.textContent = fmtInt(head);
-    const header = { height: ev.height, hash: ev.hash, time_ms: ev.time_ms, tx_count: ev.tx_hashes.length, proposer: null };
-    recentBlocks.push(header);
-    recentBlocks.splice(0, Math.max(0, recentBlocks.length - (WINDOW + 1)));
-    blocks.unshift(header);
-    blocks.splice(LATEST);
     drawChart();
     drawBlocks();
-    // Details of the new block (its proposer and transactions): one light read, never two at
-    // once, so a fast chain cannot pile requests up.
-    if (fetching) return;
-    fetching = true;
-    try {
-      const [blk, s] = await Promise.all([data(`/v1/blocks/${ev.height}`), data('/v1/supply')]);
-      if (!ctx.alive()) return;
-      header.proposer = blk.header.proposer;
-      if (blk.txs.length) {
-        addTxs(blk);
-        drawTxs();
-      }
-      drawBlocks();
-      drawSupply(s);
-      if (ev.height % VALIDATORS_EVERY === 0) drawOnline(await data('/v1/validators?limit=1'));
-    } catch (e) {
-      console.warn('live update failed', e);
-    } finally {
-      fetching = false;
+    drawTxs();
+    drawSupply(s);
+    if (last >= validatorsAt + VALIDATORS_EVERY) {
+      validatorsAt = last;
+      drawOnline(await data('/v1/validators?limit=1'));
     }
-  });
+  }));
 }

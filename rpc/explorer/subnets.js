@@ -2,7 +2,7 @@
 // metagraph (the btcli columns, sortable), the emission split of recent epochs, incentive
 // against dividends, hyperparameters and registration cost.
 
-import { data, get } from './api.js';
+import { coalesce, data, get } from './api.js';
 import { h, fill, page, section, stat, kv, tao, taoText, fmtInt, table, accountLink, hotkeyLink, subnetLink, pct, score, empty } from './ui.js';
 import { hbars, stacked, legend, scatter, widthOf } from './charts.js';
 
@@ -56,13 +56,13 @@ export async function list(main, _params, ctx) {
     head = ev.height;
     drawTable();
   });
-  ctx.on('epoch', async () => {
+  ctx.on('epoch', coalesce(async () => {
     const e = await get('/v1/subnets');
     if (!ctx.alive()) return;
     subnets = e.data.items;
     drawTable();
     drawChart();
-  });
+  }));
 }
 
 // The metagraph as btcli prints it: column, header, what it holds.
@@ -203,8 +203,7 @@ export async function subnet(main, [id], ctx) {
     head = ev.height;
     nextEl.textContent = blocks(nextEpochIn(netuid, s.tempo, head));
   });
-  ctx.on('epoch', async (e) => {
-    if (e.netuid !== netuid) return;
+  const reload = coalesce(async () => {
     const [env2, mg2, ep2] = await load();
     if (!ctx.alive()) return;
     s = env2.data;
@@ -216,5 +215,8 @@ export async function subnet(main, [id], ctx) {
     drawMetagraph();
     drawEpochs();
     drawScatter();
+  });
+  ctx.on('epoch', (e) => {
+    if (e.netuid === netuid) reload();
   });
 }

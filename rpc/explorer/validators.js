@@ -1,7 +1,7 @@
 // The consensus set: voting power, share, last signed height and jailed state; what is scheduled
 // next; the jailed; the candidates.
 
-import { data } from './api.js';
+import { coalesce, data } from './api.js';
 import { h, fill, page, section, stat, tao, fmtInt, table, hotkeyLink, pct, empty } from './ui.js';
 
 // A validator whose last signature is more than this many blocks old is shown as behind.
@@ -35,7 +35,7 @@ export async function render(main, _params, ctx) {
         columns: [
           { label: 'Hotkey', value: (x) => x.hotkey, render: (x) => hotkeyLink(x.hotkey, true) },
           { label: 'Power', value: (x) => BigInt(x.voting_power), render: (x) => tao(x.voting_power, 0), num: true },
-          { label: 'Share', value: (x) => x.power_share, render: (x) => h('span', { class: 'share' }, h('span', { class: 'share-bar', 'data-width': x.power_share }), pct(x.power_share)), num: true },
+          { label: 'Share', value: (x) => x.power_share, render: (x) => h('span', { class: 'share' }, h('span', { class: 'share-track', 'aria-hidden': 'true' }, h('span', { class: 'share-fill', 'data-width': x.power_share })), pct(x.power_share)), num: true },
           { label: 'Last signed', value: (x) => x.last_signed_height ?? -1, render: (x) => (x.last_signed_height === null ? '–' : fmtInt(x.last_signed_height)), num: true },
           { label: 'State', value: (x) => state(x, head, jailed)[0], render: (x) => h('span', { class: `badge ${state(x, head, jailed)[1]}` }, state(x, head, jailed)[0]) },
         ],
@@ -72,14 +72,12 @@ export async function render(main, _params, ctx) {
   };
   fill(main, page('Validators', box));
   draw();
-  ctx.on('block', async (ev) => {
+  let readAt = head;
+  ctx.on('block', coalesce(async (ev) => {
     head = ev.height;
-    if (ev.height % REFRESH_EVERY !== 0) return;
-    try {
-      v = await data('/v1/validators');
-      if (ctx.alive()) draw();
-    } catch (e) {
-      console.warn('live update failed', e);
-    }
-  });
+    if (head < readAt + REFRESH_EVERY) return;
+    readAt = head;
+    v = await data('/v1/validators');
+    if (ctx.alive()) draw();
+  }));
 }
