@@ -2,6 +2,7 @@
 //! recipient's balance within two blocks, and the chain survives SIGTERM and kill -9 restarts.
 
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -27,7 +27,12 @@ fn has_node() -> bool {
         .filter(|o| o.status.success())
         .and_then(|o| {
             let v = String::from_utf8_lossy(&o.stdout).into_owned();
-            v.trim().trim_start_matches('v').split('.').next()?.parse::<u32>().ok()
+            v.trim()
+                .trim_start_matches('v')
+                .split('.')
+                .next()?
+                .parse::<u32>()
+                .ok()
         })
         .is_some_and(|major| major >= 20)
 }
@@ -56,7 +61,9 @@ fn the_explorer_shows_the_chain_live_in_a_real_browser() {
         );
         return;
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("cli/ sits in the workspace");
     let tests = root.join("explorer-tests");
     assert!(
         tests.join("node_modules/playwright-core").exists(),

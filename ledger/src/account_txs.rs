@@ -113,7 +113,12 @@ pub fn page(
 }
 
 fn location(key: &[u8]) -> Result<TxLocation, StoreError> {
-    let corrupt = || StoreError(format!("corrupt account tx index key of {} bytes", key.len()));
+    let corrupt = || {
+        StoreError(format!(
+            "corrupt account tx index key of {} bytes",
+            key.len()
+        ))
+    };
     if key.len() != KEY_LEN {
         return Err(corrupt());
     }
@@ -178,7 +183,12 @@ mod tests {
             &[transfer(&a, b.account(), 0), transfer(&c, b.account(), 0)],
             &[ev(&a, &b), ev(&c, &b)],
         );
-        put(&mut batch, 9, &[transfer(&a, c.account(), 1)], &[ev(&a, &c)]);
+        put(
+            &mut batch,
+            9,
+            &[transfer(&a, c.account(), 1)],
+            &[ev(&a, &c)],
+        );
         store.write(batch).unwrap();
 
         assert_eq!(

@@ -78,7 +78,10 @@ async fn transfer_is_submitted_included_and_queryable() {
 async fn an_accounts_transactions_are_listed_newest_first_with_their_events() {
     let t = setup();
     let alice = dev_coldkey("alice");
-    let (bob, carol) = (dev_coldkey("bob").account(), dev_coldkey("charlie").account());
+    let (bob, carol) = (
+        dev_coldkey("bob").account(),
+        dev_coldkey("charlie").account(),
+    );
     let first = t.transfer(&alice, bob, 1_000, 0);
     t.post_tx(&first).await;
     t.produce();
@@ -94,11 +97,19 @@ async fn an_accounts_transactions_are_listed_newest_first_with_their_events() {
             .map(|i| i["tx"]["hash"].as_str().unwrap().to_string())
             .collect()
     };
-    let (status, sent) = t.get(&format!("/v1/accounts/{}/txs", alice.account())).await;
+    let (status, sent) = t
+        .get(&format!("/v1/accounts/{}/txs", alice.account()))
+        .await;
     assert_eq!(status, StatusCode::OK, "{sent}");
-    assert_eq!(hashes(&sent), [second.hash().to_hex(), first.hash().to_hex()]);
+    assert_eq!(
+        hashes(&sent),
+        [second.hash().to_hex(), first.hash().to_hex()]
+    );
     assert_eq!(sent["data"]["items"][0]["height"], 2);
-    assert_eq!(sent["data"]["items"][0]["tx"]["call"]["to"], carol.to_ss58());
+    assert_eq!(
+        sent["data"]["items"][0]["tx"]["call"]["to"],
+        carol.to_ss58()
+    );
     // The recipient sees only what touched it; the proposer paid by the fees sees neither.
     let (_, received) = t.get(&format!("/v1/accounts/{bob}/txs")).await;
     assert_eq!(hashes(&received), [first.hash().to_hex()]);
@@ -113,7 +124,10 @@ async fn an_accounts_transactions_are_listed_newest_first_with_their_events() {
     let cursor = one["data"]["next_cursor"].as_str().unwrap().to_string();
     assert_eq!(cursor, "2.0");
     let (_, rest) = t
-        .get(&format!("/v1/accounts/{}/txs?cursor={cursor}", alice.account()))
+        .get(&format!(
+            "/v1/accounts/{}/txs?cursor={cursor}",
+            alice.account()
+        ))
         .await;
     assert_eq!(hashes(&rest), [first.hash().to_hex()]);
     assert!(rest["data"]["next_cursor"].is_null());

@@ -77,7 +77,10 @@ async fn file(ApiPath(name): ApiPath<String>) -> Result<Response, ApiError> {
         .ok_or_else(|| {
             ApiError::not_found(
                 "asset_not_found",
-                format!("the explorer has no file '{}'", name.chars().take(40).collect::<String>()),
+                format!(
+                    "the explorer has no file '{}'",
+                    name.chars().take(40).collect::<String>()
+                ),
             )
         })
 }
@@ -145,7 +148,10 @@ mod tests {
     fn every_file_a_page_or_script_refers_to_is_embedded() {
         let names: Vec<&str> = ASSETS.iter().map(|a| a.name).collect();
         let mut checked = 0;
-        for a in ASSETS.iter().filter(|a| !a.content_type.starts_with("image")) {
+        for a in ASSETS
+            .iter()
+            .filter(|a| !a.content_type.starts_with("image"))
+        {
             let text = std::str::from_utf8(a.body).expect("text assets are UTF-8");
             for name in references(text) {
                 assert!(
@@ -163,7 +169,10 @@ mod tests {
                 a.name
             );
         }
-        assert!(checked >= ASSETS.len() - 2, "only {checked} references seen");
+        assert!(
+            checked >= ASSETS.len() - 2,
+            "only {checked} references seen"
+        );
     }
 
     #[tokio::test]

@@ -90,16 +90,17 @@ pub const MAX_PAGE: u32 = 256;
 /// A `cursor` that is an address (hotkey and coldkey lists).
 pub fn parse_cursor_address(cursor: Option<&str>) -> Result<Option<AccountId>, ApiError> {
     cursor
-        .map(|c| {
-            c.parse().map_err(|_| {
-                ApiError::bad_request(
-                    "bad_cursor",
-                    format!("'{c}' is not a cursor of this list"),
-                    "pass the next_cursor of the previous page unchanged",
-                )
-            })
-        })
+        .map(|c| c.parse().map_err(|_| bad_cursor(c)))
         .transpose()
+}
+
+/// The answer to a `cursor` that no page of the list handed out.
+pub fn bad_cursor(c: &str) -> ApiError {
+    ApiError::bad_request(
+        "bad_cursor",
+        format!("'{c}' is not a cursor of this list"),
+        "pass the next_cursor of the previous page unchanged",
+    )
 }
 
 fn json_rejection(r: JsonRejection) -> ApiError {

@@ -1,6 +1,8 @@
 use super::{read, Page, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, parse_address, parse_cursor_address, ApiPath, ApiQuery};
+use crate::extract::{
+    bad_cursor, page_limit, parse_address, parse_cursor_address, ApiPath, ApiQuery,
+};
 use crate::views::{AccountView, Envelope, TxView};
 use crate::AppState;
 use axum::extract::State;
@@ -245,13 +247,7 @@ pub struct AccountTxView {
 fn account_tx_cursor(c: &str) -> Result<(u64, u32), ApiError> {
     c.split_once('.')
         .and_then(|(h, i)| Some((h.parse().ok()?, i.parse().ok()?)))
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_cursor",
-                format!("'{c}' is not a cursor of this list"),
-                "pass the next_cursor of the previous page unchanged",
-            )
-        })
+        .ok_or_else(|| bad_cursor(c))
 }
 
 /// Included transactions that touched an account, newest first: ones it signed and ones whose

@@ -3,7 +3,7 @@
 
 use super::{read, Page, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, ApiPath, ApiQuery};
+use crate::extract::{bad_cursor, page_limit, ApiPath, ApiQuery};
 use crate::views::Envelope;
 use crate::AppState;
 use axum::extract::State;
@@ -88,14 +88,6 @@ fn parse_u16(what: &'static str, s: &str) -> Result<u16, ApiError> {
 
 fn load(ledger: &Ledger, netuid: u16) -> Result<Subnet, ApiError> {
     ledger.subnet(netuid)?.ok_or_else(|| not_found(netuid))
-}
-
-fn bad_cursor(c: &str) -> ApiError {
-    ApiError::bad_request(
-        "bad_cursor",
-        format!("'{c}' is not a cursor of this list"),
-        "pass the next_cursor of the previous page unchanged",
-    )
 }
 
 /// Subnets by netuid, a page at a time.
