@@ -72,6 +72,17 @@ fn the_explorer_shows_the_chain_live_in_a_real_browser() {
 
     let dir = tempfile::tempdir().unwrap();
     let d = up_with(dir.path(), &[]);
+    // `devnet status` names each node's explorer beside its REST URL, and it answers there.
+    let status = Command::new(BIN)
+        .args(["devnet", "status", "--json", "--data-dir"])
+        .arg(&d.dir)
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let explorer = format!("{}/explorer/", d.url);
+    assert_eq!(status["nodes"][0]["explorer_url"], explorer.as_str());
+    let page = ureq::get(&explorer).call().unwrap();
+    assert_eq!(page.content_type(), "text/html");
     // Three paid epochs: about 20 s of 500 ms blocks after the demo has set its subnet up.
     let deadline = Instant::now() + Duration::from_secs(120);
     while paid_epochs(&d.url) < 3 {
