@@ -171,6 +171,12 @@ try {
   check(sorted.trim().toUpperCase() === 'STAKE', `sorted by stake, descending (${sorted})`);
   const maxStake = mg.stake.map(BigInt).reduce((a, b) => (b > a ? b : a), 0n);
   check(BigInt(await rao('#metagraph tbody tr')) === maxStake, 'the largest stake comes first');
+  // By keyboard: the sort buttons are buttons, so Enter on a focused header sorts too.
+  await page.locator('#metagraph th button', { hasText: 'Incentive' }).focus();
+  await page.keyboard.press('Enter');
+  const byKeys = await page.locator('#metagraph th[aria-sort="descending"]').innerText();
+  check(byKeys.trim().toUpperCase() === 'INCENTIVE', `Enter on a header sorts by it (${byKeys})`);
+  await page.locator('#metagraph th button', { hasText: 'Stake' }).click();
   check(await page.locator('svg.chart .seg').count() > 0, 'the emission split chart has epochs');
   check(await page.locator('svg.chart .dot').count() === sn.n, 'one scatter point per neuron');
   check(await rows('#hyperparameters') > 5, 'hyperparameters are listed');
