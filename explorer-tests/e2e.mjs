@@ -43,11 +43,19 @@ function check(ok, what) {
   checks += 1;
 }
 
+// The node may limit this script's own reads too (they share the browser's address): a 429 is
+// waited out as its Retry-After says, a few times.
 async function rest(path) {
-  const res = await fetch(`${opt.url}${path}`);
-  const body = await res.json();
-  if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(body)}`);
-  return body.data;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${opt.url}${path}`);
+    const body = await res.json();
+    if (res.status === 429 && attempt < 5) {
+      await new Promise((r) => setTimeout(r, 1000 * (Number(res.headers.get('retry-after')) || 1)));
+      continue;
+    }
+    if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${JSON.stringify(body)}`);
+    return body.data;
+  }
 }
 const restHead = async () => (await rest('/v1/node/syncing')).head;
 const num = (text) => Number(String(text).replace(/[^\d]/g, ''));
@@ -74,14 +82,21 @@ page.on('requestfailed', (r) => {
   // Navigating away aborts the event stream and any read in flight: not a failure.
   if (!/ERR_ABORTED/.test(r.failure()?.errorText || '')) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
 });
+// Answers over the client's budget: the explorer waits them out and retries.
+let refused = 0;
+page.on('response', (r) => {
+  if (r.status() === 429) refused += 1;
+});
 page.on('request', (r) => {
   if (!r.url().startsWith(opt.url) && !r.url().startsWith('data:')) problems.push(`request to another origin: ${r.url()}`);
 });
 
+const t0 = Date.now();
 /** Opens a page and waits until it is drawn (the explorer marks `main` with the page's path). */
 async function open(hash) {
   await page.goto(`${opt.url}/explorer/${hash}`);
   await drawn(hash);
+  console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${hash} drawn`);
 }
 async function drawn(hash) {
   const path = decodeURIComponent(hash.slice(2)).split('?')[0];
@@ -89,6 +104,9 @@ async function drawn(hash) {
     const m = document.querySelector('main');
     return m.dataset.page === p && !m.hasAttribute('aria-busy');
   }, path, { timeout: PAGE_MS });
+  const alert = page.locator('main [role="alert"]');
+  if (await alert.count() > 0) check(false, `${hash} shows an error: ${await alert.first().innerText()}`);
+  checks += 1; // no error on the page
 }
 async function shot(name) {
   await page.screenshot({ path: join(opt.out, `${name}.png`), fullPage: true });
@@ -236,7 +254,7 @@ try {
   await search(String(tx.height), alsoSubnet ? `#/search/${tx.height}` : `#/block/${tx.height}`);
 
   check(problems.length === 0, problems.join('\n'));
-  console.log(`explorer e2e: ${checks} checks passed, screenshots in ${opt.out}`);
+  console.log(`explorer e2e: ${checks} checks passed, screenshots in ${opt.out}; the browser got ${refused} rate-limit refusal(s), each waited out`);
 } catch (e) {
   console.error(`explorer e2e FAILED after ${checks} checks: ${e.message}\n${problems.join('\n')}`);
   const where = join(tmpdir(), 'tensorchain-explorer-failure.png');

@@ -2,8 +2,10 @@
 //! driving Debian's Chromium through playwright-core over every page. It checks what the pages
 //! show against the REST API (the head advancing without a reload, the metagraph's n rows, a
 //! transfer made by the CLI on the account page within two blocks) and saves a screenshot of each
-//! page into `docs/explorer/`. `./scripts/test` installs Chromium and playwright-core; without
-//! Chromium or Node.js the test says so and passes.
+//! page into `docs/explorer/`. The browser reads a full node that rate-limits loopback like any
+//! remote client, so the explorer is shown to live within one client's request budget.
+//! `./scripts/test` installs Chromium and playwright-core; without Chromium or Node.js the test
+//! says so and passes.
 
 mod support;
 use support::*;
@@ -93,11 +95,15 @@ fn the_explorer_shows_the_chain_live_in_a_real_browser() {
         std::thread::sleep(Duration::from_millis(500));
     }
 
+    // The browser talks to a full node that rate-limits loopback as it would any remote client
+    // (100 cost units a second): the explorer must live within a client's budget.
+    let node = full_node(&d, &dir.path().join("full"), &["--rpc-limit-loopback"]);
+
     let started = Instant::now();
     let out = Command::new("node")
         .arg(tests.join("e2e.mjs"))
         .arg("--url")
-        .arg(&d.url)
+        .arg(&node.url)
         .arg("--bin")
         .arg(BIN)
         .arg("--home")

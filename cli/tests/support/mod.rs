@@ -135,3 +135,79 @@ pub fn cli(d: &Devnet, home: &Path, args: &[&str]) -> (bool, Value) {
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"));
     (out.status.success(), v)
 }
+
+/// A full node (`node run`, no validator key) that joins the devnet through its first node, with
+/// `extra` flags; killed (-9) when dropped.
+pub struct FullNode {
+    child: Child,
+    pub url: String,
+}
+
+impl Drop for FullNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn full_node(d: &Devnet, data_dir: &Path, extra: &[&str]) -> FullNode {
+    let out = Command::new(BIN)
+        .args(["devnet", "status", "--json", "--data-dir"])
+        .arg(&d.dir)
+        .output()
+        .unwrap();
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "node",
+            "run",
+            "--json",
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+        ])
+        .args(extra)
+        .arg("--genesis")
+        .arg(status["genesis"].as_str().unwrap())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "--bootnode",
+            status["nodes"][0]["p2p_addr"].as_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let info: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("node run printed {line:?}: {e}"));
+    let url = info["rest_url"].as_str().unwrap().to_string();
+    let node = FullNode { child, url };
+    // Synced: within a block of the devnet's head.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let at = |u: &str| {
+            ureq::get(&format!("{u}/v1/blocks/head"))
+                .call()
+                .ok()
+                .and_then(|r| r.into_json::<Value>().ok())
+                .and_then(|v| v["data"]["header"]["height"].as_u64())
+        };
+        if let (Some(mine), Some(theirs)) = (at(&node.url), at(&d.url)) {
+            if mine + 1 >= theirs {
+                return node;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the full node did not sync in 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
