@@ -26,3 +26,25 @@ ensure_schemathesis() {
     fi
     export TENSORCHAIN_SCHEMATHESIS="$venv/bin/schemathesis"
 }
+
+# The explorer's browser test (cli/tests/explorer.rs) drives Debian's Chromium with the pinned
+# playwright-core from explorer-tests/ (which never downloads browsers of its own). Each step is
+# skipped when already done, so a second run installs nothing.
+ensure_browser_test_deps() {
+    local missing=() sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v node >/dev/null || missing+=(nodejs)
+    command -v npm >/dev/null || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing ${missing[*]} (for the explorer's browser test)..." >&2
+        $sudo apt-get update -qq && $sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    local want have
+    want=$(node -p 'require("./explorer-tests/package.json").dependencies["playwright-core"]')
+    have=$(node -p 'try { require("./explorer-tests/node_modules/playwright-core/package.json").version } catch { "" }')
+    if [ "$want" != "$have" ]; then
+        echo "installing playwright-core $want into explorer-tests/ (npm ci)..." >&2
+        PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix explorer-tests --no-audit --no-fund >/dev/null
+    fi
+}

@@ -541,6 +541,7 @@ fn print_up(
         .map(|n| (n, dev_coldkey(n).account(), dev_hotkey(n).account()))
         .collect();
     let url = &state.nodes[0].rest_url;
+    let explorer = explorer_url(url);
     if g.json {
         let list: Vec<_> = accounts
             .iter()
@@ -549,7 +550,7 @@ fn print_up(
         println!(
             "{}",
             json!({
-                "rest_url": url, "chain_id": spec.chain_id, "genesis": state.genesis,
+                "rest_url": url, "explorer_url": explorer, "chain_id": spec.chain_id, "genesis": state.genesis,
                 "resumed": resumed, "block_time_ms": spec.block_time_ms,
                 "nodes": state.nodes, "accounts": list,
             })
@@ -566,6 +567,7 @@ fn print_up(
     for n in &state.nodes {
         println!("  {:<8} {}   peer {}", n.name, n.rest_url, n.peer_id);
     }
+    println!("  explorer {explorer}   (every node serves one at /explorer/)");
     println!("  genesis  {}", state.genesis.display());
     let balance = spec
         .allocations
@@ -594,6 +596,11 @@ fn print_up(
     } else {
         println!("\nPress Ctrl-C to stop; run the same command again to resume.");
     }
+}
+
+/// The block explorer a node serves beside its REST API (`rpc/src/explorer.rs`).
+fn explorer_url(rest_url: &str) -> String {
+    format!("{rest_url}{}", tensorchain_rpc::explorer::PATH)
 }
 
 fn get_json(url: &str) -> Option<Value> {
@@ -635,6 +642,7 @@ fn status(dir: &Path, g: &Global) -> CliResult<()> {
         v["height"] = json!(height);
         v["finalized_hash"] = json!(hash);
         v["peers"] = json!(peers);
+        v["explorer_url"] = json!(explorer_url(&n.rest_url));
         list.push(v);
         rows.push(vec![
             n.name.clone(),

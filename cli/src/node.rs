@@ -325,9 +325,11 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
             );
         } else {
             println!(
-                "node running ({}): REST API {}  p2p {}",
+                "node running ({}): REST API {}  explorer {}{}  p2p {}",
                 info.role,
                 info.rest_url,
+                info.rest_url,
+                tensorchain_rpc::explorer::PATH,
                 info.p2p_addrs.join(" ")
             );
         }

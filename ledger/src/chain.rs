@@ -272,6 +272,17 @@ impl Ledger {
             .transpose()
     }
 
+    /// Included transactions that touched `account` (see `account_txs`), newest first, strictly
+    /// older than `before`: (height, index in block).
+    pub fn account_txs_page(
+        &self,
+        account: &AccountId,
+        before: Option<(u64, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(u64, u32)>, StoreError> {
+        crate::account_txs::page(self.store.as_ref(), account, before, limit)
+    }
+
     /// Where an included transaction sits: (height, index in block).
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>, StoreError> {
         self.store
@@ -485,6 +496,7 @@ impl Ledger {
                 borsh::to_vec(&(height, i as u32)).expect("borsh"),
             );
         }
+        crate::account_txs::put(&mut batch, height, &txs, &events);
         let block = Block {
             header,
             txs,

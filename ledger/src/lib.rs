@@ -1,6 +1,7 @@
 //! The ledger: block and state storage behind the `Store` trait, the state transition, the
 //! coinbase's halving rule and the incremental state root.
 
+pub mod account_txs;
 pub mod chain;
 pub mod commitment;
 pub mod execute;

@@ -15,10 +15,12 @@ pub enum Column {
     TxIndex,
     State,
     Commitment,
+    /// Transactions by the accounts they touched (`account_txs`): for explorers, not consensus.
+    AccountTxs,
 }
 
 impl Column {
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::Meta,
         Column::Headers,
         Column::Bodies,
@@ -27,6 +29,7 @@ impl Column {
         Column::TxIndex,
         Column::State,
         Column::Commitment,
+        Column::AccountTxs,
     ];
 
     pub fn name(self) -> &'static str {
@@ -39,6 +42,7 @@ impl Column {
             Column::TxIndex => "tx_index",
             Column::State => "state",
             Column::Commitment => "commitment",
+            Column::AccountTxs => "account_txs",
         }
     }
 }

@@ -75,6 +75,71 @@ async fn transfer_is_submitted_included_and_queryable() {
 }
 
 #[tokio::test]
+async fn an_accounts_transactions_are_listed_newest_first_with_their_events() {
+    let t = setup();
+    let alice = dev_coldkey("alice");
+    let (bob, carol) = (
+        dev_coldkey("bob").account(),
+        dev_coldkey("charlie").account(),
+    );
+    let first = t.transfer(&alice, bob, 1_000, 0);
+    t.post_tx(&first).await;
+    t.produce();
+    let second = t.transfer(&alice, carol, 2_000, 1);
+    t.post_tx(&second).await;
+    t.produce();
+
+    let hashes = |v: &Value| -> Vec<String> {
+        v["data"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["tx"]["hash"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, sent) = t
+        .get(&format!("/v1/accounts/{}/txs", alice.account()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    assert_eq!(
+        hashes(&sent),
+        [second.hash().to_hex(), first.hash().to_hex()]
+    );
+    assert_eq!(sent["data"]["items"][0]["height"], 2);
+    assert_eq!(
+        sent["data"]["items"][0]["tx"]["call"]["to"],
+        carol.to_ss58()
+    );
+    // The recipient sees only what touched it; the proposer paid by the fees sees neither.
+    let (_, received) = t.get(&format!("/v1/accounts/{bob}/txs")).await;
+    assert_eq!(hashes(&received), [first.hash().to_hex()]);
+    let proposer = t.validator.account();
+    let (_, paid) = t.get(&format!("/v1/accounts/{proposer}/txs")).await;
+    assert!(hashes(&paid).is_empty(), "{paid}");
+    // A page of one, then the next from its cursor.
+    let (_, one) = t
+        .get(&format!("/v1/accounts/{}/txs?limit=1", alice.account()))
+        .await;
+    assert_eq!(hashes(&one), [second.hash().to_hex()]);
+    let cursor = one["data"]["next_cursor"].as_str().unwrap().to_string();
+    assert_eq!(cursor, "2.0");
+    let (_, rest) = t
+        .get(&format!(
+            "/v1/accounts/{}/txs?cursor={cursor}",
+            alice.account()
+        ))
+        .await;
+    assert_eq!(hashes(&rest), [first.hash().to_hex()]);
+    assert!(rest["data"]["next_cursor"].is_null());
+
+    // A transaction's page: its events and its block's time.
+    let (_, tx) = t.get(&format!("/v1/txs/{}", first.hash())).await;
+    assert_eq!(tx["data"]["events"][0]["event"], "transfer");
+    assert_eq!(tx["data"]["events"][0]["amount"], "1000");
+    assert!(tx["data"]["time_ms"].as_u64().is_some(), "{tx}");
+}
+
+#[tokio::test]
 async fn simulate_reports_effects_and_errors_without_changing_state() {
     let t = setup();
     let alice = dev_coldkey("alice");
@@ -304,6 +369,7 @@ async fn openapi_metrics_and_docs_are_served() {
         "/v1/txs/simulate",
         "/v1/accounts/{addr}",
         "/v1/accounts/{addr}/stakes",
+        "/v1/accounts/{addr}/txs",
         "/v1/hotkeys/{hk}",
         "/v1/events",
     ] {

@@ -402,6 +402,18 @@ async fn every_documented_error_of_every_route_is_answered_as_documented() {
             400,
             "bad_address",
         ),
+        get(
+            "/v1/accounts/{addr}/txs",
+            "/v1/accounts/nope/txs",
+            400,
+            "bad_address",
+        ),
+        get(
+            "/v1/accounts/{addr}/txs",
+            format!("/v1/accounts/{bob}/txs?cursor=7"),
+            400,
+            "bad_cursor",
+        ),
         get("/v1/hotkeys", "/v1/hotkeys?cursor=nope", 400, "bad_cursor"),
         get("/v1/hotkeys/{hk}", "/v1/hotkeys/nope", 400, "bad_address"),
         get(

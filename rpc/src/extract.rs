@@ -104,19 +104,22 @@ pub fn parse_cursor<T: std::str::FromStr>(cursor: Option<&str>) -> Result<Option
             c.parse()
                 .ok()
                 .filter(|_| c.len() <= MAX_CURSOR_CHARS)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "bad_cursor",
-                        format!("'{c}' is not a cursor of this list"),
-                        "pass the next_cursor of the previous page unchanged",
-                    )
-                })
+                .ok_or_else(|| bad_cursor(c))
         })
         .transpose()
 }
 
 /// Cursors are a list's own keys; the longest, a 0x-hex key, has 66 characters.
 pub const MAX_CURSOR_CHARS: usize = 66;
+
+/// The answer to a `cursor` that no page of the list handed out.
+pub fn bad_cursor(c: &str) -> ApiError {
+    ApiError::bad_request(
+        "bad_cursor",
+        format!("'{c}' is not a cursor of this list"),
+        "pass the next_cursor of the previous page unchanged",
+    )
+}
 
 fn json_rejection(r: JsonRejection) -> ApiError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {

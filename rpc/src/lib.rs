@@ -1,9 +1,11 @@
 //! The REST API: axum routes under `/v1`, generated OpenAPI at `/openapi.json`, a docs page,
-//! Prometheus metrics at `/metrics` and server-sent events at `/v1/events`.
+//! Prometheus metrics at `/metrics`, server-sent events at `/v1/events` and the block explorer
+//! at `/explorer/` (built on those routes alone).
 
 pub mod api;
 pub mod config;
 pub mod error;
+pub mod explorer;
 pub mod extract;
 pub mod limits;
 pub mod metrics;
@@ -108,6 +110,7 @@ fn routes() -> Router<AppState> {
         .route("/v1/txs/{hash}", get(routes::txs::status))
         .route("/v1/accounts/{addr}", get(routes::accounts::get))
         .route("/v1/accounts/{addr}/stakes", get(routes::accounts::stakes))
+        .route("/v1/accounts/{addr}/txs", get(routes::accounts::txs))
         .route("/v1/hotkeys", get(routes::accounts::hotkeys))
         .route("/v1/hotkeys/{hk}", get(routes::accounts::hotkey))
         .route(
@@ -147,6 +150,7 @@ fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         .route("/metrics", get(metrics_page))
+        .merge(explorer::routes())
 }
 
 impl RpcConfig {

@@ -27,6 +27,7 @@ pub fn route_cost(route: &str) -> u32 {
         | "/v1/validators"
         | "/v1/hotkeys"
         | "/v1/hotkeys/{hk}/nominators"
+        | "/v1/accounts/{addr}/txs"
         | "/v1/blocks"
         | "/v1/root"
         | "/v1/txs/simulate"

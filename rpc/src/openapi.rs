@@ -37,6 +37,7 @@ On any route, a path segment that is not UTF-8 is refused with 400 `bad_path` an
         routes::txs::status,
         routes::accounts::get,
         routes::accounts::stakes,
+        routes::accounts::txs,
         routes::accounts::hotkey,
         routes::accounts::hotkeys,
         routes::accounts::nominators,

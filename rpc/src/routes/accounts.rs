@@ -1,7 +1,9 @@
 use super::{read, Page, PageQuery};
 use crate::error::ApiError;
-use crate::extract::{page_limit, parse_address, parse_cursor, ApiPath, ApiQuery};
-use crate::views::{AccountView, Envelope};
+use crate::extract::{
+    bad_cursor, page_limit, parse_address, parse_cursor, ApiPath, ApiQuery, MAX_CURSOR_CHARS,
+};
+use crate::views::{AccountView, Envelope, TxView};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
@@ -227,6 +229,67 @@ pub async fn hotkeys(
                 take: info.take_at(height),
             }),
         )
+    })
+    .await
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AccountTxView {
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// The block's time.
+    pub time_ms: u64,
+    pub tx: TxView,
+}
+
+/// `height.index` of the last item of a page of an account's transactions.
+fn account_tx_cursor(c: &str) -> Result<(u64, u32), ApiError> {
+    c.split_once('.')
+        .filter(|_| c.len() <= MAX_CURSOR_CHARS)
+        .and_then(|(h, i)| Some((h.parse().ok()?, i.parse().ok()?)))
+        .ok_or_else(|| bad_cursor(c))
+}
+
+/// Included transactions that touched an account, newest first: ones it signed and ones whose
+/// events name it (a transfer's recipient, a hotkey staked to, …). The cursor is `height.index`.
+/// Indexed as blocks are committed: a data dir from before the index lists no older ones.
+#[utoipa::path(get, path = "/v1/accounts/{addr}/txs", tag = "accounts",
+    params(("addr" = String, Path, description = "SS58 address or 0x hex public key"), PageQuery),
+    responses((status = 200, body = Page<AccountTxView>), (status = 400, description = "bad_address, bad_cursor")))]
+pub async fn txs(
+    State(st): State<AppState>,
+    ApiPath(addr): ApiPath<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Json<Envelope<Page<AccountTxView>>>, ApiError> {
+    let id = parse_address(&addr)?;
+    let before = q.cursor.as_deref().map(account_tx_cursor).transpose()?;
+    let limit = page_limit(q.limit)?;
+    read(&st, move |api| {
+        let ledger = api.ledger();
+        let found = ledger.account_txs_page(&id, before, limit)?;
+        // The cursor comes from the index, so a page is never cut short by what it reads next.
+        let next_cursor = (found.len() >= limit)
+            .then(|| found.last().map(|(h, i)| format!("{h}.{i}")))
+            .flatten();
+        let mut items: Vec<AccountTxView> = Vec::new();
+        // Newest first, so one block's transactions are adjacent: each block is read once.
+        let mut block: Option<tensorchain_primitives::Block> = None;
+        for (height, index) in found {
+            if block.as_ref().is_none_or(|b| b.header.height != height) {
+                block = ledger.block(height)?.map(|(b, _)| b);
+            }
+            let Some(b) = &block else { continue };
+            if let Some(stx) = b.txs.get(index as usize) {
+                items.push(AccountTxView {
+                    height,
+                    index,
+                    time_ms: b.header.time_ms,
+                    tx: TxView::from(stx),
+                });
+            }
+        }
+        Ok(Page { items, next_cursor })
     })
     .await
 }

@@ -44,6 +44,11 @@ pub struct TxStatusView {
     #[serde(flatten)]
     pub status: TxStatus,
     pub tx: Option<TxView>,
+    /// What it did, once included (empty before).
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<Event>,
+    /// The time of the block that included it.
+    pub time_ms: Option<u64>,
 }
 
 fn decode_tx(body: &SubmitBody) -> Result<SignedTx, ApiError> {
@@ -119,13 +124,21 @@ pub async fn status(
     read(&st, move |api| {
         let ledger = api.ledger();
         if let Some((height, index)) = ledger.tx_location(&hash)? {
-            let tx = ledger
-                .block(height)?
-                .and_then(|(b, _)| b.txs.get(index as usize).map(TxView::from));
+            let block = ledger.block(height)?;
+            let at = index as usize;
+            let tx = block
+                .as_ref()
+                .and_then(|(b, _)| b.txs.get(at).map(TxView::from));
+            let events = block
+                .as_ref()
+                .and_then(|(_, ev)| ev.get(at).cloned())
+                .unwrap_or_default();
             return Ok(TxStatusView {
                 hash: hash.to_hex(),
                 status: TxStatus::Included { height, index },
                 tx,
+                events,
+                time_ms: block.map(|(b, _)| b.header.time_ms),
             });
         }
         let status = api.local_tx_status(&hash).ok_or_else(|| {
@@ -138,6 +151,8 @@ pub async fn status(
             hash: hash.to_hex(),
             status,
             tx: None,
+            events: vec![],
+            time_ms: None,
         })
     })
     .await
