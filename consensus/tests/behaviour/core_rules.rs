@@ -750,14 +750,14 @@ fn the_buffer_holds_at_most_4096_messages() {
     let me = net.non_proposer(2, 0..1);
     let v = value("v2");
     let mut core = started(&net, me);
-    let filler = vote(
-        net.others(me).next().unwrap(),
-        2,
-        0,
-        VoteKind::Prevote,
-        None,
-    );
-    for _ in 0..4095 {
+    // Each filler from a signer of its own: one signer keeps at most `MAX_BUFFERED_PER_SIGNER`.
+    let fillers: Vec<Input> = (0..4096)
+        .map(|i| {
+            let key = Keypair::dev(&format!("filler/{i}"));
+            vote(&key, 2, 0, VoteKind::Prevote, None)
+        })
+        .collect();
+    for filler in &fillers[..4095] {
         core.handle(filler.clone());
     }
     // The 4096th message is kept, the 4097th is not.
@@ -767,7 +767,7 @@ fn the_buffer_holds_at_most_4096_messages() {
         height: 1,
         validators: net.set.clone(),
     });
-    for _ in 0..4096 {
+    for filler in &fillers {
         other.handle(filler.clone());
     }
     other.handle(net.proposal(2, 0, v, None));
