@@ -2,10 +2,10 @@
 //! driving Debian's Chromium through playwright-core over every page. It checks what the pages
 //! show against the REST API (the head advancing without a reload, the metagraph's n rows, a
 //! transfer made by the CLI on the account page within two blocks) and saves a screenshot of each
-//! page into `docs/explorer/`. The browser reads a full node that rate-limits loopback like any
+//! page (into `docs/explorer/` with `TENSORCHAIN_UPDATE_SCREENSHOTS=1`, else a temporary dir). The browser reads a full node that rate-limits loopback like any
 //! remote client, so the explorer is shown to live within one client's request budget.
-//! `./scripts/test` installs Chromium and playwright-core; without Chromium or Node.js the test
-//! says so and passes.
+//! `./scripts/test` installs Chromium and playwright-core (and then requires them); run alone
+//! without Chromium or Node.js, the test says so and passes.
 
 mod support;
 use support::*;
@@ -56,11 +56,17 @@ fn paid_epochs(url: &str) -> usize {
 #[test]
 fn the_explorer_shows_the_chain_live_in_a_real_browser() {
     if !chromium().exists() || !has_node() {
-        println!(
-            "SKIPPED the explorer's browser test: it needs Chromium at {} and Node.js 20+ \
+        let why = format!(
+            "the explorer's browser test needs Chromium at {} and Node.js 20+ \
              (./scripts/test installs them: apt-get install chromium nodejs)",
             chromium().display()
         );
+        // `scripts/test` installed them: missing there is a failure, not a silent skip.
+        assert!(
+            std::env::var_os("TENSORCHAIN_REQUIRE_TOOLS").is_none(),
+            "{why}"
+        );
+        println!("SKIPPED {why}");
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -99,6 +105,13 @@ fn the_explorer_shows_the_chain_live_in_a_real_browser() {
     // (100 cost units a second): the explorer must live within a client's budget.
     let node = full_node(&d, &dir.path().join("full"), &["--rpc-limit-loopback"]);
 
+    // The committed screenshots are remade on request only, so a test run leaves the tree clean.
+    let shots = if std::env::var_os("TENSORCHAIN_UPDATE_SCREENSHOTS").is_some() {
+        root.join("docs/explorer")
+    } else {
+        dir.path().join("screenshots")
+    };
+    std::fs::create_dir_all(&shots).unwrap();
     let started = Instant::now();
     let out = Command::new("node")
         .arg(tests.join("e2e.mjs"))
@@ -109,7 +122,7 @@ fn the_explorer_shows_the_chain_live_in_a_real_browser() {
         .arg("--home")
         .arg(dir.path().join("home"))
         .arg("--out")
-        .arg(root.join("docs/explorer"))
+        .arg(&shots)
         .arg("--chromium")
         .arg(chromium())
         .output()
