@@ -27,6 +27,10 @@ const MAX_INCOMING: u32 = 128;
 const MAX_PENDING_INCOMING: u32 = 32;
 /// Connections to one peer (two when both sides dial at once).
 const MAX_PER_PEER: u32 = 2;
+/// Incoming connections from one IP address: a host runs a node or a few (a sentry and its
+/// validator, a devnet's handful on loopback, each with up to `MAX_PER_PEER` connections), while
+/// one host posing as many peers would otherwise take all `MAX_INCOMING` slots.
+const MAX_INCOMING_PER_IP: usize = 16;
 /// How long a peer the node caught lying (a sync tip it could not back, a block that failed
 /// verification) stays disconnected, and how many such peers are remembered.
 const BAN_FOR: Duration = Duration::from_secs(600);
@@ -419,6 +423,8 @@ pub async fn start(
         exchanged: Default::default(),
         learned: BTreeMap::new(),
         banned: HashMap::new(),
+        incoming_per_ip: HashMap::new(),
+        incoming: HashMap::new(),
         peer_sharing: config.peer_sharing,
         private_peers: config.private_peers.into_iter().collect(),
     };
@@ -472,6 +478,10 @@ struct SwarmTask {
     learned: BTreeMap<PeerId, Multiaddr>,
     /// Peers caught lying, until when (at most `MAX_BANNED`).
     banned: HashMap<PeerId, tokio::time::Instant>,
+    /// Open incoming connections per remote IP, and the IP of each (at most `MAX_INCOMING`
+    /// plus the few being closed).
+    incoming_per_ip: HashMap<std::net::IpAddr, usize>,
+    incoming: HashMap<libp2p::swarm::ConnectionId, std::net::IpAddr>,
     peer_sharing: PeerSharing,
     /// Never handed out in peer exchange.
     private_peers: std::collections::HashSet<PeerId>,
@@ -587,6 +597,9 @@ impl SwarmTask {
     }
 
     fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        if !self.admit_per_ip(&event) {
+            return;
+        }
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 let mut s = self.shared.lock().expect("network state");
@@ -759,6 +772,44 @@ impl SwarmTask {
         }
     }
 
+    /// Counts incoming connections per remote IP and closes those past `MAX_INCOMING_PER_IP`;
+    /// false for a connection so closed (the node never treats it as a peer).
+    fn admit_per_ip(&mut self, event: &SwarmEvent<BehaviourEvent>) -> bool {
+        use libp2p::core::ConnectedPoint;
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                connection_id,
+                endpoint: ConnectedPoint::Listener { send_back_addr, .. },
+                ..
+            } => {
+                let Some(ip) = ip_of(send_back_addr) else {
+                    return true;
+                };
+                let n = self.incoming_per_ip.entry(ip).or_default();
+                *n += 1;
+                self.incoming.insert(*connection_id, ip);
+                if *n > MAX_INCOMING_PER_IP {
+                    tracing::debug!(%ip, "too many connections from one address; closing");
+                    self.swarm.close_connection(*connection_id);
+                    return false;
+                }
+                true
+            }
+            SwarmEvent::ConnectionClosed { connection_id, .. } => {
+                if let Some(ip) = self.incoming.remove(connection_id) {
+                    if let Some(n) = self.incoming_per_ip.get_mut(&ip) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.incoming_per_ip.remove(&ip);
+                        }
+                    }
+                }
+                true
+            }
+            _ => true,
+        }
+    }
+
     /// Addresses of our other peers, for peer exchange.
     fn peer_addrs(&self, asking: PeerId) -> Vec<Vec<u8>> {
         let s = self.shared.lock().expect("network state");
@@ -791,5 +842,14 @@ impl SwarmTask {
                 self.dial(addr);
             }
         }
+    }
+}
+
+/// The IP address a multiaddr starts with, if any.
+fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    match addr.iter().next()? {
+        libp2p::multiaddr::Protocol::Ip4(ip) => Some(ip.into()),
+        libp2p::multiaddr::Protocol::Ip6(ip) => Some(ip.into()),
+        _ => None,
     }
 }

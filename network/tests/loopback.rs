@@ -244,3 +244,26 @@ async fn finding_8_private_peers_and_sharing_off_are_not_handed_out() {
     .expect("the application answers");
     assert_eq!(got.unwrap(), SyncResponse::Peers(flood));
 }
+
+/// One host posing as many peers cannot take every incoming slot: past `MAX_INCOMING_PER_IP`
+/// (16) connections from one address, the node closes new ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_gets_at_most_16_incoming_connections() {
+    let (_stop_tx, stop) = watch::channel(false);
+    // No peer exchange, so every connection is one of the crowd dialing the target.
+    let (target, _t_events) = node_with(vec![], &stop, PeerSharing::Off, vec![]).await;
+    let addr = target.listen_addrs()[0].clone();
+    let mut crowd = Vec::new();
+    for _ in 0..24 {
+        crowd.push(node_with(vec![addr.clone()], &stop, PeerSharing::Off, vec![]).await);
+    }
+    connected(&target, 8).await;
+    // Every member of the crowd has dialed (and redials every 3 s); 16 connections are let in
+    // (a peer whose dial was retried before its first finished may hold two of them).
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let peers = target.peers().len();
+        assert!((8..=16).contains(&peers), "{peers} peers from one address");
+    }
+    drop(crowd);
+}
