@@ -30,6 +30,10 @@ use tokio::sync::Semaphore;
 /// Requests being answered at once; more get `axon_busy` at once rather than queueing without
 /// bound. A template miner answers in milliseconds, so this is far above what validators need.
 pub const MAX_CONCURRENT_REQUESTS: usize = 64;
+/// Requests one caller may have in flight at once: a validator's dendrite sends one query per
+/// round, so 4 is plenty, and a rival miner holding slow requests open cannot take the
+/// `MAX_CONCURRENT_REQUESTS` slots every validator shares.
+pub const MAX_IN_FLIGHT_PER_CALLER: usize = 4;
 /// Signed requests remembered for replay protection. A caller is registered and rate-limited,
 /// so it adds at most `rate_per_sec · 2 · freshness` entries: 65,536 holds 270 callers at the
 /// default 10/s over the default 12 s window. When full of unexpired entries the axon refuses
@@ -177,6 +181,7 @@ impl Axon {
             metagraph,
             guard: Mutex::new(Guard::default()),
             busy: Semaphore::new(MAX_CONCURRENT_REQUESTS),
+            in_flight: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/synapse/{name}", post(handle))
@@ -240,6 +245,47 @@ struct Inner {
     metagraph: MetagraphSync,
     guard: Mutex<Guard>,
     busy: Semaphore,
+    /// Requests in flight per caller (entries removed at zero, so at most
+    /// `MAX_CONCURRENT_REQUESTS` of them).
+    in_flight: Mutex<HashMap<AccountId, usize>>,
+}
+
+/// One caller's request in flight, counted until dropped.
+struct InFlight<'a> {
+    inner: &'a Inner,
+    caller: AccountId,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut map = self
+            .inner
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.caller) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.caller);
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// Counts a request of `caller`, or None when it already has `MAX_IN_FLIGHT_PER_CALLER`.
+    fn start(&self, caller: AccountId) -> Option<InFlight<'_>> {
+        let mut map = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(caller).or_default();
+        if *n >= MAX_IN_FLIGHT_PER_CALLER {
+            return None;
+        }
+        *n += 1;
+        Some(InFlight {
+            inner: self,
+            caller,
+        })
+    }
 }
 
 /// Per-caller rate buckets and the replay cache, behind one lock (held for microseconds).
@@ -297,6 +343,18 @@ async fn handle(
     let caller = match check(&st, &name, &headers, &body) {
         Ok(c) => c,
         Err(r) => return r.into_response(),
+    };
+    let Some(_in_flight) = st.start(caller.hotkey) else {
+        return reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_in_flight",
+            format!(
+                "uid {} has {MAX_IN_FLIGHT_PER_CALLER} requests in flight already",
+                caller.uid
+            ),
+            "wait for an answer before sending more",
+        )
+        .into_response();
     };
     let Some(handler) = st.handlers.get(name.as_str()) else {
         let known: Vec<&str> = st.handlers.keys().copied().collect();
@@ -398,23 +456,8 @@ fn check(st: &Inner, name: &str, headers: &HeaderMap, body: &[u8]) -> Result<Cal
         ));
     }
     let mut g = st.guard.lock().unwrap_or_else(|e| e.into_inner());
-    // Rate: a token bucket per caller, refilled continuously.
-    let rate = st.config.rate_per_sec.max(1) as f64;
-    let bucket = g.buckets.entry(auth.caller).or_insert((rate, now));
-    bucket.0 = (bucket.0 + (now.saturating_sub(bucket.1)) as f64 * rate / 1000.0).min(rate);
-    bucket.1 = now;
-    if bucket.0 < 1.0 {
-        return Err(reject(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("more than {rate} requests per second from uid {uid}"),
-            "slow down: this axon answers each caller at a bounded rate",
-        ));
-    }
-    bucket.0 -= 1.0;
-    if g.buckets.len() > m.n() + 64 {
-        g.buckets.retain(|k, _| m.uid_of(k).is_some());
-    }
+    // Replays are refused before the rate is charged, so a replayed request does not use up
+    // the real signer's budget.
     // Replay: a nonce is remembered until its request could no longer be fresh.
     while g.expiry.front().is_some_and(|e| e.0 <= now) {
         let (_, who, nonce) = g.expiry.pop_front().expect("front exists");
@@ -436,8 +479,25 @@ fn check(st: &Inner, name: &str, headers: &HeaderMap, body: &[u8]) -> Result<Cal
             "retry in a few seconds",
         ));
     }
+    // Rate: a token bucket per caller, refilled continuously.
+    let rate = st.config.rate_per_sec.max(1) as f64;
+    let bucket = g.buckets.entry(auth.caller).or_insert((rate, now));
+    bucket.0 = (bucket.0 + (now.saturating_sub(bucket.1)) as f64 * rate / 1000.0).min(rate);
+    bucket.1 = now;
+    if bucket.0 < 1.0 {
+        return Err(reject(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("more than {rate} requests per second from uid {uid}"),
+            "slow down: this axon answers each caller at a bounded rate",
+        ));
+    }
+    bucket.0 -= 1.0;
+    if g.buckets.len() > m.n() + 64 {
+        g.buckets.retain(|k, _| m.uid_of(k).is_some());
+    }
     g.seen.insert((auth.caller, auth.nonce));
     g.expiry
-        .push_back((now + 2 * window, auth.caller, auth.nonce));
+        .push_back((now + 2 * window + 1, auth.caller, auth.nonce));
     Ok(caller)
 }

@@ -19,6 +19,8 @@ use tokio::sync::Semaphore;
 pub const MAX_CONCURRENT_QUERIES: usize = 256;
 /// The largest answer read from an axon: a miner cannot make a validator buffer more.
 pub const MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// The most of an error answer read: a code, a message and a hint.
+const MAX_ERROR_BYTES: u64 = 16 * 1024;
 
 /// An axon to query: a uid of the metagraph and where it serves.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,7 +86,8 @@ impl Dendrite {
         Dendrite {
             key: Arc::new(key),
             netuid,
-            agent: ureq::AgentBuilder::new().build(),
+            // No redirects: a miner's 302 would send the validator's signed request elsewhere.
+            agent: ureq::AgentBuilder::new().redirects(0).build(),
             nonce: Arc::new(AtomicU64::new(now_ms().saturating_mul(1000))),
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_QUERIES)),
         }
@@ -164,10 +167,17 @@ fn send<R: serde::de::DeserializeOwned>(req: ureq::Request, body: &[u8]) -> Resu
     use std::io::Read;
     let resp = match req.send_bytes(body) {
         Ok(resp) => resp,
-        Err(ureq::Error::Status(_, resp)) => {
-            let v: serde_json::Value = resp.into_json().unwrap_or_default();
+        Err(ureq::Error::Status(status, resp)) => {
+            // An error body is read up to `MAX_ERROR_BYTES`: a miner cannot make the validator
+            // buffer what it streams.
+            let mut bytes = Vec::new();
+            let _ = resp
+                .into_reader()
+                .take(MAX_ERROR_BYTES)
+                .read_to_end(&mut bytes);
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
             let e: SdkError = serde_json::from_value(v["error"].clone()).unwrap_or_else(|_| {
-                SdkError::new("http_error", format!("the axon answered {v}"), "")
+                SdkError::new("http_error", format!("the axon answered {status}"), "")
             });
             return Err(QueryStatus::Rejected(e));
         }

@@ -77,7 +77,7 @@ impl Metagraph {
     /// Reads the metagraph in one call.
     pub fn fetch(client: &Client, netuid: u16) -> SdkResult<Metagraph> {
         let v: Value = client.get(&format!("/v1/subnets/{netuid}/metagraph?fields={COLUMNS}"))?;
-        Ok(Metagraph {
+        let m = Metagraph {
             netuid,
             block: v["block"].as_u64().ok_or_else(|| missing("block"))?,
             hotkeys: column(&v, "hotkey", |x| x.as_str()?.parse().ok())?,
@@ -95,7 +95,30 @@ impl Metagraph {
             consensus: column(&v, "consensus", Value::as_f64)?,
             emission: column(&v, "emission", rao)?,
             active: column(&v, "active", Value::as_bool)?,
-        })
+        };
+        // Every column has one entry per uid: callers index them by uid.
+        let n = m.hotkeys.len();
+        let lens = [
+            m.coldkeys.len(),
+            m.stake.len(),
+            m.validator_permit.len(),
+            m.axons.len(),
+            m.last_update.len(),
+            m.incentive.len(),
+            m.dividends.len(),
+            m.trust.len(),
+            m.consensus.len(),
+            m.emission.len(),
+            m.active.len(),
+        ];
+        if lens.iter().any(|&l| l != n) {
+            return Err(SdkError::new(
+                "bad_response",
+                format!("the metagraph's columns differ in length ({n} hotkeys, {lens:?})"),
+                "is --network a tensorchain node of this version?",
+            ));
+        }
+        Ok(m)
     }
 
     pub fn n(&self) -> usize {

@@ -305,3 +305,85 @@ async fn the_dendrite_reports_timeouts_dead_and_missing_axons_per_uid() {
     assert_eq!(out[0].response.as_deref(), Some("q from uid 1"));
     drop(silent);
 }
+
+/// Review findings on the axon: one caller cannot hold every request slot with slow requests
+/// (at most `MAX_IN_FLIGHT_PER_CALLER` in flight, the rest `too_many_in_flight`, while another
+/// caller is still answered), and replays of a caller's request do not spend its rate budget.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_caller_cannot_hold_every_slot_and_replays_do_not_spend_its_budget() {
+    use tensorchain_subnet_sdk::axon::MAX_IN_FLIGHT_PER_CALLER;
+    let net = net();
+    let axon = serve(&net, 20).await;
+    let t = target(&net, Some(axon.addr));
+    let timeout = Duration::from_secs(5);
+    let slow = Echo {
+        text: "slow".into(),
+        sleep_ms: 1_500,
+    };
+    let flooder = Dendrite::new(net.flooder.clone(), NETUID);
+    let flood = {
+        let (t, slow) = (t.clone(), slow.clone());
+        tokio::spawn(async move { flooder.query(&vec![t; 8], |_| slow.clone(), timeout).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let other = Dendrite::new(net.validator.clone(), NETUID)
+        .call(t.clone(), echo("hi"), timeout)
+        .await;
+    assert_eq!(
+        other.status,
+        QueryStatus::Ok,
+        "the validator is still answered"
+    );
+    let answers = flood.await.unwrap();
+    let ok = answers
+        .iter()
+        .filter(|r| r.status == QueryStatus::Ok)
+        .count();
+    assert_eq!(
+        ok,
+        MAX_IN_FLIGHT_PER_CALLER,
+        "{:?}",
+        answers
+            .iter()
+            .map(|r| r.status.as_str())
+            .collect::<Vec<_>>()
+    );
+    assert!(answers
+        .iter()
+        .filter(|r| r.status != QueryStatus::Ok)
+        .all(|r| rejected(r) == "too_many_in_flight"));
+
+    // Replays of one signed request, sent by anyone who saw it, leave its signer's budget whole.
+    let axon = serve(&net, 3).await;
+    let body = serde_json::to_vec(&echo("x")).unwrap();
+    let signed = |nonce: u64| {
+        auth::sign(
+            &net.validator,
+            &net.miner.account(),
+            NETUID,
+            "echo",
+            now_ms(),
+            nonce,
+            &body,
+        )
+        .headers()
+        .to_vec()
+    };
+    let once = signed(1);
+    assert_eq!(
+        raw(axon.addr, "echo", once.clone(), body.clone()).await.0,
+        200
+    );
+    for _ in 0..5 {
+        assert_eq!(
+            raw(axon.addr, "echo", once.clone(), body.clone()).await,
+            (409, "replayed_request".into())
+        );
+    }
+    for nonce in 2..4 {
+        assert_eq!(
+            raw(axon.addr, "echo", signed(nonce), body.clone()).await.0,
+            200
+        );
+    }
+}
