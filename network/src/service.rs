@@ -27,7 +27,7 @@ const MAX_INCOMING: u32 = 128;
 const MAX_PENDING_INCOMING: u32 = 32;
 /// Connections to one peer (two when both sides dial at once).
 const MAX_PER_PEER: u32 = 2;
-/// Incoming connections from one IP address: a host runs a node or a few (a sentry and its
+/// Incoming connections from one IP address (an IPv6 /64): a host runs a node or a few (a sentry and its
 /// validator, a devnet's handful on loopback, each with up to `MAX_PER_PEER` connections), while
 /// one host posing as many peers would otherwise take all `MAX_INCOMING` slots.
 const MAX_INCOMING_PER_IP: usize = 16;
@@ -638,7 +638,9 @@ impl SwarmTask {
                 );
                 tracing::info!(peer = %peer_id, "peer connected");
                 self.emit(Event::PeerUp(peer_id));
-                if self.exchanged.insert(peer_id) {
+                // With sharing off the node learns no peers either: a validator behind sentries
+                // must not dial (and so reveal itself to) the peers its sentry knows.
+                if self.peer_sharing != PeerSharing::Off && self.exchanged.insert(peer_id) {
                     let id = self
                         .swarm
                         .behaviour_mut()
@@ -827,6 +829,9 @@ impl SwarmTask {
     /// Dials (some of) the addresses a peer-exchange reply listed. A reply is the sender's
     /// choice: only its first `MAX_PEERS` entries are looked at.
     fn discovered(&mut self, addrs: &[Vec<u8>]) {
+        if self.peer_sharing == PeerSharing::Off {
+            return;
+        }
         for bytes in addrs.iter().take(MAX_PEERS) {
             let connected = self.shared.lock().expect("network state").peers.len();
             if connected >= MAX_PEERS {
@@ -845,11 +850,39 @@ impl SwarmTask {
     }
 }
 
-/// The IP address a multiaddr starts with, if any.
+/// Who a connection's address belongs to, for per-address limits: an IPv4 address (IPv4-mapped
+/// IPv6 included), or an IPv6 /64, which one host or customer usually holds whole.
 fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
-    match addr.iter().next()? {
-        libp2p::multiaddr::Protocol::Ip4(ip) => Some(ip.into()),
-        libp2p::multiaddr::Protocol::Ip6(ip) => Some(ip.into()),
-        _ => None,
+    let ip: std::net::IpAddr = match addr.iter().next()? {
+        libp2p::multiaddr::Protocol::Ip4(ip) => ip.into(),
+        libp2p::multiaddr::Protocol::Ip6(ip) => ip.into(),
+        _ => return None,
+    };
+    Some(match ip.to_canonical() {
+        std::net::IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            std::net::IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_address_and_mapped_ipv4_is_ipv4() {
+        let key = |s: &str| ip_of(&s.parse().unwrap()).unwrap().to_string();
+        assert_eq!(
+            key("/ip6/2001:db8::1/tcp/1"),
+            key("/ip6/2001:db8::ffff:2/tcp/1")
+        );
+        assert_ne!(
+            key("/ip6/2001:db8::1/tcp/1"),
+            key("/ip6/2001:db8:0:1::1/tcp/1")
+        );
+        assert_eq!(key("/ip6/::ffff:192.0.2.7/tcp/1"), "192.0.2.7");
+        assert_eq!(key("/ip4/192.0.2.7/tcp/1"), "192.0.2.7");
     }
 }

@@ -267,3 +267,28 @@ async fn one_address_gets_at_most_16_incoming_connections() {
     }
     drop(crowd);
 }
+
+/// A validator behind a sentry, peer sharing off, never learns the sentry's other peers, so it
+/// never dials them (and never shows them its address).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finding_8_a_node_with_sharing_off_dials_only_its_configured_peers() {
+    let (_stop_tx, stop) = watch::channel(false);
+    let (validator, _v_events) = node_with(vec![], &stop, PeerSharing::Off, vec![]).await;
+    let (public, _p_events) = node(vec![], &stop).await;
+    // The sentry dials both and keeps its validator private.
+    let (sentry, _s_events) = node_with(
+        vec![
+            validator.listen_addrs()[0].clone(),
+            public.listen_addrs()[0].clone(),
+        ],
+        &stop,
+        PeerSharing::Share,
+        vec![validator.local_peer_id()],
+    )
+    .await;
+    connected(&sentry, 2).await;
+    // Long past a peer exchange and a redial round.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let peers: Vec<PeerId> = validator.peers().iter().map(|p| p.peer_id).collect();
+    assert_eq!(peers, vec![sentry.local_peer_id()]);
+}

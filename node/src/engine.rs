@@ -90,24 +90,30 @@ impl Engine {
         loop {
             let sleep =
                 Duration::from_millis(self.machine.next_deadline().saturating_sub(now_ms()));
-            let input = tokio::select! {
-                biased;
-                _ = shutdown.wait_for(|s| *s) => return,
-                Some(ev) = consensus.recv() => match ev {
-                    Event::Gossip { topic: Topic::Consensus, id, source, data } => {
-                        Input::ConsensusGossip { id, source, data }
-                    }
-                    Event::Gossip { .. } => continue,
-                    // A new peer is asked for its status at the next poll.
-                    Event::PeerUp(_) => continue,
-                    Event::PeerDown(peer) => Input::PeerDown(peer),
-                },
-                Some(answer) = answers.recv() => answer,
-                _ = tokio::time::sleep(sleep) => Input::Tick,
-                Some(ev) = tx_gossip.recv() => match ev {
-                    Event::Gossip { id, source, data, .. } => Input::TxGossip { id, source, data },
-                    _ => continue,
-                },
+            // A due deadline comes first: a peer keeping the gossip queue full must not starve
+            // the round timeouts and status polls (the select below prefers gossip).
+            let input = if sleep.is_zero() {
+                Input::Tick
+            } else {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.wait_for(|s| *s) => return,
+                    Some(ev) = consensus.recv() => match ev {
+                        Event::Gossip { topic: Topic::Consensus, id, source, data } => {
+                            Input::ConsensusGossip { id, source, data }
+                        }
+                        Event::Gossip { .. } => continue,
+                        // A new peer is asked for its status at the next poll.
+                        Event::PeerUp(_) => continue,
+                        Event::PeerDown(peer) => Input::PeerDown(peer),
+                    },
+                    Some(answer) = answers.recv() => answer,
+                    _ = tokio::time::sleep(sleep) => Input::Tick,
+                    Some(ev) = tx_gossip.recv() => match ev {
+                        Event::Gossip { id, source, data, .. } => Input::TxGossip { id, source, data },
+                        _ => continue,
+                    },
+                }
             };
             let effects = tokio::task::block_in_place(|| self.machine.handle(now_ms(), input));
             if let Err(reason) = self.perform(effects) {

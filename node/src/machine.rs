@@ -16,7 +16,7 @@
 use crate::node::Node;
 use crate::sync::{PeerStatus, RangeSync};
 use crate::wire::ConsensusWire;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tensorchain_consensus::{
     Config, Driver, Evidence, Input as CoreInput, Message, Output, SignedProposal, Timeout,
@@ -43,6 +43,11 @@ const STALL_MS: u64 = 2_000;
 pub(crate) const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 4;
 /// How often every peer is asked for its status (its tip), to notice being behind.
 const STATUS_EVERY_MS: u64 = 1_000;
+/// Consensus messages remembered by content, so a copy republished by any peer (gossipsub ids
+/// are per sender and sequence number, so it would look new) is ignored: not relayed, not logged
+/// to the WAL, not counted against its signer's buffer share. A height carries a proposal and two
+/// votes per validator per round: 16,384 covers many heights of a large set (512 KiB).
+const MAX_SEEN_MESSAGES: usize = 16_384;
 
 /// What the host hands the machine.
 #[derive(Debug)]
@@ -135,6 +140,9 @@ pub struct NodeMachine<W: Wal> {
     /// their order. The height's start, the proposal and the status poll have fields of their own.
     timers: BTreeMap<(u64, u64), Timeout>,
     seq: u64,
+    /// Hashes of the consensus messages accepted, oldest first (at most `MAX_SEEN_MESSAGES`).
+    seen: HashSet<Hash>,
+    seen_order: VecDeque<Hash>,
     /// Proposed blocks of the height being decided, by hash.
     blocks: HashMap<Hash, Block>,
     /// Blocks executed against the head, ready to commit, with what block building left out.
@@ -176,6 +184,8 @@ impl<W: Wal> NodeMachine<W> {
             driver,
             key,
             domain,
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
             block_time_ms: params.block_time_ms,
             timers: BTreeMap::new(),
             seq: 0,
@@ -519,6 +529,9 @@ impl<W: Wal> NodeMachine<W> {
                 verdict = MessageAcceptance::Ignore;
             }
         }
+        if matches!(verdict, MessageAcceptance::Accept) && !self.first_sight(data) {
+            verdict = MessageAcceptance::Ignore;
+        }
         let usable = matches!(verdict, MessageAcceptance::Accept);
         self.report(id, source, verdict);
         if !usable {
@@ -531,6 +544,21 @@ impl<W: Wal> NodeMachine<W> {
                 self.outputs(now, out);
             }
         }
+    }
+
+    /// Whether these message bytes are new here; remembers them.
+    fn first_sight(&mut self, data: &[u8]) -> bool {
+        let hash = Hash::digest(data);
+        if !self.seen.insert(hash) {
+            return false;
+        }
+        self.seen_order.push_back(hash);
+        if self.seen_order.len() > MAX_SEEN_MESSAGES {
+            if let Some(old) = self.seen_order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        true
     }
 
     fn report(&mut self, id: MessageId, source: PeerId, verdict: MessageAcceptance) {

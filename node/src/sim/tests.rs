@@ -231,3 +231,75 @@ fn a_node_whose_store_fails_halts() {
         "nothing is committed past the failure"
     );
 }
+
+/// Review finding: gossipsub ids are per sender and sequence number, so any peer could republish
+/// a validator's signed vote under ids of its own, and every node accepted, relayed and logged
+/// each copy. The machine remembers messages by content: a copy from anyone is ignored.
+#[test]
+fn a_republished_consensus_message_is_ignored_not_relayed() {
+    use crate::wire::ConsensusWire;
+    use tensorchain_consensus::SignedVote;
+    use tensorchain_primitives::{Vote, VoteKind};
+    let spec = spec(4);
+    let ledger =
+        Arc::new(Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).expect("opens"));
+    let domain = ledger.signing_domain().clone();
+    let key = dev_hotkey(NAMES[0]);
+    let node = Arc::new(Node::new(
+        ledger,
+        Arc::new(Metrics::new()),
+        Some(key.account()),
+    ));
+    let mut machine = NodeMachine::new(
+        node,
+        Some(key),
+        crate::service::timeouts(spec.block_time_ms),
+        MemoryWal::default(),
+        Box::new(MemorySlot::default()),
+    );
+    machine.start(GENESIS_MS);
+    let vote = SignedVote::sign(
+        Vote {
+            chain_id: domain.chain_id.clone(),
+            height: 1,
+            round: 0,
+            kind: VoteKind::Prevote,
+            block_hash: None,
+        },
+        &dev_hotkey(NAMES[1]),
+        &domain,
+    );
+    let data = ConsensusWire::Vote(vote).encode();
+    let verdict = |machine: &mut NodeMachine<MemoryWal>, id: &[u8], from: usize| {
+        let effects = machine.handle(
+            GENESIS_MS + 10,
+            Input::ConsensusGossip {
+                id: MessageId::new(id),
+                source: peer_id(from),
+                data: data.clone(),
+            },
+        );
+        effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Report { verdict, .. } => Some(verdict),
+                _ => None,
+            })
+            .expect("a verdict")
+    };
+    assert_eq!(
+        verdict(&mut machine, b"first", 1),
+        MessageAcceptance::Accept
+    );
+    let wal = machine.wal_mut().bytes.len();
+    for (i, id) in [&b"copy-1"[..], b"copy-2", b"copy-3"]
+        .into_iter()
+        .enumerate()
+    {
+        assert_eq!(
+            verdict(&mut machine, id, 2 + i % 2),
+            MessageAcceptance::Ignore
+        );
+    }
+    assert_eq!(machine.wal_mut().bytes.len(), wal, "copies are not logged");
+}
