@@ -80,3 +80,48 @@ fn a_private_peer_that_is_not_a_peer_id_is_refused() {
     assert!(!ok, "{err}");
     assert_eq!(err["error"]["code"], "bad_peer_id", "{err}");
 }
+
+/// A node logging to a file or a pipe writes plain text: no terminal colour codes for a log
+/// shipper to choke on.
+#[test]
+fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
+    use std::io::Read;
+    let tmp = tempfile::tempdir().unwrap();
+    let kit = tmp.path().join("kit");
+    let (ok, init) = run(&[
+        "testnet",
+        "init",
+        "--no-premine",
+        "--validators",
+        "1",
+        "--out",
+        kit.to_str().unwrap(),
+    ]);
+    assert!(ok, "{init}");
+    let mut node = Command::new(BIN)
+        .args(["node", "run", "--genesis"])
+        .arg(kit.join("spec.json"))
+        .arg("--data-dir")
+        .arg(tmp.path().join("node"))
+        .args(["--rpc-port", "0", "--p2p-port", "0"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let _ = node.kill();
+    let mut log = String::new();
+    node.stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let _ = node.wait();
+    assert!(log.contains("INFO"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a piped log: {log:?}"
+    );
+}
