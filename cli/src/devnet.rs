@@ -47,12 +47,14 @@ pub enum DevnetCmd {
         /// Validator processes (alice, bob, charlie, dave); fixed once the devnet exists.
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(1..=4))]
         validators: u8,
-        /// First REST port (node i gets port + i); 0 picks free ports.
-        #[arg(long, default_value_t = 8080)]
-        rpc_port: u16,
-        /// First p2p port (node i gets port + i); 0 picks free ports.
-        #[arg(long, default_value_t = 30333)]
-        p2p_port: u16,
+        /// First REST port (node i gets port + i); 0 picks free ports. Default: the ports of the
+        /// devnet's last run, else 8080.
+        #[arg(long)]
+        rpc_port: Option<u16>,
+        /// First p2p port (node i gets port + i); 0 picks free ports. Default: the ports of the
+        /// devnet's last run, else 30333.
+        #[arg(long)]
+        p2p_port: Option<u16>,
         /// Block time of a new devnet (fixed once its genesis exists).
         #[arg(long)]
         block_time_ms: Option<u64>,
@@ -235,11 +237,14 @@ fn ephemeral_range_start() -> u16 {
         .unwrap_or(32_768)
 }
 
-fn port(base: u16, i: usize, previous: Option<u16>) -> CliResult<u16> {
-    match (previous, base) {
-        (Some(p), _) => Ok(p),
-        (None, 0) => free_port(),
-        (None, b) => Ok(b + i as u16),
+/// Node `i`'s port: the flag's (an explicit flag wins over the last run's ports), else the one
+/// it had last run, else the default's.
+fn port(flag: Option<u16>, default: u16, i: usize, previous: Option<u16>) -> CliResult<u16> {
+    match (flag, previous) {
+        (Some(0), _) => free_port(),
+        (Some(base), _) => Ok(base + i as u16),
+        (None, Some(p)) => Ok(p),
+        (None, None) => Ok(default + i as u16),
     }
 }
 
@@ -315,7 +320,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
 fn up(
     dir: &Path,
     validators: usize,
-    (rpc_base, p2p_base): (u16, u16),
+    (rpc_base, p2p_base): (Option<u16>, Option<u16>),
     timing: (Option<u64>, Option<u64>),
     reset: bool,
     demo: bool,
@@ -354,9 +359,10 @@ fn up(
         let prev = previous
             .as_ref()
             .and_then(|s| s.nodes.iter().find(|n| n.name == *name));
-        let rpc = port(rpc_base, i, prev.and_then(|n| port_of(&n.rest_url)))?;
+        let rpc = port(rpc_base, 8080, i, prev.and_then(|n| port_of(&n.rest_url)))?;
         let p2p = port(
             p2p_base,
+            30333,
             i,
             prev.and_then(|n| tcp_port_of_multiaddr(&n.p2p_addr)),
         )?;

@@ -125,3 +125,48 @@ fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
         "colour codes in a piped log: {log:?}"
     );
 }
+
+/// `devnet up --rpc-port` on an existing devnet is honoured (it used to keep the first run's
+/// ports silently); without the flag a resumed devnet keeps its ports.
+#[test]
+fn devnet_up_honours_an_explicit_port_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = tmp.path().join("chain");
+    let home = tmp.path().join("home");
+    let up = |extra: &[&str]| -> String {
+        let out = Command::new(BIN)
+            .args([
+                "devnet",
+                "up",
+                "--detach",
+                "--json",
+                "--validators",
+                "1",
+                "--data-dir",
+            ])
+            .arg(&chain)
+            .args(extra)
+            .env("TENSORCHAIN_HOME", &home)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let down = Command::new(BIN)
+            .args(["devnet", "down", "--json", "--data-dir"])
+            .arg(&chain)
+            .env("TENSORCHAIN_HOME", &home)
+            .output()
+            .unwrap();
+        assert!(down.status.success());
+        let v: Value = serde_json::from_str(text.lines().next().unwrap_or(""))
+            .unwrap_or_else(|e| panic!("devnet up printed {text:?}: {e}"));
+        v["rest_url"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{v}"))
+            .to_string()
+    };
+    let first = up(&["--rpc-port", "0", "--p2p-port", "0"]);
+    assert_eq!(up(&[]), first, "a resumed devnet keeps its ports");
+    let moved = up(&["--rpc-port", "0", "--p2p-port", "0"]);
+    assert_ne!(moved, first, "an explicit --rpc-port is honoured on resume");
+}
