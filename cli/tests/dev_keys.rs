@@ -19,10 +19,9 @@ fn run(args: &[&str]) -> (bool, Value) {
     (out.status.success(), v)
 }
 
-#[test]
-fn finding_12_dev_validator_keys_are_refused_off_devnets() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kit = tmp.path().join("kit");
+/// A one-validator no-premine testnet's kit (`spec.json`, keys) under `dir`.
+fn testnet_kit(dir: &std::path::Path) -> std::path::PathBuf {
+    let kit = dir.join("kit");
     let (ok, init) = run(&[
         "testnet",
         "init",
@@ -33,6 +32,13 @@ fn finding_12_dev_validator_keys_are_refused_off_devnets() {
         kit.to_str().unwrap(),
     ]);
     assert!(ok, "{init}");
+    kit
+}
+
+#[test]
+fn finding_12_dev_validator_keys_are_refused_off_devnets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let kit = testnet_kit(tmp.path());
     let (ok, err) = run(&[
         "node",
         "run",
@@ -55,17 +61,7 @@ fn finding_12_dev_validator_keys_are_refused_off_devnets() {
 #[test]
 fn a_private_peer_that_is_not_a_peer_id_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let kit = tmp.path().join("kit");
-    let (ok, init) = run(&[
-        "testnet",
-        "init",
-        "--no-premine",
-        "--validators",
-        "1",
-        "--out",
-        kit.to_str().unwrap(),
-    ]);
-    assert!(ok, "{init}");
+    let kit = testnet_kit(tmp.path());
     let (ok, err) = run(&[
         "node",
         "run",
@@ -87,17 +83,7 @@ fn a_private_peer_that_is_not_a_peer_id_is_refused() {
 fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
     use std::io::Read;
     let tmp = tempfile::tempdir().unwrap();
-    let kit = tmp.path().join("kit");
-    let (ok, init) = run(&[
-        "testnet",
-        "init",
-        "--no-premine",
-        "--validators",
-        "1",
-        "--out",
-        kit.to_str().unwrap(),
-    ]);
-    assert!(ok, "{init}");
+    let kit = testnet_kit(tmp.path());
     let mut node = Command::new(BIN)
         .args(["node", "run", "--genesis"])
         .arg(kit.join("spec.json"))

@@ -133,6 +133,29 @@ fn sim_a_double_voting_validator_is_jailed() {
     assert!(stats.iter().all(|s| s.jailed == 1), "{stats:?}");
 }
 
+/// Validator 0 of `spec` alone, over `store`, outside any simulation: for tests that drive one
+/// machine by hand.
+fn first_validator(
+    spec: &ChainSpec,
+    store: Arc<dyn tensorchain_ledger::Store>,
+) -> (Arc<Node>, NodeMachine<MemoryWal>) {
+    let ledger = Arc::new(Ledger::open(store, &spec.genesis_state()).expect("the chain opens"));
+    let key = dev_hotkey(NAMES[0]);
+    let node = Arc::new(Node::new(
+        ledger,
+        Arc::new(Metrics::new()),
+        Some(key.account()),
+    ));
+    let machine = NodeMachine::new(
+        node.clone(),
+        Some(key),
+        crate::service::timeouts(spec.block_time_ms),
+        MemoryWal::default(),
+        Box::new(MemorySlot::default()),
+    );
+    (node, machine)
+}
+
 /// A store that stops writing when told: a full disk, a dying drive.
 struct FailingStore {
     inner: MemoryStore,
@@ -190,20 +213,7 @@ fn a_node_whose_store_fails_halts() {
         inner: MemoryStore::new(),
         broken: false.into(),
     });
-    let ledger = Arc::new(Ledger::open(store.clone(), &spec.genesis_state()).expect("opens"));
-    let key = dev_hotkey(NAMES[0]);
-    let node = Arc::new(Node::new(
-        ledger,
-        Arc::new(Metrics::new()),
-        Some(key.account()),
-    ));
-    let mut machine = NodeMachine::new(
-        node.clone(),
-        Some(key),
-        crate::service::timeouts(spec.block_time_ms),
-        MemoryWal::default(),
-        Box::new(MemorySlot::default()),
-    );
+    let (node, mut machine) = first_validator(&spec, store.clone());
     let mut now = GENESIS_MS;
     let mut effects = machine.start(now);
     let mut halted = None;
@@ -241,22 +251,8 @@ fn a_republished_consensus_message_is_ignored_not_relayed() {
     use tensorchain_consensus::SignedVote;
     use tensorchain_primitives::{Vote, VoteKind};
     let spec = spec(4);
-    let ledger =
-        Arc::new(Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).expect("opens"));
-    let domain = ledger.signing_domain().clone();
-    let key = dev_hotkey(NAMES[0]);
-    let node = Arc::new(Node::new(
-        ledger,
-        Arc::new(Metrics::new()),
-        Some(key.account()),
-    ));
-    let mut machine = NodeMachine::new(
-        node,
-        Some(key),
-        crate::service::timeouts(spec.block_time_ms),
-        MemoryWal::default(),
-        Box::new(MemorySlot::default()),
-    );
+    let (node, mut machine) = first_validator(&spec, Arc::new(MemoryStore::new()));
+    let domain = node.ledger().signing_domain().clone();
     machine.start(GENESIS_MS);
     let vote = SignedVote::sign(
         Vote {
