@@ -93,6 +93,8 @@ pub(crate) struct Discovery {
     next_walk: Instant,
     lookups: HashSet<kad::QueryId>,
     answered: u64,
+    /// A peer left the table (kad reports only arrivals): a `DiscoveryUpdate` is due.
+    stale: bool,
 }
 
 impl Discovery {
@@ -139,6 +141,7 @@ impl Discovery {
             next_walk: Instant::now() + WALK_EVERY,
             lookups: HashSet::new(),
             answered: 0,
+            stale: false,
         };
         if sharing != PeerSharing::Off {
             for addr in bootnodes {
@@ -201,7 +204,8 @@ impl Discovery {
 
     /// A peer's identify: its listen addresses enter the table if it speaks our kad protocol
     /// (a peer that dialed us is known by nothing else, since the port it dialed from is not
-    /// one it listens on).
+    /// one it listens on). A peer that does not (a bootnode in client mode) leaves the table, so
+    /// it is not handed out.
     pub(crate) fn identified(
         &mut self,
         peer: PeerId,
@@ -210,12 +214,16 @@ impl Discovery {
     ) {
         if protocols.contains(&self.protocol) {
             self.learn(peer, listen_addrs);
+        } else if self.kad.remove_peer(&peer).is_some() {
+            self.stale = true;
         }
     }
 
     /// Forgets `peer` (it lied to us): it is no longer handed out or redialed.
     pub(crate) fn forget(&mut self, peer: &PeerId) {
-        self.kad.remove_peer(peer);
+        if self.kad.remove_peer(peer).is_some() {
+            self.stale = true;
+        }
     }
 
     /// The peers in the routing table.
@@ -289,6 +297,7 @@ impl Discovery {
         }
         if self.kad.remove_peer(&peer).is_some() {
             tracing::debug!(%peer, %error, "unreachable; dropped from the routing table");
+            self.stale = true;
         }
     }
 
@@ -407,6 +416,9 @@ impl NetworkBehaviour for Discovery {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<ToSwarm<DiscoveryUpdate, THandlerInEvent<Self>>> {
+        if std::mem::take(&mut self.stale) {
+            return Poll::Ready(ToSwarm::GenerateEvent(DiscoveryUpdate));
+        }
         loop {
             match self.kad.poll(cx) {
                 Poll::Ready(ToSwarm::GenerateEvent(event)) => {
@@ -510,6 +522,22 @@ mod tests {
         d.identified(private, &addrs(1, "10.0.0.2"), &kad_protocol());
         let other_chain = vec![StreamProtocol::new("/other/kad/1")];
         d.identified(PeerId::random(), &addrs(1, "10.0.0.2"), &other_chain);
+        assert_eq!(d.known_peers(), vec![]);
+
+        // A bootnode is in the table until its identify shows it does not speak kad.
+        let boot = PeerId::random();
+        let boot_addr: Multiaddr = format!("/ip4/10.0.0.3/tcp/1/p2p/{boot}").parse().unwrap();
+        let mut d = Discovery::new(
+            PeerId::random(),
+            "test",
+            PeerSharing::Share,
+            &"/ip4/10.0.0.1/tcp/1".parse().unwrap(),
+            &[boot_addr],
+            HashSet::new(),
+        )
+        .unwrap();
+        assert_eq!(d.known_peers(), vec![boot]);
+        d.identified(boot, &addrs(1, "10.0.0.3"), &[]);
         assert_eq!(d.known_peers(), vec![]);
 
         let mut off = discovery(PeerSharing::Off, "/ip4/127.0.0.1/tcp/1", &[]);
