@@ -548,7 +548,6 @@ impl SwarmTask {
         }
         self.banned.insert(peer, now + BAN_FOR);
         self.swarm.behaviour_mut().discovery.forget(&peer);
-        self.discovery_updated();
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
