@@ -547,6 +547,30 @@ mod tests {
     }
 
     #[test]
+    fn a_dial_tries_at_most_4_usable_addresses() {
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        let peer = PeerId::random();
+        // As a FIND_NODE answer could list it (kad keeps whatever the answer says).
+        for addr in addrs(3, "0.0.0.0")
+            .into_iter()
+            .chain(addrs(3, "127.0.0.1"))
+            .chain(addrs(12, "10.0.0.2"))
+        {
+            d.kad.add_address(&peer, addr);
+        }
+        let tried = d
+            .handle_pending_outbound_connection(
+                ConnectionId::new_unchecked(1),
+                Some(peer),
+                &[],
+                Endpoint::Dialer,
+            )
+            .unwrap();
+        assert_eq!(tried.len(), MAX_DIAL_ADDRS, "{tried:?}");
+        assert!(tried.iter().all(|a| usable(a, false)), "{tried:?}");
+    }
+
+    #[test]
     fn discovery_dials_are_capped_and_configured_peers_exempt() {
         let private = PeerId::random();
         let mut d = discovery(PeerSharing::Share, "/ip4/127.0.0.1/tcp/1", &[private]);

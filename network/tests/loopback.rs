@@ -182,16 +182,15 @@ fn connected_ids(h: &NetworkHandle) -> Vec<PeerId> {
     h.peers().iter().map(|p| p.peer_id).collect()
 }
 
-/// Kademlia: six nodes in a chain, each started knowing only the one before it, end up with
-/// every other node in their routing table and connected to all of them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn six_nodes_each_knowing_one_bootnode_find_all_the_others() {
+/// Starts six nodes, node i (i > 0) knowing only node `bootnode_of(i)`, and waits until every
+/// node has the five others in its routing table and is connected to them.
+async fn six_nodes_find_each_other(bootnode_of: fn(usize) -> usize) {
     let (_stop_tx, stop) = watch::channel(false);
     let mut nodes: Vec<(NetworkHandle, Events)> = Vec::new();
     for i in 0..6 {
         let bootnodes = match i {
             0 => vec![],
-            _ => vec![nodes[i - 1].0.listen_addrs()[0].clone()],
+            _ => vec![nodes[bootnode_of(i)].0.listen_addrs()[0].clone()],
         };
         nodes.push(node(bootnodes, &stop).await);
     }
@@ -222,6 +221,18 @@ async fn six_nodes_each_knowing_one_bootnode_find_all_the_others() {
     }
     assert!(all_found.is_ok(), "not every node found all 5 others");
     eprintln!("all 6 found each other in {:?}", started.elapsed());
+}
+
+/// Kademlia: six nodes in a chain, each started knowing only the one before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_nodes_each_knowing_one_bootnode_find_all_the_others() {
+    six_nodes_find_each_other(|i| i - 1).await;
+}
+
+/// Kademlia: six nodes that all know only the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_nodes_knowing_only_the_first_find_all_the_others() {
+    six_nodes_find_each_other(|_| 0).await;
 }
 
 /// Finding 8 of the Byzantine-peers review (issue #10), with Kademlia: a sentry never hands out
