@@ -53,11 +53,12 @@ pub struct RunArgs {
     /// Validate with the wallet's hotkey (-w/-H).
     #[arg(long)]
     validator: bool,
-    /// Never hand this peer's address to others in peer exchange (a sentry's validator behind
-    /// it); repeat for several.
+    /// Never hand this peer's address to others in discovery (a sentry's validator behind it);
+    /// repeat for several.
     #[arg(long, value_name = "PEER_ID")]
     private_peer: Vec<String>,
-    /// Answer peer exchange with no addresses at all (a validator behind sentries).
+    /// Kademlia client mode: hand out no peers, learn none, dial only the bootnodes (a validator
+    /// behind sentries).
     #[arg(long)]
     no_peer_sharing: bool,
     #[command(flatten)]
