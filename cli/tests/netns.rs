@@ -367,10 +367,10 @@ fn a_paused_validator_catches_up_and_signs_again() {
     net.same_chain(&[0, 1, 2, 3], top);
 }
 
-/// Signs and submits transfers from each of `senders` (their own nonces) to node `via[k]` until
+/// Signs and submits transfers from `key` (its own nonce sequence) to the node at `url` until
 /// `stop`; returns each accepted transaction's hash. A refusal is retried with the same
-/// transaction, so nonces never skip; an answer lost in transit is retried too (the node then
-/// says `tx_already_known` or `bad_nonce`, and the hash counts as accepted).
+/// transaction, so nonces never skip; when an answer was lost and the retry hears
+/// `tx_already_known` or `bad_nonce`, the first try was accepted.
 fn send_transfers(
     url: String,
     key: Keypair,
