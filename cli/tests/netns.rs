@@ -512,3 +512,35 @@ fn kill_9_of_two_validators_in_turn_loses_no_accepted_transfer() {
         accepted.len()
     );
 }
+
+/// The lab's namespaces, TAP devices and processes go away when a test panics with it.
+#[test]
+fn a_lab_is_removed_even_when_its_test_panics() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(lab) = lab_or_skip("lab_cleanup") else {
+        return;
+    };
+    let name = lab.name.clone();
+    let listed = || {
+        let ns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        let links = Command::new("ip").args(["-br", "link"]).output().unwrap();
+        String::from_utf8_lossy(&ns.stdout).contains(&name)
+            || String::from_utf8_lossy(&links.stdout).contains(&name)
+    };
+    assert!(listed(), "{name} was not created");
+    let mut lab = lab;
+    let sleeper = ["sleep".to_string(), "600".to_string()];
+    lab.spawn(0, &sleeper, Path::new("/dev/null"));
+    let pid = lab.pid(0);
+    let panicked = std::thread::spawn(move || {
+        let _lab = lab;
+        panic!("a scenario fails");
+    })
+    .join();
+    assert!(panicked.is_err());
+    assert!(!listed(), "{name} outlived its panicking test");
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the lab's process {pid} outlived it"
+    );
+}

@@ -379,9 +379,14 @@ impl Lab {
         }
     }
 
+    /// The pid of host `host`'s process.
+    pub fn pid(&self, host: usize) -> u32 {
+        self.procs[&host].id()
+    }
+
     /// Sends `signal` (e.g. libc::SIGSTOP) to host `host`'s process.
     pub fn signal(&self, host: usize, signal: i32) {
-        let pid = self.procs[&host].id() as i32;
+        let pid = self.pid(host) as i32;
         // SAFETY: a pid this lab started and has not reaped.
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     }
