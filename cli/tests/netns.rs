@@ -7,6 +7,7 @@
 
 #[path = "support/netns.rs"]
 mod lab;
+mod support;
 
 use lab::{Lab, Link};
 use serde_json::Value;
@@ -16,10 +17,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::{try_get as get, wait_until as wait, BIN};
 use tensorchain_primitives::{Call, Keypair, Tx};
 use tensorchain_subnet_sdk::rest::Client;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
 const BLOCK_TIME_MS: &str = "500";
 /// One 4-host network at a time: timing claims need the machine's cores.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -188,26 +189,6 @@ impl Net {
         .unwrap();
         let secret = hex::decode(file["secret"].as_str().unwrap().trim_start_matches("0x"));
         Keypair::from_secret(secret.unwrap().try_into().unwrap())
-    }
-}
-
-fn get(url: &str) -> Option<Value> {
-    ureq::get(url)
-        .timeout(Duration::from_secs(3))
-        .call()
-        .ok()?
-        .into_json()
-        .ok()
-}
-
-fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ok() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
