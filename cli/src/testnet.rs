@@ -55,12 +55,12 @@ pub struct InitArgs {
     /// encrypted with TENSORCHAIN_PASSWORD or a prompted password.
     #[arg(long)]
     no_password: bool,
-    /// With --no-premine, the handover: the elected set needs this many validators …
-    #[arg(long, default_value_t = 1)]
-    handover_validators: u32,
-    /// … holding this much stake in total (TAO).
-    #[arg(long, default_value = "1")]
-    handover_stake: String,
+    /// With --no-premine, the handover: the elected set needs this many validators (default 1) …
+    #[arg(long)]
+    handover_validators: Option<u32>,
+    /// … holding this much stake in total (TAO; default 1).
+    #[arg(long)]
+    handover_stake: Option<String>,
 }
 
 /// One line of `nodes.json`.
@@ -156,7 +156,15 @@ fn init(a: InitArgs, g: &Global) -> CliResult<()> {
             "pick ports above 0, e.g. --rpc-port 9100 --p2p-port 31100",
         ));
     }
-    let handover_stake = parse_tao(&a.handover_stake)
+    if !a.no_premine && (a.handover_validators.is_some() || a.handover_stake.is_some()) {
+        return Err(bad(
+            "handover_needs_no_premine",
+            "--handover-validators/--handover-stake apply to no-premine networks only".into(),
+            "add --no-premine, or drop the handover flags (a funded network's validators are staked)",
+        ));
+    }
+    let handover_validators = a.handover_validators.unwrap_or(1);
+    let handover_stake = parse_tao(a.handover_stake.as_deref().unwrap_or("1"))
         .map_err(|e| bad("bad_amount", e.to_string(), "amounts are TAO, e.g. 1.5"))?;
     if a.out.join("spec.json").exists() {
         return Err(bad(
@@ -185,7 +193,7 @@ fn init(a: InitArgs, g: &Global) -> CliResult<()> {
             &hotkeys,
             crate::devnet::now_ms(),
             a.block_time_ms,
-            (a.handover_validators, handover_stake),
+            (handover_validators, handover_stake),
         )
     } else {
         let pairs: Vec<_> = keys

@@ -109,9 +109,9 @@ fn a_funded_kit_for_four_hosts_has_keys_bootnodes_and_unit_files() {
 }
 
 #[test]
-fn bad_hosts_are_named_errors_and_write_nothing() {
+fn bad_input_is_a_named_error_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--validators", "4", "--hosts", "10.213.0.1,10.213.0.2"],
             "hosts_count_mismatch",
@@ -134,6 +134,10 @@ fn bad_hosts_are_named_errors_and_write_nothing() {
             "bad_host",
         ),
         (&["--validators", "0"], "bad_validator_count"),
+        (
+            &["--validators", "1", "--handover-stake", "5"],
+            "handover_needs_no_premine",
+        ),
     ];
     for (i, (args, code)) in cases.iter().enumerate() {
         let out = tmp.path().join(format!("kit{i}"));
