@@ -140,6 +140,13 @@ impl From<SubmitError> for ApiError {
                 e.to_string(),
                 "retry after the next block",
             ),
+            SubmitError::Overloaded => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                e.to_string(),
+                "retry in a second, or send fewer transactions at once",
+            )
+            .with_retry_after(1),
             SubmitError::TooManyPending(_) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_pending",

@@ -14,7 +14,7 @@ mod openapi_shapes;
 pub mod routes;
 pub mod views;
 
-pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
+pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus};
 pub use config::RpcConfig;
 pub use error::ApiError;
 pub use metrics::Metrics;
