@@ -359,3 +359,136 @@ impl Drop for VerifySlots<'_> {
         self.count.fetch_sub(self.n, Ordering::AcqRel);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
+    use tensorchain_ledger::MemoryStore;
+    use tensorchain_primitives::{Call, Keypair, Tx};
+
+    fn node() -> Node {
+        let spec = ChainSpec::devnet(1, 1_000);
+        let ledger = Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).unwrap();
+        Node::new(Arc::new(ledger), Arc::new(Metrics::new()), None)
+    }
+
+    fn sign(node: &Node, key: &Keypair, nonce: u64, call: Call) -> SignedTx {
+        let ledger = node.ledger();
+        Tx {
+            chain_id: ledger.params().chain_id.clone(),
+            signer: key.account(),
+            nonce,
+            fee: ledger.params().fees.for_call(&call),
+            call,
+        }
+        .sign(key, ledger.signing_domain())
+    }
+
+    fn transfer(node: &Node, from: &str, nonce: u64) -> SignedTx {
+        let to = dev_coldkey("ferdie").account();
+        sign(
+            node,
+            &dev_coldkey(from),
+            nonce,
+            Call::Transfer { to, amount: 1 },
+        )
+    }
+
+    /// One block from the pool, finalized by the devnet's only validator.
+    fn produce(node: &Node) {
+        let v = dev_hotkey("alice");
+        let head = node.ledger().head();
+        let built = node.build_block(v.account(), head.time_ms + 1_000).unwrap();
+        let block = &built.executed.block;
+        let commit = Commit::signed_by(block, node.ledger().signing_domain(), &[&v]);
+        node.commit_block(built.executed, &commit, &built.rejected, true)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_full_verification_queue_refuses_the_whole_batch_as_overloaded() {
+        let node = node();
+        let batch = vec![transfer(&node, "alice", 0), transfer(&node, "bob", 0)];
+        {
+            let _busy = VerifySlots::take(&node.verifying, MAX_VERIFYING - 1).unwrap();
+            let results = node.admit_batch(batch.clone());
+            assert!(
+                results
+                    .iter()
+                    .all(|r| matches!(r, Err(SubmitError::Overloaded))),
+                "{results:?}"
+            );
+            assert_eq!(node.mempool_len(), 0, "nothing was queued");
+            assert_eq!(node.ledger().verified().verifications(), 0, "nor verified");
+        }
+        // The places are given back: the same batch now gets in.
+        assert!(node.admit_batch(batch).iter().all(|r| r.is_ok()));
+        assert_eq!(node.verifying.load(Ordering::Acquire), 0);
+    }
+
+    /// Priority is fee per byte, and devnet fees are all the same: a subnet registration with a
+    /// long identity pays the least per byte. A full pool evicts it for a transfer; the node
+    /// reports it `evicted` on its status and in the `tx` fates of the next block's event.
+    #[test]
+    fn an_evicted_tx_is_reported_on_its_status_and_the_next_blocks_event() {
+        let node = node();
+        *node.mempool.lock().unwrap() = Mempool::new(2, 8);
+        let register = Call::RegisterSubnet {
+            hotkey: dev_hotkey("alice").account(),
+            max_cost: u64::MAX,
+            identity: "x".repeat(64),
+        };
+        let big = sign(&node, &dev_coldkey("alice"), 0, register);
+        node.admit(big.clone()).unwrap();
+        node.admit(transfer(&node, "bob", 0)).unwrap();
+        let mut events = node.subscribe();
+        let paying = node.admit(transfer(&node, "charlie", 0)).unwrap();
+        let evicted = TxStatus::Evicted {
+            code: "evicted".into(),
+            message: "a transaction of higher priority took its place in the full mempool".into(),
+        };
+        assert_eq!(node.local_tx_status(&big.hash()), Some(evicted.clone()));
+        assert_eq!(node.local_tx_status(&paying), Some(TxStatus::Pending));
+        produce(&node);
+        let event = events.try_recv().unwrap();
+        assert_eq!(
+            event.tx_fates,
+            vec![TxFate {
+                hash: big.hash(),
+                status: evicted
+            }]
+        );
+        assert_eq!(event.tx_hashes.len(), 2);
+    }
+
+    /// A transaction that would not apply when the block is built is reported `failed` with its
+    /// code: two subnet registrations each at the current lock cost are admitted (each against
+    /// the head state), but the first doubles the cost for the second.
+    #[test]
+    fn a_tx_rejected_when_building_is_reported_failed_with_its_code() {
+        let node = node();
+        let cost = node.ledger().subnet_lock_cost().unwrap();
+        let register = |who: &str| {
+            let call = Call::RegisterSubnet {
+                hotkey: dev_hotkey(who).account(),
+                max_cost: cost,
+                identity: String::new(),
+            };
+            sign(&node, &dev_coldkey(who), 0, call)
+        };
+        let (first, second) = (register("alice"), register("bob"));
+        node.admit(first.clone()).unwrap();
+        node.admit(second.clone()).unwrap();
+        let mut events = node.subscribe();
+        produce(&node);
+        let Some(TxStatus::Failed { code, .. }) = node.local_tx_status(&second.hash()) else {
+            panic!("{:?}", node.local_tx_status(&second.hash()));
+        };
+        assert_eq!(code, "registration_cost_exceeds_max");
+        let event = events.try_recv().unwrap();
+        assert_eq!(event.tx_hashes, vec![first.hash()]);
+        assert_eq!(event.tx_fates.len(), 1);
+        assert_eq!(event.tx_fates[0].hash, second.hash());
+    }
+}
