@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use tensorchain_primitives::RAO_PER_TAO;
+use tensorchain_rpc::{SubmitError, TxStatus};
 
 fn batch_json(txs: &[SignedTx]) -> String {
     let hex: Vec<String> = txs
@@ -169,6 +170,53 @@ async fn malformed_and_oversize_batches_are_refused_whole() {
     let (status, v) = post_batch(&t, "application/json", body.into_bytes()).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(t.node.mempool_len(), 250);
+}
+
+/// A node whose verification queue is full: every submission is `Overloaded`.
+struct Busy(Arc<Node>);
+
+impl NodeApi for Busy {
+    fn ledger(&self) -> &Ledger {
+        self.0.ledger()
+    }
+    fn submit_tx(&self, _: SignedTx) -> Result<tensorchain_primitives::Hash, SubmitError> {
+        Err(SubmitError::Overloaded)
+    }
+    fn local_tx_status(&self, hash: &tensorchain_primitives::Hash) -> Option<TxStatus> {
+        self.0.local_tx_status(hash)
+    }
+    fn next_nonce(&self, account: &AccountId) -> u64 {
+        self.0.next_nonce(account)
+    }
+    fn mempool_len(&self) -> usize {
+        self.0.mempool_len()
+    }
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<tensorchain_rpc::BlockEvent> {
+        self.0.subscribe()
+    }
+}
+
+#[tokio::test]
+async fn an_overloaded_node_refuses_the_whole_batch_with_retry_after() {
+    let t = setup();
+    let router = tensorchain_rpc::router(Arc::new(Busy(t.node.clone())), Arc::new(Metrics::new()));
+    let tx = t.transfer(&dev_coldkey("alice"), dev_coldkey("bob").account(), 1, 0);
+    for (uri, body) in [
+        ("/v1/txs/batch", batch_json(&[tx.clone(), tx.clone()])),
+        ("/v1/txs", tx_body(&tx)),
+    ] {
+        let req = Request::post(uri)
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, headers, v) = respond(&router, req).await;
+        assert_eq!(
+            (status, code(&v)),
+            (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            "{v}"
+        );
+        assert_eq!(headers["retry-after"], "1");
+    }
 }
 
 /// The signer's queue grows to 250; every admission, the first and the last, costs one signature

@@ -220,7 +220,7 @@ pub async fn batch(
         (status = 422, description = "rejected: bad_signature, insufficient_balance, …"),
         (status = 429, description = "rate_limited (with Retry-After), too_many_pending: the signer has the most queued transactions one signer may",
             headers(("Retry-After" = u64, description = "seconds to wait before retrying (rate_limited)"))),
-        (status = 503, description = "mempool_full: retry after the next block")))]
+        (status = 503, description = "mempool_full: retry after the next block; overloaded: the node is verifying as many transactions as it queues, retry in a second")))]
 pub async fn submit(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<SubmitBody>,
