@@ -569,12 +569,22 @@ mod tests {
             .expect("a paying tx evicts a free one");
         assert!(pool.contains(&hash));
         assert_eq!(pool.len(), HOTKEYS);
-        let first = pool.candidates(1);
-        assert_eq!(
-            first[0].hash(),
-            hash,
-            "paying transactions fill blocks first"
-        );
+        // The payer's next transactions get in the same way, up to its per-signer cap.
+        let mut paying = vec![hash];
+        for n in 1..4 {
+            let call = Call::Transfer {
+                to: Keypair::dev("someone").account(),
+                amount: RAO_PER_TAO,
+            };
+            let more = signed(&ledger, &owner, nonce + n, call);
+            paying.push(
+                pool.admit_tx(more, &ledger)
+                    .expect("evicts another free one"),
+            );
+        }
+        assert_eq!(pool.len(), HOTKEYS);
+        let first: Vec<Hash> = pool.candidates(4).iter().map(|t| t.hash()).collect();
+        assert_eq!(first, paying, "paying transactions fill blocks first");
     }
 
     #[test]

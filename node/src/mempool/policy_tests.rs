@@ -351,3 +351,37 @@ fn a_full_pool_evicts_only_free_tails_never_evidence_nor_the_senders_own() {
         .expect("another signer's payment takes the free tail");
     assert_eq!(pool.pending_for(&hk.account()), 0);
 }
+
+/// Priority is fee per byte; fees are fixed per kind of call (here all 1,000 rao), so a subnet
+/// registration with a 64-byte identity pays less per byte than a transfer. A full pool evicts
+/// the lowest tail for a transaction strictly above it, never for an equal one.
+#[test]
+fn a_full_pool_evicts_a_lower_fee_per_byte_tail_never_an_equal_one() {
+    let (ledger, owner, _) = chain_with_hotkeys();
+    let [a, b, c] = <[Keypair; 3]>::try_from(funded(&ledger, &owner, &["a", "b", "c"])).unwrap();
+    let nonce = ledger.account(&owner.account()).unwrap().unwrap().nonce;
+    let register = Call::RegisterSubnet {
+        hotkey: Keypair::dev("owner/second").account(),
+        max_cost: u64::MAX,
+        identity: "x".repeat(64),
+    };
+    let big = signed(&ledger, &owner, nonce, register);
+    let mut pool = Mempool::new(2, 8);
+    pool.admit_tx(big.clone(), &ledger).unwrap();
+    let a0 = transfer(&ledger, &a, 0);
+    pool.admit_tx(a0.clone(), &ledger).unwrap();
+    // Blocks take the higher fee per byte first, whoever came first.
+    assert_eq!(hashes(&pool.candidates(2)), vec![a0.hash(), big.hash()]);
+    let b0 = transfer(&ledger, &b, 0);
+    pool.admit_tx(b0.clone(), &ledger)
+        .expect("evicts the registration");
+    assert!(!pool.contains(&big.hash()));
+    assert_eq!(pool.len(), 2);
+    refused(
+        &mut pool,
+        &ledger,
+        transfer(&ledger, &c, 0),
+        "MempoolFull(2)",
+    );
+    assert!(pool.contains(&a0.hash()) && pool.contains(&b0.hash()));
+}
