@@ -515,6 +515,7 @@ fn a_subscriber_that_falls_behind_is_dropped_with_a_reason() {
             .collect(),
         events: vec![],
         epochs: vec![],
+        tx_fates: vec![],
     };
     for h in 1..=200 {
         let _ = events.send(big(h));
