@@ -24,10 +24,8 @@ use tensorchain_consensus::{
 };
 use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
-use tensorchain_primitives::{
-    Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx,
-};
-use tensorchain_rpc::{NodeApi, SubmitError};
+use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SigningDomain, Tx};
+use tensorchain_rpc::NodeApi;
 
 /// How far a proposal's timestamp may run ahead of this node's clock.
 const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
@@ -58,12 +56,6 @@ pub enum Input {
         source: PeerId,
         data: Vec<u8>,
     },
-    /// A message on the transaction topic.
-    TxGossip {
-        id: MessageId,
-        source: PeerId,
-        data: Vec<u8>,
-    },
     /// A peer disconnected: its sync claims no longer count.
     PeerDown(PeerId),
     /// The deadline `next_deadline` named has come.
@@ -86,7 +78,7 @@ pub enum Input {
 pub enum Effect {
     /// Gossip on the consensus topic (an encoded `ConsensusWire`).
     PublishConsensus(Vec<u8>),
-    /// Gossip on the transaction topic (a borsh `SignedTx`).
+    /// Gossip a transaction (a borsh `SignedTx`; the network batches it).
     PublishTx(Vec<u8>),
     /// The verdict on a gossip message: only `Accept`ed ones are relayed, `Reject` scores the
     /// peer that sent it down.
@@ -237,7 +229,6 @@ impl<W: Wal> NodeMachine<W> {
             Input::ConsensusGossip { id, source, data } => {
                 self.on_consensus_gossip(now, id, source, &data)
             }
-            Input::TxGossip { id, source, data } => self.on_tx_gossip(id, source, &data),
             Input::PeerDown(peer) => self.sync.remove_peer(&peer),
             Input::Tick => self.on_tick(now),
             Input::Status { peer, response } => {
@@ -685,24 +676,6 @@ impl<W: Wal> NodeMachine<W> {
             Ok(_) => self.effects.push(Effect::PublishTx(bytes)),
             Err(e) => tracing::debug!(error = %e, "evidence not queued"),
         }
-    }
-
-    fn on_tx_gossip(&mut self, id: MessageId, source: PeerId, data: &[u8]) {
-        let verdict = match borsh::from_slice::<SignedTx>(data) {
-            Err(_) => MessageAcceptance::Reject,
-            Ok(stx) => match self.node.admit(stx) {
-                Ok(_) => MessageAcceptance::Accept,
-                // Only what no honest node would forward counts against the peer.
-                Err(SubmitError::Rejected(
-                    TxError::BadSignature
-                    | TxError::InvalidKey
-                    | TxError::WeakKey
-                    | TxError::WrongChainId { .. },
-                )) => MessageAcceptance::Reject,
-                Err(_) => MessageAcceptance::Ignore,
-            },
-        };
-        self.report(id, source, verdict);
     }
 
     /// A sync peer lied (a tip it could not back, a block that failed verification): its

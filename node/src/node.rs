@@ -9,12 +9,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, TxError};
 use tensorchain_network::NetworkHandle;
 use tensorchain_primitives::{AccountId, Commit, Hash, SignedTx};
-use tensorchain_rpc::{BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
+use tensorchain_rpc::{
+    BlockEvent, GossipDrops, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus,
+};
 use tokio::sync::broadcast;
 
 pub(crate) const MAX_MEMPOOL: usize = 20_000;
 const MAX_PENDING_PER_SIGNER: usize = 256;
-const MAX_BLOCK_TXS: usize = 5_000;
+/// Transactions a block may take from the mempool: not the binding limit. Blocks fill up by
+/// bytes (`MAX_BLOCK_BYTES`, a consensus rule): 4 MiB holds ~25,000 transfers, the most of any
+/// kind (`the_byte_limit_binds_before_the_count`), which is 25k TPS at 1 s blocks.
+const MAX_BLOCK_TXS: usize = 40_000;
 /// Failed-transaction statuses remembered for `GET /v1/txs/{hash}`.
 const MAX_REMEMBERED_FAILURES: usize = 10_000;
 
@@ -106,6 +111,12 @@ impl NodeApi for Node {
             ..NetworkInfo::default()
         };
         if let Some(net) = self.net.get() {
+            let stats = net.tx_gossip_stats();
+            info.tx_gossip_dropped = GossipDrops {
+                unbatched: stats.dropped_unbatched,
+                outbound: stats.dropped_outbound_batches,
+                inbound: stats.dropped_inbound_batches,
+            };
             info.peer_id = net.local_peer_id().to_string();
             info.listen_addrs = net.listen_addrs().iter().map(|a| a.to_string()).collect();
             info.peers = net
@@ -142,6 +153,10 @@ impl Node {
     pub fn admit(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
         let mut pool = self.mempool.lock().expect("mempool lock");
         pool.admit(tx, &self.ledger)
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub(crate) fn set_round(&self, height: u64, round: u32) {
