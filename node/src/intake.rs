@@ -194,3 +194,108 @@ pub async fn run(
         net.report(id, source, verdict);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tensorchain_genesis::{dev_coldkey, ChainSpec};
+    use tensorchain_ledger::{Ledger, MemoryStore};
+    use tensorchain_network::encode_batch;
+    use tensorchain_primitives::{Call, Keypair, SigningDomain, Tx, MAX_TX_BYTES};
+    use tensorchain_rpc::{Metrics, NodeApi};
+
+    fn intake() -> TxIntake {
+        let spec = ChainSpec::devnet(1, 1_000);
+        let ledger = Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).unwrap();
+        let node = Node::new(Arc::new(ledger), Arc::new(Metrics::new()), None);
+        TxIntake::new(Arc::new(node))
+    }
+
+    fn transfer(intake: &TxIntake, key: &Keypair, nonce: u64, domain: &SigningDomain) -> Vec<u8> {
+        let ledger = intake.node.ledger();
+        Tx {
+            chain_id: domain.chain_id.clone(),
+            signer: key.account(),
+            nonce,
+            fee: ledger.params().fees.transfer,
+            call: Call::Transfer {
+                to: dev_coldkey("bob").account(),
+                amount: 1,
+            },
+        }
+        .sign(key, domain)
+        .to_bytes()
+    }
+
+    fn honest(intake: &TxIntake, nonce: u64) -> Vec<u8> {
+        let domain = intake.node.ledger().signing_domain().clone();
+        transfer(intake, &dev_coldkey("alice"), nonce, &domain)
+    }
+
+    #[test]
+    fn a_transaction_in_two_batches_is_verified_once() {
+        let mut intake = intake();
+        let peer = PeerId::random();
+        let (t0, t1, t2) = (honest(&intake, 0), honest(&intake, 1), honest(&intake, 2));
+        let first = encode_batch(&[t0.clone(), t1.clone(), t1.clone()]);
+        assert_eq!(intake.handle(peer, &first), MessageAcceptance::Accept);
+        assert_eq!((intake.stats().checked, intake.stats().duplicates), (2, 1));
+        // Relayed by another peer inside another batch: t0 and t1 are skipped unverified.
+        let second = encode_batch(&[t0, t1, t2]);
+        assert_eq!(intake.handle(PeerId::random(), &second), MessageAcceptance::Accept);
+        let stats = intake.stats();
+        assert_eq!((stats.checked, stats.duplicates, stats.admitted), (3, 3, 3));
+        assert_eq!(intake.node.mempool_len(), 3);
+        // Only seen transactions: nothing to relay.
+        assert_eq!(intake.handle(peer, &second), MessageAcceptance::Ignore);
+        assert_eq!(intake.stats().checked, 3);
+    }
+
+    #[test]
+    fn a_byzantine_batch_changes_nothing_and_is_rejected() {
+        let mut intake = intake();
+        let peer = PeerId::random();
+        let alice = dev_coldkey("alice");
+        let domain = intake.node.ledger().signing_domain().clone();
+        let elsewhere = SigningDomain::new(&domain.chain_id, Hash::digest(b"another network"));
+        let other_chain = SigningDomain::new("another-chain", domain.genesis);
+        let mut flipped = honest(&intake, 0);
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("garbage", vec![0xAB; 1000]),
+            ("undecodable entry", encode_batch(&[vec![1u8, 2, 3]])),
+            ("oversized entry", encode_batch(&[vec![0u8; MAX_TX_BYTES + 1]])),
+            ("flipped signature", encode_batch(&[flipped])),
+            (
+                "signed for another network",
+                encode_batch(&[transfer(&intake, &alice, 0, &elsewhere)]),
+            ),
+            (
+                "another chain",
+                encode_batch(&[transfer(&intake, &alice, 0, &other_chain)]),
+            ),
+        ];
+        for (what, batch) in &cases {
+            assert_eq!(
+                intake.handle(peer, batch),
+                MessageAcceptance::Reject,
+                "{what}"
+            );
+        }
+        assert_eq!(intake.node.mempool_len(), 0, "nothing admitted");
+        assert_eq!(intake.stats().rejected_batches, cases.len() as u64);
+        assert!(intake
+            .node
+            .metrics()
+            .render()
+            .contains("tensorchain_tx_gossip_batches_total{verdict=\"reject\"} 6"));
+        // A transaction a node may simply not take yet (a nonce gap) blames nobody.
+        let gap = encode_batch(&[honest(&intake, 5)]);
+        assert_eq!(intake.handle(peer, &gap), MessageAcceptance::Ignore);
+        // …and is checked again when it may apply.
+        let fill = encode_batch(&(0..6).map(|n| honest(&intake, n)).collect::<Vec<_>>());
+        assert_eq!(intake.handle(peer, &fill), MessageAcceptance::Accept);
+        assert_eq!(intake.node.mempool_len(), 6);
+    }
+}

@@ -268,3 +268,33 @@ impl Node {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tensorchain_primitives::{Call, Keypair, SigningDomain, Tx, MAX_BLOCK_BYTES};
+
+    /// Blocks fill up by bytes, the consensus rule, before the count cap: the cap only bounds
+    /// what block building copies out of the mempool.
+    #[test]
+    fn the_byte_limit_binds_before_the_count() {
+        // Every transaction encodes its signer, nonce, fee and signature, the chain id's length
+        // and its call's tag, whatever the call.
+        let smallest = 32 + 8 + 8 + 64 + 4 + 1;
+        assert!(MAX_BLOCK_TXS * smallest > MAX_BLOCK_BYTES);
+        let key = Keypair::dev("alice");
+        let transfer = Tx {
+            chain_id: "devnet".into(),
+            signer: key.account(),
+            nonce: 0,
+            fee: 1,
+            call: Call::Transfer {
+                to: key.account(),
+                amount: 1,
+            },
+        }
+        .sign(&key, &SigningDomain::new("devnet", Hash::ZERO));
+        let per_block = MAX_BLOCK_BYTES / transfer.to_bytes().len();
+        assert!(per_block > 20_000 && per_block < MAX_BLOCK_TXS, "{per_block}");
+    }
+}
