@@ -169,7 +169,12 @@ async fn transactions_travel_in_few_batches_and_rebroadcasts_still_arrive() {
     let mut messages = 0;
     tokio::time::timeout(Duration::from_secs(20), async {
         while seen.len() < TXS as usize {
-            let Event::Gossip { id, source, data, topic } = a_events.tx.recv().await.unwrap()
+            let Event::Gossip {
+                id,
+                source,
+                data,
+                topic,
+            } = a_events.tx.recv().await.unwrap()
             else {
                 continue;
             };
@@ -206,7 +211,10 @@ async fn transactions_travel_in_few_batches_and_rebroadcasts_still_arrive() {
         }
     })
     .await;
-    assert!(votes.is_ok(), "a republished consensus message was dropped as a duplicate");
+    assert!(
+        votes.is_ok(),
+        "a republished consensus message was dropped as a duplicate"
+    );
 }
 
 /// Finding 8 of the Byzantine-peers review: gossipsub peer scoring was off, so a peer whose

@@ -242,7 +242,10 @@ mod tests {
         assert_eq!((intake.stats().checked, intake.stats().duplicates), (2, 1));
         // Relayed by another peer inside another batch: t0 and t1 are skipped unverified.
         let second = encode_batch(&[t0, t1, t2]);
-        assert_eq!(intake.handle(PeerId::random(), &second), MessageAcceptance::Accept);
+        assert_eq!(
+            intake.handle(PeerId::random(), &second),
+            MessageAcceptance::Accept
+        );
         let stats = intake.stats();
         assert_eq!((stats.checked, stats.duplicates, stats.admitted), (3, 3, 3));
         assert_eq!(intake.node.mempool_len(), 3);
@@ -265,7 +268,10 @@ mod tests {
         let cases: Vec<(&str, Vec<u8>)> = vec![
             ("garbage", vec![0xAB; 1000]),
             ("undecodable entry", encode_batch(&[vec![1u8, 2, 3]])),
-            ("oversized entry", encode_batch(&[vec![0u8; MAX_TX_BYTES + 1]])),
+            (
+                "oversized entry",
+                encode_batch(&[vec![0u8; MAX_TX_BYTES + 1]]),
+            ),
             ("flipped signature", encode_batch(&[flipped])),
             (
                 "signed for another network",

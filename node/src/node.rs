@@ -222,18 +222,19 @@ impl Node {
     ) -> anyhow::Result<()> {
         let block = executed.block.clone();
         let parent_time = self.ledger.head().time_ms;
-        self.ledger.commit_block_durably(executed, commit, synced)?;
-
         let mut done: Vec<Hash> = block.txs.iter().map(|t| t.hash()).collect();
+        done.extend(rejected.iter().map(|(hash, _)| *hash));
+        // The pool is locked across the commit and its pruning: admission (REST, gossip intake)
+        // runs concurrently and replays a signer's queue against head state, so it must see the
+        // state before this block with the pool before it, or both after. Between the two, the
+        // included transactions fail their replay and an honest transaction is refused.
+        let mut pool = self.mempool.lock().expect("mempool lock");
+        self.ledger.commit_block_durably(executed, commit, synced)?;
+        let orphaned = pool.prune(&done, &self.ledger);
+        drop(pool);
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());
-            done.push(*hash);
         }
-        let orphaned = self
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .prune(&done, &self.ledger);
         for hash in orphaned {
             self.remember_failure(
                 hash,
@@ -295,6 +296,9 @@ mod tests {
         }
         .sign(&key, &SigningDomain::new("devnet", Hash::ZERO));
         let per_block = MAX_BLOCK_BYTES / transfer.to_bytes().len();
-        assert!(per_block > 20_000 && per_block < MAX_BLOCK_TXS, "{per_block}");
+        assert!(
+            per_block > 20_000 && per_block < MAX_BLOCK_TXS,
+            "{per_block}"
+        );
     }
 }
