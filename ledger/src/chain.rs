@@ -69,6 +69,8 @@ struct StoredBody {
 /// A block whose state changes are computed and ready to commit.
 pub struct ExecutedBlock {
     pub block: Block,
+    /// The hashes of `block.txs`, in order, computed once when it was sealed.
+    pub tx_hashes: Vec<Hash>,
     pub events: Vec<Vec<Event>>,
     pub end_events: Vec<Event>,
     batch: WriteBatch,
@@ -505,6 +507,7 @@ impl Ledger {
         put_block(&mut batch, &block, (&events, &end_events), hash, time_ms);
         Ok(ExecutedBlock {
             block,
+            tx_hashes,
             events,
             end_events,
             batch,

@@ -41,8 +41,8 @@ impl ProposalSlot for FileSlot {
         borsh::from_slice(&bytes).ok()
     }
 
-    fn save(&mut self, block: &Block) -> std::io::Result<()> {
-        save_atomic(&self.0, &borsh::to_vec(block).expect("borsh"))
+    fn save(&mut self, block: &[u8]) -> std::io::Result<()> {
+        save_atomic(&self.0, block)
     }
 }
 

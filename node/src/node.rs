@@ -215,14 +215,17 @@ impl Node {
     /// then updates the mempool, the transaction statuses, the metrics and the event stream.
     pub fn commit_block(
         &self,
-        executed: ExecutedBlock,
+        mut executed: ExecutedBlock,
         commit: &Commit,
         rejected: &[(Hash, TxError)],
         synced: bool,
     ) -> anyhow::Result<()> {
-        let block = executed.block.clone();
+        // What is needed after the commit, without copying or re-hashing the block's
+        // transactions (sealing hashed them once).
+        let header = executed.block.header.clone();
         let parent_time = self.ledger.head().time_ms;
-        let mut done: Vec<Hash> = block.txs.iter().map(|t| t.hash()).collect();
+        let mut done = std::mem::take(&mut executed.tx_hashes);
+        let tx_count = done.len();
         done.extend(rejected.iter().map(|(hash, _)| *hash));
         // The pool is locked across the commit and its pruning: admission (REST, gossip intake)
         // runs concurrently and replays a signer's queue against head state, so it must see the
@@ -242,15 +245,14 @@ impl Node {
                 "an earlier transaction of its signer failed, leaving a nonce gap".into(),
             );
         }
-        self.metrics.observe_block_interval(
-            block.header.time_ms.saturating_sub(parent_time) as f64 / 1000.0,
-        );
+        self.metrics
+            .observe_block_interval(header.time_ms.saturating_sub(parent_time) as f64 / 1000.0);
         // A bulk sync logs one line per run (the engine does), not one per block.
         if synced {
             tracing::info!(
-                height = block.header.height,
-                hash = %block.hash(),
-                txs = block.txs.len(),
+                height = header.height,
+                hash = %header.hash(),
+                txs = tx_count,
                 round = commit.round,
                 "block committed"
             );
@@ -260,7 +262,7 @@ impl Node {
             .inc_by(commit.round as u64);
         let subscribed = self.events.receiver_count() > 0;
         if let Some(event) = subscribed
-            .then(|| BlockEvent::of_block(&self.ledger, block.header.height))
+            .then(|| BlockEvent::of_block(&self.ledger, header.height))
             .transpose()?
             .flatten()
         {

@@ -61,8 +61,8 @@ impl ProposalSlot for MemorySlot {
         self.0.lock().expect("slot lock").clone()
     }
 
-    fn save(&mut self, block: &Block) -> std::io::Result<()> {
-        *self.0.lock().expect("slot lock") = Some(block.clone());
+    fn save(&mut self, block: &[u8]) -> std::io::Result<()> {
+        *self.0.lock().expect("slot lock") = Some(borsh::from_slice(block)?);
         Ok(())
     }
 }
