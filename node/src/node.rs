@@ -215,7 +215,7 @@ impl Node {
     /// then updates the mempool, the transaction statuses, the metrics and the event stream.
     pub fn commit_block(
         &self,
-        mut executed: ExecutedBlock,
+        executed: ExecutedBlock,
         commit: &Commit,
         rejected: &[(Hash, TxError)],
         synced: bool,
@@ -224,7 +224,8 @@ impl Node {
         // transactions (sealing hashed them once).
         let header = executed.block.header.clone();
         let parent_time = self.ledger.head().time_ms;
-        let mut done = std::mem::take(&mut executed.tx_hashes);
+        // (Copied, not taken: the ledger's commit may use them too.)
+        let mut done = executed.tx_hashes.clone();
         let tx_count = done.len();
         done.extend(rejected.iter().map(|(hash, _)| *hash));
         // The pool is locked across the commit and its pruning: admission (REST, gossip intake)
