@@ -1,13 +1,15 @@
 //! Peer-to-peer networking on rust-libp2p. One task owns the `Swarm`; the node talks to it through
 //! bounded channels (commands in, events out). Consensus traffic has channels of its own so a flood
-//! of transactions can delay or drop transactions, never consensus messages. Nothing here checks
-//! signatures or executes anything: the node validates and reports every gossip message back.
+//! of transactions can delay or drop transactions, never consensus messages. Transactions are
+//! gossiped in batches (`txgossip`). Nothing here checks signatures or executes anything: the
+//! node validates and reports every gossip message back.
 
 mod codec;
 mod discovery;
 mod key;
 mod service;
 mod sync;
+mod txgossip;
 
 pub use codec::MAX_RESPONSE_BYTES;
 pub use discovery::PeerSharing;
@@ -21,6 +23,10 @@ pub use service::{
     Topic,
 };
 pub use sync::{SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST};
+pub use txgossip::{
+    decode_batch, encode_batch, BatchError, TxGossipStats, FLUSH_AFTER, MAX_BATCH_BYTES,
+    MAX_BATCH_TXS,
+};
 
 /// The peer id a multiaddr ends with (`…/p2p/<id>`), if any.
 pub fn peer_id_of(addr: &Multiaddr) -> Option<PeerId> {

@@ -4,8 +4,11 @@ use crate::codec::SyncCodec;
 use crate::discovery::{Discovery, DiscoveryUpdate, PeerSharing};
 use crate::peer_id_of;
 use crate::sync::{SyncRequest, SyncResponse};
+use crate::txgossip::{self, Counters, TxGossipStats};
 use futures::StreamExt;
-use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId};
+use libp2p::gossipsub::{
+    self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
+};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
@@ -42,7 +45,15 @@ const MAX_BANNED: usize = 1024;
 const INVALID_WEIGHT: f64 = -10.0;
 const REDIAL_EVERY: Duration = Duration::from_secs(3);
 const CONSENSUS_QUEUE: usize = 16_384;
-const TX_QUEUE: usize = 2_048;
+/// Commands of the bulk kind (transaction batches) waiting for the network task.
+const BULK_QUEUE: usize = 2_048;
+/// Received transaction batches waiting for the node's intake: at most this many times
+/// `MAX_BATCH_BYTES` (64 MiB) held for it, a few seconds of the target rate. Beyond it batches
+/// are dropped, counted and reported `Ignore`.
+const TX_BATCH_QUEUE: usize = 128;
+/// The consensus topic's messages start with this many bytes of a per-publish sequence number
+/// (see `publish_nonce`).
+const NONCE_BYTES: usize = 8;
 /// Sync requests waiting for the node's sync server; beyond this they are dropped (the peer sees
 /// its request fail and asks another) rather than queueing behind consensus.
 const SYNC_QUEUE: usize = 64;
@@ -103,7 +114,8 @@ pub struct InboundRequest {
 pub struct Events {
     /// Consensus gossip and peer changes.
     pub consensus: mpsc::Receiver<Event>,
-    /// Transaction gossip; dropped (and reported `Ignore`) when this queue is full.
+    /// Transaction batches (`decode_batch`); dropped (counted, and reported `Ignore`) when this
+    /// queue is full.
     pub tx: mpsc::Receiver<Event>,
     /// Peers' sync requests; dropped when `SYNC_QUEUE` are already waiting.
     pub sync: mpsc::Receiver<InboundRequest>,
@@ -157,7 +169,9 @@ enum Command {
 #[derive(Clone)]
 pub struct NetworkHandle {
     priority: mpsc::Sender<Command>,
-    bulk: mpsc::Sender<Command>,
+    /// Encoded transactions for the batching task.
+    txs: mpsc::Sender<Vec<u8>>,
+    tx_counters: Arc<Counters>,
     local_peer_id: PeerId,
     shared: Arc<Mutex<Shared>>,
 }
@@ -195,7 +209,7 @@ impl NetworkHandle {
 
     /// Looks up a random key now (a random walk), unless a few lookups are running already.
     pub fn lookup(&self) {
-        let _ = self.bulk.try_send(Command::Lookup);
+        let _ = self.priority.try_send(Command::Lookup);
     }
 
     /// Publishes a consensus message. Its queue is the large priority one; if even that is full
@@ -214,15 +228,19 @@ impl NetworkHandle {
         sent
     }
 
-    /// Publishes a transaction if there is room; under a flood it is dropped (peers still get it
-    /// from whoever includes it in a block).
+    /// Queues an encoded transaction for the next batch if there is room; under a flood it is
+    /// dropped and counted (peers still get it from whoever includes it in a block).
     pub fn publish_tx(&self, data: Vec<u8>) -> bool {
-        self.bulk
-            .try_send(Command::Publish {
-                topic: Topic::Tx,
-                data,
-            })
-            .is_ok()
+        let sent = self.txs.try_send(data).is_ok();
+        if !sent {
+            self.tx_counters.dropped_unbatched();
+        }
+        sent
+    }
+
+    /// Transaction gossip counters since start: batches sent, and every drop.
+    pub fn tx_gossip_stats(&self) -> TxGossipStats {
+        self.tx_counters.snapshot()
     }
 
     /// The application's verdict on a gossip message: only accepted messages propagate.
@@ -279,9 +297,16 @@ fn behaviour(
     agent: &str,
     discovery: Discovery,
 ) -> Result<Behaviour, NetworkError> {
+    let [_, tx_topic] = topics(chain_id);
+    // Anonymous: gossipsub neither signs nor checks an author (see docs/network.md). Every
+    // payload carries its own signatures, which the node checks; the peer blamed for a message
+    // is the one that relayed it, never an author it claims.
     let gossip_config = gossipsub::ConfigBuilder::default()
         .validate_messages()
+        .validation_mode(ValidationMode::Anonymous)
+        .message_id_fn(content_id)
         .max_transmit_size(MAX_GOSSIP_BYTES)
+        .max_transmit_size_for_topic(txgossip::MAX_BATCH_BYTES, tx_topic.hash())
         .heartbeat_interval(Duration::from_millis(500))
         .mesh_n(4)
         .mesh_n_low(2)
@@ -289,9 +314,8 @@ fn behaviour(
         .mesh_outbound_min(1)
         .build()
         .map_err(|e| NetworkError::Setup(e.to_string()))?;
-    let mut gossipsub =
-        gossipsub::Behaviour::new(MessageAuthenticity::Signed(key.clone()), gossip_config)
-            .map_err(|e| NetworkError::Setup(e.to_string()))?;
+    let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
+        .map_err(|e| NetworkError::Setup(e.to_string()))?;
     let (params, thresholds) = peer_scoring(&topics(chain_id));
     gossipsub
         .with_peer_score(params, thresholds)
@@ -325,12 +349,30 @@ fn behaviour(
     })
 }
 
-/// The chain's two gossip topics: consensus first, transactions second.
+/// The chain's two gossip topics: consensus first, transaction batches second. (Version 2:
+/// anonymous messages, consensus with a publish nonce, transactions in batches.)
 fn topics(chain_id: &str) -> [IdentTopic; 2] {
     [
-        IdentTopic::new(format!("/{chain_id}/consensus/1")),
-        IdentTopic::new(format!("/{chain_id}/tx/1")),
+        IdentTopic::new(format!("/{chain_id}/consensus/2")),
+        IdentTopic::new(format!("/{chain_id}/tx/2")),
     ]
+}
+
+/// A message's id is the hash of its topic and bytes: the same batch relayed by several peers is
+/// one message, whoever sent it.
+fn content_id(message: &gossipsub::Message) -> MessageId {
+    let mut h = blake3::Hasher::new();
+    h.update(message.topic.as_str().as_bytes());
+    h.update(&message.data);
+    MessageId::new(&h.finalize().as_bytes()[..20])
+}
+
+/// The first sequence number of a consensus publish nonce: the clock, so that a restarted node
+/// does not reuse the ids its peers still remember (gossipsub drops a known id as a duplicate).
+fn first_nonce() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Peer scoring: only what a peer can be blamed for counts. Messages the node rejects are
@@ -430,9 +472,11 @@ pub async fn start(
     }
     let local_peer_id = *swarm.local_peer_id();
     let (priority_tx, priority_rx) = mpsc::channel(CONSENSUS_QUEUE);
-    let (bulk_tx, bulk_rx) = mpsc::channel(TX_QUEUE);
+    let (bulk_tx, bulk_rx) = mpsc::channel(BULK_QUEUE);
     let (consensus_tx, consensus_rx) = mpsc::channel(CONSENSUS_QUEUE);
-    let (tx_tx, tx_rx) = mpsc::channel(TX_QUEUE);
+    let (tx_tx, tx_rx) = mpsc::channel(TX_BATCH_QUEUE);
+    let (batch_in, batch_rx) = mpsc::channel(txgossip::PUBLISH_QUEUE);
+    let tx_counters = Arc::new(Counters::default());
     let (sync_tx, sync_rx) = mpsc::channel(SYNC_QUEUE);
     let mut task = SwarmTask {
         swarm,
@@ -441,6 +485,8 @@ pub async fn start(
         bootnodes: config.bootnodes,
         consensus_out: consensus_tx,
         tx_out: tx_tx,
+        tx_counters: tx_counters.clone(),
+        consensus_nonce: first_nonce(),
         sync_out: sync_tx,
         pending: HashMap::new(),
         banned: HashMap::new(),
@@ -450,10 +496,25 @@ pub async fn start(
     for addr in task.bootnodes.clone() {
         task.dial(addr);
     }
+    let publish_batch = move |data| {
+        bulk_tx
+            .try_send(Command::Publish {
+                topic: Topic::Tx,
+                data,
+            })
+            .is_ok()
+    };
+    let batcher = txgossip::run_batcher(
+        batch_rx,
+        publish_batch,
+        tx_counters.clone(),
+        shutdown.clone(),
+    );
     let handle = tokio::spawn(async move {
         let mut priority_rx = priority_rx;
         let mut bulk_rx = bulk_rx;
         let mut redial = tokio::time::interval(REDIAL_EVERY);
+        tokio::pin!(batcher);
         loop {
             tokio::select! {
                 biased;
@@ -462,13 +523,16 @@ pub async fn start(
                 event = task.swarm.select_next_some() => task.swarm_event(event),
                 Some(cmd) = bulk_rx.recv() => task.command(cmd),
                 _ = redial.tick() => task.redial(),
+                // The batcher runs inside the network task: it ends only at shutdown.
+                () = &mut batcher => return,
             }
         }
     });
     Ok((
         NetworkHandle {
             priority: priority_tx,
-            bulk: bulk_tx,
+            txs: batch_in,
+            tx_counters,
             local_peer_id,
             shared,
         },
@@ -488,6 +552,9 @@ struct SwarmTask {
     bootnodes: Vec<Multiaddr>,
     consensus_out: mpsc::Sender<Event>,
     tx_out: mpsc::Sender<Event>,
+    tx_counters: Arc<Counters>,
+    /// The next consensus publish nonce.
+    consensus_nonce: u64,
     sync_out: mpsc::Sender<InboundRequest>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
     /// Peers caught lying, until when (at most `MAX_BANNED`).
@@ -502,8 +569,11 @@ impl SwarmTask {
     fn command(&mut self, cmd: Command) {
         let b = self.swarm.behaviour_mut();
         match cmd {
-            Command::Publish { topic, data } => {
+            Command::Publish { topic, mut data } => {
                 let t = self.topics[topic as usize].clone();
+                if topic == Topic::Consensus {
+                    data = publish_nonce(&mut self.consensus_nonce, data);
+                }
                 // Before subscriptions arrive there is nobody to send to; consensus rebroadcasts
                 // and transaction inclusion heal that, so the error is only logged.
                 if let Err(e) = b.gossipsub.publish(t, data) {
@@ -616,6 +686,7 @@ impl SwarmTask {
                         data,
                     })
                 {
+                    self.tx_counters.dropped_inbound();
                     self.swarm
                         .behaviour_mut()
                         .gossipsub
@@ -683,7 +754,9 @@ impl SwarmTask {
                 message_id,
                 message,
             })) => {
-                let topic = if message.topic == self.topics[0].hash() {
+                let mut data = message.data;
+                let topic = if message.topic == self.topics[0].hash() && data.len() >= NONCE_BYTES {
+                    data.drain(..NONCE_BYTES);
                     Topic::Consensus
                 } else if message.topic == self.topics[1].hash() {
                     Topic::Tx
@@ -702,7 +775,7 @@ impl SwarmTask {
                     topic,
                     id: message_id,
                     source: propagation_source,
-                    data: message.data,
+                    data,
                 });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
@@ -820,6 +893,19 @@ impl SwarmTask {
             _ => true,
         }
     }
+}
+
+/// Prefixes a consensus message with a new sequence number. Ids are content hashes, so without
+/// it a rebroadcast (the consensus core re-sends its messages every few hundred ms until the
+/// height is decided) would be a duplicate gossipsub refuses to send, and a peer that missed the
+/// first copy would never get one. The node ignores copies it has seen by their content after
+/// the prefix.
+fn publish_nonce(nonce: &mut u64, data: Vec<u8>) -> Vec<u8> {
+    *nonce = nonce.wrapping_add(1);
+    let mut out = Vec::with_capacity(NONCE_BYTES + data.len());
+    out.extend_from_slice(&nonce.to_le_bytes());
+    out.extend_from_slice(&data);
+    out
 }
 
 /// Who a connection's address belongs to, for per-address limits: an IPv4 address (IPv4-mapped

@@ -114,6 +114,11 @@ async fn consensus_gets_through_a_transaction_flood() {
         })
         .count();
     assert!(accepted < 20_000, "the tx queue is bounded");
+    assert_eq!(
+        b.tx_gossip_stats().dropped_unbatched,
+        20_000 - accepted as u64,
+        "every drop is counted"
+    );
     assert!(b.publish_consensus(b"vote".to_vec()));
     let got = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
@@ -127,6 +132,89 @@ async fn consensus_gets_through_a_transaction_flood() {
     assert!(
         got.is_ok(),
         "the consensus message was lost behind the flood"
+    );
+}
+
+/// Waits until `from`'s consensus gossip reaches `to_events`.
+async fn gossip_flows(from: &NetworkHandle, to_events: &mut Events) {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            from.publish_consensus(b"ready".to_vec());
+            if tokio::time::timeout(Duration::from_millis(300), next_gossip(to_events))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("gossip flows");
+}
+
+/// Issue 12: transactions published one at a time travel in a few batches, every one arriving;
+/// and with content-hash message ids, the same consensus bytes published again (a rebroadcast)
+/// still arrive, as a new message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_travel_in_few_batches_and_rebroadcasts_still_arrive() {
+    let (_stop_tx, stop) = watch::channel(false);
+    let (a, mut a_events) = node(vec![], &stop).await;
+    let (b, _b_events) = node(vec![a.listen_addrs()[0].clone()], &stop).await;
+    gossip_flows(&b, &mut a_events).await;
+
+    const TXS: u32 = 2_000;
+    for i in 0..TXS {
+        assert!(b.publish_tx(i.to_le_bytes().repeat(40)));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut messages = 0;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while seen.len() < TXS as usize {
+            let Event::Gossip {
+                id,
+                source,
+                data,
+                topic,
+            } = a_events.tx.recv().await.unwrap()
+            else {
+                continue;
+            };
+            assert_eq!(topic, Topic::Tx);
+            messages += 1;
+            for tx in decode_batch(&data).expect("a well-formed batch") {
+                assert!(tx.len() <= MAX_BATCH_BYTES);
+                assert!(seen.insert(tx.to_vec()), "each transaction once");
+            }
+            a.report(id, source, MessageAcceptance::Accept);
+        }
+    })
+    .await
+    .expect("every transaction arrives");
+    assert!(
+        messages <= 12,
+        "{TXS} transactions took {messages} messages"
+    );
+    let stats = b.tx_gossip_stats();
+    assert_eq!(stats.txs_published, TXS as u64);
+    assert_eq!(stats.batches_published, messages);
+    assert_eq!(stats.dropped_unbatched + stats.dropped_outbound_batches, 0);
+
+    for _ in 0..2 {
+        assert!(b.publish_consensus(b"vote".to_vec()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let votes = tokio::time::timeout(Duration::from_secs(10), async {
+        let mut n = 0;
+        while n < 2 {
+            let (id, source, data) = next_gossip(&mut a_events).await;
+            a.report(id, source, MessageAcceptance::Accept);
+            n += usize::from(data == b"vote");
+        }
+    })
+    .await;
+    assert!(
+        votes.is_ok(),
+        "a republished consensus message was dropped as a duplicate"
     );
 }
 

@@ -41,8 +41,8 @@ impl ProposalSlot for FileSlot {
         borsh::from_slice(&bytes).ok()
     }
 
-    fn save(&mut self, block: &Block) -> std::io::Result<()> {
-        save_atomic(&self.0, &borsh::to_vec(block).expect("borsh"))
+    fn save(&mut self, block: &[u8]) -> std::io::Result<()> {
+        save_atomic(&self.0, block)
     }
 }
 
@@ -77,7 +77,6 @@ impl Engine {
     pub async fn run(
         mut self,
         mut consensus: mpsc::Receiver<Event>,
-        mut tx_gossip: mpsc::Receiver<Event>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut answers = self.answers_rx.take().expect("an engine runs once");
@@ -109,10 +108,6 @@ impl Engine {
                     },
                     Some(answer) = answers.recv() => answer,
                     _ = tokio::time::sleep(sleep) => Input::Tick,
-                    Some(ev) = tx_gossip.recv() => match ev {
-                        Event::Gossip { id, source, data, .. } => Input::TxGossip { id, source, data },
-                        _ => continue,
-                    },
                 }
             };
             let effects = tokio::task::block_in_place(|| self.machine.handle(now_ms(), input));

@@ -2,6 +2,7 @@
 //! the tokio shell that runs it on the network, and the REST API's view of it all.
 
 mod engine;
+pub mod intake;
 mod machine;
 pub mod mempool;
 mod node;

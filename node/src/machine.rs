@@ -24,10 +24,8 @@ use tensorchain_consensus::{
 };
 use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
-use tensorchain_primitives::{
-    Block, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx,
-};
-use tensorchain_rpc::{NodeApi, SubmitError};
+use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SigningDomain, Tx};
+use tensorchain_rpc::NodeApi;
 
 /// How far a proposal's timestamp may run ahead of this node's clock.
 const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
@@ -58,12 +56,6 @@ pub enum Input {
         source: PeerId,
         data: Vec<u8>,
     },
-    /// A message on the transaction topic.
-    TxGossip {
-        id: MessageId,
-        source: PeerId,
-        data: Vec<u8>,
-    },
     /// A peer disconnected: its sync claims no longer count.
     PeerDown(PeerId),
     /// The deadline `next_deadline` named has come.
@@ -86,7 +78,7 @@ pub enum Input {
 pub enum Effect {
     /// Gossip on the consensus topic (an encoded `ConsensusWire`).
     PublishConsensus(Vec<u8>),
-    /// Gossip on the transaction topic (a borsh `SignedTx`).
+    /// Gossip a transaction (a borsh `SignedTx`; the network batches it).
     PublishTx(Vec<u8>),
     /// The verdict on a gossip message: only `Accept`ed ones are relayed, `Reject` scores the
     /// peer that sent it down.
@@ -111,8 +103,9 @@ pub enum Effect {
 /// re-proposes that very block (the WAL holds the signature, not the block).
 pub trait ProposalSlot: Send {
     fn load(&self) -> Option<Block>;
-    /// Must be durable when it returns: the signature for the block follows.
-    fn save(&mut self, block: &Block) -> std::io::Result<()>;
+    /// Keeps a block's borsh encoding. Must be durable when it returns: the signature for the
+    /// block follows.
+    fn save(&mut self, block: &[u8]) -> std::io::Result<()>;
 }
 
 /// Sizes of what the machine buffers, for the simulator's bounded-memory check.
@@ -156,6 +149,8 @@ pub struct NodeMachine<W: Wal> {
     last_progress_ms: u64,
     sync: RangeSync,
     proposal: Box<dyn ProposalSlot>,
+    /// This node's own proposal of the height: its block's hash and encoding (made once).
+    proposed: Option<(Hash, Vec<u8>)>,
     /// Validator sets of the heights gossip is admitted for (at most `MAX_HEIGHTS_AHEAD`).
     member_sets: BTreeMap<u64, ValidatorSet>,
     /// The first value proposed for each (height, round) above the head: the core keeps only
@@ -199,6 +194,7 @@ impl<W: Wal> NodeMachine<W> {
             last_progress_ms: 0,
             sync: RangeSync::default(),
             proposal,
+            proposed: None,
             member_sets: BTreeMap::new(),
             round_values: BTreeMap::new(),
             effects: Vec::new(),
@@ -237,7 +233,6 @@ impl<W: Wal> NodeMachine<W> {
             Input::ConsensusGossip { id, source, data } => {
                 self.on_consensus_gossip(now, id, source, &data)
             }
-            Input::TxGossip { id, source, data } => self.on_tx_gossip(id, source, &data),
             Input::PeerDown(peer) => self.sync.remove_peer(&peer),
             Input::Tick => self.on_tick(now),
             Input::Status { peer, response } => {
@@ -447,17 +442,23 @@ impl<W: Wal> NodeMachine<W> {
     }
 
     fn publish(&mut self, m: Message) {
-        let wire = match m {
-            Message::Proposal(proposal) => match self.blocks.get(&proposal.proposal.value) {
-                Some(block) => ConsensusWire::Proposal {
-                    proposal,
-                    block: Box::new(block.clone()),
-                },
-                None => return,
-            },
-            Message::Vote(v) => ConsensusWire::Vote(v),
+        let data = match m {
+            Message::Proposal(proposal) => {
+                let value = proposal.proposal.value;
+                match (&self.proposed, self.blocks.get(&value)) {
+                    (Some((hash, bytes)), _) if *hash == value => {
+                        ConsensusWire::encode_proposal(&proposal, bytes)
+                    }
+                    (_, Some(block)) => ConsensusWire::encode_proposal(
+                        &proposal,
+                        &borsh::to_vec(block).expect("borsh"),
+                    ),
+                    (_, None) => return,
+                }
+            }
+            Message::Vote(v) => ConsensusWire::Vote(v).encode(),
         };
-        self.effects.push(Effect::PublishConsensus(wire.encode()));
+        self.effects.push(Effect::PublishConsensus(data));
     }
 
     /// Builds this node's proposal from the mempool and hands its hash to the core.
@@ -478,10 +479,13 @@ impl<W: Wal> NodeMachine<W> {
         let block = built.executed.block.clone();
         let hash = block.hash();
         // A restarted proposer must re-propose this very block: keep it before signing for it.
-        if let Err(e) = self.proposal.save(&block) {
+        // The same bytes are gossiped with every (re)broadcast of the proposal.
+        let bytes = borsh::to_vec(&block).expect("borsh");
+        if let Err(e) = self.proposal.save(&bytes) {
             tracing::error!(error = %e, "saving the proposal; not proposing");
             return;
         }
+        self.proposed = Some((hash, bytes));
         self.blocks.insert(hash, block);
         self.executed.insert(hash, (built.executed, built.rejected));
         let out = self.driver.handle(CoreInput::ProposedValue {
@@ -655,6 +659,7 @@ impl<W: Wal> NodeMachine<W> {
     fn committed(&mut self, now: u64) {
         self.last_progress_ms = now;
         self.missing = None;
+        self.proposed = None;
         self.blocks.clear();
         self.executed.clear();
         self.propose_at = None;
@@ -685,24 +690,6 @@ impl<W: Wal> NodeMachine<W> {
             Ok(_) => self.effects.push(Effect::PublishTx(bytes)),
             Err(e) => tracing::debug!(error = %e, "evidence not queued"),
         }
-    }
-
-    fn on_tx_gossip(&mut self, id: MessageId, source: PeerId, data: &[u8]) {
-        let verdict = match borsh::from_slice::<SignedTx>(data) {
-            Err(_) => MessageAcceptance::Reject,
-            Ok(stx) => match self.node.admit(stx) {
-                Ok(_) => MessageAcceptance::Accept,
-                // Only what no honest node would forward counts against the peer.
-                Err(SubmitError::Rejected(
-                    TxError::BadSignature
-                    | TxError::InvalidKey
-                    | TxError::WeakKey
-                    | TxError::WrongChainId { .. },
-                )) => MessageAcceptance::Reject,
-                Err(_) => MessageAcceptance::Ignore,
-            },
-        };
-        self.report(id, source, verdict);
     }
 
     /// A sync peer lied (a tip it could not back, a block that failed verification): its

@@ -11,13 +11,16 @@ use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, TxError};
 use tensorchain_network::NetworkHandle;
 use tensorchain_primitives::{AccountId, Commit, Hash, SignedTx};
 use tensorchain_rpc::{
-    BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus,
+    BlockEvent, GossipDrops, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus,
 };
 use tokio::sync::broadcast;
 
 pub(crate) const MAX_MEMPOOL: usize = 20_000;
 const MAX_PENDING_PER_SIGNER: usize = 256;
-const MAX_BLOCK_TXS: usize = 5_000;
+/// Transactions a block may take from the mempool: not the binding limit. Blocks fill up by
+/// bytes (`MAX_BLOCK_BYTES`, a consensus rule): 4 MiB holds ~25,000 transfers, the most of any
+/// kind (`the_byte_limit_binds_before_the_count`), which is 25k TPS at 1 s blocks.
+const MAX_BLOCK_TXS: usize = 40_000;
 /// Statuses of transactions that left the pool unincluded (failed, evicted), remembered for
 /// `GET /v1/txs/{hash}`; also the most such fates one block's event carries.
 const MAX_REMEMBERED_FAILURES: usize = 10_000;
@@ -130,6 +133,12 @@ impl NodeApi for Node {
             ..NetworkInfo::default()
         };
         if let Some(net) = self.net.get() {
+            let stats = net.tx_gossip_stats();
+            info.tx_gossip_dropped = GossipDrops {
+                unbatched: stats.dropped_unbatched,
+                outbound: stats.dropped_outbound_batches,
+                inbound: stats.dropped_inbound_batches,
+            };
             info.peer_id = net.local_peer_id().to_string();
             info.listen_addrs = net.listen_addrs().iter().map(|a| a.to_string()).collect();
             info.peers = net
@@ -214,6 +223,10 @@ impl Node {
         self.mempool.lock().expect("mempool lock").executions()
     }
 
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
     pub(crate) fn set_round(&self, height: u64, round: u32) {
         let mut p = self.progress.lock().expect("progress lock");
         (p.height, p.round) = (height, round);
@@ -285,21 +298,26 @@ impl Node {
         rejected: &[(Hash, TxError)],
         synced: bool,
     ) -> anyhow::Result<()> {
-        let block = executed.block.clone();
-        let mut done = executed.tx_hashes.clone();
+        // What is needed after the commit, without copying or re-hashing the block's
+        // transactions (sealing hashed them once).
+        let header = executed.block.header.clone();
+        let signers: Vec<AccountId> = executed.block.txs.iter().map(|t| t.tx.signer).collect();
         let parent_time = self.ledger.head().time_ms;
+        // (Copied, not taken: the ledger's commit may use them too.)
+        let mut done = executed.tx_hashes.clone();
+        let tx_count = done.len();
+        done.extend(rejected.iter().map(|(hash, _)| *hash));
+        // The pool is locked across the commit and its pruning: admission (REST, gossip intake)
+        // runs concurrently against head state plus each signer's queued deltas, so it must see
+        // the state before this block with the pool before it, or both after. Between the two,
+        // an included transaction would count twice.
+        let mut pool = self.mempool.lock().expect("mempool lock");
         self.ledger.commit_block_durably(executed, commit, synced)?;
-
+        let orphaned = pool.prune(&done, signers.into_iter(), &self.ledger);
+        drop(pool);
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());
-            done.push(*hash);
         }
-        let signers = block.txs.iter().map(|t| t.tx.signer);
-        let orphaned =
-            self.mempool
-                .lock()
-                .expect("mempool lock")
-                .prune(&done, signers, &self.ledger);
         for hash in orphaned {
             self.remember_failure(
                 hash,
@@ -307,15 +325,14 @@ impl Node {
                 "an earlier transaction of its signer failed, leaving a nonce gap".into(),
             );
         }
-        self.metrics.observe_block_interval(
-            block.header.time_ms.saturating_sub(parent_time) as f64 / 1000.0,
-        );
+        self.metrics
+            .observe_block_interval(header.time_ms.saturating_sub(parent_time) as f64 / 1000.0);
         // A bulk sync logs one line per run (the engine does), not one per block.
         if synced {
             tracing::info!(
-                height = block.header.height,
-                hash = %block.hash(),
-                txs = block.txs.len(),
+                height = header.height,
+                hash = %header.hash(),
+                txs = tx_count,
                 round = commit.round,
                 "block committed"
             );
@@ -326,7 +343,7 @@ impl Node {
         let fates = std::mem::take(&mut *self.fates.lock().expect("fates lock"));
         let subscribed = self.events.receiver_count() > 0;
         if let Some(mut event) = subscribed
-            .then(|| BlockEvent::of_block(&self.ledger, block.header.height))
+            .then(|| BlockEvent::of_block(&self.ledger, header.height))
             .transpose()?
             .flatten()
         {
@@ -365,7 +382,7 @@ mod tests {
     use super::*;
     use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
     use tensorchain_ledger::MemoryStore;
-    use tensorchain_primitives::{Call, Keypair, Tx};
+    use tensorchain_primitives::{Call, Keypair, SigningDomain, Tx, MAX_BLOCK_BYTES};
 
     fn node() -> Node {
         let spec = ChainSpec::devnet(1, 1_000);
@@ -490,5 +507,32 @@ mod tests {
         assert_eq!(event.tx_hashes, vec![first.hash()]);
         assert_eq!(event.tx_fates.len(), 1);
         assert_eq!(event.tx_fates[0].hash, second.hash());
+    }
+
+    /// Blocks fill up by bytes, the consensus rule, before the count cap: the cap only bounds
+    /// what block building copies out of the mempool.
+    #[test]
+    fn the_byte_limit_binds_before_the_count() {
+        // Every transaction encodes its signer, nonce, fee and signature, the chain id's length
+        // and its call's tag, whatever the call.
+        let smallest = 32 + 8 + 8 + 64 + 4 + 1;
+        assert!(MAX_BLOCK_TXS * smallest > MAX_BLOCK_BYTES);
+        let key = Keypair::dev("alice");
+        let transfer = Tx {
+            chain_id: "devnet".into(),
+            signer: key.account(),
+            nonce: 0,
+            fee: 1,
+            call: Call::Transfer {
+                to: key.account(),
+                amount: 1,
+            },
+        }
+        .sign(&key, &SigningDomain::new("devnet", Hash::ZERO));
+        let per_block = MAX_BLOCK_BYTES / transfer.to_bytes().len();
+        assert!(
+            per_block > 20_000 && per_block < MAX_BLOCK_TXS,
+            "{per_block}"
+        );
     }
 }

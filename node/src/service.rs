@@ -148,14 +148,24 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         "sync server",
         crate::sync_server::run(
             ledger.clone(),
-            net_for_sync,
+            net_for_sync.clone(),
             events.sync,
+            shutdown_rx.clone(),
+        ),
+    );
+    // Gossiped transactions are admitted on a task of their own, never the engine's.
+    tasks.spawn(
+        "transaction intake",
+        crate::intake::run(
+            crate::intake::TxIntake::new(node.clone()),
+            net_for_sync,
+            events.tx,
             shutdown_rx.clone(),
         ),
     );
     tasks.spawn(
         "consensus engine",
-        engine.run(events.consensus, events.tx, shutdown_rx),
+        engine.run(events.consensus, shutdown_rx),
     );
     Ok(RunningNode {
         node,

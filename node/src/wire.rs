@@ -54,6 +54,16 @@ impl ConsensusWire {
         Ok(wire)
     }
 
+    /// A proposal's gossip bytes from its block's borsh encoding (which the proposer made once
+    /// to save the block): what `encode` gives, without copying or encoding the block again.
+    pub fn encode_proposal(proposal: &SignedProposal, block: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256 + block.len());
+        out.push(0); // the `Proposal` variant
+        proposal.serialize(&mut out).expect("borsh");
+        out.extend_from_slice(block);
+        out
+    }
+
     pub fn message(&self) -> Message {
         match self {
             ConsensusWire::Proposal { proposal, .. } => Message::Proposal(proposal.clone()),
@@ -142,6 +152,16 @@ mod tests {
             block: Box::new(block),
         }
         .encode()
+    }
+
+    #[test]
+    fn a_proposal_encoded_from_block_bytes_is_the_usual_encoding() {
+        let (proposal, block) = honest(&Keypair::dev("charlie"));
+        let bytes = borsh::to_vec(&block).unwrap();
+        assert_eq!(
+            ConsensusWire::encode_proposal(&proposal, &bytes),
+            gossip(proposal, block)
+        );
     }
 
     /// Review of finding 1's fix: a round's proposer re-proposing an earlier round's block (its

@@ -105,7 +105,14 @@ async fn a_double_signing_validator_is_slashed_jailed_and_removed() {
     }
 
     let stake_after = ledger.hotkey(&dave.account()).unwrap().unwrap().total_stake;
-    assert_eq!(stake_after, stake_before - stake_before / 20, "5% slashed");
+    // 5% per equivocated height (`report_equivocation` punishes each height once): the attacker
+    // double-votes at every new height until it sees the jail, so evidence for the next height
+    // may already be in a block by then (more often since transactions gossip in batches).
+    let mut expected = stake_before - stake_before / 20;
+    if stake_after < expected {
+        expected -= expected / 20;
+    }
+    assert_eq!(stake_after, expected, "5% slashed per equivocated height");
     let punished_at = ledger.head().height;
     let out_by = punished_at + 2;
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -504,3 +504,51 @@ async fn finding_11_txs_and_evidence_signed_for_another_network_are_refused_at_a
     let from_here = sign_for(&here, report(double_sign(&here)));
     assert_eq!(t.post_tx(&from_here).await.0, StatusCode::OK);
 }
+
+/// A node whose next block is committed while the status route asks for the node's own status:
+/// a commit landing between the route's two reads (the pool's and the ledger's).
+struct CommitsWhileAsked(TestNode);
+
+impl NodeApi for CommitsWhileAsked {
+    fn ledger(&self) -> &Ledger {
+        self.0.node.ledger()
+    }
+    fn submit_tx(
+        &self,
+        tx: SignedTx,
+    ) -> Result<tensorchain_primitives::Hash, tensorchain_rpc::SubmitError> {
+        self.0.node.submit_tx(tx)
+    }
+    fn local_tx_status(
+        &self,
+        hash: &tensorchain_primitives::Hash,
+    ) -> Option<tensorchain_rpc::TxStatus> {
+        self.0.produce();
+        self.0.node.local_tx_status(hash)
+    }
+    fn next_nonce(&self, account: &AccountId) -> u64 {
+        self.0.node.next_nonce(account)
+    }
+    fn mempool_len(&self) -> usize {
+        self.0.node.mempool_len()
+    }
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<tensorchain_rpc::BlockEvent> {
+        self.0.node.subscribe()
+    }
+}
+
+/// A transaction included while a client asks for it is `included`, never `tx_not_found` (the
+/// route read the ledger first, then found the pool already pruned).
+#[tokio::test]
+async fn a_transaction_included_while_its_status_is_read_is_found() {
+    let t = setup();
+    let stx = t.transfer(&dev_coldkey("alice"), dev_coldkey("bob").account(), 1, 0);
+    t.node.submit_tx(stx.clone()).unwrap();
+    let router = tensorchain_rpc::router(Arc::new(CommitsWhileAsked(t)), Arc::new(Metrics::new()));
+    let req = Request::get(format!("/v1/txs/{}", stx.hash()))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, v) = respond(&router, req).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["status"], "included", "{v}");
+}

@@ -128,6 +128,19 @@ pub struct NetworkInfo {
     /// Set when a core task (consensus engine, network, REST server) ended: the node no longer
     /// follows the chain, whatever its head says.
     pub failure: Option<String>,
+    /// Transaction gossip dropped because a queue was full, since start.
+    pub tx_gossip_dropped: GossipDrops,
+}
+
+/// Transaction gossip dropped at each queue (`tensorchain_tx_gossip_dropped_total{stage}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GossipDrops {
+    /// Transactions this node did not get into a batch (the batching queue was full).
+    pub unbatched: u64,
+    /// Batches not handed to the network task (its queue was full).
+    pub outbound: u64,
+    /// Received batches dropped before intake (the intake queue was full).
+    pub inbound: u64,
 }
 
 pub trait NodeApi: Send + Sync + 'static {

@@ -14,7 +14,9 @@ mod openapi_shapes;
 pub mod routes;
 pub mod views;
 
-pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus};
+pub use api::{
+    BlockEvent, GossipDrops, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus,
+};
 pub use config::RpcConfig;
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -316,7 +318,9 @@ async fn metrics_page(State(st): State<AppState>) -> Response {
     st.metrics.best_height.set(head);
     st.metrics.finalized_height.set(head);
     st.metrics.mempool_size.set(st.api.mempool_len() as i64);
-    st.metrics.peers.set(st.api.network().peers.len() as i64);
+    let network = st.api.network();
+    st.metrics.peers.set(network.peers.len() as i64);
+    st.metrics.set_tx_gossip_dropped(&network.tx_gossip_dropped);
     st.metrics.streams_open.set(st.streams.open() as i64);
     (
         [(

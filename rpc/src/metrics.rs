@@ -66,6 +66,22 @@ pub struct Metrics {
     pub streams_open: Gauge,
     /// Requests refused by a rate limit, by scope (`client` or `global`).
     rate_limited: Family<ScopeLabel, Counter>,
+    /// Gossiped transaction batches by the node's verdict (`accept`, `ignore`, `reject`).
+    tx_gossip_batches: Family<VerdictLabel, Counter>,
+    /// Gossiped transactions skipped because this node had seen them (never verified again).
+    pub tx_gossip_duplicates: Counter,
+    /// Transaction gossip dropped at a full queue, by stage (the network task counts them).
+    tx_gossip_dropped: Family<StageLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerdictLabel {
+    verdict: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StageLabel {
+    stage: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -97,6 +113,9 @@ impl Metrics {
             }),
             streams_open: Gauge::default(),
             rate_limited: Family::default(),
+            tx_gossip_batches: Family::default(),
+            tx_gossip_duplicates: Counter::default(),
+            tx_gossip_dropped: Family::default(),
         };
         registry.register(
             "block_height_best",
@@ -149,6 +168,21 @@ impl Metrics {
             "Requests refused by a rate limit, by scope",
             m.rate_limited.clone(),
         );
+        registry.register(
+            "tx_gossip_batches",
+            "Gossiped transaction batches by this node's verdict",
+            m.tx_gossip_batches.clone(),
+        );
+        registry.register(
+            "tx_gossip_duplicates",
+            "Gossiped transactions skipped as already seen, before any check",
+            m.tx_gossip_duplicates.clone(),
+        );
+        registry.register(
+            "tx_gossip_dropped",
+            "Transaction gossip dropped at a full queue, by stage",
+            m.tx_gossip_dropped.clone(),
+        );
         *m.registry.lock().expect("metrics lock") = registry;
         m
     }
@@ -168,6 +202,27 @@ impl Metrics {
 
     pub fn observe_rate_limited(&self, scope: &'static str) {
         self.rate_limited.get_or_create(&ScopeLabel { scope }).inc();
+    }
+
+    /// Counts a gossiped batch by verdict: `accept`, `ignore` or `reject`.
+    pub fn observe_tx_batch(&self, verdict: &'static str) {
+        self.tx_gossip_batches
+            .get_or_create(&VerdictLabel { verdict })
+            .inc();
+    }
+
+    /// The network task's drop counts, copied at scrape time (they only grow).
+    pub fn set_tx_gossip_dropped(&self, drops: &crate::GossipDrops) {
+        for (stage, n) in [
+            ("unbatched", drops.unbatched),
+            ("outbound", drops.outbound),
+            ("inbound", drops.inbound),
+        ] {
+            self.tx_gossip_dropped
+                .get_or_create(&StageLabel { stage })
+                .inner()
+                .store(n, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     pub fn render(&self) -> String {

@@ -7,7 +7,7 @@ use super::Topic;
 use crate::wire::ConsensusWire;
 use std::collections::BTreeMap;
 use tensorchain_consensus::{Proposal, SignedProposal, SignedVote, ValidatorSet};
-use tensorchain_network::{MessageAcceptance, MessageId, SyncRequest, SyncResponse};
+use tensorchain_network::{encode_batch, MessageAcceptance, MessageId, SyncRequest, SyncResponse};
 use tensorchain_primitives::det_rng::SplitMix;
 use tensorchain_primitives::{
     last_commit_hash, merkle_root, Block, Call, Commit, Hash, Header, Keypair, SigningDomain, Tx,
@@ -304,7 +304,8 @@ impl Adversary {
                     },
                 }
                 .sign(&key, &self.domain);
-                out.push((from, Topic::Tx, borsh::to_vec(&big).expect("borsh"), false));
+                let big = borsh::to_vec(&big).expect("borsh");
+                out.push((from, Topic::Tx, encode_batch(&[big]), false));
                 if let Some(wire) = self.oversized_proposal(head, rng) {
                     out.push((from, Topic::Consensus, wire, true));
                 }

@@ -17,6 +17,7 @@ mod power;
 mod scenario;
 mod tests;
 
+use crate::intake::TxIntake;
 use crate::machine::{
     Effect, Input, NodeMachine, ProposalSlot, MAX_FUTURE_PROPOSALS, MAX_HEIGHTS_AHEAD,
     MAX_PROPOSAL_ROUNDS_AHEAD,
@@ -34,7 +35,7 @@ use tensorchain_consensus::{MemoryWal, Timeouts};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec, GenesisValidator};
 use tensorchain_ledger::{GenesisState, Ledger, MemoryStore};
 use tensorchain_network::{
-    MessageAcceptance, MessageId, NodeKey, PeerId, SyncRequest, SyncResponse,
+    encode_batch, MessageAcceptance, MessageId, NodeKey, PeerId, SyncRequest, SyncResponse,
 };
 use tensorchain_primitives::det_rng::SplitMix;
 use tensorchain_primitives::{Block, Call, Hash, Keypair, Tx};
@@ -60,8 +61,8 @@ impl ProposalSlot for MemorySlot {
         self.0.lock().expect("slot lock").clone()
     }
 
-    fn save(&mut self, block: &Block) -> std::io::Result<()> {
-        *self.0.lock().expect("slot lock") = Some(block.clone());
+    fn save(&mut self, block: &[u8]) -> std::io::Result<()> {
+        *self.0.lock().expect("slot lock") = Some(borsh::from_slice(block)?);
         Ok(())
     }
 }
@@ -79,6 +80,8 @@ struct Honest {
     slot: MemorySlot,
     node: Arc<Node>,
     machine: NodeMachine<MemoryWal>,
+    /// The node's transaction intake (a task of its own in the real node).
+    intake: TxIntake,
     /// Gossip ids seen, with when (gossipsub's duplicate cache).
     seen: BTreeSet<MessageId>,
     seen_order: VecDeque<(u64, MessageId)>,
@@ -191,6 +194,7 @@ fn boot(i: usize, disk: Disk, genesis: &GenesisState, timeouts: Timeouts) -> Hon
     Honest {
         disk_store: disk.store,
         slot: disk.slot,
+        intake: TxIntake::new(node.clone()),
         node,
         machine,
         seen: BTreeSet::new(),
@@ -490,7 +494,8 @@ impl Sim {
                     self.no_double_sign(i, &data)?;
                     self.publish(i, Topic::Consensus, data)
                 }
-                Effect::PublishTx(data) => self.publish(i, Topic::Tx, data),
+                // The network batches transactions; here each goes alone.
+                Effect::PublishTx(data) => self.publish(i, Topic::Tx, encode_batch(&[data])),
                 // Verdicts on relayed gossip are handled where it is delivered.
                 Effect::Report { .. } => {}
                 Effect::PollStatus => {
@@ -548,7 +553,7 @@ impl Sim {
         .sign(&key, h.node.ledger().signing_domain());
         let bytes = borsh::to_vec(&tx).expect("borsh");
         if h.node.admit(tx).is_ok() {
-            self.publish(i, Topic::Tx, bytes);
+            self.publish(i, Topic::Tx, encode_batch(&[bytes]));
         }
         Ok(())
     }

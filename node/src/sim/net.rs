@@ -101,23 +101,22 @@ impl Sim {
         }
         h.seen_order.push_back((now, id.clone()));
         let source = self.peers[from];
-        let input = match topic {
-            Topic::Consensus => Input::ConsensusGossip {
-                id: id.clone(),
-                source,
-                data: data.to_vec(),
-            },
-            Topic::Tx => Input::TxGossip {
-                id: id.clone(),
-                source,
-                data: data.to_vec(),
-            },
+        let (verdict, effects) = match topic {
+            Topic::Consensus => {
+                let input = Input::ConsensusGossip {
+                    id: id.clone(),
+                    source,
+                    data: data.to_vec(),
+                };
+                let effects = h.machine.handle(now, input);
+                let verdict = effects.iter().find_map(|e| match e {
+                    Effect::Report { id: r, verdict, .. } if *r == id => Some(*verdict),
+                    _ => None,
+                });
+                (verdict, effects)
+            }
+            Topic::Tx => (Some(h.intake.handle(source, &data)), vec![]),
         };
-        let effects = h.machine.handle(now, input);
-        let verdict = effects.iter().find_map(|e| match e {
-            Effect::Report { id: r, verdict, .. } if *r == id => Some(*verdict),
-            _ => None,
-        });
         let Some(verdict) = verdict else {
             return Err(self.fail(format!("node {to} gave no verdict on gossip {id}")));
         };

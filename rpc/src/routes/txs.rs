@@ -268,6 +268,11 @@ pub async fn status(
 ) -> Result<Json<Envelope<TxStatusView>>, ApiError> {
     let hash = parse_hash(&hash)?;
     read(&st, move |api| {
+        // The node's own status first, the ledger's second: a commit and the pool's pruning of
+        // what it included happen under one hold of the pool's lock, so a transaction the pool
+        // no longer holds is already in the ledger. (The other order could miss it between the
+        // two reads, and answer `tx_not_found` for a transaction just included.)
+        let local = api.local_tx_status(&hash);
         let ledger = api.ledger();
         if let Some((height, index)) = ledger.tx_location(&hash)? {
             let block = ledger.block(height)?;
@@ -287,7 +292,7 @@ pub async fn status(
                 time_ms: block.map(|(b, _)| b.header.time_ms),
             });
         }
-        let status = api.local_tx_status(&hash).ok_or_else(|| {
+        let status = local.ok_or_else(|| {
             ApiError::not_found(
                 "tx_not_found",
                 format!("no transaction {hash} is known to this node"),
