@@ -8,12 +8,15 @@
 //!   that speak this chain's kad protocol (identify says so, or we dialed them and they
 //!   answered on it), never a private peer, at most `MAX_ADDRS_PER_PEER` addresses each, and only
 //!   addresses a peer can use (`usable`); k-buckets of `kad::K_VALUE` (20) bound its size;
-//! - a dial Kademlia asks for gets at most `MAX_DIAL_ADDRS` usable addresses, and at most
-//!   `MAX_PENDING_DIALS` discovery dials are under way at once (bootnodes and private peers,
-//!   which the operator configured, are exempt);
+//! - a dial Kademlia asks for gets at most `MAX_DIAL_ADDRS` usable addresses, at most
+//!   `MAX_PENDING_DIALS` discovery dials are under way at once, and none is made while the
+//!   node has `MAX_PEERS` connected peers (bootnodes and private peers, which the operator
+//!   configured, are exempt);
 //! - a bootstrap runs when the table gains a peer (kad's own, throttled, one at a time) and
-//!   every `WALK_EVERY`; peers in the table are redialed while the node has fewer than
-//!   `MAX_PEERS` connections, and a peer whose dial fails is dropped from the table;
+//!   every `WALK_EVERY`; peers in the table are redialed, and lookups run, only while the node
+//!   has fewer than `MAX_PEERS` connections (the swarm's outgoing cap, service.rs, holds
+//!   whatever lookups under way still dial), and a peer whose dial fails is dropped from the
+//!   table;
 //! - records (PUT_VALUE, ADD_PROVIDER) are never stored: the chain uses the DHT for peers only.
 
 use libp2p::core::transport::PortUse;
@@ -78,6 +81,10 @@ pub struct DiscoveryUpdate;
 #[error("{MAX_PENDING_DIALS} discovery dials are already under way")]
 struct TooManyDials;
 
+#[derive(Debug, thiserror::Error)]
+#[error("already connected to {MAX_PEERS} peers")]
+struct EnoughPeers;
+
 pub(crate) struct Discovery {
     kad: kad::Behaviour<MemoryStore>,
     protocol: StreamProtocol,
@@ -90,6 +97,8 @@ pub(crate) struct Discovery {
     loopback_ok: bool,
     /// Discovery's dials under way (at most `MAX_PENDING_DIALS`).
     dialing: HashSet<ConnectionId>,
+    /// Peers connected: discovery dials none past `MAX_PEERS`.
+    connected: usize,
     next_walk: Instant,
     lookups: HashSet<kad::QueryId>,
     answered: u64,
@@ -138,6 +147,7 @@ impl Discovery {
             configured,
             loopback_ok,
             dialing: HashSet::new(),
+            connected: 0,
             next_walk: Instant::now() + WALK_EVERY,
             lookups: HashSet::new(),
             answered: 0,
@@ -239,9 +249,14 @@ impl Discovery {
         self.answered
     }
 
-    /// Starts a lookup of a random key (what a random walk does), unless `MAX_LOOKUPS` run.
-    pub(crate) fn lookup(&mut self) -> bool {
-        if self.sharing == PeerSharing::Off || self.lookups.len() >= MAX_LOOKUPS {
+    /// Starts a lookup of a random key (what a random walk does), unless `MAX_LOOKUPS` run or
+    /// the node already has `MAX_PEERS` connections (`connected`): every peer a lookup asks is a
+    /// connection, so a peer answering with fresh ids would otherwise have us connect to all.
+    pub(crate) fn lookup(&mut self, connected: usize) -> bool {
+        if self.sharing == PeerSharing::Off
+            || self.lookups.len() >= MAX_LOOKUPS
+            || connected >= MAX_PEERS
+        {
             return false;
         }
         let id = self.kad.get_closest_peers(PeerId::random());
@@ -251,9 +266,17 @@ impl Discovery {
 
     /// Called every redial round: starts the periodic walk when due, and returns the
     /// disconnected routing-table peers to dial (none once the node has `MAX_PEERS`
-    /// connections; bootnodes are the caller's).
+    /// connections, when lookups stop too; bootnodes are the caller's).
     pub(crate) fn redial(&mut self, connected: usize) -> Vec<PeerId> {
         if self.sharing == PeerSharing::Off {
+            return vec![];
+        }
+        if connected >= MAX_PEERS {
+            // Enough peers: lookups under way (ours, and kad's own bootstraps, which we cannot
+            // hold back) end with what they found rather than dial on.
+            for mut query in self.kad.iter_queries_mut() {
+                query.finish();
+            }
             return vec![];
         }
         let now = Instant::now();
@@ -363,6 +386,10 @@ impl NetworkBehaviour for Discovery {
         addrs.dedup();
         addrs.truncate(MAX_DIAL_ADDRS);
         if peer.is_some_and(|p| !self.configured.contains(&p)) {
+            // What lookups under way still ask for once the node has its peers.
+            if self.connected >= MAX_PEERS {
+                return Err(ConnectionDenied::new(EnoughPeers));
+            }
             if self.dialing.len() >= MAX_PENDING_DIALS {
                 return Err(ConnectionDenied::new(TooManyDials));
             }
@@ -387,6 +414,12 @@ impl NetworkBehaviour for Discovery {
         match &event {
             FromSwarm::ConnectionEstablished(e) => {
                 self.dialing.remove(&e.connection_id);
+                if e.other_established == 0 {
+                    self.connected += 1;
+                }
+            }
+            FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
+                self.connected = self.connected.saturating_sub(1);
             }
             FromSwarm::DialFailure(e) => {
                 self.dialing.remove(&e.connection_id);
@@ -543,7 +576,7 @@ mod tests {
         let mut off = discovery(PeerSharing::Off, "/ip4/127.0.0.1/tcp/1", &[]);
         off.identified(PeerId::random(), &addrs(1, "10.0.0.2"), &kad_protocol());
         assert_eq!(off.known_peers(), vec![]);
-        assert!(!off.lookup());
+        assert!(!off.lookup(0));
     }
 
     #[test]

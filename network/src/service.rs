@@ -24,6 +24,13 @@ const MAX_GOSSIP_BYTES: usize = 8 * 1024 * 1024;
 /// connections would otherwise cost a noise handshake and a yamux session each.
 const MAX_INCOMING: u32 = 128;
 const MAX_PENDING_INCOMING: u32 = 32;
+/// Connections the node opens, established and being set up. Every peer a Kademlia lookup asks
+/// is a connection, and a peer answering FIND_NODE with fresh (reachable) ids each time could
+/// otherwise have the node hold thousands (file descriptors the database needs too). Discovery
+/// stops looking at 50 connected peers (`discovery::MAX_PEERS`); this is the hard bound over
+/// what lookups under way still dial, with room for the configured peers.
+const MAX_OUTGOING: u32 = 64;
+const MAX_PENDING_OUTGOING: u32 = 16;
 /// Connections to one peer (two when both sides dial at once).
 const MAX_PER_PEER: u32 = 2;
 /// Incoming connections from one IP address (an IPv6 /64): a host runs a node or a few (a sentry and its
@@ -300,6 +307,8 @@ fn behaviour(
         libp2p::connection_limits::ConnectionLimits::default()
             .with_max_established_incoming(Some(MAX_INCOMING))
             .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+            .with_max_established_outgoing(Some(MAX_OUTGOING))
+            .with_max_pending_outgoing(Some(MAX_PENDING_OUTGOING))
             .with_max_established_per_peer(Some(MAX_PER_PEER)),
     );
     let identify = identify::Behaviour::new(
@@ -500,6 +509,7 @@ struct SwarmTask {
 
 impl SwarmTask {
     fn command(&mut self, cmd: Command) {
+        let connected = self.swarm.connected_peers().count();
         let b = self.swarm.behaviour_mut();
         match cmd {
             Command::Publish { topic, data } => {
@@ -531,7 +541,7 @@ impl SwarmTask {
             }
             Command::Ban { peer } => self.ban(peer),
             Command::Lookup => {
-                b.discovery.lookup();
+                b.discovery.lookup(connected);
             }
         }
     }
