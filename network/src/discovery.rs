@@ -28,13 +28,19 @@ use libp2p::swarm::{
     THandlerInEvent, THandlerOutEvent, ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId, StreamProtocol};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// Addresses kept per peer in the routing table (and so handed to others for it).
 const MAX_ADDRS_PER_PEER: usize = 4;
+/// Routing-table peers on one public network (an IPv4 /24, an IPv6 /64), per k-bucket and in
+/// all: one host posing as many peers cannot fill the table and so eclipse the node (as in
+/// Ethereum's discv4/5). Loopback and private networks are exempt (a devnet on one host, a
+/// LAN testnet): a peer enters the table only at an address it was seen at, there.
+const MAX_PER_NET_PER_BUCKET: usize = 2;
+const MAX_PER_NET: usize = 10;
 /// Addresses tried per discovery dial: an answer may list a peer with hundreds.
 const MAX_DIAL_ADDRS: usize = 4;
 /// Discovery dials under way at once; each holds a slot for at most the transport's 10 s
@@ -99,6 +105,8 @@ pub(crate) struct Discovery {
     dialing: HashSet<ConnectionId>,
     /// Peers connected: discovery dials none past `MAX_PEERS`.
     connected: usize,
+    /// The remote IP of each open connection, which a peer's identify must match.
+    remotes: HashMap<ConnectionId, IpAddr>,
     next_walk: Instant,
     lookups: HashSet<kad::QueryId>,
     answered: u64,
@@ -148,6 +156,7 @@ impl Discovery {
             loopback_ok,
             dialing: HashSet::new(),
             connected: 0,
+            remotes: HashMap::new(),
             next_walk: Instant::now() + WALK_EVERY,
             lookups: HashSet::new(),
             answered: 0,
@@ -172,6 +181,9 @@ impl Discovery {
             return;
         }
         let mut known = self.addresses(&peer);
+        if known.is_empty() && !self.room_for(&peer, addrs) {
+            return;
+        }
         for addr in addrs {
             if known.len() >= MAX_ADDRS_PER_PEER {
                 return;
@@ -184,6 +196,35 @@ impl Discovery {
                 known.push(addr);
             }
         }
+    }
+
+    /// Whether `peer`, not in the table, may enter it with `addrs`: its host's network (of the
+    /// first usable address) has fewer than `MAX_PER_NET_PER_BUCKET` peers in its bucket and
+    /// `MAX_PER_NET` in the table. Configured peers are exempt.
+    fn room_for(&mut self, peer: &PeerId, addrs: &[Multiaddr]) -> bool {
+        if self.configured.contains(peer) {
+            return true;
+        }
+        let Some(net) = addrs
+            .iter()
+            .filter(|a| usable(a, self.loopback_ok))
+            .find_map(public_network)
+        else {
+            return true;
+        };
+        let on_net = |addrs: &kad::Addresses| addrs.iter().any(|a| public_network(a) == Some(net));
+        let Some(bucket) = self.kad.kbucket(*peer) else {
+            return false;
+        };
+        if bucket.iter().filter(|e| on_net(e.node.value)).count() >= MAX_PER_NET_PER_BUCKET {
+            return false;
+        }
+        let in_table: usize = self
+            .kad
+            .kbuckets()
+            .map(|b| b.iter().filter(|e| on_net(e.node.value)).count())
+            .sum();
+        in_table < MAX_PER_NET
     }
 
     /// `peer`'s addresses in the routing table.
@@ -212,18 +253,29 @@ impl Discovery {
         }
     }
 
-    /// A peer's identify: its listen addresses enter the table if it speaks our kad protocol
-    /// (a peer that dialed us is known by nothing else, since the port it dialed from is not
-    /// one it listens on). A peer that does not (a bootnode in client mode) leaves the table, so
-    /// it is not handed out.
+    /// A peer's identify on `connection`: its listen addresses at the IP that connection comes
+    /// from enter the table if it speaks our kad protocol (a peer that dialed us is known by
+    /// nothing else, since the port it dialed from is not one it listens on). Addresses at
+    /// other IPs are ignored: a peer could list a third party's, which we would then hand out
+    /// (a reflector) or fill the table with (an eclipse). A peer that does not speak our kad
+    /// (a bootnode in client mode) leaves the table, so it is not handed out.
     pub(crate) fn identified(
         &mut self,
         peer: PeerId,
+        connection: ConnectionId,
         listen_addrs: &[Multiaddr],
         protocols: &[StreamProtocol],
     ) {
         if protocols.contains(&self.protocol) {
-            self.learn(peer, listen_addrs);
+            let Some(seen) = self.remotes.get(&connection).copied() else {
+                return;
+            };
+            let at_seen: Vec<Multiaddr> = listen_addrs
+                .iter()
+                .filter(|a| host_ip(a).map(|ip| ip.to_canonical()) == Some(seen))
+                .cloned()
+                .collect();
+            self.learn(peer, &at_seen);
         } else if self.kad.remove_peer(&peer).is_some() {
             self.stale = true;
         }
@@ -417,9 +469,15 @@ impl NetworkBehaviour for Discovery {
                 if e.other_established == 0 {
                     self.connected += 1;
                 }
+                if let Some(ip) = host_ip(e.endpoint.get_remote_address()) {
+                    self.remotes.insert(e.connection_id, ip.to_canonical());
+                }
             }
-            FromSwarm::ConnectionClosed(e) if e.remaining_established == 0 => {
-                self.connected = self.connected.saturating_sub(1);
+            FromSwarm::ConnectionClosed(e) => {
+                self.remotes.remove(&e.connection_id);
+                if e.remaining_established == 0 {
+                    self.connected = self.connected.saturating_sub(1);
+                }
             }
             FromSwarm::DialFailure(e) => {
                 self.dialing.remove(&e.connection_id);
@@ -475,6 +533,17 @@ fn host_ip(addr: &Multiaddr) -> Option<IpAddr> {
         Protocol::Ip6(ip) => Some(ip.into()),
         _ => None,
     }
+}
+
+/// The public network an address is on, for `MAX_PER_NET`: its IPv4 /24 or IPv6 /64; none for
+/// loopback and private (RFC 1918, unique local) addresses.
+fn public_network(addr: &Multiaddr) -> Option<IpAddr> {
+    Some(match host_ip(addr)?.to_canonical() {
+        IpAddr::V4(v4) if v4.is_loopback() || v4.is_private() => return None,
+        IpAddr::V4(v4) => IpAddr::V4((u32::from(v4) & !0xff).into()),
+        IpAddr::V6(v6) if v6.is_loopback() || v6.is_unique_local() => return None,
+        IpAddr::V6(v6) => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+    })
 }
 
 /// Whether another node could dial `addr`: `/ip4|ip6/<addr>/tcp/<port>[/p2p/<id>]` and nothing
@@ -535,13 +604,86 @@ mod tests {
         vec![StreamProtocol::new("/test/kad/1")]
     }
 
+    /// `peer`'s identify, on a new connection from `seen`.
+    fn identify(
+        d: &mut Discovery,
+        peer: PeerId,
+        seen: &str,
+        listen: &[Multiaddr],
+        protocols: &[StreamProtocol],
+    ) {
+        let connection = ConnectionId::new_unchecked(d.remotes.len() + 1_000);
+        d.remotes.insert(connection, seen.parse().unwrap());
+        d.identified(peer, connection, listen, protocols);
+    }
+
+    /// Review MEDIUM-2: thirty peer ids on one public host take at most `MAX_PER_NET` places.
+    #[test]
+    fn one_host_takes_at_most_10_places_in_the_table() {
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        for _ in 0..30 {
+            identify(
+                &mut d,
+                PeerId::random(),
+                "203.0.113.7",
+                &addrs(1, "203.0.113.7"),
+                &kad_protocol(),
+            );
+        }
+        let known = d.known_peers().len();
+        assert!(
+            (MAX_PER_NET_PER_BUCKET..=MAX_PER_NET).contains(&known),
+            "{known} peers"
+        );
+        // Another /24 has room; so do loopback and private networks.
+        identify(
+            &mut d,
+            PeerId::random(),
+            "203.0.114.7",
+            &addrs(1, "203.0.114.7"),
+            &kad_protocol(),
+        );
+        assert_eq!(d.known_peers().len(), known + 1);
+        for _ in 0..30 {
+            identify(
+                &mut d,
+                PeerId::random(),
+                "10.0.0.9",
+                &addrs(1, "10.0.0.9"),
+                &kad_protocol(),
+            );
+        }
+        assert!(d.known_peers().len() > known + 11);
+    }
+
+    /// Review MEDIUM-2: a peer seen at one IP listing another's address (a reflector: we would
+    /// hand the third party out to everyone asking) does not enter the table.
+    #[test]
+    fn listen_addresses_count_only_at_the_ip_the_peer_was_seen_at() {
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        let liar = PeerId::random();
+        identify(
+            &mut d,
+            liar,
+            "203.0.113.7",
+            &addrs(2, "198.51.100.9"),
+            &kad_protocol(),
+        );
+        assert_eq!(d.known_peers(), vec![]);
+        let honest = PeerId::random();
+        let mut listen = addrs(2, "198.51.100.9");
+        listen.extend(addrs(1, "203.0.113.8"));
+        identify(&mut d, honest, "203.0.113.8", &listen, &kad_protocol());
+        assert_eq!(d.addresses(&honest).len(), 1);
+    }
+
     #[test]
     fn a_peer_enters_the_table_with_at_most_4_usable_addresses() {
         let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
         let peer = PeerId::random();
         let mut listen = addrs(3, "127.0.0.1");
         listen.extend(addrs(10, "10.0.0.2"));
-        d.identified(peer, &listen, &kad_protocol());
+        identify(&mut d, peer, "10.0.0.2", &listen, &kad_protocol());
         let kept = d.addresses(&peer);
         assert_eq!(kept.len(), MAX_ADDRS_PER_PEER, "{kept:?}");
         assert!(kept.iter().all(|a| usable(a, false)), "{kept:?}");
@@ -552,9 +694,21 @@ mod tests {
     fn private_peers_other_protocols_and_sharing_off_leave_the_table_empty() {
         let private = PeerId::random();
         let mut d = discovery(PeerSharing::Share, "/ip4/127.0.0.1/tcp/1", &[private]);
-        d.identified(private, &addrs(1, "10.0.0.2"), &kad_protocol());
+        identify(
+            &mut d,
+            private,
+            "10.0.0.2",
+            &addrs(1, "10.0.0.2"),
+            &kad_protocol(),
+        );
         let other_chain = vec![StreamProtocol::new("/other/kad/1")];
-        d.identified(PeerId::random(), &addrs(1, "10.0.0.2"), &other_chain);
+        identify(
+            &mut d,
+            PeerId::random(),
+            "10.0.0.2",
+            &addrs(1, "10.0.0.2"),
+            &other_chain,
+        );
         assert_eq!(d.known_peers(), vec![]);
 
         // A bootnode is in the table until its identify shows it does not speak kad.
@@ -570,11 +724,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(d.known_peers(), vec![boot]);
-        d.identified(boot, &addrs(1, "10.0.0.3"), &[]);
+        identify(&mut d, boot, "10.0.0.3", &addrs(1, "10.0.0.3"), &[]);
         assert_eq!(d.known_peers(), vec![]);
 
         let mut off = discovery(PeerSharing::Off, "/ip4/127.0.0.1/tcp/1", &[]);
-        off.identified(PeerId::random(), &addrs(1, "10.0.0.2"), &kad_protocol());
+        identify(
+            &mut off,
+            PeerId::random(),
+            "10.0.0.2",
+            &addrs(1, "10.0.0.2"),
+            &kad_protocol(),
+        );
         assert_eq!(off.known_peers(), vec![]);
         assert!(!off.lookup(0));
     }

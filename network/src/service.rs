@@ -716,12 +716,13 @@ impl SwarmTask {
                 });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                connection_id,
                 peer_id,
                 info,
-                ..
             })) => {
                 self.swarm.behaviour_mut().discovery.identified(
                     peer_id,
+                    connection_id,
                     &info.listen_addrs,
                     &info.protocols,
                 );
