@@ -198,10 +198,19 @@ impl Discovery {
         }
     }
 
-    /// Whether `peer`, not in the table, may enter it with `addrs`: its host's network (of the
-    /// first usable address) has fewer than `MAX_PER_NET_PER_BUCKET` peers in its bucket and
-    /// `MAX_PER_NET` in the table. Configured peers are exempt.
+    /// Whether `peer`, not in the table, may enter it with `addrs`: its bucket has a free
+    /// place and no pending entry (kad would make it the bucket's pending entry, whose
+    /// addresses it appends without limit and `addresses` cannot see; a dead entry makes room
+    /// when its redial fails), and its host's network (of the first usable address) has fewer
+    /// than `MAX_PER_NET_PER_BUCKET` peers in its bucket and `MAX_PER_NET` in the table
+    /// (configured peers are exempt from that).
     fn room_for(&mut self, peer: &PeerId, addrs: &[Multiaddr]) -> bool {
+        let Some(bucket) = self.kad.kbucket(*peer) else {
+            return false;
+        };
+        if bucket.num_entries() >= kad::K_VALUE.get() || bucket.has_pending() {
+            return false;
+        }
         if self.configured.contains(peer) {
             return true;
         }
@@ -604,7 +613,7 @@ mod tests {
         vec![StreamProtocol::new("/test/kad/1")]
     }
 
-    /// `peer`'s identify, on a new connection from `seen`.
+    /// `peer`'s identify, on a new connection to it at `seen`, as the swarm reports them.
     fn identify(
         d: &mut Discovery,
         peer: PeerId,
@@ -613,7 +622,20 @@ mod tests {
         protocols: &[StreamProtocol],
     ) {
         let connection = ConnectionId::new_unchecked(d.remotes.len() + 1_000);
-        d.remotes.insert(connection, seen.parse().unwrap());
+        let endpoint = libp2p::core::ConnectedPoint::Dialer {
+            address: format!("/ip4/{seen}/tcp/1").parse().unwrap(),
+            role_override: Endpoint::Dialer,
+            port_use: PortUse::Reuse,
+        };
+        d.on_swarm_event(FromSwarm::ConnectionEstablished(
+            libp2p::swarm::behaviour::ConnectionEstablished {
+                peer_id: peer,
+                connection_id: connection,
+                endpoint: &endpoint,
+                failed_addresses: &[],
+                other_established: 0,
+            },
+        ));
         d.identified(peer, connection, listen, protocols);
     }
 
@@ -654,6 +676,41 @@ mod tests {
             );
         }
         assert!(d.known_peers().len() > known + 11);
+    }
+
+    /// Review MEDIUM-3: a connected peer whose bucket is full does not become its pending entry,
+    /// where kad would append every address it is told of (identify pushes are unlimited) and
+    /// enter the table with all of them once the entry it waits on times out.
+    #[test]
+    fn a_full_bucket_takes_no_pending_entry() {
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        let late = PeerId::random();
+        let range = d.kad.kbucket(late).unwrap().range();
+        let mut filled = 0;
+        while filled < kad::K_VALUE.get() {
+            let peer = PeerId::random();
+            if d.kad.kbucket(peer).unwrap().range() == range {
+                // Learnt, not connected: kad queues a connected newcomer behind such a peer.
+                d.learn(peer, &addrs(1, &format!("10.0.2.{filled}")));
+                filled += 1;
+            }
+        }
+        assert_eq!(
+            d.kad.kbucket(late).unwrap().num_entries(),
+            kad::K_VALUE.get()
+        );
+        for i in 0..50 {
+            let fresh: Vec<Multiaddr> = (0..4)
+                .map(|j| {
+                    format!("/ip4/10.0.3.1/tcp/{}", 40_000 + i * 4 + j)
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            identify(&mut d, late, "10.0.3.1", &fresh, &kad_protocol());
+        }
+        assert!(!d.kad.kbucket(late).unwrap().has_pending());
+        assert!(!d.known_peers().contains(&late));
     }
 
     /// Review MEDIUM-2: a peer seen at one IP listing another's address (a reflector: we would
