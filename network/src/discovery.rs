@@ -35,6 +35,11 @@ use std::time::{Duration, Instant};
 
 /// Addresses kept per peer in the routing table (and so handed to others for it).
 const MAX_ADDRS_PER_PEER: usize = 4;
+/// How long a peer the node caught lying (a sync tip it could not back, a block that failed
+/// verification) is refused, connections either way and a place in the table, and how many
+/// such peers are remembered.
+const BAN_FOR: Duration = Duration::from_secs(600);
+const MAX_BANNED: usize = 1024;
 /// Routing-table peers on one public network (an IPv4 /24, an IPv6 /64), per k-bucket and in
 /// all: one host posing as many peers cannot fill the table and so eclipse the node (as in
 /// Ethereum's discv4/5). Loopback and private networks are exempt (a devnet on one host, a
@@ -91,6 +96,10 @@ struct TooManyDials;
 #[error("already connected to {MAX_PEERS} peers")]
 struct EnoughPeers;
 
+#[derive(Debug, thiserror::Error)]
+#[error("peer is banned")]
+struct Banned;
+
 pub(crate) struct Discovery {
     kad: kad::Behaviour<MemoryStore>,
     protocol: StreamProtocol,
@@ -107,6 +116,8 @@ pub(crate) struct Discovery {
     connected: usize,
     /// The remote IP of each open connection, which a peer's identify must match.
     remotes: HashMap<ConnectionId, IpAddr>,
+    /// Peers caught lying, until when (at most `MAX_BANNED`).
+    banned: HashMap<PeerId, Instant>,
     next_walk: Instant,
     lookups: HashSet<kad::QueryId>,
     answered: u64,
@@ -157,6 +168,7 @@ impl Discovery {
             dialing: HashSet::new(),
             connected: 0,
             remotes: HashMap::new(),
+            banned: HashMap::new(),
             next_walk: Instant::now() + WALK_EVERY,
             lookups: HashSet::new(),
             answered: 0,
@@ -177,7 +189,8 @@ impl Discovery {
 
     /// Adds `peer`'s usable addresses to the routing table, up to `MAX_ADDRS_PER_PEER`.
     fn learn(&mut self, peer: PeerId, addrs: &[Multiaddr]) {
-        if self.sharing == PeerSharing::Off || self.private.contains(&peer) {
+        if self.sharing == PeerSharing::Off || self.private.contains(&peer) || self.is_banned(&peer)
+        {
             return;
         }
         let mut known = self.addresses(&peer);
@@ -290,11 +303,36 @@ impl Discovery {
         }
     }
 
-    /// Forgets `peer` (it lied to us): it is no longer handed out or redialed.
-    pub(crate) fn forget(&mut self, peer: &PeerId) {
-        if self.kad.remove_peer(peer).is_some() {
+    /// Bans `peer` (it lied to us) for `BAN_FOR`: it leaves the table, does not come back
+    /// through anyone's answer, and no connection to or from it is accepted meanwhile.
+    pub(crate) fn ban(&mut self, peer: PeerId) {
+        let now = Instant::now();
+        self.banned.retain(|_, until| *until > now);
+        // A full list makes room by forgetting the ban that ends first; the liar at hand is
+        // banned either way.
+        if self.banned.len() >= MAX_BANNED {
+            if let Some(first) = self.banned.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p) {
+                self.banned.remove(&first);
+            }
+        }
+        self.banned.insert(peer, now + BAN_FOR);
+        if self.kad.remove_peer(&peer).is_some() {
             self.stale = true;
         }
+    }
+
+    pub(crate) fn is_banned(&self, peer: &PeerId) -> bool {
+        self.banned
+            .get(peer)
+            .is_some_and(|until| *until > Instant::now())
+    }
+
+    /// Refuses a connection with a banned peer.
+    fn refuse_banned(&self, peer: &PeerId) -> Result<(), ConnectionDenied> {
+        if self.is_banned(peer) {
+            return Err(ConnectionDenied::new(Banned));
+        }
+        Ok(())
     }
 
     /// The peers in the routing table.
@@ -429,6 +467,7 @@ impl NetworkBehaviour for Discovery {
         local: &Multiaddr,
         remote: &Multiaddr,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.refuse_banned(&peer)?;
         self.kad
             .handle_established_inbound_connection(id, peer, local, remote)
     }
@@ -440,6 +479,9 @@ impl NetworkBehaviour for Discovery {
         addresses: &[Multiaddr],
         role: Endpoint,
     ) -> Result<Vec<Multiaddr>, ConnectionDenied> {
+        if let Some(peer) = &peer {
+            self.refuse_banned(peer)?;
+        }
         let mut addrs = self
             .kad
             .handle_pending_outbound_connection(id, peer, addresses, role)?;
@@ -467,6 +509,8 @@ impl NetworkBehaviour for Discovery {
         role: Endpoint,
         port_use: PortUse,
     ) -> Result<THandler<Self>, ConnectionDenied> {
+        // A dial by address alone learns who answered only now.
+        self.refuse_banned(&peer)?;
         self.kad
             .handle_established_outbound_connection(id, peer, addr, role, port_use)
     }
@@ -676,6 +720,48 @@ mod tests {
             );
         }
         assert!(d.known_peers().len() > known + 11);
+    }
+
+    /// Review LOW-4: a banned peer does not come back through kad: not into the table (from an
+    /// answer, identify, or a dial that reached it) and not by a dial.
+    #[test]
+    fn a_banned_peer_stays_out_of_the_table_and_is_not_dialed() {
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        let liar = PeerId::random();
+        identify(
+            &mut d,
+            liar,
+            "10.0.0.2",
+            &addrs(1, "10.0.0.2"),
+            &kad_protocol(),
+        );
+        assert_eq!(d.known_peers(), vec![liar]);
+        d.ban(liar);
+        assert_eq!(d.known_peers(), vec![]);
+        identify(
+            &mut d,
+            liar,
+            "10.0.0.2",
+            &addrs(1, "10.0.0.2"),
+            &kad_protocol(),
+        );
+        d.learn(liar, &addrs(1, "10.0.0.2"));
+        assert_eq!(d.known_peers(), vec![]);
+        let dial = d.handle_pending_outbound_connection(
+            ConnectionId::new_unchecked(1),
+            Some(liar),
+            &addrs(1, "10.0.0.2"),
+            Endpoint::Dialer,
+        );
+        assert!(dial.is_err(), "a banned peer is dialed");
+        assert!(d
+            .handle_established_inbound_connection(
+                ConnectionId::new_unchecked(2),
+                liar,
+                &addrs(1, "10.0.0.1")[0],
+                &addrs(1, "10.0.0.2")[0],
+            )
+            .is_err());
     }
 
     /// Review MEDIUM-3: a connected peer whose bucket is full does not become its pending entry,

@@ -37,10 +37,6 @@ const MAX_PER_PEER: u32 = 2;
 /// validator, a devnet's handful on loopback, each with up to `MAX_PER_PEER` connections), while
 /// one host posing as many peers would otherwise take all `MAX_INCOMING` slots.
 const MAX_INCOMING_PER_IP: usize = 16;
-/// How long a peer the node caught lying (a sync tip it could not back, a block that failed
-/// verification) stays disconnected, and how many such peers are remembered.
-const BAN_FOR: Duration = Duration::from_secs(600);
-const MAX_BANNED: usize = 1024;
 /// Gossipsub scoring (see docs/security.md): each message the node rejects (forged, invalid)
 /// costs its sender `INVALID_WEIGHT × count²`, the count decaying by 10% each second. Three in
 /// a row cross the graylist threshold (−80) and the peer's gossip is ignored; ten keep it there
@@ -452,7 +448,6 @@ pub async fn start(
         tx_out: tx_tx,
         sync_out: sync_tx,
         pending: HashMap::new(),
-        banned: HashMap::new(),
         incoming_per_ip: HashMap::new(),
         incoming: HashMap::new(),
     };
@@ -499,8 +494,6 @@ struct SwarmTask {
     tx_out: mpsc::Sender<Event>,
     sync_out: mpsc::Sender<InboundRequest>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
-    /// Peers caught lying, until when (at most `MAX_BANNED`).
-    banned: HashMap<PeerId, tokio::time::Instant>,
     /// Open incoming connections per remote IP, and the IP of each (at most `MAX_INCOMING`
     /// plus the few being closed).
     incoming_per_ip: HashMap<std::net::IpAddr, usize>,
@@ -546,25 +539,14 @@ impl SwarmTask {
         }
     }
 
+    /// Bans `peer` (discovery keeps the list and refuses its connections) and disconnects it.
     fn ban(&mut self, peer: PeerId) {
-        let now = tokio::time::Instant::now();
-        self.banned.retain(|_, until| *until > now);
-        // A full table makes room by forgetting the ban that ends first; the liar at hand is
-        // disconnected either way.
-        if self.banned.len() >= MAX_BANNED {
-            if let Some(first) = self.banned.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p) {
-                self.banned.remove(&first);
-            }
-        }
-        self.banned.insert(peer, now + BAN_FOR);
-        self.swarm.behaviour_mut().discovery.forget(&peer);
+        self.swarm.behaviour_mut().discovery.ban(peer);
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     fn is_banned(&self, peer: &PeerId) -> bool {
-        self.banned
-            .get(peer)
-            .is_some_and(|until| *until > tokio::time::Instant::now())
+        self.swarm.behaviour().discovery.is_banned(peer)
     }
 
     fn dial(&mut self, addr: Multiaddr) {
@@ -650,9 +632,6 @@ impl SwarmTask {
                 if !s.listen_addrs.contains(&address) {
                     s.listen_addrs.push(address);
                 }
-            }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } if self.is_banned(&peer_id) => {
-                let _ = self.swarm.disconnect_peer_id(peer_id);
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
