@@ -108,7 +108,7 @@ pub(crate) struct Discovery {
     private: HashSet<PeerId>,
     /// Bootnodes and private peers: the operator's choice, dialed whatever discovery's limits.
     configured: HashSet<PeerId>,
-    /// Whether loopback addresses are usable: only when the node itself is on loopback.
+    /// Whether loopback addresses are usable: only when the node itself listens on loopback.
     loopback_ok: bool,
     /// Discovery's dials under way (at most `MAX_PENDING_DIALS`).
     dialing: HashSet<ConnectionId>,
@@ -152,9 +152,10 @@ impl Discovery {
             PeerSharing::Off => Mode::Client,
             PeerSharing::Share | PeerSharing::MadeUp => Mode::Server,
         }));
-        let loopback_ok = std::iter::once(listen)
-            .chain(bootnodes)
-            .any(|a| host_ip(a).is_some_and(|ip| ip.to_canonical().is_loopback()));
+        // Our own listen address alone decides: a bootnode on loopback says nothing about the
+        // peers an answer lists (a sentry on 0.0.0.0 with a local bootnode would otherwise dial
+        // whatever 127.0.0.1 port an answer names, its own ssh included).
+        let loopback_ok = host_ip(listen).is_some_and(|ip| ip.to_canonical().is_loopback());
         let mut configured: HashSet<PeerId> =
             bootnodes.iter().filter_map(crate::peer_id_of).collect();
         configured.extend(private.iter().copied());
@@ -720,6 +721,46 @@ mod tests {
             );
         }
         assert!(d.known_peers().len() > known + 11);
+    }
+
+    /// Review LOW-5: a node listening on all interfaces with a bootnode on loopback neither
+    /// learns nor dials loopback addresses an answer or identify names.
+    #[test]
+    fn a_loopback_bootnode_does_not_make_loopback_usable() {
+        let boot = PeerId::random();
+        let mut d = Discovery::new(
+            PeerId::random(),
+            "test",
+            PeerSharing::Share,
+            &"/ip4/0.0.0.0/tcp/30333".parse().unwrap(),
+            &[format!("/ip4/127.0.0.1/tcp/30334/p2p/{boot}")
+                .parse()
+                .unwrap()],
+            HashSet::new(),
+        )
+        .unwrap();
+        let peer = PeerId::random();
+        identify(
+            &mut d,
+            peer,
+            "127.0.0.1",
+            &addrs(1, "127.0.0.1"),
+            &kad_protocol(),
+        );
+        assert!(!d.known_peers().contains(&peer));
+        // As an answer lists it: kad keeps whatever the answer says.
+        let target = PeerId::random();
+        d.kad
+            .add_address(&target, "/ip4/127.0.0.1/tcp/22".parse().unwrap());
+        let tried = d
+            .handle_pending_outbound_connection(
+                ConnectionId::new_unchecked(1),
+                Some(target),
+                &[],
+                Endpoint::Dialer,
+            )
+            .unwrap();
+        assert_eq!(tried, Vec::<Multiaddr>::new());
     }
 
     /// Review LOW-4: a banned peer does not come back through kad: not into the table (from an
