@@ -60,8 +60,9 @@ const REDIALS_PER_ROUND: usize = 8;
 const WALK_EVERY: Duration = Duration::from_secs(60);
 /// A lookup that has not converged by then ends with what it found.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Lookups started on request (`lookup`) running at once.
-const MAX_LOOKUPS: usize = 4;
+/// Kad queries (lookups, bootstraps) running at once: `lookup` starts none beyond, and the
+/// periodic walk waits for the ones running (they refresh the table as well).
+const MAX_QUERIES: usize = 4;
 /// `PeerSharing::MadeUp`: made-up peers in the table, and addresses each. An answer carries the
 /// 20 closest with all their addresses, about 13 KiB, under kad's 16 KiB message limit.
 const MADE_UP_PEERS: usize = 1_000;
@@ -119,7 +120,6 @@ pub(crate) struct Discovery {
     /// Peers caught lying, until when (at most `MAX_BANNED`).
     banned: HashMap<PeerId, Instant>,
     next_walk: Instant,
-    lookups: HashSet<kad::QueryId>,
     answered: u64,
     /// A peer left the table (kad reports only arrivals): a `DiscoveryUpdate` is due.
     stale: bool,
@@ -171,7 +171,6 @@ impl Discovery {
             remotes: HashMap::new(),
             banned: HashMap::new(),
             next_walk: Instant::now() + WALK_EVERY,
-            lookups: HashSet::new(),
             answered: 0,
             stale: false,
         };
@@ -349,18 +348,22 @@ impl Discovery {
         self.answered
     }
 
-    /// Starts a lookup of a random key (what a random walk does), unless `MAX_LOOKUPS` run or
+    /// Kad queries running.
+    fn queries(&self) -> usize {
+        self.kad.iter_queries().count()
+    }
+
+    /// Starts a lookup of a random key (what a random walk does), unless `MAX_QUERIES` run or
     /// the node already has `MAX_PEERS` connections (`connected`): every peer a lookup asks is a
     /// connection, so a peer answering with fresh ids would otherwise have us connect to all.
     pub(crate) fn lookup(&mut self, connected: usize) -> bool {
         if self.sharing == PeerSharing::Off
-            || self.lookups.len() >= MAX_LOOKUPS
+            || self.queries() >= MAX_QUERIES
             || connected >= MAX_PEERS
         {
             return false;
         }
-        let id = self.kad.get_closest_peers(PeerId::random());
-        self.lookups.insert(id);
+        self.kad.get_closest_peers(PeerId::random());
         true
     }
 
@@ -380,7 +383,7 @@ impl Discovery {
             return vec![];
         }
         let now = Instant::now();
-        if now >= self.next_walk {
+        if now >= self.next_walk && self.queries() == 0 {
             self.next_walk = now + WALK_EVERY;
             // An empty table has nobody to ask; the next peer to arrive starts a bootstrap.
             let _ = self.kad.bootstrap();
@@ -437,10 +440,6 @@ impl Discovery {
             } => {
                 self.answered += 1;
                 Some(DiscoveryUpdate)
-            }
-            kad::Event::OutboundQueryProgressed { id, step, .. } if step.last => {
-                self.lookups.remove(&id);
-                None
             }
             _ => None,
         }
@@ -721,6 +720,27 @@ mod tests {
             );
         }
         assert!(d.known_peers().len() > known + 11);
+    }
+
+    /// Review LOW-6 (and HIGH-1): kad queries do not pile up: at most `MAX_QUERIES` lookups, and a walk
+    /// that falls due while queries run waits for them.
+    #[test]
+    fn at_most_4_kad_queries_run_and_walks_do_not_overlap_them() {
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        d.learn(PeerId::random(), &addrs(1, "10.0.0.2"));
+        let started = (0..10).filter(|_| d.lookup(0)).count();
+        assert_eq!((started, d.queries()), (MAX_QUERIES, MAX_QUERIES));
+        d.next_walk = Instant::now();
+        d.redial(0);
+        assert_eq!(d.queries(), MAX_QUERIES);
+
+        let mut d = discovery(PeerSharing::Share, "/ip4/10.0.0.1/tcp/1", &[]);
+        d.learn(PeerId::random(), &addrs(1, "10.0.0.2"));
+        assert!(
+            !d.lookup(MAX_PEERS),
+            "a lookup at MAX_PEERS connected peers"
+        );
+        assert!(d.lookup(MAX_PEERS - 1));
     }
 
     /// Review LOW-5: a node listening on all interfaces with a bootnode on loopback neither

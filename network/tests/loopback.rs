@@ -371,9 +371,11 @@ async fn finding_8_a_node_with_sharing_off_dials_only_its_configured_peers() {
 }
 
 /// Review HIGH-1: a peer that answers every FIND_NODE with fresh peers that accept connections
-/// cannot make a node open connections without limit. The hub has 72 reachable nodes in its
-/// table; the victim knows only the hub and looks up random keys again and again, yet never has
-/// more than the outgoing cap (64) of connections, and stops looking once it has `MAX_PEERS`.
+/// cannot make a node open connections without limit. The hub has 160 reachable nodes as
+/// bootnodes (its k-buckets keep about 78 of them); the victim knows only the hub and looks up
+/// random keys again and again, yet never has more than the outgoing cap (64) of connections
+/// (it stops looking, and discovery stops dialing, at `MAX_PEERS` = 50). Before the fix it
+/// reached 76.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lookups_never_take_a_node_past_its_outgoing_connection_cap() {
     const SERVED: usize = 160;
