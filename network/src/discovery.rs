@@ -6,14 +6,18 @@
 //! hands out and dials (docs/security.md lists which bound stops which flood):
 //! - the routing table, which is also what the node answers FIND_NODE with, takes only peers
 //!   that speak this chain's kad protocol (identify says so, or we dialed them and they
-//!   answered on it), never a private peer, at most `MAX_ADDRS_PER_PEER` addresses each, and only
-//!   addresses a peer can use (`usable`); k-buckets of `kad::K_VALUE` (20) bound its size;
+//!   answered on it), never a private or banned peer, at most `MAX_ADDRS_PER_PEER` addresses
+//!   each, only addresses a peer can use (`usable`) and, from identify, only at the IP the
+//!   connection comes from; k-buckets of `kad::K_VALUE` (20) bound its size, one public network
+//!   takes at most `MAX_PER_NET_PER_BUCKET` places a bucket and `MAX_PER_NET` in all, and a full
+//!   bucket takes no newcomer (not even as kad's pending entry);
 //! - a dial Kademlia asks for gets at most `MAX_DIAL_ADDRS` usable addresses, at most
 //!   `MAX_PENDING_DIALS` discovery dials are under way at once, and none is made while the
 //!   node has `MAX_PEERS` connected peers (bootnodes and private peers, which the operator
 //!   configured, are exempt);
+//! - no connection to or from a banned peer is accepted (`BAN_FOR`);
 //! - a bootstrap runs when the table gains a peer (kad's own, throttled, one at a time) and
-//!   every `WALK_EVERY`; peers in the table are redialed, and lookups run, only while the node
+//!   every `WALK_EVERY` unless queries run (at most `MAX_QUERIES`); peers in the table are redialed, and lookups run, only while the node
 //!   has fewer than `MAX_PEERS` connections (the swarm's outgoing cap, service.rs, holds
 //!   whatever lookups under way still dial), and a peer whose dial fails is dropped from the
 //!   table;
