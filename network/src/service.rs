@@ -27,16 +27,19 @@ const MAX_GOSSIP_BYTES: usize = 8 * 1024 * 1024;
 /// connections would otherwise cost a noise handshake and a yamux session each.
 const MAX_INCOMING: u32 = 128;
 const MAX_PENDING_INCOMING: u32 = 32;
+/// Connections the node opens, established and being set up. Every peer a Kademlia lookup asks
+/// is a connection, and a peer answering FIND_NODE with fresh (reachable) ids each time could
+/// otherwise have the node hold thousands (file descriptors the database needs too). Discovery
+/// stops looking at 50 connected peers (`discovery::MAX_PEERS`); this is the hard bound over
+/// what lookups under way still dial, with room for the configured peers.
+const MAX_OUTGOING: u32 = 64;
+const MAX_PENDING_OUTGOING: u32 = 16;
 /// Connections to one peer (two when both sides dial at once).
 const MAX_PER_PEER: u32 = 2;
 /// Incoming connections from one IP address (an IPv6 /64): a host runs a node or a few (a sentry and its
 /// validator, a devnet's handful on loopback, each with up to `MAX_PER_PEER` connections), while
 /// one host posing as many peers would otherwise take all `MAX_INCOMING` slots.
 const MAX_INCOMING_PER_IP: usize = 16;
-/// How long a peer the node caught lying (a sync tip it could not back, a block that failed
-/// verification) stays disconnected, and how many such peers are remembered.
-const BAN_FOR: Duration = Duration::from_secs(600);
-const MAX_BANNED: usize = 1024;
 /// Gossipsub scoring (see docs/security.md): each message the node rejects (forged, invalid)
 /// costs its sender `INVALID_WEIGHT × count²`, the count decaying by 10% each second. Three in
 /// a row cross the graylist threshold (−80) and the peer's gossip is ignored; ten keep it there
@@ -324,6 +327,8 @@ fn behaviour(
         libp2p::connection_limits::ConnectionLimits::default()
             .with_max_established_incoming(Some(MAX_INCOMING))
             .with_max_pending_incoming(Some(MAX_PENDING_INCOMING))
+            .with_max_established_outgoing(Some(MAX_OUTGOING))
+            .with_max_pending_outgoing(Some(MAX_PENDING_OUTGOING))
             .with_max_established_per_peer(Some(MAX_PER_PEER)),
     );
     let identify = identify::Behaviour::new(
@@ -489,7 +494,6 @@ pub async fn start(
         consensus_nonce: first_nonce(),
         sync_out: sync_tx,
         pending: HashMap::new(),
-        banned: HashMap::new(),
         incoming_per_ip: HashMap::new(),
         incoming: HashMap::new(),
     };
@@ -557,8 +561,6 @@ struct SwarmTask {
     consensus_nonce: u64,
     sync_out: mpsc::Sender<InboundRequest>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
-    /// Peers caught lying, until when (at most `MAX_BANNED`).
-    banned: HashMap<PeerId, tokio::time::Instant>,
     /// Open incoming connections per remote IP, and the IP of each (at most `MAX_INCOMING`
     /// plus the few being closed).
     incoming_per_ip: HashMap<std::net::IpAddr, usize>,
@@ -567,6 +569,7 @@ struct SwarmTask {
 
 impl SwarmTask {
     fn command(&mut self, cmd: Command) {
+        let connected = self.swarm.connected_peers().count();
         let b = self.swarm.behaviour_mut();
         match cmd {
             Command::Publish { topic, mut data } => {
@@ -601,30 +604,19 @@ impl SwarmTask {
             }
             Command::Ban { peer } => self.ban(peer),
             Command::Lookup => {
-                b.discovery.lookup();
+                b.discovery.lookup(connected);
             }
         }
     }
 
+    /// Bans `peer` (discovery keeps the list and refuses its connections) and disconnects it.
     fn ban(&mut self, peer: PeerId) {
-        let now = tokio::time::Instant::now();
-        self.banned.retain(|_, until| *until > now);
-        // A full table makes room by forgetting the ban that ends first; the liar at hand is
-        // disconnected either way.
-        if self.banned.len() >= MAX_BANNED {
-            if let Some(first) = self.banned.iter().min_by_key(|(_, u)| **u).map(|(p, _)| *p) {
-                self.banned.remove(&first);
-            }
-        }
-        self.banned.insert(peer, now + BAN_FOR);
-        self.swarm.behaviour_mut().discovery.forget(&peer);
+        self.swarm.behaviour_mut().discovery.ban(peer);
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
     fn is_banned(&self, peer: &PeerId) -> bool {
-        self.banned
-            .get(peer)
-            .is_some_and(|until| *until > tokio::time::Instant::now())
+        self.swarm.behaviour().discovery.is_banned(peer)
     }
 
     fn dial(&mut self, addr: Multiaddr) {
@@ -712,9 +704,6 @@ impl SwarmTask {
                     s.listen_addrs.push(address);
                 }
             }
-            SwarmEvent::ConnectionEstablished { peer_id, .. } if self.is_banned(&peer_id) => {
-                let _ = self.swarm.disconnect_peer_id(peer_id);
-            }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 endpoint,
@@ -779,12 +768,13 @@ impl SwarmTask {
                 });
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
+                connection_id,
                 peer_id,
                 info,
-                ..
             })) => {
                 self.swarm.behaviour_mut().discovery.identified(
                     peer_id,
+                    connection_id,
                     &info.listen_addrs,
                     &info.protocols,
                 );

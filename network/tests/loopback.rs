@@ -457,3 +457,70 @@ async fn finding_8_a_node_with_sharing_off_dials_only_its_configured_peers() {
     let peers: Vec<PeerId> = validator.peers().iter().map(|p| p.peer_id).collect();
     assert_eq!(peers, vec![sentry.local_peer_id()]);
 }
+
+/// Review HIGH-1: a peer that answers every FIND_NODE with fresh peers that accept connections
+/// cannot make a node open connections without limit. The hub has 160 reachable nodes as
+/// bootnodes (its k-buckets keep about 78 of them); the victim knows only the hub and looks up
+/// random keys again and again, yet never has more than the outgoing cap (64) of connections
+/// (it stops looking, and discovery stops dialing, at `MAX_PEERS` = 50). Before the fix it
+/// reached 76.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_never_take_a_node_past_its_outgoing_connection_cap() {
+    const SERVED: usize = 160;
+    const MAX_OUTGOING: usize = 64;
+    let (_stop_tx, stop) = watch::channel(false);
+    let hub_key = NodeKey::generate_ed25519();
+    let victim_key = NodeKey::generate_ed25519();
+    let private = vec![
+        hub_key.public().to_peer_id(),
+        victim_key.public().to_peer_id(),
+    ];
+    let config =
+        |key: NodeKey, bootnodes: Vec<Multiaddr>, private_peers: Vec<PeerId>| NetworkConfig {
+            chain_id: "loopback".into(),
+            key,
+            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
+            bootnodes,
+            agent: "test".into(),
+            peer_sharing: PeerSharing::Share,
+            private_peers,
+        };
+    // Kad servers that learn nobody (the hub and the victim are private to them), so they never
+    // dial: each costs the victim exactly the connection it opens.
+    let mut served = Vec::new();
+    for _ in 0..SERVED {
+        let (h, e, _) = start(
+            config(NodeKey::generate_ed25519(), vec![], private.clone()),
+            stop.clone(),
+        )
+        .await
+        .unwrap();
+        served.push((h, e));
+    }
+    let addrs: Vec<Multiaddr> = served
+        .iter()
+        .map(|(h, _)| h.listen_addrs()[0].clone())
+        .collect();
+    let (hub, _hub_events, _) = start(config(hub_key, addrs, vec![]), stop.clone())
+        .await
+        .unwrap();
+    let (victim, _victim_events, _) = start(
+        config(victim_key, vec![hub.listen_addrs()[0].clone()], vec![]),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let mut most = 0;
+    for _ in 0..80 {
+        victim.lookup();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        most = most.max(victim.peers().len());
+    }
+    eprintln!(
+        "victim: at most {most} connections, {} at the end, {} in its table",
+        victim.peers().len(),
+        victim.known_peers().len()
+    );
+    assert!(most > 20, "the lookups found the served nodes ({most})");
+    assert!(most <= MAX_OUTGOING, "{most} connections");
+}
