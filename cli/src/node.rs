@@ -60,6 +60,12 @@ pub struct RunArgs {
     /// Answer peer exchange with no addresses at all (a validator behind sentries).
     #[arg(long)]
     no_peer_sharing: bool,
+    /// Heights of state kept for `?at=` reads and proofs; older state is pruned as blocks commit.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    state_history: u64,
+    /// Keep the state of every height (an archive node); overrides --state-history.
+    #[arg(long)]
+    archive: bool,
     #[command(flatten)]
     rpc: RpcArgs,
 }
@@ -237,6 +243,8 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         validator,
         private_peer,
         no_peer_sharing,
+        state_history,
+        archive,
         rpc,
     } = args;
     let private_peers = private_peer
@@ -294,6 +302,7 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
             tensorchain_network::PeerSharing::Share
         },
         private_peers,
+        state_history: (!archive).then_some(state_history),
     };
     runtime()?.block_on(async move {
         let node = tensorchain_node::start(config).await.map_err(|e| {

@@ -13,14 +13,22 @@ pub enum Column {
     Commits,
     BlockIndex,
     TxIndex,
+    /// The current state, for execution and head reads.
     State,
-    Commitment,
+    /// The state tree's nodes (`tree`), by jmt node key.
+    TreeNodes,
+    /// Tree nodes by the height they went stale at, for pruning.
+    TreeStale,
+    /// Every kept value of every state key, by height (`history`).
+    History,
+    /// History entries by the height that superseded them, for pruning.
+    HistoryStale,
     /// Transactions by the accounts they touched (`account_txs`): for explorers, not consensus.
     AccountTxs,
 }
 
 impl Column {
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 12] = [
         Column::Meta,
         Column::Headers,
         Column::Bodies,
@@ -28,7 +36,10 @@ impl Column {
         Column::BlockIndex,
         Column::TxIndex,
         Column::State,
-        Column::Commitment,
+        Column::TreeNodes,
+        Column::TreeStale,
+        Column::History,
+        Column::HistoryStale,
         Column::AccountTxs,
     ];
 
@@ -41,7 +52,10 @@ impl Column {
             Column::BlockIndex => "block_index",
             Column::TxIndex => "tx_index",
             Column::State => "state",
-            Column::Commitment => "commitment",
+            Column::TreeNodes => "tree_nodes",
+            Column::TreeStale => "tree_stale",
+            Column::History => "history",
+            Column::HistoryStale => "history_stale",
             Column::AccountTxs => "account_txs",
         }
     }
