@@ -471,8 +471,16 @@ impl Ledger {
         view.commit_tx();
         let changes = view.into_changes();
         let mut batch = WriteBatch::default();
-        let state_root = tree::update(self.store.as_ref(), &changes, height, &mut batch)?;
-        crate::history::put(&mut batch, &changes, height);
+        // An archive node never prunes, so it keeps no index of what went stale.
+        let index_stale = self.state_history.is_some();
+        let state_root = tree::update(
+            self.store.as_ref(),
+            &changes,
+            height,
+            index_stale,
+            &mut batch,
+        )?;
+        crate::history::put(&mut batch, &changes, height, index_stale);
         let tx_hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let header = Header {
             chain_id: self.params.chain_id.clone(),
@@ -637,8 +645,9 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     crate::subnet::genesis::write(&mut view, &g.params.subnets);
     let changes = view.into_changes();
     let mut batch = WriteBatch::default();
-    let state_root = tree::update(store, &changes, 0, &mut batch)?;
-    crate::history::put(&mut batch, &changes, 0);
+    // Nothing written at genesis is superseded before genesis: no stale index.
+    let state_root = tree::update(store, &changes, 0, false, &mut batch)?;
+    crate::history::put(&mut batch, &changes, 0, false);
     put_state(&mut batch, &changes);
     let header = Header {
         chain_id: g.params.chain_id.clone(),

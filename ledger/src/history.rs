@@ -40,14 +40,17 @@ fn decode_value(bytes: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
     }
 }
 
-/// Adds block `height`'s changes to the history and the stale index.
-pub fn put(batch: &mut WriteBatch, changes: &Changes, height: u64) {
+/// Adds block `height`'s changes to the history and, if `index_stale`, the stale index.
+pub fn put(batch: &mut WriteBatch, changes: &Changes, height: u64, index_stale: bool) {
     for (key, value) in changes {
         let stored = match value {
             Some(v) => [&[PRESENT], v.as_slice()].concat(),
             None => vec![DELETED],
         };
         batch.put(Column::History, entry_key(key, height), stored);
+        if !index_stale {
+            continue;
+        }
         batch.put(
             Column::HistoryStale,
             [height.to_be_bytes().as_slice(), key].concat(),
@@ -122,13 +125,13 @@ pub fn prune(
     batch: &mut WriteBatch,
 ) -> Result<usize, StoreError> {
     let mut done = 0;
-    for (index_key, _) in store.scan_page(Column::HistoryStale, &[], None, false, limit)? {
+    crate::store::walk(store, Column::HistoryStale, |index_key| {
         let (height, key) = match index_key.split_first_chunk::<8>() {
             Some((h, key)) => (u64::from_be_bytes(*h), key),
             None => return Err(StoreError("corrupt state history index".into())),
         };
-        if height > oldest {
-            break;
+        if height > oldest || done == limit {
+            return Ok(false);
         }
         // Older entries of the key: reads at `oldest` and above see this write or a newer one.
         let mut after = entry_key(key, height);
@@ -151,8 +154,9 @@ pub fn prune(
                 batch.delete(Column::History, this);
             }
         }
-        batch.delete(Column::HistoryStale, index_key.clone());
+        batch.delete(Column::HistoryStale, index_key.to_vec());
         done += 1;
-    }
+        Ok(true)
+    })?;
     Ok(done)
 }

@@ -62,8 +62,8 @@ mod tests {
             .map(|i| (i.to_be_bytes().to_vec(), Some(vec![i as u8; 5])))
             .collect();
         let mut batch = WriteBatch::default();
-        let root = crate::tree::update(&store, &changes, 0, &mut batch).unwrap();
-        crate::history::put(&mut batch, &changes, 0);
+        let root = crate::tree::update(&store, &changes, 0, false, &mut batch).unwrap();
+        crate::history::put(&mut batch, &changes, 0, false);
         store.write(batch).unwrap();
 
         let key = 7u16.to_be_bytes();

@@ -112,6 +112,29 @@ pub trait Store: Send + Sync + 'static {
     fn sync(&self) -> Result<(), StoreError>;
 }
 
+/// Visits a column's entries in key order, a page at a time, until `visit` returns false or
+/// the column ends: a bounded read however large the column, for walks that usually stop early.
+pub fn walk(
+    store: &dyn Store,
+    col: Column,
+    mut visit: impl FnMut(&[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    const PAGE: usize = 256;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = store.scan_page(col, &[], after.as_deref(), false, PAGE)?;
+        for (key, _) in &page {
+            if !visit(key)? {
+                return Ok(());
+            }
+        }
+        match page.last() {
+            Some((key, _)) if page.len() == PAGE => after = Some(key.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
 /// The smallest key greater than every key starting with `prefix`; None when every byte is 0xff
 /// (the prefix's keys then run to the end of the column).
 pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {

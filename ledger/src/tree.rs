@@ -81,12 +81,13 @@ impl TreeReader for Reader<'_> {
 }
 
 /// Applies one block's `changes` as tree version `version` (the block's height; the tree must
-/// hold `version - 1`, or be empty for genesis), adds the new nodes and the stale-node index to
-/// `batch`, and returns the new root.
+/// hold `version - 1`, or be empty for genesis), adds the new nodes (and, if `index_stale`, the
+/// stale-node index pruning needs) to `batch`, and returns the new root.
 pub fn update(
     store: &dyn Store,
     changes: &Changes,
     version: Version,
+    index_stale: bool,
     batch: &mut WriteBatch,
 ) -> Result<Hash, StoreError> {
     let reader = Reader {
@@ -105,7 +106,7 @@ pub fn update(
             borsh::to_vec(node).expect("borsh"),
         );
     }
-    for stale in &update.stale_node_index_batch {
+    for stale in update.stale_node_index_batch.iter().filter(|_| index_stale) {
         batch.put(
             Column::TreeStale,
             stale_key(stale.stale_since_version, &stale.node_key),
@@ -156,19 +157,20 @@ pub fn prune(
     batch: &mut WriteBatch,
 ) -> Result<usize, StoreError> {
     let mut deleted = 0;
-    for (key, _) in store.scan_page(Column::TreeStale, &[], None, false, limit)? {
+    crate::store::walk(store, Column::TreeStale, |key| {
         let since = key
             .get(..8)
             .and_then(|b| b.try_into().ok())
             .map(u64::from_be_bytes)
             .ok_or_else(|| err("corrupt stale-node index"))?;
-        if since > version {
-            break;
+        if since > version || deleted == limit {
+            return Ok(false);
         }
         batch.delete(Column::TreeNodes, key[8..].to_vec());
-        batch.delete(Column::TreeStale, key);
+        batch.delete(Column::TreeStale, key.to_vec());
         deleted += 1;
-    }
+        Ok(true)
+    })?;
     Ok(deleted)
 }
 
@@ -180,7 +182,7 @@ pub fn full_root<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) ->
         .map(|(k, v)| (k.to_vec(), Some(v.to_vec())))
         .collect();
     let store = crate::store::MemoryStore::new();
-    update(&store, &changes, 0, &mut WriteBatch::default()).expect("an in-memory tree")
+    update(&store, &changes, 0, false, &mut WriteBatch::default()).expect("an in-memory tree")
 }
 
 #[cfg(test)]
@@ -207,8 +209,8 @@ mod tests {
                 changes.insert(key, value);
             }
             let mut batch = WriteBatch::default();
-            let root = update(&store, &changes, version as u64, &mut batch).unwrap();
-            crate::history::put(&mut batch, &changes, version as u64);
+            let root = update(&store, &changes, version as u64, true, &mut batch).unwrap();
+            crate::history::put(&mut batch, &changes, version as u64, true);
             store.write(batch).unwrap();
             for (k, v) in changes {
                 match v {
