@@ -469,7 +469,7 @@ impl Ledger {
         let sched = validators::schedule(&view).map_err(end_of_block)?;
         let set_hash = |h: u64| validator_set_hash(sched.for_height(h).map_or(&[][..], |s| s));
         view.commit_tx();
-        let changes = view.into_changes();
+        let changes = crate::view::drop_unchanged(self.store.as_ref(), view.into_changes())?;
         let mut batch = WriteBatch::default();
         // An archive node never prunes, so it keeps no index of what went stale.
         let index_stale = self.state_history.is_some();

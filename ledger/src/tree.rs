@@ -37,6 +37,19 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("state tree: {e}"))
 }
 
+/// The key of version `version`'s root (the empty nibble path). jmt keeps that constructor to
+/// itself; a node key's borsh encoding is its version (u64), the path's nibble count (u64) and
+/// its bytes (u32 length).
+fn root_key(version: Version) -> Result<NodeKey, StoreError> {
+    let bytes = [
+        version.to_le_bytes().as_slice(),
+        &0u64.to_le_bytes(),
+        &0u32.to_le_bytes(),
+    ]
+    .concat();
+    crate::chain::decode(&bytes, "root node key")
+}
+
 fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     borsh::to_vec(key).expect("borsh")
 }
@@ -110,6 +123,16 @@ pub fn update(
         batch.put(
             Column::TreeStale,
             stale_key(stale.stale_since_version, &stale.node_key),
+            Vec::new(),
+        );
+    }
+    // A version that changes nothing gets a copy of the previous root under its own version,
+    // and jmt files nothing as stale: without this the old roots of quiet blocks never prune.
+    if index_stale && version > 0 && update.stale_node_index_batch.is_empty() {
+        let previous_root = root_key(version - 1)?;
+        batch.put(
+            Column::TreeStale,
+            stale_key(version, &previous_root),
             Vec::new(),
         );
     }
@@ -221,6 +244,8 @@ mod tests {
             let full = full_root(state.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
             assert_eq!(root, full, "version {version}");
             assert_eq!(root_at(&store, version as u64).unwrap(), Some(root));
+            let root_node = node_key_bytes(&root_key(version as u64).unwrap());
+            assert!(store.get(Column::TreeNodes, &root_node).unwrap().is_some());
             states.push((root, state.clone()));
         }
         let check = |from: usize| {
