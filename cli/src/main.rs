@@ -16,6 +16,7 @@ mod subnet;
 mod template;
 mod testnet;
 mod validator;
+mod verify_proof;
 mod wallet;
 mod wallet_keys;
 mod yuma;
@@ -127,6 +128,8 @@ enum Command {
     /// Multi-node test networks: write a spec, keys and the commands that start the nodes.
     #[command(subcommand)]
     Testnet(testnet::TestnetCmd),
+    /// Check a `?proof=true` answer against a header whose commit the spec's validators signed.
+    VerifyProof(verify_proof::VerifyProofArgs),
 }
 
 fn main() {
@@ -146,6 +149,7 @@ fn main() {
         Command::Weights(cmd) => subnet::run_weights(cmd, &cli.global),
         Command::Axon(cmd) => subnet::run_axon(cmd, &cli.global),
         Command::Root(cmd) => subnet::run_root(cmd, &cli.global),
+        Command::VerifyProof(args) => verify_proof::run(args, &cli.global),
         Command::Testnet(cmd) => testnet::run(cmd, &cli.global),
     };
     if let Err(e) = result {

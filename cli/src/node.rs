@@ -64,6 +64,12 @@ pub struct RunArgs {
     /// Log lines on stderr: `text` for people, `json` (one object per line) for log shippers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Heights of state kept for `?at=` reads and proofs; older state is pruned as blocks commit.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    state_history: u64,
+    /// Keep the state of every height (an archive node); overrides --state-history.
+    #[arg(long)]
+    archive: bool,
     #[command(flatten)]
     rpc: RpcArgs,
 }
@@ -255,6 +261,8 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         private_peer,
         no_peer_sharing,
         log_format,
+        state_history,
+        archive,
         rpc,
     } = args;
     let private_peers = private_peer
@@ -312,6 +320,7 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
             tensorchain_network::PeerSharing::Share
         },
         private_peers,
+        state_history: (!archive).then_some(state_history),
     };
     runtime()?.block_on(async move {
         let node = tensorchain_node::start(config).await.map_err(|e| {

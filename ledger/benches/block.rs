@@ -147,8 +147,9 @@ fn setup() -> Bench {
     for chunk in txs.chunks(8000) {
         b.commit(chunk.to_vec());
     }
-    // One tempo of empty blocks: every subnet runs an epoch and hands out permits.
-    for _ in 0..12 {
+    // Two tempos of empty blocks: every subnet runs an epoch that counts the new stake (stake
+    // timing counts only stake in place at the previous epoch) and hands out permits.
+    for _ in 0..24 {
         b.commit(vec![]);
     }
     let mut rng = SplitMix(7);
@@ -190,18 +191,20 @@ fn blocks(c: &mut Criterion) {
     let b = setup();
     let state: Vec<(Vec<u8>, Vec<u8>)> = b.store.scan_prefix(Column::State, &[]).unwrap();
     let bytes: usize = state.iter().map(|(k, v)| k.len() + v.len()).sum();
-    let commitment: usize = b
-        .store
-        .scan_prefix(Column::Commitment, &[])
-        .unwrap()
-        .iter()
-        .map(|(k, v)| k.len() + v.len())
-        .sum();
+    let size = |col| -> usize {
+        b.store
+            .scan_prefix(col, &[])
+            .unwrap()
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum()
+    };
     eprintln!(
-        "state: {} entries, {:.1} MiB; commitment tree {:.1} MiB",
+        "state: {} entries, {:.1} MiB; state tree {:.1} MiB; history {:.1} MiB",
         state.len(),
         bytes as f64 / 1048576.0,
-        commitment as f64 / 1048576.0
+        size(Column::TreeNodes) as f64 / 1048576.0,
+        size(Column::History) as f64 / 1048576.0
     );
     let mut times = Vec::new();
     for _ in 0..11 {

@@ -2,10 +2,10 @@
 //! One writer (the node) builds or executes a block and commits it in one atomic batch; any
 //! number of readers (the REST API) read committed data concurrently.
 
-use crate::commitment;
 use crate::execute::{apply_checked, apply_tx, Event, TxError};
 use crate::state::{self, Account, ChainParams, Globals, ValidatorSet};
 use crate::store::{Column, Store, StoreError, WriteBatch};
+use crate::tree;
 use crate::validators;
 use crate::verify::{SigCache, VerifiedTx, VERIFIED_CACHE_CAPACITY};
 use crate::view::{Changes, StateView};
@@ -85,15 +85,15 @@ pub struct BuiltBlock {
 }
 
 pub struct Ledger {
-    store: Arc<dyn Store>,
-    params: ChainParams,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) params: ChainParams,
     /// The chain id and genesis hash every signature on this chain is made for.
-    domain: SigningDomain,
-    head: RwLock<Head>,
-    /// The committed state tree's nodes, so a block's root needs no node reads.
-    nodes: RwLock<commitment::NodeCache>,
+    pub(crate) domain: SigningDomain,
+    pub(crate) head: RwLock<Head>,
+    /// How many heights of state to keep readable (`versioned`); None keeps all.
+    pub(crate) state_history: Option<u64>,
     /// Transactions whose signature verified on this node (`verify.rs`).
-    verified: SigCache,
+    pub(crate) verified: SigCache,
 }
 
 /// A read through the state-transition code can only fail in storage.
@@ -133,14 +133,13 @@ impl Ledger {
         let params: ChainParams = StateView::new(store.clone())
             .get(&state::params_key())?
             .ok_or_else(|| StoreError("missing chain params".into()))?;
-        let nodes = RwLock::new(commitment::NodeCache::load(store.as_ref())?);
         let domain = SigningDomain::new(params.chain_id.clone(), genesis.genesis_hash);
         Ok(Ledger {
             store,
             params,
             domain,
             head: RwLock::new(head),
-            nodes,
+            state_history: None,
             verified: SigCache::new(VERIFIED_CACHE_CAPACITY),
         })
     }
@@ -181,7 +180,9 @@ impl Ledger {
     }
 
     pub fn state_root(&self) -> Result<Hash, StoreError> {
-        commitment::root(self.store.as_ref())
+        let height = self.head().height;
+        tree::root_at(self.store.as_ref(), height)?
+            .ok_or_else(|| StoreError(format!("no state tree at height {height}")))
     }
 
     pub fn account(&self, id: &AccountId) -> Result<Option<Account>, StoreError> {
@@ -501,12 +502,18 @@ impl Ledger {
         let sched = validators::schedule(&view).map_err(end_of_block)?;
         let set_hash = |h: u64| validator_set_hash(sched.for_height(h).map_or(&[][..], |s| s));
         view.commit_tx();
-        let changes = view.into_changes();
+        let changes = crate::view::drop_unchanged(self.store.as_ref(), view.into_changes())?;
         let mut batch = WriteBatch::default();
-        let state_root = {
-            let cache = self.nodes.read().expect("node cache lock");
-            commitment::update(self.store.as_ref(), Some(&cache), &changes, &mut batch)?
-        };
+        // An archive node never prunes, so it keeps no index of what went stale.
+        let index_stale = self.state_history.is_some();
+        let state_root = tree::update(
+            self.store.as_ref(),
+            &changes,
+            height,
+            index_stale,
+            &mut batch,
+        )?;
+        crate::history::put(&mut batch, &changes, height, index_stale);
         let tx_hashes: Vec<Hash> = txs.iter().map(|t| t.hash()).collect();
         let header = Header {
             chain_id: self.params.chain_id.clone(),
@@ -586,14 +593,10 @@ impl Ledger {
             height_key(block.header.height).to_vec(),
             borsh::to_vec(commit).expect("borsh"),
         );
-        let node_ops = commitment::NodeCache::node_ops(&batch);
+        self.prune_state(block.header.height, &mut batch)?;
         self.store.write(batch)?;
         // Committed transactions are never checked again (their hash is on chain).
         self.verified.forget(&executed.tx_hashes);
-        self.nodes
-            .write()
-            .expect("node cache lock")
-            .apply(node_ops)?;
         *self.head.write().expect("head lock") = Head {
             height: block.header.height,
             hash,
@@ -678,7 +681,9 @@ fn write_genesis(store: &dyn Store, g: &GenesisState) -> Result<(), LedgerError>
     crate::subnet::genesis::write(&mut view, &g.params.subnets);
     let changes = view.into_changes();
     let mut batch = WriteBatch::default();
-    let state_root = commitment::update(store, None, &changes, &mut batch)?;
+    // Nothing written at genesis is superseded before genesis: no stale index.
+    let state_root = tree::update(store, &changes, 0, false, &mut batch)?;
+    crate::history::put(&mut batch, &changes, 0, false);
     put_state(&mut batch, &changes);
     let header = Header {
         chain_id: g.params.chain_id.clone(),

@@ -1,11 +1,13 @@
 //! The ledger: block and state storage behind the `Store` trait, the state transition, the
-//! coinbase's halving rule and the incremental state root.
+//! coinbase's halving rule, and the versioned state tree (jmt) with its history.
 
 pub mod account_txs;
 pub mod chain;
-pub mod commitment;
 pub mod execute;
+pub mod history;
 pub use tensorchain_subnet_engine::reward;
+pub mod pinned;
+pub mod proof;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
 pub mod stake_moves;
@@ -14,9 +16,11 @@ pub mod state;
 pub mod store;
 pub mod subnet;
 pub mod swap;
+pub mod tree;
 pub mod unbonding;
 pub mod validators;
 pub mod verify;
+pub mod versioned;
 pub mod view;
 
 pub use chain::{
@@ -26,3 +30,4 @@ pub use execute::{check_stateless, Event, TxError};
 pub use state::{Account, ChainParams, Fees, Globals};
 pub use store::{Column, MemoryStore, Store, StoreError, WriteBatch};
 pub use verify::{SigCache, VerifiedTx};
+pub use versioned::{StateAtError, StateProof};

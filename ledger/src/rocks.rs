@@ -4,6 +4,9 @@ use crate::store::{prefix_successor, Column, Entries, Store, StoreError, WriteBa
 use rocksdb::{ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteOptions, DB};
 use std::path::Path;
 
+/// The column of the hand-written commitment tree that jmt replaced.
+const RETIRED_COLUMN: &str = "commitment";
+
 pub struct RocksStore {
     db: DB,
 }
@@ -18,6 +21,16 @@ impl RocksStore {
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
         opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // A data dir from before the jmt state tree has its own column (and other state roots):
+        // refuse it by name rather than with RocksDB's "column families not opened".
+        let existing = DB::list_cf(&opts, path).unwrap_or_default();
+        if existing.iter().any(|c| c == RETIRED_COLUMN) {
+            return Err(StoreError(format!(
+                "{} was written by an older tensorchain (before the versioned state tree); \
+                 reset it (or resync into a new data dir)",
+                path.display()
+            )));
+        }
         let cfs = Column::ALL
             .iter()
             .map(|c| ColumnFamilyDescriptor::new(c.name(), opts.clone()));

@@ -13,14 +13,22 @@ pub enum Column {
     Commits,
     BlockIndex,
     TxIndex,
+    /// The current state, for execution and head reads.
     State,
-    Commitment,
+    /// The state tree's nodes (`tree`), by jmt node key.
+    TreeNodes,
+    /// Tree nodes by the height they went stale at, for pruning.
+    TreeStale,
+    /// Every kept value of every state key, by height (`history`).
+    History,
+    /// History entries by the height that superseded them, for pruning.
+    HistoryStale,
     /// Transactions by the accounts they touched (`account_txs`): for explorers, not consensus.
     AccountTxs,
 }
 
 impl Column {
-    pub const ALL: [Column; 9] = [
+    pub const ALL: [Column; 12] = [
         Column::Meta,
         Column::Headers,
         Column::Bodies,
@@ -28,7 +36,10 @@ impl Column {
         Column::BlockIndex,
         Column::TxIndex,
         Column::State,
-        Column::Commitment,
+        Column::TreeNodes,
+        Column::TreeStale,
+        Column::History,
+        Column::HistoryStale,
         Column::AccountTxs,
     ];
 
@@ -41,7 +52,10 @@ impl Column {
             Column::BlockIndex => "block_index",
             Column::TxIndex => "tx_index",
             Column::State => "state",
-            Column::Commitment => "commitment",
+            Column::TreeNodes => "tree_nodes",
+            Column::TreeStale => "tree_stale",
+            Column::History => "history",
+            Column::HistoryStale => "history_stale",
             Column::AccountTxs => "account_txs",
         }
     }
@@ -96,6 +110,29 @@ pub trait Store: Send + Sync + 'static {
     fn write(&self, batch: WriteBatch) -> Result<(), StoreError>;
     /// Makes every batch written so far durable (unsynced ones included).
     fn sync(&self) -> Result<(), StoreError>;
+}
+
+/// Visits a column's entries in key order, a page at a time, until `visit` returns false or
+/// the column ends: a bounded read however large the column, for walks that usually stop early.
+pub fn walk(
+    store: &dyn Store,
+    col: Column,
+    mut visit: impl FnMut(&[u8]) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    const PAGE: usize = 256;
+    let mut after: Option<Vec<u8>> = None;
+    loop {
+        let page = store.scan_page(col, &[], after.as_deref(), false, PAGE)?;
+        for (key, _) in &page {
+            if !visit(key)? {
+                return Ok(());
+            }
+        }
+        match page.last() {
+            Some((key, _)) if page.len() == PAGE => after = Some(key.clone()),
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// The smallest key greater than every key starting with `prefix`; None when every byte is 0xff

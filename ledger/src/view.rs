@@ -140,6 +140,19 @@ impl StateView {
     }
 }
 
+/// `changes` less the writes that leave a key as the store holds it (a record rewritten with its
+/// own value, a delete of nothing): each costs the state tree a path of new nodes and the
+/// history an entry, for a root and a state that come out the same without it.
+pub fn drop_unchanged(store: &dyn Store, changes: Changes) -> Result<Changes, StoreError> {
+    let mut out = Changes::new();
+    for (key, value) in changes {
+        if store.get(Column::State, &key)? != value {
+            out.insert(key, value);
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn hex_key(key: &[u8]) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }

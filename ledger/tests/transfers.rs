@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::{
-    commitment, supply_accounted, ChainParams, Column, Fees, GenesisState, Ledger, LedgerError,
+    supply_accounted, tree, ChainParams, Column, Fees, GenesisState, Ledger, LedgerError,
     MemoryStore, Store, TxError,
 };
 use tensorchain_primitives::{
@@ -119,7 +119,7 @@ fn assert_supply_and_root(store: &MemoryStore, ledger: &Ledger) {
     );
     assert!(globals.total_issuance <= MAX_SUPPLY);
     let state = store.scan_prefix(Column::State, &[]).unwrap();
-    let full = commitment::full_root(state.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+    let full = tree::full_root(state.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
     assert_eq!(
         ledger.state_root().unwrap(),
         full,

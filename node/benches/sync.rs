@@ -46,6 +46,7 @@ fn config(
         rpc_addr: "127.0.0.1:0".parse().unwrap(),
         peer_sharing: Default::default(),
         private_peers: vec![],
+        state_history: None,
         p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         validator_key: None,

@@ -34,6 +34,8 @@ pub struct NodeConfig {
     /// a sentry lists its validator in `private_peers`.
     pub peer_sharing: PeerSharing,
     pub private_peers: Vec<PeerId>,
+    /// Heights of state kept readable (`?at=`) and provable; None keeps all (an archive node).
+    pub state_history: Option<u64>,
 }
 
 /// A started node; dropping it does not stop it, `shutdown` does.
@@ -83,7 +85,10 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let db_path = config.data_dir.join("db");
     let store =
         RocksStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
-    let ledger = Arc::new(Ledger::open(Arc::new(store), &config.spec.genesis_state())?);
+    let ledger = Arc::new(
+        Ledger::open(Arc::new(store), &config.spec.genesis_state())?
+            .with_state_history(config.state_history),
+    );
     let head = ledger.head();
     tracing::info!(height = head.height, hash = %head.hash, chain = %ledger.params().chain_id, "chain opened");
 

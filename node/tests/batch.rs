@@ -314,3 +314,24 @@ fn measure_admissions_per_second() {
          250 signers in batches of 125: {batches:.0}; verify_strict alone, one core: {verify:.0}"
     );
 }
+
+/// A signer holds at most 16 calls other than transfers (each may run on its replayed queue);
+/// transfers still get in behind them.
+#[test]
+fn a_signer_holds_at_most_sixteen_non_transfers() {
+    let t = setup();
+    let alice = dev_coldkey("alice");
+    let hotkey = dev_hotkey("alice").account();
+    for n in 0..16 {
+        let stake = t.sign(&alice, n, Call::AddStake { hotkey, amount: 1 });
+        t.node.admit(stake).unwrap();
+    }
+    let more = t.sign(&alice, 16, Call::AddStake { hotkey, amount: 1 });
+    let got = t.node.admit(more);
+    assert!(
+        matches!(got, Err(SubmitError::TooManyPending(16))),
+        "{got:?}"
+    );
+    let to = dev_coldkey("ferdie").account();
+    t.node.admit(t.transfer(&alice, to, 1, 16)).unwrap();
+}

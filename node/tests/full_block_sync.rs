@@ -82,6 +82,7 @@ fn config(
         bootnodes,
         validator_key: None,
         rpc: Default::default(),
+        state_history: None,
     }
 }
 

@@ -20,6 +20,8 @@ enum Via {
     Limited,
     OneStream,
     FullPool,
+    /// A node keeping one height of state, past genesis: `?at=0` is pruned there.
+    Pruned,
 }
 
 #[derive(Debug, Clone)]
@@ -146,7 +148,9 @@ fn instantiate(route: &str, mut fill: impl FnMut(usize, &str) -> String) -> Stri
 
 /// The answers every route may give, generated for each operation the document lists: 429 over
 /// the rate limit; 400 `bad_path` for a path parameter that is not UTF-8; 400 `bad_query` for a
-/// negative page size, and 400 `bad_limit` for a page over 256, on each paged list.
+/// negative page size, and 400 `bad_limit` for a page over 256, on each paged list; on each route
+/// reading state at `?at=`, 400 `bad_at`, 404 `block_not_found` above the head and 410
+/// `state_pruned` below the state history.
 fn generic_cases(spec: &Value, valid: &dyn Fn(&str) -> String) -> Vec<Case> {
     let mut out = Vec::new();
     for (route, item) in spec["paths"].as_object().unwrap() {
@@ -183,6 +187,31 @@ fn generic_cases(spec: &Value, valid: &dyn Fn(&str) -> String) -> Vec<Case> {
                 ps.iter()
                     .any(|p| p["in"] == "query" && p["name"] == "limit")
             });
+            let takes = |name: &str| {
+                op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["in"] == "query" && p["name"] == name))
+            };
+            if takes("at") {
+                out.push(Case {
+                    uri: format!("{uri}?at=yesterday"),
+                    code: "bad_at",
+                    ..base.clone()
+                });
+                out.push(Case {
+                    uri: format!("{uri}?at=999999"),
+                    status: 404,
+                    code: "block_not_found",
+                    ..base.clone()
+                });
+                out.push(Case {
+                    uri: format!("{uri}?at=0"),
+                    via: Via::Pruned,
+                    status: 410,
+                    code: "state_pruned",
+                    ..base.clone()
+                });
+            }
             if paged {
                 out.push(Case {
                     uri: format!("{uri}?limit=-1"),
@@ -206,6 +235,7 @@ struct Servers {
     limited: Router,
     one_stream: Router,
     full_pool: Router,
+    pruned: Router,
 }
 
 /// Sends a case to its server; a rate-limited case until the budget is spent (at one request a
@@ -216,6 +246,7 @@ async fn run(servers: &Servers, c: &Case) -> (StatusCode, HeaderMap, Value) {
         Via::Limited => &servers.limited,
         Via::OneStream => &servers.one_stream,
         Via::FullPool => &servers.full_pool,
+        Via::Pruned => &servers.pruned,
     };
     let attempts = if c.via == Via::Limited { 3 } else { 1 };
     let mut answer = None;
@@ -308,11 +339,15 @@ async fn every_documented_error_of_every_route_is_answered_as_documented() {
         "the one stream slot is taken"
     );
     let full = full_pool();
+    let pruned = setup_keeping(Some(1), |_| {});
+    pruned.produce();
+    pruned.produce();
     let servers = Servers {
         main: t.router.clone(),
         limited,
         one_stream,
         full_pool: full.router.clone(),
+        pruned: pruned.router.clone(),
     };
     let (status, spec) = t.get("/openapi.json").await;
     assert_eq!(status, StatusCode::OK);

@@ -11,8 +11,7 @@ use tensorchain_primitives::{Call, Keypair, Tx};
 use tensorchain_rpc::NodeApi;
 use tokio::sync::watch;
 
-/// Many senders with a few transactions each: admission still replays a signer's queue (until
-/// the mempool's batch admission lands), so deep queues would make submitting, not gossip, slow.
+/// Many senders with a few transactions each, as gossip carries them from many wallets.
 const SENDERS: usize = 200;
 const PER_SENDER: u64 = 5;
 
@@ -32,6 +31,7 @@ async fn start(
         bootnodes,
         validator_key: validator,
         rpc: Default::default(),
+        state_history: None,
     })
     .await
     .unwrap()

@@ -1,8 +1,8 @@
 //! What the handlers' annotations leave implicit, added to the OpenAPI document in one place so
 //! that a client generated from it (or a fuzzer such as schemathesis) sees the API as it is:
 //! every success wrapped in the `{data, meta}` envelope, every error in the `{error: …}` shape,
-//! the answers any route may give (400, 408, 429, 503), and the format of every path and paging
-//! parameter, with an example that names something a devnet has.
+//! the answers any route may give (400, 408, 429, 503; 404 and 410 with `?at=`), and the format
+//! of every path and paging parameter, with an example that names something a devnet has.
 
 use crate::extract::MAX_CURSOR_CHARS;
 use tensorchain_primitives::Keypair;
@@ -188,7 +188,8 @@ fn envelope(data: RefOr<Schema>) -> RefOr<Schema> {
 /// paged lists a malformed query (`bad_query`) or a page size outside 1..=256 (`bad_limit`). The
 /// 400 codes join those the handler documents, so each route lists exactly what it can answer.
 fn common_answers(path: &str, op: &mut Operation) {
-    let paged = op.parameters.iter().flatten().any(|p| p.name == "limit");
+    let has = |name: &str| op.parameters.iter().flatten().any(|p| p.name == name);
+    let (paged, at) = (has("limit"), has("at"));
     let mut bad_request = Vec::new();
     if path.contains('{') {
         bad_request.push("bad_path");
@@ -196,7 +197,29 @@ fn common_answers(path: &str, op: &mut Operation) {
     if paged {
         bad_request.extend(["bad_query", "bad_limit"]);
     }
+    if at {
+        bad_request.push("bad_at");
+    }
     let responses = &mut op.responses.responses;
+    if at {
+        // `?at=` names a block that may not exist (yet), or whose state is pruned.
+        match responses.get_mut("404") {
+            Some(RefOr::T(r)) => r.description = format!("{}, block_not_found", r.description),
+            _ => {
+                responses.insert(
+                    "404".into(),
+                    RefOr::T(error_response("block_not_found", false)),
+                );
+            }
+        }
+        responses.insert(
+            "410".into(),
+            RefOr::T(error_response(
+                "state_pruned: ?at= is older than the state history this node keeps",
+                false,
+            )),
+        );
+    }
     if !bad_request.is_empty() {
         let codes = bad_request.join(", ");
         match responses.get_mut("400") {
@@ -255,6 +278,7 @@ fn describe_parameter(p: &mut Parameter) {
             serde_json::json!(format!("0x{}", "0".repeat(64))),
         ),
         "id" => (string(BLOCK_ID_PATTERN, 66), serde_json::json!("head")),
+        "at" => (string(BLOCK_ID_PATTERN, 66), serde_json::json!("head")),
         "limit" => (
             integer(1, crate::extract::MAX_PAGE as u64),
             serde_json::json!(10),

@@ -140,4 +140,7 @@ pub struct AccountView {
     pub next_nonce: u64,
     /// False for an address that has never held funds.
     pub exists: bool,
+    /// With `?proof=true`: the account record's proof (absent records are proved absent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<crate::routes::proofs::ProofView>,
 }

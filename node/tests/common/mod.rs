@@ -29,10 +29,21 @@ pub fn setup() -> TestNode {
 
 /// As `setup`, with the devnet's genesis changed first (more accounts funded, say).
 pub fn setup_with(change: impl FnOnce(&mut GenesisState)) -> TestNode {
+    setup_keeping(None, change)
+}
+
+/// As `setup_with`, keeping `state_history` heights of state (None: all).
+pub fn setup_keeping(
+    state_history: Option<u64>,
+    change: impl FnOnce(&mut GenesisState),
+) -> TestNode {
     let spec = ChainSpec::devnet(1, 1_000);
     let mut genesis = spec.genesis_state();
     change(&mut genesis);
-    let ledger = Arc::new(Ledger::open(Arc::new(MemoryStore::new()), &genesis).unwrap());
+    let ledger = Ledger::open(Arc::new(MemoryStore::new()), &genesis)
+        .unwrap()
+        .with_state_history(state_history);
+    let ledger = Arc::new(ledger);
     let metrics = Arc::new(Metrics::new());
     let node = Arc::new(Node::new(ledger, metrics.clone(), None));
     let router = tensorchain_rpc::router(node.clone(), metrics);

@@ -1,4 +1,5 @@
-use super::{read, Page, PageQuery};
+use super::proofs::{proof_of, ProofQuery, ProofView};
+use super::{read, read_at, AtQuery, Page, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{
     bad_cursor, page_limit, parse_address, parse_cursor, ApiPath, ApiQuery, MAX_CURSOR_CHARS,
@@ -7,19 +8,21 @@ use crate::views::{AccountView, Envelope, TxView};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use tensorchain_ledger::Ledger;
+use tensorchain_ledger::{state, Ledger};
 use tensorchain_primitives::AccountId;
 
 /// Balance and nonce of an account; an address never funded reads as zero with `exists: false`.
 #[utoipa::path(get, path = "/v1/accounts/{addr}", tag = "accounts",
-    params(("addr" = String, Path, description = "SS58 address or 0x hex public key")),
+    params(AtQuery, ProofQuery, ("addr" = String, Path, description = "SS58 address or 0x hex public key")),
     responses((status = 200, body = AccountView), (status = 400, description = "bad_address")))]
 pub async fn get(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+    ApiQuery(proof): ApiQuery<ProofQuery>,
     ApiPath(addr): ApiPath<String>,
 ) -> Result<Json<Envelope<AccountView>>, ApiError> {
     let id = parse_address(&addr)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let account = api.ledger().account(&id)?;
         let exists = account.is_some();
         let a = account.unwrap_or_default();
@@ -44,6 +47,7 @@ pub async fn get(
             nonce: a.nonce,
             next_nonce: api.next_nonce(&id).max(a.nonce),
             exists,
+            proof: proof_of(api.ledger(), &state::account_key(&id), proof.proof)?,
         })
     })
     .await
@@ -53,6 +57,9 @@ pub async fn get(
 pub struct StakeView {
     pub hotkey: String,
     pub amount: String,
+    /// With `?proof=true`: this stake record's proof.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<ProofView>,
 }
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -64,26 +71,33 @@ pub struct StakesView {
 
 /// A coldkey's stake behind each hotkey.
 #[utoipa::path(get, path = "/v1/accounts/{addr}/stakes", tag = "accounts",
-    params(("addr" = String, Path, description = "SS58 address or 0x hex public key")),
+    params(AtQuery, ProofQuery, ("addr" = String, Path, description = "SS58 address or 0x hex public key")),
     responses((status = 200, body = StakesView), (status = 400, description = "bad_address")))]
 pub async fn stakes(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+    ApiQuery(proof): ApiQuery<ProofQuery>,
     ApiPath(addr): ApiPath<String>,
 ) -> Result<Json<Envelope<StakesView>>, ApiError> {
     let id = parse_address(&addr)?;
-    read(&st, move |api| {
-        let stakes = api.ledger().stakes_of(&id)?;
+    read_at(&st, at.at, move |api| {
+        let ledger = api.ledger();
+        let stakes = ledger.stakes_of(&id)?;
         let total: u128 = stakes.iter().map(|(_, a)| *a as u128).sum();
+        let stakes = stakes
+            .into_iter()
+            .map(|(hk, a)| {
+                Ok(StakeView {
+                    hotkey: hk.to_ss58(),
+                    amount: a.to_string(),
+                    proof: proof_of(ledger, &state::coldkey_stake_key(&id, &hk), proof.proof)?,
+                })
+            })
+            .collect::<Result<_, ApiError>>()?;
         Ok(StakesView {
             coldkey: id.to_ss58(),
             total: total.to_string(),
-            stakes: stakes
-                .into_iter()
-                .map(|(hk, a)| StakeView {
-                    hotkey: hk.to_ss58(),
-                    amount: a.to_string(),
-                })
-                .collect(),
+            stakes,
         })
     })
     .await
@@ -145,15 +159,16 @@ fn hotkey_not_found(id: &AccountId) -> ApiError {
 /// A hotkey: its owner, total stake, take (current and pending), registrations and the first
 /// page of its nominators.
 #[utoipa::path(get, path = "/v1/hotkeys/{hk}", tag = "accounts",
-    params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key")),
+    params(AtQuery, ("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key")),
     responses((status = 200, body = HotkeyView), (status = 400, description = "bad_address"),
         (status = 404, description = "hotkey_not_found")))]
 pub async fn hotkey(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(hk): ApiPath<String>,
 ) -> Result<Json<Envelope<HotkeyView>>, ApiError> {
     let id = parse_address(&hk)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         let info = ledger.hotkey(&id)?.ok_or_else(|| hotkey_not_found(&id))?;
         let first = nominators_page(ledger, &id, None, crate::extract::DEFAULT_PAGE as usize)?;
@@ -180,18 +195,19 @@ pub async fn hotkey(
 
 /// Who stakes behind a hotkey, a page at a time in coldkey order.
 #[utoipa::path(get, path = "/v1/hotkeys/{hk}/nominators", tag = "accounts",
-    params(("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key"), PageQuery),
+    params(AtQuery, ("hk" = String, Path, description = "hotkey: SS58 address or 0x hex public key"), PageQuery),
     responses((status = 200, body = Page<NominatorView>), (status = 400, description = "bad_address, bad_cursor"),
         (status = 404, description = "hotkey_not_found")))]
 pub async fn nominators(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(hk): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<NominatorView>>>, ApiError> {
     let id = parse_address(&hk)?;
     let after = parse_cursor::<AccountId>(q.cursor.as_deref())?;
     let limit = page_limit(q.limit)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         ledger.hotkey(&id)?.ok_or_else(|| hotkey_not_found(&id))?;
         nominators_page(ledger, &id, after.as_ref(), limit)
@@ -209,15 +225,16 @@ pub struct DelegateView {
 
 /// Hotkeys with an owner (the delegates nominators choose from), a page at a time in hotkey
 /// order; sort by stake on the client (`tensorchain stake delegates` does).
-#[utoipa::path(get, path = "/v1/hotkeys", tag = "accounts", params(PageQuery),
+#[utoipa::path(get, path = "/v1/hotkeys", tag = "accounts", params(AtQuery, PageQuery),
     responses((status = 200, body = Page<DelegateView>), (status = 400, description = "bad_cursor")))]
 pub async fn hotkeys(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<DelegateView>>>, ApiError> {
     let after = parse_cursor::<AccountId>(q.cursor.as_deref())?;
     let limit = page_limit(q.limit)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         let height = ledger.head().height;
         let list = ledger.hotkeys_page(after.as_ref(), limit)?;

@@ -1,5 +1,6 @@
-use super::read;
+use super::{read_at, AtQuery};
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::views::Envelope;
 use crate::AppState;
 use axum::extract::State;
@@ -53,9 +54,12 @@ pub struct SupplyView {
     pub next_halving_at: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/chain", tag = "chain", responses((status = 200, body = ChainView)))]
-pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView>>, ApiError> {
-    read(&st, |api| {
+#[utoipa::path(get, path = "/v1/chain", tag = "chain", params(AtQuery), responses((status = 200, body = ChainView)))]
+pub async fn chain(
+    State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+) -> Result<Json<Envelope<ChainView>>, ApiError> {
+    read_at(&st, at.at, |api| {
         let ledger = api.ledger();
         let g = ledger.globals()?;
         let params = ledger.params();
@@ -85,9 +89,12 @@ pub async fn chain(State(st): State<AppState>) -> Result<Json<Envelope<ChainView
     .await
 }
 
-#[utoipa::path(get, path = "/v1/supply", tag = "chain", responses((status = 200, body = SupplyView)))]
-pub async fn supply(State(st): State<AppState>) -> Result<Json<Envelope<SupplyView>>, ApiError> {
-    read(&st, |api| {
+#[utoipa::path(get, path = "/v1/supply", tag = "chain", params(AtQuery), responses((status = 200, body = SupplyView)))]
+pub async fn supply(
+    State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+) -> Result<Json<Envelope<SupplyView>>, ApiError> {
+    read_at(&st, at.at, |api| {
         let g = api.ledger().globals()?;
         Ok(SupplyView {
             max_supply: MAX_SUPPLY.to_string(),

@@ -1,10 +1,12 @@
 //! Route handlers, one module per resource.
 
 pub mod accounts;
+pub mod at;
 pub mod blocks;
 pub mod chain;
 pub mod events;
 pub mod node;
+pub mod proofs;
 pub mod subnets;
 pub mod txs;
 pub mod validators;
@@ -13,6 +15,7 @@ use crate::api::NodeApi;
 use crate::error::ApiError;
 use crate::views::{Envelope, Meta};
 use crate::AppState;
+pub use at::AtQuery;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -26,11 +29,26 @@ pub fn envelope<T: Serialize>(st: &AppState, data: T) -> Json<Envelope<T>> {
     })
 }
 
-/// Runs a read of node state on the blocking pool, since RocksDB reads block the thread, at most
-/// `MAX_CONCURRENT_READS` at once, and wraps its result in the envelope of the head after it.
-/// Requests beyond that wait here (bounded by the request timeout), never in the blocking pool's
-/// queue, so the node's own blocking work (block sync) always finds a thread.
+/// Runs a read of node state at the head: `read_at` without `?at=`.
 pub async fn read<T, F>(st: &AppState, f: F) -> Result<Json<Envelope<T>>, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
+{
+    read_at(st, None, f).await
+}
+
+/// Runs a read of node state on the blocking pool, since RocksDB reads block the thread, at most
+/// `MAX_CONCURRENT_READS` at once. The read sees the ledger pinned at `at` (`Ledger::at`): every
+/// state query in `f` reads that height, and the envelope's `meta` is that same height, however
+/// many blocks commit meanwhile. Requests beyond the limit wait here (bounded by the request
+/// timeout), never in the blocking pool's queue, so the node's own blocking work (block sync)
+/// always finds a thread.
+pub async fn read_at<T, F>(
+    st: &AppState,
+    at: Option<String>,
+    f: F,
+) -> Result<Json<Envelope<T>>, ApiError>
 where
     T: Serialize + Send + 'static,
     F: FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
@@ -44,10 +62,11 @@ where
     let api = st.api.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        let data = f(api.as_ref())?;
+        let pinned = at::pin(api, at)?;
+        let data = f(&pinned)?;
         Ok(Json(Envelope {
             data,
-            meta: Meta::from(&api.ledger().head()),
+            meta: Meta::from(&pinned.ledger().head()),
         }))
     })
     .await

@@ -1,7 +1,8 @@
 //! Subnets: the list, one subnet, its hyperparameters, prices, the columnar metagraph, neurons,
 //! weights, bonds and past epochs.
 
-use super::{read, Page, PageQuery};
+use super::proofs::{proof_of, ProofQuery};
+use super::{read_at, AtQuery, Page, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{page_limit, parse_cursor, ApiPath, ApiQuery};
 use crate::views::Envelope;
@@ -91,15 +92,16 @@ fn load(ledger: &Ledger, netuid: u16) -> Result<Subnet, ApiError> {
 }
 
 /// Subnets by netuid, a page at a time.
-#[utoipa::path(get, path = "/v1/subnets", tag = "subnets", params(PageQuery),
+#[utoipa::path(get, path = "/v1/subnets", tag = "subnets", params(AtQuery, PageQuery),
     responses((status = 200, body = Page<SubnetView>), (status = 400, description = "bad_cursor")))]
 pub async fn list(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<SubnetView>>>, ApiError> {
     let after = parse_cursor::<u16>(q.cursor.as_deref())?;
     let limit = page_limit(q.limit)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         // At most 128 subnets: their shares are one pass over the subnet records.
         let shares = ledger.emission_shares()?;
@@ -112,9 +114,12 @@ pub async fn list(
 }
 
 /// The lock cost of creating a subnet now (burned; it doubles after each creation and decays).
-#[utoipa::path(get, path = "/v1/subnets/registration-cost", tag = "subnets", responses((status = 200, description = "{lock_cost}")))]
-pub async fn lock_cost(State(st): State<AppState>) -> Result<Json<Envelope<Value>>, ApiError> {
-    read(&st, |api| {
+#[utoipa::path(get, path = "/v1/subnets/registration-cost", tag = "subnets", params(AtQuery), responses((status = 200, description = "{lock_cost}")))]
+pub async fn lock_cost(
+    State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    read_at(&st, at.at, |api| {
         let cost = api.ledger().subnet_lock_cost()?;
         Ok(json!({ "lock_cost": cost.to_string() }))
     })
@@ -122,14 +127,15 @@ pub async fn lock_cost(State(st): State<AppState>) -> Result<Json<Envelope<Value
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}", tag = "subnets",
-    params(("netuid" = u16, Path)), responses((status = 200, body = SubnetView), (status = 400, description = "bad_netuid"),
+    params(AtQuery, ("netuid" = u16, Path)), responses((status = 200, body = SubnetView), (status = 400, description = "bad_netuid"),
         (status = 404, description = "subnet_not_found")))]
 pub async fn get(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<SubnetView>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         let s = load(ledger, netuid)?;
         let share = share_of(&ledger.emission_shares()?, netuid);
@@ -139,14 +145,15 @@ pub async fn get(
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/hyperparameters", tag = "subnets",
-    params(("netuid" = u16, Path)), responses((status = 200, description = "name → {value, owner_settable}"),
+    params(AtQuery, ("netuid" = u16, Path)), responses((status = 200, description = "name → {value, owner_settable}"),
         (status = 400, description = "bad_netuid"), (status = 404, description = "subnet_not_found")))]
 pub async fn hyperparameters(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let s = load(api.ledger(), netuid)?;
         let map: Map<String, Value> = s
             .hyper
@@ -166,14 +173,15 @@ pub async fn hyperparameters(
 
 /// The burn price of registering a neuron now.
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/registration-cost", tag = "subnets",
-    params(("netuid" = u16, Path)), responses((status = 200, description = "{burn}"),
+    params(AtQuery, ("netuid" = u16, Path)), responses((status = 200, description = "{burn}"),
         (status = 400, description = "bad_netuid"), (status = 404, description = "subnet_not_found")))]
 pub async fn burn_cost(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let s = load(api.ledger(), netuid)?;
         Ok(json!({ "netuid": netuid, "burn": s.burn.to_string(), "min_burn": s.hyper.min_burn.to_string(), "max_burn": s.hyper.max_burn.to_string() }))
     })
@@ -268,17 +276,18 @@ fn parse_fields(list: Option<&str>) -> Result<Vec<&'static str>, ApiError> {
 
 /// The whole metagraph, columnar; scores as floats in [0, 1] (stored as u16 / 65535).
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/metagraph", tag = "subnets",
-    params(("netuid" = u16, Path), MetagraphQuery),
+    params(AtQuery, ("netuid" = u16, Path), MetagraphQuery),
     responses((status = 200, description = "columns: uid, hotkey, coldkey, stake, rank, trust, consensus, incentive, dividends, emission, validator_trust, validator_permit, active, last_update, registered_at, immune_until, axon"),
         (status = 400, description = "unknown_field, bad_netuid"), (status = 404, description = "subnet_not_found")))]
 pub async fn metagraph(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
     ApiQuery(q): ApiQuery<MetagraphQuery>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
     let fields = parse_fields(q.fields.as_deref())?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         let s = load(ledger, netuid)?;
         let mut neurons = Vec::new();
@@ -299,14 +308,16 @@ pub async fn metagraph(
 }
 
 #[utoipa::path(get, path = "/v1/subnets/{netuid}/neurons/{uid}", tag = "subnets",
-    params(("netuid" = u16, Path), ("uid" = u16, Path)), responses((status = 200, description = "one neuron"),
+    params(AtQuery, ProofQuery, ("netuid" = u16, Path), ("uid" = u16, Path)), responses((status = 200, description = "one neuron; with ?proof=true its record's proof"),
         (status = 400, description = "bad_netuid, bad_uid"), (status = 404, description = "subnet_not_found, neuron_not_found")))]
 pub async fn neuron(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+    ApiQuery(proof): ApiQuery<ProofQuery>,
     ApiPath((netuid, uid)): ApiPath<(String, String)>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let (netuid, uid) = (parse_u16("netuid", &netuid)?, parse_u16("uid", &uid)?);
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         let s = load(ledger, netuid)?;
         // One neuron's three records, whatever the subnet's size.
@@ -333,6 +344,9 @@ pub async fn neuron(
         out.insert("uid".into(), json!(uid));
         out.insert("weights".into(), json!(w));
         out.insert("bonds".into(), json!(b));
+        if let Some(p) = proof_of(ledger, &subnet::neuron_key(netuid, uid), proof.proof)? {
+            out.insert("proof".into(), json!(p));
+        }
         Ok(Value::Object(out))
     })
     .await
@@ -351,43 +365,46 @@ fn rows(ledger: &Ledger, netuid: u16, bonds: bool) -> Result<Value, ApiError> {
 }
 
 /// Stored weight rows, sparse: {"uid": [[uid, u16], ...]}.
-#[utoipa::path(get, path = "/v1/subnets/{netuid}/weights", tag = "subnets", params(("netuid" = u16, Path)),
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/weights", tag = "subnets", params(AtQuery, ("netuid" = u16, Path)),
     responses((status = 200, description = "sparse rows"), (status = 400, description = "bad_netuid"),
         (status = 404, description = "subnet_not_found")))]
 pub async fn weights(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    read(&st, move |api| rows(api.ledger(), netuid, false)).await
+    read_at(&st, at.at, move |api| rows(api.ledger(), netuid, false)).await
 }
 
 /// Stored bond rows, sparse: {"uid": [[uid, u16], ...]}.
-#[utoipa::path(get, path = "/v1/subnets/{netuid}/bonds", tag = "subnets", params(("netuid" = u16, Path)),
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/bonds", tag = "subnets", params(AtQuery, ("netuid" = u16, Path)),
     responses((status = 200, description = "sparse rows"), (status = 400, description = "bad_netuid"),
         (status = 404, description = "subnet_not_found")))]
 pub async fn bonds(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
-    read(&st, move |api| rows(api.ledger(), netuid, true)).await
+    read_at(&st, at.at, move |api| rows(api.ledger(), netuid, true)).await
 }
 
 /// Past epochs, newest first, a page at a time: pending, owner cut, paid to miners and
 /// validators, recycled. The cursor is a block height.
-#[utoipa::path(get, path = "/v1/subnets/{netuid}/epochs", tag = "subnets", params(("netuid" = u16, Path), PageQuery),
+#[utoipa::path(get, path = "/v1/subnets/{netuid}/epochs", tag = "subnets", params(AtQuery, ("netuid" = u16, Path), PageQuery),
     responses((status = 200, description = "{items: epoch summaries, next_cursor}"), (status = 400, description = "bad_cursor, bad_netuid"),
         (status = 404, description = "subnet_not_found")))]
 pub async fn epochs(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiPath(netuid): ApiPath<String>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<Page<EpochSummary>>>, ApiError> {
     let netuid = parse_u16("netuid", &netuid)?;
     let before = parse_cursor::<u64>(q.cursor.as_deref())?;
     let limit = page_limit(q.limit)?;
-    read(&st, move |api| {
+    read_at(&st, at.at, move |api| {
         let ledger = api.ledger();
         load(ledger, netuid)?;
         let list = ledger.epochs_page(netuid, before, limit)?;
@@ -397,9 +414,12 @@ pub async fn epochs(
 }
 
 /// The root network: its validators and their subnet weights, and each subnet's current share.
-#[utoipa::path(get, path = "/v1/root", tag = "subnets", responses((status = 200, description = "{validators, shares, computed_at}")))]
-pub async fn root(State(st): State<AppState>) -> Result<Json<Envelope<Value>>, ApiError> {
-    read(&st, |api| {
+#[utoipa::path(get, path = "/v1/root", tag = "subnets", params(AtQuery), responses((status = 200, description = "{validators, shares, computed_at}")))]
+pub async fn root(
+    State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
+) -> Result<Json<Envelope<Value>>, ApiError> {
+    read_at(&st, at.at, |api| {
         let ledger = api.ledger();
         let (members, computed) = ledger.root()?;
         let subnets = ledger.subnets()?;

@@ -1,4 +1,4 @@
-use super::{read, PageQuery};
+use super::{read_at, AtQuery, PageQuery};
 use crate::error::ApiError;
 use crate::extract::{page_limit, parse_cursor, ApiQuery};
 use crate::views::Envelope;
@@ -78,15 +78,16 @@ fn views(
 
 /// The chain's validator set (at most `max_validators`), what is scheduled next, the jailed and a
 /// page of candidates.
-#[utoipa::path(get, path = "/v1/validators", tag = "chain", params(PageQuery),
+#[utoipa::path(get, path = "/v1/validators", tag = "chain", params(AtQuery, PageQuery),
     responses((status = 200, body = ValidatorsView), (status = 400, description = "bad_cursor")))]
 pub async fn list(
     State(st): State<AppState>,
+    ApiQuery(at): ApiQuery<AtQuery>,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<Envelope<ValidatorsView>>, ApiError> {
     let after = parse_cursor::<AccountId>(q.cursor.as_deref())?;
     let limit = page_limit(q.limit)?;
-    read(&st, move |api| view(api.ledger(), after, limit)).await
+    read_at(&st, at.at, move |api| view(api.ledger(), after, limit)).await
 }
 
 fn view(
