@@ -180,6 +180,11 @@ impl Ledger {
         StateView::new(self.store.clone())
     }
 
+    /// A view of the committed state with `changes` written on top (`StateView::with_changes`).
+    pub fn view_with(&self, changes: crate::view::Changes) -> StateView {
+        StateView::with_changes(self.store.clone(), changes)
+    }
+
     pub fn state_root(&self) -> Result<Hash, StoreError> {
         commitment::root(self.store.as_ref())
     }

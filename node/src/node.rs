@@ -25,6 +25,8 @@ const MAX_REMEMBERED_FAILURES: usize = 10_000;
 /// half a second of both cores' `verify_strict`. Beyond it a submission is refused `overloaded`
 /// rather than queued without bound.
 pub const MAX_VERIFYING: usize = 8_192;
+/// Transactions of a batch admitted under one hold of the pool's lock.
+const ADMIT_CHUNK: usize = 32;
 
 /// What the engine reports for the REST API.
 #[derive(Default)]
@@ -173,7 +175,8 @@ impl Node {
 
     /// Queues a batch without gossiping it, one result per transaction in order: the stateless
     /// checks (signatures with `verify_strict`) of the whole batch on every core, outside any
-    /// lock; then each admitted in order under one hold of the pool's lock, O(1) per transaction.
+    /// lock; then each admitted in order, O(1) per transaction, the pool's lock taken per chunk
+    /// of `ADMIT_CHUNK`.
     /// `Overloaded` for every one when `MAX_VERIFYING` transactions are already being checked.
     /// Blocks the calling thread: call it from a blocking context, never an async worker. REST
     /// submissions and gossiped batches both come here.
@@ -184,18 +187,24 @@ impl Node {
         };
         let verified = self.ledger.verify_txs(txs);
         let mut evicted = Vec::new();
-        let results = {
+        let mut results = Vec::with_capacity(n);
+        let mut verified = verified.into_iter().peekable();
+        // The pool's lock is taken per chunk, so block building and pruning (consensus) wait
+        // for at most a chunk's admissions, never a whole batch's.
+        while verified.peek().is_some() {
             let mut pool = self.mempool.lock().expect("mempool lock");
-            verified
-                .into_iter()
-                .map(|checked| {
-                    let vtx = checked.map_err(|(_, e)| SubmitError::Rejected(e))?;
-                    let admitted = pool.admit(vtx, &self.ledger)?;
-                    evicted.extend(admitted.evicted);
-                    Ok(admitted.hash)
-                })
-                .collect()
-        };
+            for checked in verified.by_ref().take(ADMIT_CHUNK) {
+                results.push(
+                    checked
+                        .map_err(|(_, e)| SubmitError::Rejected(e))
+                        .and_then(|vtx| {
+                            let admitted = pool.admit(vtx, &self.ledger)?;
+                            evicted.extend(admitted.evicted);
+                            Ok(admitted.hash)
+                        }),
+                );
+            }
+        }
         for hash in evicted {
             self.remember(
                 hash,

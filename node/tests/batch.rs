@@ -314,3 +314,51 @@ fn measure_admissions_per_second() {
          250 signers in batches of 125: {batches:.0}; verify_strict alone, one core: {verify:.0}"
     );
 }
+
+/// A signer's paid queue (an AddStake, then 254 transfers) and a batch of 1,024 AddStakes at a
+/// nonce long taken: every one is refused on its nonce before anything runs (before, each
+/// replayed the 255 queued transactions under the pool's lock: ~262k executions). A non-transfer
+/// behind a queued one replays the queue once; the next executes once, on the kept overlay.
+#[test]
+fn junk_behind_a_paid_queue_is_refused_before_any_replay() {
+    let t = setup();
+    let (alice, bob) = (dev_coldkey("alice"), dev_coldkey("bob"));
+    let hotkey = dev_hotkey("alice").account();
+    let to = dev_coldkey("ferdie").account();
+    let stake = |key: &Keypair, nonce: u64, amount: u64| {
+        t.sign(key, nonce, Call::AddStake { hotkey, amount })
+    };
+    t.node.admit(stake(&alice, 0, RAO_PER_TAO)).unwrap();
+    for n in 1..255 {
+        t.node.admit(t.transfer(&alice, to, 1, n)).unwrap();
+    }
+    let before = t.node.admission_executions();
+    let junk: Vec<SignedTx> = (0..1_024).map(|i| stake(&alice, 0, 1 + i)).collect();
+    let results = t.node.admit_batch(junk);
+    let grew = t.node.admission_executions() - before;
+    assert!(grew <= 2_048, "admission ran {grew} transactions for junk");
+    assert!(
+        results.iter().all(|r| matches!(
+            r,
+            Err(SubmitError::Rejected(
+                tensorchain_ledger::TxError::BadNonce { .. }
+            ))
+        )),
+        "{:?}",
+        &results[..2]
+    );
+
+    // Bob: an AddStake and 10 transfers queued; the next AddStake replays the 11 once, the one
+    // after it executes once.
+    t.node.admit(stake(&bob, 0, RAO_PER_TAO)).unwrap();
+    for n in 1..11 {
+        t.node.admit(t.transfer(&bob, to, 1, n)).unwrap();
+    }
+    let mut costs = Vec::new();
+    for n in 11..14 {
+        let before = t.node.admission_executions();
+        t.node.admit(stake(&bob, n, RAO_PER_TAO)).unwrap();
+        costs.push(t.node.admission_executions() - before);
+    }
+    assert_eq!(costs, vec![12, 1, 1]);
+}
