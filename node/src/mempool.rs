@@ -13,7 +13,7 @@
 //! kept until the next block, so each later transaction of the signer executes once. A signer
 //! holds at most `MAX_OTHERS_PER_SIGNER` calls other than transfers.
 //!
-//! Priority is fee per encoded byte. Fees are fixed by the chain spec per kind of call (a
+//! Priority is fee per encoded byte, lengths below `PRIORITY_MIN_LEN` counted as that. Fees are fixed by the chain spec per kind of call (a
 //! transfer pays `fees.transfer` whatever its size), so this ranks kinds of call by what they pay
 //! for the room they take, and smaller transactions of a kind above larger ones; nobody can bid.
 //! Free calls (weights, axons: fee 0, signed by hotkeys) are the lowest, at most
@@ -54,8 +54,14 @@ fn priority(vtx: &VerifiedTx) -> u128 {
     if matches!(stx.tx.call, Call::ReportEquivocation { .. }) {
         return u128::MAX;
     }
-    (u128::from(stx.tx.fee) << 32) / vtx.encoded_len().max(1) as u128
+    (u128::from(stx.tx.fee) << 32) / vtx.encoded_len().max(PRIORITY_MIN_LEN) as u128
 }
+
+/// The least length priority divides by: a transfer is about 160 bytes and other ordinary
+/// calls (an unstake's 33 bytes of call) are shorter, so equal fees tie rather than a shorter
+/// call outranking and evicting transfers; only longer calls (a subnet registration with a long
+/// identity, about 230 bytes) rank lower.
+const PRIORITY_MIN_LEN: usize = 200;
 
 /// What transactions did to their signer's account (the nonce aside).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -297,6 +297,10 @@ impl Node {
         let block = executed.block.clone();
         let mut done = executed.tx_hashes.clone();
         let parent_time = self.ledger.head().time_ms;
+        // The pool's lock is held from the commit to the prune: an admission in between would
+        // find its signer's queue holding transactions the new head already counts (its delta
+        // applied twice over the committed account).
+        let mut pool = self.mempool.lock().expect("mempool lock");
         self.ledger.commit_block_durably(executed, commit, synced)?;
 
         for (hash, err) in rejected {
@@ -304,11 +308,8 @@ impl Node {
             done.push(*hash);
         }
         let signers = block.txs.iter().map(|t| t.tx.signer);
-        let orphaned =
-            self.mempool
-                .lock()
-                .expect("mempool lock")
-                .prune(&done, signers, &self.ledger);
+        let orphaned = pool.prune(&done, signers, &self.ledger);
+        drop(pool);
         for hash in orphaned {
             self.remember_failure(
                 hash,
@@ -469,6 +470,22 @@ mod tests {
             }]
         );
         assert_eq!(event.tx_hashes.len(), 2);
+    }
+
+    /// Fees are fixed per call, so a 33-byte call would pay more per byte than a transfer and
+    /// evict it from a full pool; lengths are floored at `PRIORITY_MIN_LEN`, so they tie.
+    #[test]
+    fn a_short_call_does_not_evict_transfers_from_a_full_pool() {
+        let node = node();
+        *node.mempool.lock().unwrap() = Mempool::new(2, 8);
+        node.admit(transfer(&node, "alice", 0)).unwrap();
+        node.admit(transfer(&node, "bob", 0)).unwrap();
+        let unstake = Call::RemoveAllStake {
+            hotkey: dev_hotkey("alice").account(),
+        };
+        let short = sign(&node, &dev_coldkey("charlie"), 0, unstake);
+        let got = node.admit(short);
+        assert!(matches!(got, Err(SubmitError::MempoolFull(2))), "{got:?}");
     }
 
     /// A transaction that would not apply when the block is built is reported `failed` with its
