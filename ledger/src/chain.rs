@@ -364,6 +364,8 @@ impl Ledger {
             });
             match applied {
                 Ok(ev) => {
+                    // Kept: a re-proposal or the validation of this block finds it verified.
+                    self.verified.insert_all([hash]);
                     size += len;
                     events.push(ev);
                     txs.push(stx);
@@ -446,6 +448,7 @@ impl Ledger {
             .check_all(&block.txs, &self.params, &self.domain);
         let mut view = self.view();
         let mut events = Vec::new();
+        let mut hashes = Vec::with_capacity(block.txs.len());
         for (i, (stx, (hash, _, stateless))) in block.txs.iter().zip(checked).enumerate() {
             let ev = stateless
                 .and_then(|()| {
@@ -460,7 +463,10 @@ impl Ledger {
                 })
                 .map_err(|e| invalid(format!("tx {i} ({hash}): {e}")))?;
             events.push(ev);
+            hashes.push(hash);
         }
+        // A valid block's transactions: a later round re-proposing it finds them verified.
+        self.verified.insert_all(hashes);
         let executed = self.seal(
             view,
             block.txs.clone(),

@@ -85,7 +85,7 @@ impl SigCache {
         self.verifications.load(Ordering::Relaxed)
     }
 
-    fn insert_all(&self, hashes: impl IntoIterator<Item = Hash>) {
+    pub(crate) fn insert_all(&self, hashes: impl IntoIterator<Item = Hash>) {
         let mut g = self.generations.lock().expect("signature cache lock");
         for hash in hashes {
             if g[1].contains(&hash) {
@@ -98,6 +98,13 @@ impl SigCache {
         }
     }
 
+    /// Caches a transaction this node keeps: admitted to its pool, or executed in a block. Only
+    /// these go in, not every transaction whose signature verified, so junk that verifies but is
+    /// refused (a stale nonce, no balance) cannot flush what the pool holds.
+    pub fn remember(&self, vtx: &VerifiedTx) {
+        self.insert_all([vtx.hash]);
+    }
+
     /// Drops hashes that will not be checked again (their block is committed).
     pub fn forget(&self, hashes: &[Hash]) {
         let mut g = self.generations.lock().expect("signature cache lock");
@@ -108,8 +115,9 @@ impl SigCache {
     }
 
     /// The stateless checks of each transaction, in parallel on rayon's pool (inline for one),
-    /// the signature skipped for hashes in the cache; the hashes that verified are added. Each
-    /// result comes with the transaction's hash and encoded size, in the order given.
+    /// the signature skipped for hashes in the cache. Nothing is added: callers cache what they
+    /// keep (`remember`, or the block's transactions once executed). Each result comes with the
+    /// transaction's hash and encoded size, in the order given.
     pub fn check_all(
         &self,
         txs: &[SignedTx],
@@ -151,12 +159,6 @@ impl SigCache {
         } else {
             pairs.map(check).collect()
         };
-        let fresh = results
-            .iter()
-            .zip(&known)
-            .filter(|((_, _, r), hit)| r.is_ok() && !**hit)
-            .map(|((h, _, _), _)| *h);
-        self.insert_all(fresh);
         results
     }
 

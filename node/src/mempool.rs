@@ -338,6 +338,8 @@ impl Mempool {
             None
         };
         let delta = self.execute(&vtx, ledger)?;
+        // Cached only now it is kept, so refused junk never flushes the cache.
+        ledger.verified().remember(&vtx);
         let evicted = victim.map(|v| self.evict_tail(&v));
         self.insert(
             signer,
