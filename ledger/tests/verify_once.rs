@@ -122,3 +122,50 @@ fn verified_junk_does_not_flush_a_pooled_transactions_signature() {
         "the pooled tx is still cached"
     );
 }
+
+/// Block building never waits behind admission: transactions the node verified hand no work to
+/// any thread pool (counted), and admission verifies on its own pool, so with every thread of
+/// that pool busy a block of unverified transactions is still built (on the global pool).
+#[test]
+fn block_building_never_queues_behind_admission_verification() {
+    let c = open();
+    let cache = c.ledger.verified();
+    let txs = transfers(&c, 8);
+    for vtx in c.ledger.verify_txs(txs.clone()) {
+        cache.remember(&vtx.unwrap());
+    }
+    let runs = cache.parallel_runs();
+    let built = build(&c, txs);
+    assert_eq!(built.executed.block.txs.len(), 8);
+    assert_eq!(
+        cache.parallel_runs(),
+        runs,
+        "all cached: nothing sent to a pool"
+    );
+
+    // Every admission thread blocked until the test lets go.
+    let pool = cache.admission_pool().expect("an admission pool");
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let blocked = Arc::new(std::sync::Mutex::new(blocked));
+    for _ in 0..pool.current_num_threads() {
+        let blocked = blocked.clone();
+        pool.spawn(move || {
+            let _ = blocked.lock().unwrap().recv();
+        });
+    }
+    let other = open();
+    let fresh = transfers(&other, 8);
+    let (done, built) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            done.send(build(&other, fresh).executed.block.txs.len())
+                .unwrap()
+        });
+        // A bound only so a regression fails instead of hanging: it takes milliseconds.
+        let got = built.recv_timeout(std::time::Duration::from_secs(10));
+        for _ in 0..pool.current_num_threads() {
+            let _ = release.send(());
+        }
+        assert_eq!(got, Ok(8), "built while admission's pool was busy");
+    });
+}
