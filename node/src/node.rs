@@ -44,7 +44,7 @@ pub struct Node {
     failures: Mutex<(HashMap<Hash, TxStatus>, VecDeque<Hash>)>,
     /// Fates recorded since the last block's event (at most `MAX_REMEMBERED_FAILURES`).
     fates: Mutex<Vec<TxFate>>,
-    /// Transactions in `admit_batch`'s stateless checks now (at most `MAX_VERIFYING`).
+    /// REST transactions in `admit_batch`'s stateless checks now (at most `MAX_VERIFYING`).
     verifying: AtomicUsize,
     events: broadcast::Sender<BlockEvent>,
     metrics: Arc<Metrics>,
@@ -166,9 +166,12 @@ impl Node {
         }
     }
 
-    /// Queues a transaction without gossiping it (it came from the network, which forwards it).
+    /// Queues a transaction without gossiping it: one that came from the network (which forwards
+    /// it) or that the node made (equivocation evidence). It takes none of the verify slots REST
+    /// submissions share, so a REST flood cannot keep gossip or evidence out; the machine admits
+    /// these one at a time, which bounds them.
     pub fn admit(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
-        self.admit_batch(vec![tx])
+        self.admit_checked(vec![tx])
             .pop()
             .expect("one result per transaction")
     }
@@ -177,14 +180,20 @@ impl Node {
     /// checks (signatures with `verify_strict`) of the whole batch on every core, outside any
     /// lock; then each admitted in order, O(1) per transaction, the pool's lock taken per chunk
     /// of `ADMIT_CHUNK`.
-    /// `Overloaded` for every one when `MAX_VERIFYING` transactions are already being checked.
-    /// Blocks the calling thread: call it from a blocking context, never an async worker. REST
-    /// submissions and gossiped batches both come here.
+    /// `Overloaded` for every one when `MAX_VERIFYING` REST transactions are already being
+    /// checked. Blocks the calling thread: call it from a blocking context, never an async
+    /// worker. REST submissions come here; gossip and the node's own evidence use `admit`.
     pub fn admit_batch(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
         let n = txs.len();
         let Some(_slots) = VerifySlots::take(&self.verifying, n) else {
             return vec![Err(SubmitError::Overloaded); n];
         };
+        self.admit_checked(txs)
+    }
+
+    /// The stateless checks of `txs`, then each admitted in order (`admit_batch` without slots).
+    fn admit_checked(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
+        let n = txs.len();
         let verified = self.ledger.verify_txs(txs);
         let mut evicted = Vec::new();
         let mut results = Vec::with_capacity(n);
@@ -435,6 +444,22 @@ mod tests {
         // The places are given back: the same batch now gets in.
         assert!(node.admit_batch(batch).iter().all(|r| r.is_ok()));
         assert_eq!(node.verifying.load(Ordering::Acquire), 0);
+    }
+
+    /// Every REST verify slot taken: what the machine admits (a gossiped transaction, the
+    /// node's own equivocation report, both through `admit`) still gets in.
+    #[test]
+    fn gossip_and_evidence_get_in_while_rest_holds_every_verify_slot() {
+        let node = node();
+        let _busy = VerifySlots::take(&node.verifying, MAX_VERIFYING).unwrap();
+        let rest = node.admit_batch(vec![transfer(&node, "alice", 0)]);
+        assert!(
+            matches!(rest[..], [Err(SubmitError::Overloaded)]),
+            "{rest:?}"
+        );
+        node.admit(transfer(&node, "bob", 0))
+            .expect("the machine's own path needs no REST slot");
+        assert_eq!(node.mempool_len(), 1);
     }
 
     /// Priority is fee per byte, and devnet fees are all the same: a subnet registration with a

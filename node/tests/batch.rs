@@ -362,3 +362,41 @@ fn junk_behind_a_paid_queue_is_refused_before_any_replay() {
     }
     assert_eq!(costs, vec![12, 1, 1]);
 }
+
+/// A batch costs one unit per transaction (at least the 10 of a heavy route), not 10 for 1,024
+/// signatures: with a budget of 100 a second, the first full batch spends it all and the second
+/// in the same second is refused 429 before anything of it is verified.
+#[tokio::test]
+async fn a_batch_is_charged_per_transaction() {
+    let t = setup();
+    let config = tensorchain_rpc::RpcConfig {
+        rate_limit_per_client: 100,
+        rate_limit_global: 0,
+        limit_loopback: true,
+        ..tensorchain_rpc::RpcConfig::default()
+    };
+    let router =
+        tensorchain_rpc::router_with(t.node.clone(), Arc::new(Metrics::new()), &config).unwrap();
+    let to = dev_coldkey("ferdie").account();
+    let txs: Vec<SignedTx> = (0..1_024)
+        .map(|n| t.transfer(&dev_coldkey("alice"), to, 1, n))
+        .collect();
+    let body = batch_json(&txs);
+    let post = || {
+        Request::post("/v1/txs/batch")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let (first, _, v) = respond(&router, post()).await;
+    assert_eq!(first, StatusCode::OK, "{v}");
+    let verified = t.node.ledger().verified().verifications();
+    let (second, headers, v) = respond(&router, post()).await;
+    assert_eq!(
+        (second, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{v}"
+    );
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(t.node.ledger().verified().verifications(), verified);
+}
