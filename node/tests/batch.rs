@@ -400,3 +400,23 @@ async fn a_batch_is_charged_per_transaction() {
     assert!(headers.contains_key("retry-after"));
     assert_eq!(t.node.ledger().verified().verifications(), verified);
 }
+
+/// A megabyte of empty strings (about 350,000 elements) is refused as too many, counted
+/// without keeping more than a full batch (`BoundedTxs`).
+#[tokio::test]
+async fn a_megabyte_of_empty_elements_is_too_many_txs() {
+    let t = setup();
+    let n = (tensorchain_rpc::routes::txs::MAX_BATCH_BODY_BYTES - 16) / 3;
+    let body = format!("{{\"txs\":[{}]}}", vec!["\"\""; n].join(","));
+    assert!(body.len() <= tensorchain_rpc::routes::txs::MAX_BATCH_BODY_BYTES);
+    let (status, v) = post_batch(&t, "application/json", body.into_bytes()).await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::BAD_REQUEST, "too_many_txs"),
+        "{v}"
+    );
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&n.to_string()));
+}

@@ -84,8 +84,51 @@ pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     /// Up to 1,024 borsh-encoded `SignedTx`s, each as 0x-prefixed hex (signed as for `/v1/txs`).
-    #[schema(max_items = 1024)]
-    pub txs: Vec<String>,
+    #[schema(value_type = Vec<String>, max_items = 1024)]
+    pub txs: BoundedTxs,
+}
+
+/// The `txs` array as read: the first `MAX_BATCH_TXS` kept, any more only counted (skipped
+/// without allocating), so a megabyte of tiny elements costs no more memory than a full batch.
+pub struct BoundedTxs {
+    pub kept: Vec<String>,
+    /// Elements in the array, kept or not.
+    pub total: usize,
+}
+
+impl<'de> Deserialize<'de> for BoundedTxs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Elements;
+        impl<'de> serde::de::Visitor<'de> for Elements {
+            type Value = BoundedTxs;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of hex strings")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<BoundedTxs, A::Error> {
+                let mut kept = Vec::new();
+                while kept.len() < MAX_BATCH_TXS {
+                    match seq.next_element::<String>()? {
+                        Some(t) => kept.push(t),
+                        None => {
+                            let total = kept.len();
+                            return Ok(BoundedTxs { kept, total });
+                        }
+                    }
+                }
+                let mut total = kept.len();
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    total += 1;
+                }
+                Ok(BoundedTxs { kept, total })
+            }
+        }
+        d.deserialize_seq(Elements)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -144,12 +187,13 @@ fn decode_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<SignedTx>, ApiEr
             "send {\"txs\": [\"0x…\", …]} with Content-Type: application/json",
         )
     })?;
-    if batch.txs.len() > MAX_BATCH_TXS {
-        return Err(too_many_txs(batch.txs.len()));
+    if batch.txs.total > MAX_BATCH_TXS {
+        return Err(too_many_txs(batch.txs.total));
     }
     let hint = "send {\"txs\": [\"0x<hex of borsh(SignedTx)>\", …]}";
     batch
         .txs
+        .kept
         .iter()
         .enumerate()
         .map(|(i, t)| decode_hex_tx(t, &format!("txs[{i}]"), hint))
@@ -332,4 +376,22 @@ pub async fn status(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A megabyte of empty strings: counted, but only a full batch's worth kept.
+    #[test]
+    fn a_batch_array_keeps_at_most_a_full_batch() {
+        let n = 340_000;
+        let body = format!("{{\"txs\": [{}]}}", vec!["\"\""; n].join(","));
+        let batch: BatchBody = serde_json::from_str(&body).unwrap();
+        assert_eq!(batch.txs.total, n);
+        assert_eq!(batch.txs.kept.len(), MAX_BATCH_TXS);
+        assert!(batch.txs.kept.capacity() <= 2 * MAX_BATCH_TXS);
+        let err = decode_batch(&HeaderMap::new(), body.as_bytes()).unwrap_err();
+        assert_eq!(err.code, "too_many_txs");
+    }
 }
