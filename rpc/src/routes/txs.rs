@@ -343,6 +343,9 @@ pub async fn status(
     let hash = parse_hash(&hash)?;
     read(&st, move |api| {
         let ledger = api.ledger();
+        // The pool first, then the chain: a transaction committed (and so pruned from the pool)
+        // between the two reads is found in the chain; the other order missed it.
+        let local = api.local_tx_status(&hash);
         if let Some((height, index)) = ledger.tx_location(&hash)? {
             let block = ledger.block(height)?;
             let at = index as usize;
@@ -361,7 +364,7 @@ pub async fn status(
                 time_ms: block.map(|(b, _)| b.header.time_ms),
             });
         }
-        let status = api.local_tx_status(&hash).ok_or_else(|| {
+        let status = local.ok_or_else(|| {
             ApiError::not_found(
                 "tx_not_found",
                 format!("no transaction {hash} is known to this node"),
