@@ -420,3 +420,38 @@ async fn a_megabyte_of_empty_elements_is_too_many_txs() {
         .unwrap()
         .contains(&n.to_string()));
 }
+
+/// A signer holds at most 16 calls other than transfers (each may run on its replayed queue);
+/// transfers still get in behind them.
+#[test]
+fn a_signer_holds_at_most_sixteen_non_transfers() {
+    let t = setup();
+    let alice = dev_coldkey("alice");
+    let hotkey = dev_hotkey("alice").account();
+    for n in 0..16 {
+        let stake = t.sign(
+            &alice,
+            n,
+            Call::AddStake {
+                hotkey,
+                amount: RAO_PER_TAO,
+            },
+        );
+        t.node.admit(stake).unwrap();
+    }
+    let more = t.sign(
+        &alice,
+        16,
+        Call::AddStake {
+            hotkey,
+            amount: RAO_PER_TAO,
+        },
+    );
+    let got = t.node.admit(more);
+    assert!(
+        matches!(got, Err(SubmitError::TooManyPending(16))),
+        "{got:?}"
+    );
+    let to = dev_coldkey("ferdie").account();
+    t.node.admit(t.transfer(&alice, to, 1, 16)).unwrap();
+}
