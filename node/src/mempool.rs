@@ -57,10 +57,10 @@ fn priority(vtx: &VerifiedTx) -> u128 {
     (u128::from(stx.tx.fee) << 32) / vtx.encoded_len().max(PRIORITY_MIN_LEN) as u128
 }
 
-/// The least length priority divides by: a transfer is about 160 bytes and other ordinary
+/// The least length priority divides by: a transfer is under 200 bytes and other ordinary
 /// calls (an unstake's 33 bytes of call) are shorter, so equal fees tie rather than a shorter
 /// call outranking and evicting transfers; only longer calls (a subnet registration with a long
-/// identity, about 230 bytes) rank lower.
+/// identity, over 200 bytes) rank lower.
 const PRIORITY_MIN_LEN: usize = 200;
 
 /// What transactions did to their signer's account (the nonce aside).
