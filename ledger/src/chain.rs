@@ -179,6 +179,11 @@ impl Ledger {
         StateView::new(self.store.clone())
     }
 
+    /// A view of the committed state with `changes` written on top (`StateView::with_changes`).
+    pub fn view_with(&self, changes: crate::view::Changes) -> StateView {
+        StateView::with_changes(self.store.clone(), changes)
+    }
+
     pub fn state_root(&self) -> Result<Hash, StoreError> {
         let height = self.head().height;
         tree::root_at(self.store.as_ref(), height)?
@@ -360,6 +365,8 @@ impl Ledger {
             });
             match applied {
                 Ok(ev) => {
+                    // Kept: a re-proposal or the validation of this block finds it verified.
+                    self.verified.insert_all([hash]);
                     size += len;
                     events.push(ev);
                     txs.push(stx);
@@ -442,6 +449,7 @@ impl Ledger {
             .check_all(&block.txs, &self.params, &self.domain);
         let mut view = self.view();
         let mut events = Vec::new();
+        let mut hashes = Vec::with_capacity(block.txs.len());
         for (i, (stx, (hash, _, stateless))) in block.txs.iter().zip(checked).enumerate() {
             let ev = stateless
                 .and_then(|()| {
@@ -456,7 +464,10 @@ impl Ledger {
                 })
                 .map_err(|e| invalid(format!("tx {i} ({hash}): {e}")))?;
             events.push(ev);
+            hashes.push(hash);
         }
+        // A valid block's transactions: a later round re-proposing it finds them verified.
+        self.verified.insert_all(hashes);
         let executed = self.seal(
             view,
             block.txs.clone(),

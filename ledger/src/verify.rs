@@ -3,7 +3,9 @@
 //! signature verified here lets block building, proposal validation and sync skip transactions
 //! this node already checked (at admission, say). A transaction's hash covers its signature, so a
 //! hit proves these very bytes verified; anything not in the cache is verified, in parallel,
-//! before the sequential execution pass. ed25519 batch verification is not used: it accepts
+//! before the sequential execution pass. Admission verifies on its own thread pool, so REST
+//! floods never queue in front of consensus on rayon's global pool; only what the node keeps
+//! (pool admissions, executed blocks) enters the cache. ed25519 batch verification is not used: it accepts
 //! signatures `verify_strict` refuses, and every node must accept exactly the same set.
 
 use crate::execute::{check_stateless_given, TxError};
@@ -11,7 +13,7 @@ use crate::state::ChainParams;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use tensorchain_primitives::{Hash, SignedTx, SigningDomain};
 
 /// Hashes the cache holds at most: well above a full mempool and a few blocks of transactions
@@ -55,6 +57,9 @@ pub struct SigCache {
     half: usize,
     /// `verify_strict` calls made through this cache (tests count them).
     verifications: AtomicU64,
+    /// Batches of misses verified on a thread pool (tests count them).
+    parallel_runs: AtomicU64,
+    admission: OnceLock<Option<rayon::ThreadPool>>,
 }
 
 impl SigCache {
@@ -63,6 +68,8 @@ impl SigCache {
             generations: Mutex::new([HashSet::new(), HashSet::new()]),
             half: (capacity / 2).max(1),
             verifications: AtomicU64::new(0),
+            parallel_runs: AtomicU64::new(0),
+            admission: OnceLock::new(),
         }
     }
 
@@ -85,7 +92,7 @@ impl SigCache {
         self.verifications.load(Ordering::Relaxed)
     }
 
-    fn insert_all(&self, hashes: impl IntoIterator<Item = Hash>) {
+    pub(crate) fn insert_all(&self, hashes: impl IntoIterator<Item = Hash>) {
         let mut g = self.generations.lock().expect("signature cache lock");
         for hash in hashes {
             if g[1].contains(&hash) {
@@ -98,6 +105,13 @@ impl SigCache {
         }
     }
 
+    /// Caches a transaction this node keeps: admitted to its pool, or executed in a block. Only
+    /// these go in, not every transaction whose signature verified, so junk that verifies but is
+    /// refused (a stale nonce, no balance) cannot flush what the pool holds.
+    pub fn remember(&self, vtx: &VerifiedTx) {
+        self.insert_all([vtx.hash]);
+    }
+
     /// Drops hashes that will not be checked again (their block is committed).
     pub fn forget(&self, hashes: &[Hash]) {
         let mut g = self.generations.lock().expect("signature cache lock");
@@ -107,68 +121,93 @@ impl SigCache {
         }
     }
 
-    /// The stateless checks of each transaction, in parallel on rayon's pool (inline for one),
-    /// the signature skipped for hashes in the cache; the hashes that verified are added. Each
-    /// result comes with the transaction's hash and encoded size, in the order given.
+    /// The stateless checks of each transaction, the signature skipped for hashes in the cache.
+    /// Hashing and cache lookups are sequential (a blake3 of a few hundred bytes each), and only
+    /// the misses' signatures run in parallel, on the pool of the calling thread (rayon's global
+    /// one for block building and validation; admission has its own, see `verify_all`): a block
+    /// of transactions this node verified submits no work to any pool, so it never waits
+    /// behind other work there. Nothing is cached: callers cache what they keep (`remember`, or
+    /// a block's transactions once executed). Each result comes with the transaction's hash and
+    /// encoded size, in the order given.
     pub fn check_all(
         &self,
         txs: &[SignedTx],
         params: &ChainParams,
         domain: &SigningDomain,
     ) -> Vec<(Hash, usize, Result<(), TxError>)> {
-        let encode = |stx: &SignedTx| {
-            let bytes = stx.to_bytes();
-            (Hash::digest(&bytes), bytes.len())
-        };
-        let parallel = txs.len() > 1;
-        let ids: Vec<(Hash, usize)> = if parallel {
-            txs.par_iter().map(encode).collect()
-        } else {
-            txs.iter().map(encode).collect()
-        };
+        let ids: Vec<(Hash, usize)> = txs
+            .iter()
+            .map(|stx| {
+                let bytes = stx.to_bytes();
+                (Hash::digest(&bytes), bytes.len())
+            })
+            .collect();
         let known: Vec<bool> = {
             let g = self.generations.lock().expect("signature cache lock");
             ids.iter()
                 .map(|(h, _)| g[0].contains(h) || g[1].contains(h))
                 .collect()
         };
-        let check = |(stx, (&(hash, len), &hit)): (&SignedTx, (&(Hash, usize), &bool))| {
-            let verified = check_stateless_given(stx, params, len, || {
-                if hit {
+        let check = |i: usize| {
+            check_stateless_given(&txs[i], params, ids[i].1, || {
+                if known[i] {
                     return Ok(());
                 }
                 self.verifications.fetch_add(1, Ordering::Relaxed);
-                stx.verify_signature(domain)
-            });
-            (hash, len, verified)
+                txs[i].verify_signature(domain)
+            })
         };
-        let pairs = txs.iter().zip(ids.iter().zip(known.iter()));
-        let results: Vec<(Hash, usize, Result<(), TxError>)> = if parallel {
-            txs.par_iter()
-                .zip(ids.par_iter().zip(known.par_iter()))
-                .map(check)
-                .collect()
-        } else {
-            pairs.map(check).collect()
-        };
-        let fresh = results
-            .iter()
-            .zip(&known)
-            .filter(|((_, _, r), hit)| r.is_ok() && !**hit)
-            .map(|((h, _, _), _)| *h);
-        self.insert_all(fresh);
-        results
+        let misses: Vec<usize> = (0..txs.len()).filter(|&i| !known[i]).collect();
+        let mut verified: Vec<Option<Result<(), TxError>>> = vec![None; txs.len()];
+        if misses.len() > 1 {
+            self.parallel_runs.fetch_add(1, Ordering::Relaxed);
+            let done: Vec<(usize, Result<(), TxError>)> =
+                misses.par_iter().map(|&i| (i, check(i))).collect();
+            for (i, r) in done {
+                verified[i] = Some(r);
+            }
+        }
+        verified
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| (ids[i].0, ids[i].1, r.unwrap_or_else(|| check(i))))
+            .collect()
     }
 
-    /// `check_all`, keeping each transaction that passed as a `VerifiedTx`; a failure comes
-    /// with the transaction's hash.
+    /// Batches of signatures handed to a thread pool so far (tests count them).
+    pub fn parallel_runs(&self) -> u64 {
+        self.parallel_runs.load(Ordering::Relaxed)
+    }
+
+    /// The pool admission verifies on: its own threads (as many as cores), so a flood of REST
+    /// submissions queues there and never in front of block building or validation on rayon's
+    /// global pool. `None` if its threads could not be started (admission then uses the global
+    /// pool).
+    pub fn admission_pool(&self) -> Option<&rayon::ThreadPool> {
+        self.admission
+            .get_or_init(|| {
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("admission-verify-{i}"))
+                    .build()
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// `check_all` on the admission pool, keeping each transaction that passed as a
+    /// `VerifiedTx`; a failure comes with the transaction's hash.
     pub fn verify_all(
         &self,
         txs: Vec<SignedTx>,
         params: &ChainParams,
         domain: &SigningDomain,
     ) -> Vec<Result<VerifiedTx, (Hash, TxError)>> {
-        let checked = self.check_all(&txs, params, domain);
+        let checked = match self.admission_pool() {
+            Some(pool) => pool.install(|| self.check_all(&txs, params, domain)),
+            None => self.check_all(&txs, params, domain),
+        };
         txs.into_iter()
             .zip(checked)
             .map(|(stx, (hash, len, r))| match r {

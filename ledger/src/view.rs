@@ -25,6 +25,16 @@ impl StateView {
         }
     }
 
+    /// A view of the store with `changes` (a view's `into_changes`) already written: the
+    /// mempool keeps what a signer's queued transactions wrote, to run the next one on top.
+    pub fn with_changes(store: Arc<dyn Store>, changes: Changes) -> StateView {
+        StateView {
+            store,
+            block: changes,
+            tx: Changes::new(),
+        }
+    }
+
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.tx.get(key).or_else(|| self.block.get(key)) {
             return Ok(v.clone());

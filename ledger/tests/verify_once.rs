@@ -38,7 +38,10 @@ fn admission_building_validation_and_sync_verify_each_signature_once_per_node() 
     let txs = transfers(&leader, 8);
     // Admission on the leader checks each signature once.
     let admitted = leader.ledger.verify_txs(txs.clone());
-    assert!(admitted.iter().all(|r| r.is_ok()));
+    // The pool caches each it admits.
+    for vtx in &admitted {
+        leader.ledger.verified().remember(vtx.as_ref().unwrap());
+    }
     assert_eq!(verifications(&leader), 8);
     // Building the block and validating it again (a re-proposal) verify nothing more.
     let built = build(&leader, txs);
@@ -71,7 +74,8 @@ fn the_cache_never_lets_an_unverified_signature_into_a_block() {
     // Both nodes have verified the good transaction; the forged copy differs only in its
     // signature, so its hash differs too: never a cache hit.
     for c in [&leader, &follower] {
-        assert!(c.ledger.verify_txs(vec![good.clone()])[0].is_ok());
+        let vtx = c.ledger.verify_txs(vec![good.clone()]).remove(0).unwrap();
+        c.ledger.verified().remember(&vtx);
         assert!(c.ledger.verified().contains(&good.hash()));
         assert!(!c.ledger.verified().contains(&forged.hash()));
     }
@@ -94,4 +98,74 @@ fn the_cache_never_lets_an_unverified_signature_into_a_block() {
     }
     assert_eq!(verifications(&follower), before + 1, "it was verified");
     assert!(!follower.ledger.verified().contains(&forged.hash()));
+}
+
+/// Transactions whose signature verifies but that nobody keeps (refused by the pool for a nonce
+/// far ahead, say) do not flush the cache: only what the pool admits or a block executes goes in.
+#[test]
+fn verified_junk_does_not_flush_a_pooled_transactions_signature() {
+    let c = open();
+    let cache = tensorchain_ledger::SigCache::new(4);
+    let (params, domain) = (c.ledger.params(), c.ledger.signing_domain());
+    let txs = transfers(&c, 17);
+    let pooled = cache
+        .verify_all(vec![txs[0].clone()], params, domain)
+        .pop()
+        .unwrap()
+        .unwrap();
+    cache.remember(&pooled);
+    let junk = cache.verify_all(txs[1..].to_vec(), params, domain);
+    assert!(junk.iter().all(|r| r.is_ok()));
+    assert_eq!(cache.verifications(), 17);
+    assert!(
+        cache.contains(&pooled.hash()),
+        "the pooled tx is still cached"
+    );
+}
+
+/// Block building never waits behind admission: transactions the node verified hand no work to
+/// any thread pool (counted), and admission verifies on its own pool, so with every thread of
+/// that pool busy a block of unverified transactions is still built (on the global pool).
+#[test]
+fn block_building_never_queues_behind_admission_verification() {
+    let c = open();
+    let cache = c.ledger.verified();
+    let txs = transfers(&c, 8);
+    for vtx in c.ledger.verify_txs(txs.clone()) {
+        cache.remember(&vtx.unwrap());
+    }
+    let runs = cache.parallel_runs();
+    let built = build(&c, txs);
+    assert_eq!(built.executed.block.txs.len(), 8);
+    assert_eq!(
+        cache.parallel_runs(),
+        runs,
+        "all cached: nothing sent to a pool"
+    );
+
+    // Every admission thread blocked until the test lets go.
+    let pool = cache.admission_pool().expect("an admission pool");
+    let (release, blocked) = std::sync::mpsc::channel::<()>();
+    let blocked = Arc::new(std::sync::Mutex::new(blocked));
+    for _ in 0..pool.current_num_threads() {
+        let blocked = blocked.clone();
+        pool.spawn(move || {
+            let _ = blocked.lock().unwrap().recv();
+        });
+    }
+    let other = open();
+    let fresh = transfers(&other, 8);
+    let (done, built) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            done.send(build(&other, fresh).executed.block.txs.len())
+                .unwrap()
+        });
+        // A bound only so a regression fails instead of hanging: it takes milliseconds.
+        let got = built.recv_timeout(std::time::Duration::from_secs(10));
+        for _ in 0..pool.current_num_threads() {
+            let _ = release.send(());
+        }
+        assert_eq!(got, Ok(8), "built while admission's pool was busy");
+    });
 }

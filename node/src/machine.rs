@@ -25,7 +25,7 @@ use tensorchain_consensus::{
 use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
 use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SigningDomain, Tx};
-use tensorchain_rpc::NodeApi;
+use tensorchain_rpc::{NodeApi, SubmitError};
 
 /// How far a proposal's timestamp may run ahead of this node's clock.
 const MAX_CLOCK_DRIFT_MS: u64 = 5_000;
@@ -159,7 +159,14 @@ pub struct NodeMachine<W: Wal> {
     round_values: BTreeMap<(u64, u32), Hash>,
     /// Effects of the input being handled.
     effects: Vec<Effect>,
+    /// Equivocations whose report this node could not queue yet (a full pool, say), retried
+    /// after each block (at most `MAX_UNREPORTED`).
+    unreported: Vec<Evidence>,
 }
+
+/// Equivocation reports kept for a retry: one per validator of a small set is plenty, and the
+/// core reports each equivocation it sees once.
+const MAX_UNREPORTED: usize = 16;
 
 impl<W: Wal> NodeMachine<W> {
     /// A machine over `node`'s ledger and mempool, logging to `wal`. Nothing happens until
@@ -198,6 +205,7 @@ impl<W: Wal> NodeMachine<W> {
             member_sets: BTreeMap::new(),
             round_values: BTreeMap::new(),
             effects: Vec::new(),
+            unreported: Vec::new(),
         }
     }
 
@@ -663,11 +671,15 @@ impl<W: Wal> NodeMachine<W> {
         self.blocks.clear();
         self.executed.clear();
         self.propose_at = None;
+        for e in std::mem::take(&mut self.unreported) {
+            self.report_evidence(e);
+        }
     }
 
     fn report_evidence(&mut self, e: Evidence) {
         tracing::warn!(validator = %e.first.validator, height = e.first.vote.height, "equivocation seen");
         let Some(key) = &self.key else { return };
+        let e_kept = e.clone();
         let evidence = DoubleSign {
             validator: e.first.validator,
             first: e.first.vote,
@@ -686,9 +698,19 @@ impl<W: Wal> NodeMachine<W> {
         };
         let stx = tx.sign(key, &self.domain);
         let bytes = borsh::to_vec(&stx).expect("borsh");
+        // `admit` takes none of the REST verify slots: a REST flood cannot keep it out.
         match self.node.admit(stx) {
             Ok(_) => self.effects.push(Effect::PublishTx(bytes)),
-            Err(e) => tracing::debug!(error = %e, "evidence not queued"),
+            // Already on its way, or refused by the ledger (reported already, too old): final.
+            Err(e @ (SubmitError::AlreadyKnown(_) | SubmitError::Rejected(_))) => {
+                tracing::debug!(error = %e, "evidence not queued")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "evidence not queued yet; retried after the next block");
+                if self.unreported.len() < MAX_UNREPORTED {
+                    self.unreported.push(e_kept);
+                }
+            }
         }
     }
 

@@ -3,14 +3,17 @@
 //! stateless checks (signature included) ran before, outside the pool's lock.
 //!
 //! Admission is O(1) in the signer's queue: the pool keeps what each signer's queued transactions
-//! did to its account (free, staked, unbonding; the nonce is the queue's end), and runs the new
-//! transaction once against the head state with the signer's account set to that. Only a
-//! transaction other than a transfer, behind a queued one other than a transfer (stake added
-//! then removed, a subnet registered then configured), replays the signer's queue first (no
-//! signature checks; at most `max_per_signer` executions), since such calls read state beyond
-//! the account.
+//! did to its account (free, staked, unbonding; the nonce is the queue's end). The nonce (the
+//! queue's next) and the free balance are checked against that first, so junk is refused before
+//! anything runs; then the new transaction runs once against the head state with the signer's
+//! account set to that. A transaction other than a transfer, behind a queued one other than a
+//! transfer (stake added then removed, a subnet registered then configured), runs on the
+//! signer's replayed queue instead, since such calls read state beyond the account: the queue is
+//! replayed once (no signature checks; at most `max_per_signer` executions) and what it wrote is
+//! kept until the next block, so each later transaction of the signer executes once. A signer
+//! holds at most `MAX_OTHERS_PER_SIGNER` calls other than transfers.
 //!
-//! Priority is fee per encoded byte. Fees are fixed by the chain spec per kind of call (a
+//! Priority is fee per encoded byte, lengths below `PRIORITY_MIN_LEN` counted as that. Fees are fixed by the chain spec per kind of call (a
 //! transfer pays `fees.transfer` whatever its size), so this ranks kinds of call by what they pay
 //! for the room they take, and smaller transactions of a kind above larger ones; nobody can bid.
 //! Free calls (weights, axons: fee 0, signed by hotkeys) are the lowest, at most
@@ -24,6 +27,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
 use tensorchain_ledger::execute::apply_verified;
+use tensorchain_ledger::view::Changes;
 use tensorchain_ledger::{Account, Ledger, TxError, VerifiedTx};
 use tensorchain_primitives::{AccountId, Call, Hash, SignedTx};
 use tensorchain_rpc::SubmitError;
@@ -31,6 +35,11 @@ use tensorchain_rpc::SubmitError;
 /// Free transactions one signer may have waiting: a hotkey needs one weights or axon call at a
 /// time, and free calls cost their sender nothing, so more would only fill the pool.
 const MAX_FREE_PER_SIGNER: usize = 2;
+
+/// Calls other than transfers one signer may have waiting. Each may read state beyond the
+/// account, so one behind another runs on the signer's replayed queue (`Overlay`); they are
+/// also what a block most often rejects, so a signer's run of them is kept short.
+pub(crate) const MAX_OTHERS_PER_SIGNER: usize = 16;
 
 /// Free calls other than evidence: the lowest priority. Evidence is free so any node can report an
 /// equivocation, but it protects the chain, so it is admitted and kept like a paying transaction.
@@ -45,8 +54,14 @@ fn priority(vtx: &VerifiedTx) -> u128 {
     if matches!(stx.tx.call, Call::ReportEquivocation { .. }) {
         return u128::MAX;
     }
-    (u128::from(stx.tx.fee) << 32) / vtx.encoded_len().max(1) as u128
+    (u128::from(stx.tx.fee) << 32) / vtx.encoded_len().max(PRIORITY_MIN_LEN) as u128
 }
+
+/// The least length priority divides by: a transfer is under 200 bytes and other ordinary
+/// calls (an unstake's 33 bytes of call) are shorter, so equal fees tie rather than a shorter
+/// call outranking and evicting transfers; only longer calls (a subnet registration with a long
+/// identity, over 200 bytes) rank lower.
+const PRIORITY_MIN_LEN: usize = 200;
 
 /// What transactions did to their signer's account (the nonce aside).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +154,11 @@ impl Queue {
         self.txs.insert(p.vtx.tx().tx.nonce, p);
     }
 
+    /// The nonce a transaction after the queued ones must carry.
+    fn next_nonce(&self) -> u64 {
+        self.txs.keys().next_back().map_or(0, |n| n + 1)
+    }
+
     fn pop_last(&mut self) -> Option<Pooled> {
         let (_, p) = self.txs.pop_last()?;
         self.count(&p, -1);
@@ -155,39 +175,70 @@ fn tail_key(signer: &AccountId, q: &Queue) -> Option<TailKey> {
     Some((tail.priority, Reverse(q.txs.len()), Reverse(*signer)))
 }
 
-/// Runs `vtx` against the head state as its signer's queue leaves it; returns what it did to
-/// the signer's account. `executions` counts the transactions run.
-fn execute(
-    vtx: &VerifiedTx,
-    queue: Option<&Queue>,
-    ledger: &Ledger,
-    executions: &mut u64,
-) -> Result<Delta, TxError> {
-    let signer = vtx.tx().tx.signer;
+/// What a signer's queued transactions wrote to state, replayed once for a non-transfer behind a
+/// queued non-transfer and kept, so the signer's next transactions each execute once on top of
+/// it; the error when the replay failed (state moved under the queue: it is pruned at the next
+/// block). Dropped when the queue loses its tail and at every block.
+type Overlay = Result<Changes, TxError>;
+
+/// The cheap checks first, against the signer's account as its queue leaves it (the committed
+/// account plus the queue's delta, O(1)): the nonce must be the queue's next, and the free
+/// balance must cover the fee and what the call spends. Junk is refused here, before any
+/// execution, with the error executing it would give.
+fn precheck(vtx: &VerifiedTx, queue: Option<&Queue>, ledger: &Ledger) -> Result<(), TxError> {
+    let tx = &vtx.tx().tx;
+    let committed = ledger.account(&tx.signer)?;
+    if committed.is_none() && tx.fee > 0 {
+        return Err(TxError::AccountNotFound { account: tx.signer });
+    }
+    let committed = committed.unwrap_or_default();
+    let account = match queue {
+        Some(q) => q.delta.applied_to(committed, q.next_nonce()),
+        None => committed,
+    };
+    if tx.nonce != account.nonce {
+        return Err(TxError::BadNonce {
+            expected: account.nonce,
+            got: tx.nonce,
+        });
+    }
+    // What leaves the free balance with the fee; unstakes may pay the fee from what they free,
+    // and a zero amount is its own error, so those are left to execution.
+    let spend = match &tx.call {
+        Call::Transfer { amount, .. } | Call::AddStake { amount, .. } if *amount > 0 => *amount,
+        Call::Transfer { .. }
+        | Call::AddStake { .. }
+        | Call::RemoveStake { .. }
+        | Call::RemoveAllStake { .. } => return Ok(()),
+        _ => 0,
+    };
+    match spend.checked_add(tx.fee) {
+        Some(needed) if account.free < needed => Err(TxError::InsufficientBalance {
+            needed,
+            available: account.free,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the signer's queued transactions against the head state (no signature checks);
+/// `executions` counts them.
+fn replay(queue: &Queue, ledger: &Ledger, executions: &mut u64) -> Overlay {
     let mut view = ledger.view();
     let height = ledger.head().height + 1;
-    let proposer = AccountId::default();
     let (params, domain) = (ledger.params(), ledger.signing_domain());
-    let transfer = matches!(vtx.tx().tx.call, Call::Transfer { .. });
-    match queue {
-        Some(q) if q.others > 0 && !transfer => {
-            for prior in q.txs.values() {
-                *executions += 1;
-                apply_verified(&mut view, &prior.vtx, params, domain, &proposer, height)?;
-            }
-        }
-        Some(q) => {
-            let committed = view.account(&signer)?.unwrap_or_default();
-            let next = q.txs.keys().next_back().map_or(0, |n| n + 1);
-            view.set_account(&signer, &q.delta.applied_to(committed, next))?;
-        }
-        None => {}
+    for prior in queue.txs.values() {
+        *executions += 1;
+        apply_verified(
+            &mut view,
+            &prior.vtx,
+            params,
+            domain,
+            &AccountId::default(),
+            height,
+        )?;
     }
-    let before = view.account(&signer)?.unwrap_or_default();
-    *executions += 1;
-    apply_verified(&mut view, vtx, params, domain, &proposer, height)?;
-    let after = view.account(&signer)?.unwrap_or_default();
-    Ok(Delta::between(&before, &after))
+    Ok(view.into_changes())
 }
 
 /// A transaction the pool took, and the one it evicted to make room, if any.
@@ -203,6 +254,8 @@ pub struct Mempool {
     hashes: HashMap<Hash, AccountId>,
     /// Every queue's tail, lowest first: what a full pool evicts.
     tails: BTreeSet<TailKey>,
+    /// Replayed queues (at most one per queued signer, each what its queue wrote).
+    overlays: HashMap<AccountId, Overlay>,
     next_arrival: u64,
     len: usize,
     max_total: usize,
@@ -217,6 +270,7 @@ impl Mempool {
             by_signer: HashMap::new(),
             hashes: HashMap::new(),
             tails: BTreeSet::new(),
+            overlays: HashMap::new(),
             next_arrival: 0,
             len: 0,
             max_total,
@@ -266,6 +320,12 @@ impl Mempool {
         if low_priority(stx) && free_queued >= MAX_FREE_PER_SIGNER {
             return Err(SubmitError::TooManyPending(queued_len));
         }
+        let others = queue.map_or(0, |q| q.others);
+        let transfer = matches!(stx.tx.call, Call::Transfer { .. });
+        if !transfer && others >= MAX_OTHERS_PER_SIGNER {
+            return Err(SubmitError::TooManyPending(queued_len));
+        }
+        precheck(&vtx, queue, ledger)?;
         let prio = priority(&vtx);
         // Full: only a transaction above some other signer's tail gets in (the tail goes), and
         // only once it is known to apply.
@@ -277,8 +337,9 @@ impl Mempool {
         } else {
             None
         };
-        let queue = self.by_signer.get(&signer);
-        let delta = execute(&vtx, queue, ledger, &mut self.executions)?;
+        let delta = self.execute(&vtx, ledger)?;
+        // Cached only now it is kept, so refused junk never flushes the cache.
+        ledger.verified().remember(&vtx);
         let evicted = victim.map(|v| self.evict_tail(&v));
         self.insert(
             signer,
@@ -289,6 +350,64 @@ impl Mempool {
             },
         );
         Ok(Admitted { hash, evicted })
+    }
+
+    /// Runs `vtx` against the head state as its signer's queue leaves it; returns what it did to
+    /// the signer's account. A transfer, or anything behind transfers only, runs on the head
+    /// state with the signer's account set from the queue's delta (transfers read nothing else);
+    /// a non-transfer behind a queued non-transfer runs on the queue's overlay, replayed once.
+    fn execute(&mut self, vtx: &VerifiedTx, ledger: &Ledger) -> Result<Delta, TxError> {
+        let signer = vtx.tx().tx.signer;
+        let transfer = matches!(vtx.tx().tx.call, Call::Transfer { .. });
+        let queue = self.by_signer.get(&signer);
+        let overlay = match self.overlays.remove(&signer) {
+            Some(Err(e)) if transfer => {
+                self.overlays.insert(signer, Err(e));
+                None
+            }
+            Some(o) => Some(o),
+            None => match queue {
+                Some(q) if q.others > 0 && !transfer => {
+                    Some(replay(q, ledger, &mut self.executions))
+                }
+                _ => None,
+            },
+        };
+        let overlaid = overlay.is_some();
+        let mut view = match overlay {
+            Some(Err(e)) => {
+                self.overlays.insert(signer, Err(e.clone()));
+                return Err(e);
+            }
+            Some(Ok(changes)) => ledger.view_with(changes),
+            None => {
+                let mut view = ledger.view();
+                if let Some(q) = queue {
+                    let committed = view.account(&signer)?.unwrap_or_default();
+                    view.set_account(&signer, &q.delta.applied_to(committed, q.next_nonce()))?;
+                }
+                view
+            }
+        };
+        let height = ledger.head().height + 1;
+        let (params, domain) = (ledger.params(), ledger.signing_domain());
+        let before = view.account(&signer)?.unwrap_or_default();
+        self.executions += 1;
+        // A failure rolls back its own writes only: the overlay stays as the queue left it.
+        let applied = apply_verified(
+            &mut view,
+            vtx,
+            params,
+            domain,
+            &AccountId::default(),
+            height,
+        );
+        let after = view.account(&signer)?.unwrap_or_default();
+        if overlaid {
+            self.overlays.insert(signer, Ok(view.into_changes()));
+        }
+        applied?;
+        Ok(Delta::between(&before, &after))
     }
 
     fn insert(&mut self, signer: AccountId, p: Pooled) {
@@ -330,6 +449,8 @@ impl Mempool {
         self.tails
             .remove(&tail_key(signer, queue).expect("queues are not empty"));
         let gone = queue.pop_last().expect("queues are not empty");
+        // The overlay holds the tail's writes.
+        self.overlays.remove(signer);
         match tail_key(signer, queue) {
             Some(key) => {
                 self.tails.insert(key);
@@ -380,6 +501,8 @@ impl Mempool {
         touched: impl IntoIterator<Item = AccountId>,
         ledger: &Ledger,
     ) -> Vec<Hash> {
+        // A block moved state under every overlay (balances, subnets, lock costs).
+        self.overlays.clear();
         let mut signers: BTreeSet<AccountId> = touched.into_iter().collect();
         signers.extend(done.iter().filter_map(|h| self.hashes.get(h).copied()));
         let done: HashSet<&Hash> = done.iter().collect();

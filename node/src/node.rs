@@ -28,6 +28,8 @@ const MAX_REMEMBERED_FAILURES: usize = 10_000;
 /// half a second of both cores' `verify_strict`. Beyond it a submission is refused `overloaded`
 /// rather than queued without bound.
 pub const MAX_VERIFYING: usize = 8_192;
+/// Transactions of a batch admitted under one hold of the pool's lock.
+const ADMIT_CHUNK: usize = 32;
 
 /// What the engine reports for the REST API.
 #[derive(Default)]
@@ -45,7 +47,7 @@ pub struct Node {
     failures: Mutex<(HashMap<Hash, TxStatus>, VecDeque<Hash>)>,
     /// Fates recorded since the last block's event (at most `MAX_REMEMBERED_FAILURES`).
     fates: Mutex<Vec<TxFate>>,
-    /// Transactions in `admit_batch`'s stateless checks now (at most `MAX_VERIFYING`).
+    /// REST transactions in `admit_batch`'s stateless checks now (at most `MAX_VERIFYING`).
     verifying: AtomicUsize,
     events: broadcast::Sender<BlockEvent>,
     metrics: Arc<Metrics>,
@@ -173,38 +175,54 @@ impl Node {
         }
     }
 
-    /// Queues a transaction without gossiping it (it came from the network, which forwards it).
+    /// Queues a transaction without gossiping it: one that came from the network (which forwards
+    /// it) or that the node made (equivocation evidence). It takes none of the verify slots REST
+    /// submissions share, so a REST flood cannot keep gossip or evidence out; the machine admits
+    /// these one at a time, which bounds them.
     pub fn admit(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
-        self.admit_batch(vec![tx])
+        self.admit_checked(vec![tx])
             .pop()
             .expect("one result per transaction")
     }
 
     /// Queues a batch without gossiping it, one result per transaction in order: the stateless
     /// checks (signatures with `verify_strict`) of the whole batch on every core, outside any
-    /// lock; then each admitted in order under one hold of the pool's lock, O(1) per transaction.
-    /// `Overloaded` for every one when `MAX_VERIFYING` transactions are already being checked.
-    /// Blocks the calling thread: call it from a blocking context, never an async worker. REST
-    /// submissions and gossiped batches both come here.
+    /// lock; then each admitted in order, O(1) per transaction, the pool's lock taken per chunk
+    /// of `ADMIT_CHUNK`.
+    /// `Overloaded` for every one when `MAX_VERIFYING` REST transactions are already being
+    /// checked. Blocks the calling thread: call it from a blocking context, never an async
+    /// worker. REST submissions come here; gossip and the node's own evidence use `admit`.
     pub fn admit_batch(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
         let n = txs.len();
         let Some(_slots) = VerifySlots::take(&self.verifying, n) else {
             return vec![Err(SubmitError::Overloaded); n];
         };
+        self.admit_checked(txs)
+    }
+
+    /// The stateless checks of `txs`, then each admitted in order (`admit_batch` without slots).
+    fn admit_checked(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
+        let n = txs.len();
         let verified = self.ledger.verify_txs(txs);
         let mut evicted = Vec::new();
-        let results = {
+        let mut results = Vec::with_capacity(n);
+        let mut verified = verified.into_iter().peekable();
+        // The pool's lock is taken per chunk, so block building and pruning (consensus) wait
+        // for at most a chunk's admissions, never a whole batch's.
+        while verified.peek().is_some() {
             let mut pool = self.mempool.lock().expect("mempool lock");
-            verified
-                .into_iter()
-                .map(|checked| {
-                    let vtx = checked.map_err(|(_, e)| SubmitError::Rejected(e))?;
-                    let admitted = pool.admit(vtx, &self.ledger)?;
-                    evicted.extend(admitted.evicted);
-                    Ok(admitted.hash)
-                })
-                .collect()
-        };
+            for checked in verified.by_ref().take(ADMIT_CHUNK) {
+                results.push(
+                    checked
+                        .map_err(|(_, e)| SubmitError::Rejected(e))
+                        .and_then(|vtx| {
+                            let admitted = pool.admit(vtx, &self.ledger)?;
+                            evicted.extend(admitted.evicted);
+                            Ok(admitted.hash)
+                        }),
+                );
+            }
+        }
         for hash in evicted {
             self.remember(
                 hash,
@@ -444,6 +462,22 @@ mod tests {
         assert_eq!(node.verifying.load(Ordering::Acquire), 0);
     }
 
+    /// Every REST verify slot taken: what the machine admits (a gossiped transaction, the
+    /// node's own equivocation report, both through `admit`) still gets in.
+    #[test]
+    fn gossip_and_evidence_get_in_while_rest_holds_every_verify_slot() {
+        let node = node();
+        let _busy = VerifySlots::take(&node.verifying, MAX_VERIFYING).unwrap();
+        let rest = node.admit_batch(vec![transfer(&node, "alice", 0)]);
+        assert!(
+            matches!(rest[..], [Err(SubmitError::Overloaded)]),
+            "{rest:?}"
+        );
+        node.admit(transfer(&node, "bob", 0))
+            .expect("the machine's own path needs no REST slot");
+        assert_eq!(node.mempool_len(), 1);
+    }
+
     /// Priority is fee per byte, and devnet fees are all the same: a subnet registration with a
     /// long identity pays the least per byte. A full pool evicts it for a transfer; the node
     /// reports it `evicted` on its status and in the `tx` fates of the next block's event.
@@ -477,6 +511,22 @@ mod tests {
             }]
         );
         assert_eq!(event.tx_hashes.len(), 2);
+    }
+
+    /// Fees are fixed per call, so a 33-byte call would pay more per byte than a transfer and
+    /// evict it from a full pool; lengths are floored at `PRIORITY_MIN_LEN`, so they tie.
+    #[test]
+    fn a_short_call_does_not_evict_transfers_from_a_full_pool() {
+        let node = node();
+        *node.mempool.lock().unwrap() = Mempool::new(2, 8);
+        node.admit(transfer(&node, "alice", 0)).unwrap();
+        node.admit(transfer(&node, "bob", 0)).unwrap();
+        let unstake = Call::RemoveAllStake {
+            hotkey: dev_hotkey("alice").account(),
+        };
+        let short = sign(&node, &dev_coldkey("charlie"), 0, unstake);
+        let got = node.admit(short);
+        assert!(matches!(got, Err(SubmitError::MempoolFull(2))), "{got:?}");
     }
 
     /// A transaction that would not apply when the block is built is reported `failed` with its

@@ -315,6 +315,112 @@ fn measure_admissions_per_second() {
     );
 }
 
+/// A signer's paid queue (an AddStake, then 254 transfers) and a batch of 1,024 AddStakes at a
+/// nonce long taken: every one is refused on its nonce before anything runs (before, each
+/// replayed the 255 queued transactions under the pool's lock: ~262k executions). A non-transfer
+/// behind a queued one replays the queue once; the next executes once, on the kept overlay.
+#[test]
+fn junk_behind_a_paid_queue_is_refused_before_any_replay() {
+    let t = setup();
+    let (alice, bob) = (dev_coldkey("alice"), dev_coldkey("bob"));
+    let hotkey = dev_hotkey("alice").account();
+    let to = dev_coldkey("ferdie").account();
+    let stake = |key: &Keypair, nonce: u64, amount: u64| {
+        t.sign(key, nonce, Call::AddStake { hotkey, amount })
+    };
+    t.node.admit(stake(&alice, 0, RAO_PER_TAO)).unwrap();
+    for n in 1..255 {
+        t.node.admit(t.transfer(&alice, to, 1, n)).unwrap();
+    }
+    let before = t.node.admission_executions();
+    let junk: Vec<SignedTx> = (0..1_024).map(|i| stake(&alice, 0, 1 + i)).collect();
+    let results = t.node.admit_batch(junk);
+    let grew = t.node.admission_executions() - before;
+    assert!(grew <= 2_048, "admission ran {grew} transactions for junk");
+    assert!(
+        results.iter().all(|r| matches!(
+            r,
+            Err(SubmitError::Rejected(
+                tensorchain_ledger::TxError::BadNonce { .. }
+            ))
+        )),
+        "{:?}",
+        &results[..2]
+    );
+
+    // Bob: an AddStake and 10 transfers queued; the next AddStake replays the 11 once, the one
+    // after it executes once.
+    t.node.admit(stake(&bob, 0, RAO_PER_TAO)).unwrap();
+    for n in 1..11 {
+        t.node.admit(t.transfer(&bob, to, 1, n)).unwrap();
+    }
+    let mut costs = Vec::new();
+    for n in 11..14 {
+        let before = t.node.admission_executions();
+        t.node.admit(stake(&bob, n, RAO_PER_TAO)).unwrap();
+        costs.push(t.node.admission_executions() - before);
+    }
+    assert_eq!(costs, vec![12, 1, 1]);
+}
+
+/// A batch costs one unit per transaction (at least the 10 of a heavy route), not 10 for 1,024
+/// signatures: with a budget of 100 a second, the first full batch spends it all and the second
+/// in the same second is refused 429 before anything of it is verified.
+#[tokio::test]
+async fn a_batch_is_charged_per_transaction() {
+    let t = setup();
+    let config = tensorchain_rpc::RpcConfig {
+        rate_limit_per_client: 100,
+        rate_limit_global: 0,
+        limit_loopback: true,
+        ..tensorchain_rpc::RpcConfig::default()
+    };
+    let router =
+        tensorchain_rpc::router_with(t.node.clone(), Arc::new(Metrics::new()), &config).unwrap();
+    let to = dev_coldkey("ferdie").account();
+    let txs: Vec<SignedTx> = (0..1_024)
+        .map(|n| t.transfer(&dev_coldkey("alice"), to, 1, n))
+        .collect();
+    let body = batch_json(&txs);
+    let post = || {
+        Request::post("/v1/txs/batch")
+            .header("content-type", "application/json")
+            .body(Body::from(body.clone()))
+            .unwrap()
+    };
+    let (first, _, v) = respond(&router, post()).await;
+    assert_eq!(first, StatusCode::OK, "{v}");
+    let verified = t.node.ledger().verified().verifications();
+    let (second, headers, v) = respond(&router, post()).await;
+    assert_eq!(
+        (second, code(&v)),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        "{v}"
+    );
+    assert!(headers.contains_key("retry-after"));
+    assert_eq!(t.node.ledger().verified().verifications(), verified);
+}
+
+/// A megabyte of empty strings (about 350,000 elements) is refused as too many, counted
+/// without keeping more than a full batch (`BoundedTxs`).
+#[tokio::test]
+async fn a_megabyte_of_empty_elements_is_too_many_txs() {
+    let t = setup();
+    let n = (tensorchain_rpc::routes::txs::MAX_BATCH_BODY_BYTES - 16) / 3;
+    let body = format!("{{\"txs\":[{}]}}", vec!["\"\""; n].join(","));
+    assert!(body.len() <= tensorchain_rpc::routes::txs::MAX_BATCH_BODY_BYTES);
+    let (status, v) = post_batch(&t, "application/json", body.into_bytes()).await;
+    assert_eq!(
+        (status, code(&v)),
+        (StatusCode::BAD_REQUEST, "too_many_txs"),
+        "{v}"
+    );
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(&n.to_string()));
+}
+
 /// A signer holds at most 16 calls other than transfers (each may run on its replayed queue);
 /// transfers still get in behind them.
 #[test]
@@ -323,10 +429,24 @@ fn a_signer_holds_at_most_sixteen_non_transfers() {
     let alice = dev_coldkey("alice");
     let hotkey = dev_hotkey("alice").account();
     for n in 0..16 {
-        let stake = t.sign(&alice, n, Call::AddStake { hotkey, amount: 1 });
+        let stake = t.sign(
+            &alice,
+            n,
+            Call::AddStake {
+                hotkey,
+                amount: RAO_PER_TAO,
+            },
+        );
         t.node.admit(stake).unwrap();
     }
-    let more = t.sign(&alice, 16, Call::AddStake { hotkey, amount: 1 });
+    let more = t.sign(
+        &alice,
+        16,
+        Call::AddStake {
+            hotkey,
+            amount: RAO_PER_TAO,
+        },
+    );
     let got = t.node.admit(more);
     assert!(
         matches!(got, Err(SubmitError::TooManyPending(16))),

@@ -50,8 +50,22 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     limits: Arc<RateLimits>,
     streams: Arc<StreamSlots>,
+    /// Transactions of REST batches under verification, in all and per client.
+    verifying: Arc<StreamSlots>,
     reads: Arc<Semaphore>,
 }
+
+/// The client's address, as the guard saw it, for handlers that charge more once they know
+/// what a request costs (`POST /v1/txs/batch`).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientIp(pub IpAddr);
+
+/// Transactions one client may have under verification at once (one full batch): the node's
+/// shared verify queue holds 8,192, so one client cannot fill it.
+pub const MAX_VERIFYING_PER_CLIENT: usize = 1_024;
+/// Transactions of REST batches under verification at once, from every client (the node's own
+/// bound, `overloaded` beyond it, is the same).
+const MAX_VERIFYING_REST: usize = 8_192;
 
 /// A configuration the router cannot be built with.
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +90,10 @@ pub fn router_with(
         streams: Arc::new(StreamSlots::new(
             config.max_streams,
             config.max_streams_per_client,
+        )),
+        verifying: Arc::new(StreamSlots::new(
+            MAX_VERIFYING_REST,
+            MAX_VERIFYING_PER_CLIENT,
         )),
         reads: Arc::new(Semaphore::new(MAX_CONCURRENT_READS)),
     };
@@ -229,8 +247,9 @@ pub(crate) fn client_ip(extensions: &axum::http::Extensions) -> IpAddr {
 /// Charges each request to the rate limits and records it in the HTTP metrics, under labels
 /// from fixed sets only.
 async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let client = client_ip(&parts.extensions);
+    parts.extensions.insert(ClientIp(client));
     let route = parts
         .extensions
         .get::<MatchedPath>()
@@ -241,7 +260,7 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
     let response = match st.limits.check(client, limits::route_cost(&route)) {
         Err(refused) => {
             st.metrics.observe_rate_limited(refused.scope);
-            rate_limited(refused)
+            rate_limited(refused).into_response()
         }
         Ok(()) => {
             let response = next.run(Request::from_parts(parts, body)).await;
@@ -263,7 +282,7 @@ async fn guard(State(st): State<AppState>, req: Request, next: Next) -> Response
     response
 }
 
-fn rate_limited(refused: RateLimited) -> Response {
+pub(crate) fn rate_limited(refused: RateLimited) -> ApiError {
     let secs = refused.retry_after_secs;
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
@@ -276,7 +295,6 @@ fn rate_limited(refused: RateLimited) -> Response {
     )
     .with_details(serde_json::json!({ "retry_after_secs": secs, "scope": refused.scope }))
     .with_retry_after(secs)
-    .into_response()
 }
 
 fn timed_out() -> Response {

@@ -1,7 +1,9 @@
 //! The API's rate limits and stream slots. Rate limits use `governor` (GCRA): one limiter keyed
 //! by client and one for all clients together, each request charged the cost of its route, so a
 //! client rotating addresses still meets the global limit and a heavy route cannot be called as
-//! often as a cheap one. Stream slots bound the event streams open at once, in all and per client.
+//! often as a cheap one; a batch is charged one unit per transaction once counted. Slots bound
+//! the event streams open at once, and the transactions a client has under verification, in all
+//! and per client.
 
 use crate::config::RpcConfig;
 use governor::clock::{Clock, DefaultClock};
@@ -117,6 +119,36 @@ impl RateLimits {
         Ok(())
     }
 
+    /// Charges the rest of a request whose cost is known only once its body is read (a batch
+    /// costs one unit per transaction): `cost` in all, of which `charged` was charged already
+    /// (by `check`). Each budget is charged at most its burst in all, as `check` does.
+    pub fn charge_rest(&self, client: IpAddr, cost: u32, charged: u32) -> Result<(), RateLimited> {
+        if !self.limits(client) {
+            return Ok(());
+        }
+        let rest = |burst: NonZeroU32| {
+            NonZeroU32::new(
+                cost.min(burst.get())
+                    .saturating_sub(charged.min(burst.get())),
+            )
+        };
+        if let Some((limiter, burst)) = &self.per_client {
+            if let Some(n) = rest(*burst) {
+                if let Ok(Err(not_until)) = limiter.check_key_n(&client_key(client), n) {
+                    return Err(refused("client", not_until.wait_time_from(now())));
+                }
+            }
+        }
+        if let Some((limiter, burst)) = &self.global {
+            if let Some(n) = rest(*burst) {
+                if let Ok(Err(not_until)) = limiter.check_n(n) {
+                    return Err(refused("global", not_until.wait_time_from(now())));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Clients the keyed limiter currently tracks (tests assert it stays bounded).
     pub fn tracked_clients(&self) -> usize {
         self.per_client.as_ref().map_or(0, |(l, _)| l.len())
@@ -141,8 +173,9 @@ fn refused(scope: &'static str, wait: std::time::Duration) -> RateLimited {
     }
 }
 
-/// Bounds on concurrent event streams. The per-client map holds only clients with a live stream,
-/// so it is bounded by `max_total`.
+/// Bounds on concurrent event streams, and on transactions under verification for REST batches
+/// (`acquire_n`). The per-client map holds only clients with a live slot, so it is bounded by
+/// `max_total`.
 pub struct StreamSlots {
     max_total: usize,
     max_per_client: usize,
@@ -166,6 +199,7 @@ pub enum TooManyStreams {
 pub struct StreamPermit {
     slots: Arc<StreamSlots>,
     client: Option<IpAddr>,
+    n: usize,
 }
 
 impl StreamSlots {
@@ -183,22 +217,35 @@ impl StreamSlots {
         client: IpAddr,
         per_client: bool,
     ) -> Result<StreamPermit, TooManyStreams> {
+        self.acquire_n(client, 1, per_client)
+    }
+
+    /// `n` slots at once (a batch's transactions under verification), all or none.
+    pub fn acquire_n(
+        self: &Arc<Self>,
+        client: IpAddr,
+        n: usize,
+        per_client: bool,
+    ) -> Result<StreamPermit, TooManyStreams> {
         let mut open = self.open.lock().expect("stream slots lock");
-        if open.total >= self.max_total {
+        if open.total + n > self.max_total {
             return Err(TooManyStreams::Total(self.max_total));
         }
         let client = per_client.then(|| client_key(client));
         if let Some(c) = client {
-            let held = open.per_client.entry(c).or_default();
-            if *held >= self.max_per_client {
+            let held = open.per_client.get(&c).copied().unwrap_or(0);
+            if held + n > self.max_per_client {
                 return Err(TooManyStreams::PerClient(self.max_per_client));
             }
-            *held += 1;
+            if n > 0 {
+                open.per_client.insert(c, held + n);
+            }
         }
-        open.total += 1;
+        open.total += n;
         Ok(StreamPermit {
             slots: self.clone(),
             client,
+            n,
         })
     }
 
@@ -211,10 +258,10 @@ impl StreamSlots {
 impl Drop for StreamPermit {
     fn drop(&mut self) {
         let mut open = self.slots.open.lock().expect("stream slots lock");
-        open.total = open.total.saturating_sub(1);
+        open.total = open.total.saturating_sub(self.n);
         if let Some(c) = self.client {
             if let Some(held) = open.per_client.get_mut(&c) {
-                *held = held.saturating_sub(1);
+                *held = held.saturating_sub(self.n);
                 if *held == 0 {
                     open.per_client.remove(&c);
                 }
@@ -276,6 +323,33 @@ mod tests {
         let l = RateLimits::new(&c);
         let lo: IpAddr = "127.0.0.1".parse().unwrap();
         assert!((0..100).all(|_| l.check(lo, HEAVY_COST).is_ok()));
+    }
+
+    /// A batch's transactions under verification: one client holds at most one full batch.
+    #[test]
+    fn verify_slots_bound_a_clients_transactions_in_flight() {
+        let slots = Arc::new(StreamSlots::new(8_192, 1_024));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let b: IpAddr = "10.0.0.2".parse().unwrap();
+        let held = slots.acquire_n(a, 1_024, true).unwrap();
+        assert_eq!(
+            slots.acquire_n(a, 1, true).err(),
+            Some(TooManyStreams::PerClient(1_024))
+        );
+        let _other = slots.acquire_n(b, 1_024, true).unwrap();
+        drop(held);
+        assert_eq!(slots.open(), 1_024);
+        assert!(slots.acquire_n(a, 1_024, true).is_ok());
+    }
+
+    #[test]
+    fn a_batch_costs_its_rest_once_counted() {
+        let l = RateLimits::new(&config(100, 0));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        assert_eq!(l.check(a, HEAVY_COST), Ok(()));
+        // 1,024 transactions: the rest of the whole burst.
+        assert_eq!(l.charge_rest(a, 1_024, HEAVY_COST), Ok(()));
+        assert_eq!(l.check(a, HEAVY_COST).unwrap_err().scope, "client");
     }
 
     #[test]

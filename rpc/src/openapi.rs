@@ -14,6 +14,7 @@ use utoipa::OpenApi;
         description = "Every success is `{\"data\": …, \"meta\": {\"height\", \"hash\", \"finalized\"}}`; every \
 error is `{\"error\": {\"code\", \"message\", \"hint\", \"details\"}}`. Amounts are decimal strings of rao. \
 Limits (docs/api-limits.md): every request is charged to a per-client and a global budget (heavy routes cost 10, \
+the batch route one per transaction and at least 10, \
 others 1) and refused with 429 `rate_limited` and `Retry-After` beyond them; lists are paged (`?limit=` up to 256, \
 `next_cursor`); event streams are capped in all and per client (503 `too_many_streams`); requests time out (408). \
 On any route, a path segment that is not UTF-8 is refused with 400 `bad_path` and a malformed query parameter \

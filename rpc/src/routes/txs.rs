@@ -2,15 +2,17 @@ use super::read;
 use crate::api::{SubmitError, TxStatus};
 use crate::error::{ApiError, ErrorDetail};
 use crate::extract::{parse_hash, ApiJson, ApiPath};
+use crate::limits::HEAVY_COST;
 use crate::views::{Envelope, TxView};
-use crate::AppState;
+use crate::{AppState, ClientIp, MAX_VERIFYING_PER_CLIENT};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::Json;
+use axum::{Extension, Json};
 use borsh::BorshDeserialize;
 use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr};
 use tensorchain_ledger::Event;
 use tensorchain_primitives::SignedTx;
 use utoipa::ToSchema;
@@ -82,8 +84,51 @@ pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     /// Up to 1,024 borsh-encoded `SignedTx`s, each as 0x-prefixed hex (signed as for `/v1/txs`).
-    #[schema(max_items = 1024)]
-    pub txs: Vec<String>,
+    #[schema(value_type = Vec<String>, max_items = 1024)]
+    pub txs: BoundedTxs,
+}
+
+/// The `txs` array as read: the first `MAX_BATCH_TXS` kept, any more only counted (skipped
+/// without allocating), so a megabyte of tiny elements costs no more memory than a full batch.
+pub struct BoundedTxs {
+    pub kept: Vec<String>,
+    /// Elements in the array, kept or not.
+    pub total: usize,
+}
+
+impl<'de> Deserialize<'de> for BoundedTxs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Elements;
+        impl<'de> serde::de::Visitor<'de> for Elements {
+            type Value = BoundedTxs;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of hex strings")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<BoundedTxs, A::Error> {
+                let mut kept = Vec::new();
+                while kept.len() < MAX_BATCH_TXS {
+                    match seq.next_element::<String>()? {
+                        Some(t) => kept.push(t),
+                        None => {
+                            let total = kept.len();
+                            return Ok(BoundedTxs { kept, total });
+                        }
+                    }
+                }
+                let mut total = kept.len();
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    total += 1;
+                }
+                Ok(BoundedTxs { kept, total })
+            }
+        }
+        d.deserialize_seq(Elements)
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -142,12 +187,13 @@ fn decode_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<SignedTx>, ApiEr
             "send {\"txs\": [\"0x…\", …]} with Content-Type: application/json",
         )
     })?;
-    if batch.txs.len() > MAX_BATCH_TXS {
-        return Err(too_many_txs(batch.txs.len()));
+    if batch.txs.total > MAX_BATCH_TXS {
+        return Err(too_many_txs(batch.txs.total));
     }
     let hint = "send {\"txs\": [\"0x<hex of borsh(SignedTx)>\", …]}";
     batch
         .txs
+        .kept
         .iter()
         .enumerate()
         .map(|(i, t)| decode_hex_tx(t, &format!("txs[{i}]"), hint))
@@ -165,10 +211,13 @@ transactions and 1 MiB.",
     responses((status = 200, body = BatchView),
         (status = 400, description = "invalid_json, malformed_tx (a transaction or the borsh body does not decode), too_many_txs"),
         (status = 413, description = "payload_too_large: over 1 MiB"),
+        (status = 429, description = "rate_limited: a batch costs one unit per transaction (at least 10), and one client may have 1,024 transactions under verification at once",
+            headers(("Retry-After" = u64, description = "seconds to wait before retrying"))),
         (status = 503, description = "overloaded: the node is verifying as many transactions as it queues; retry in a second (the whole batch is refused, nothing was queued)",
             headers(("Retry-After" = u64, description = "seconds to wait before retrying")))))]
 pub async fn batch(
     State(st): State<AppState>,
+    client: Option<Extension<ClientIp>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Envelope<BatchView>>, ApiError> {
@@ -184,9 +233,21 @@ pub async fn batch(
             malformed_batch(r.body_text())
         }
     })?;
-    let txs = decode_batch(&headers, &body)?;
-    let hashes: Vec<String> = txs.iter().map(|t| t.hash().to_hex()).collect();
+    let client = client.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0 .0);
+    let (limits, verifying) = (st.limits.clone(), st.verifying.clone());
+    // Decoding a megabyte is work too: on the blocking pool, not an async worker.
     read(&st, move |api| {
+        let txs = decode_batch(&headers, &body)?;
+        // One unit per transaction (each is a signature to verify), the guard's HEAVY_COST
+        // already paid: a batch costs what as many single submissions would.
+        let n = u32::try_from(txs.len()).unwrap_or(u32::MAX);
+        limits
+            .charge_rest(client, n, HEAVY_COST)
+            .map_err(crate::rate_limited)?;
+        let _slots = verifying
+            .acquire_n(client, txs.len(), limits.limits(client))
+            .map_err(|_| too_many_verifying())?;
+        let hashes: Vec<String> = txs.iter().map(|t| t.hash().to_hex()).collect();
         let results = api.submit_txs(txs);
         let overloaded = |r: &Result<_, SubmitError>| matches!(r, Err(SubmitError::Overloaded));
         if !results.is_empty() && results.iter().all(overloaded) {
@@ -209,6 +270,19 @@ pub async fn batch(
         Ok(BatchView { results })
     })
     .await
+}
+
+/// A client with `MAX_VERIFYING_PER_CLIENT` transactions under verification already (one full
+/// batch at a time), or every REST verify slot taken.
+fn too_many_verifying() -> ApiError {
+    let mut e = crate::rate_limited(crate::limits::RateLimited {
+        scope: "client",
+        retry_after_secs: 1,
+    });
+    e.message = format!(
+        "this client may have {MAX_VERIFYING_PER_CLIENT} transactions under verification at once; send the next batch when one is answered"
+    );
+    e
 }
 
 /// Validates a signed transaction and queues it for the next block.
@@ -307,4 +381,22 @@ pub async fn status(
         })
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A megabyte of empty strings: counted, but only a full batch's worth kept.
+    #[test]
+    fn a_batch_array_keeps_at_most_a_full_batch() {
+        let n = 340_000;
+        let body = format!("{{\"txs\": [{}]}}", vec!["\"\""; n].join(","));
+        let batch: BatchBody = serde_json::from_str(&body).unwrap();
+        assert_eq!(batch.txs.total, n);
+        assert_eq!(batch.txs.kept.len(), MAX_BATCH_TXS);
+        assert!(batch.txs.kept.capacity() <= 2 * MAX_BATCH_TXS);
+        let err = decode_batch(&HeaderMap::new(), body.as_bytes()).unwrap_err();
+        assert_eq!(err.code, "too_many_txs");
+    }
 }
