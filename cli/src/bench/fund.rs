@@ -1,0 +1,131 @@
+//! Funding the senders before a run: the funder pays `FANOUT` intermediate accounts, each of
+//! which pays up to `FANOUT` senders, so thousands of senders are funded in two blocks' time
+//! without one signer queueing more than the node allows per signer (256). Every transfer is
+//! signed ahead, sent like the run's own (batched when `--batch` > 1) and awaited on the event
+//! stream.
+
+use super::plan::{sign_all, Signed, Signing};
+use super::send::{lane, lanes, Counters, Target};
+use super::watch::{discard_queued, Tracker, Watched};
+use crate::error::{CliError, CliResult};
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
+use tensorchain_primitives::{AccountId, Keypair};
+
+/// Transfers one payer makes per level: under the node's per-signer queue of 256.
+const FANOUT: usize = 200;
+/// How long a level may take to finalize.
+const LEVEL_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// One payment of a level: payer index, recipient, amount.
+type Payment = (usize, AccountId, u64);
+
+pub struct Funding<'a> {
+    pub target: &'a Target,
+    pub connections: usize,
+    pub signing: &'a Signing<'a>,
+    pub events: &'a Receiver<Watched>,
+}
+
+impl Funding<'_> {
+    /// Pays `amount` to each of `senders` from `funder` (whose next nonce is `nonce`), through
+    /// intermediate accounts derived from `run_id` when there are more than `FANOUT`.
+    pub fn fund(
+        &self,
+        funder: &Keypair,
+        nonce: u64,
+        senders: &[AccountId],
+        amount: u64,
+        run_id: u64,
+    ) -> CliResult<()> {
+        let started = Instant::now();
+        if senders.len() <= FANOUT {
+            let pays = senders.iter().map(|s| (0, *s, amount)).collect();
+            self.level("funding", &[(funder, nonce)], pays)?;
+        } else {
+            let middle: Vec<Keypair> = (0..senders.len().div_ceil(FANOUT))
+                .map(|i| Keypair::dev(&format!("bench/{run_id}/fund/{i}")))
+                .collect();
+            let fee = self.signing.fee;
+            let pays = senders
+                .chunks(FANOUT)
+                .zip(&middle)
+                .map(|(group, m)| (0, m.account(), group.len() as u64 * (amount + fee)))
+                .collect();
+            self.level("funding (1/2)", &[(funder, nonce)], pays)?;
+            let payers: Vec<(&Keypair, u64)> = middle.iter().map(|m| (m, 0)).collect();
+            let pays = senders
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (i / FANOUT, *s, amount))
+                .collect();
+            self.level("funding (2/2)", &payers, pays)?;
+        }
+        eprintln!(
+            "funded {} senders in {:.1} s",
+            senders.len(),
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    /// Signs and sends one level of payments and waits until all are finalized.
+    fn level(&self, label: &str, payers: &[(&Keypair, u64)], pays: Vec<Payment>) -> CliResult<()> {
+        // Each payer's nonces in the order its payments are listed.
+        let mut next: Vec<u64> = payers.iter().map(|(_, n)| *n).collect();
+        let nonces: Vec<u64> = pays
+            .iter()
+            .map(|(p, _, _)| {
+                next[*p] += 1;
+                next[*p] - 1
+            })
+            .collect();
+        let txs: Vec<Signed> = sign_all(label, pays.len(), |i| {
+            let (p, to, amount) = pays[i];
+            self.signing.transfer(payers[p].0, nonces[i], to, amount)
+        });
+        discard_queued(self.events)?;
+        let start = Instant::now();
+        let mut tracker = Tracker::new(txs.iter().map(|t| &t.hash), start);
+        let lanes = lanes(pays.len() as u64, |k| pays[k as usize].0, self.connections);
+        let counters = Counters::default();
+        let due = |_: u32| Duration::ZERO;
+        let target = self.target;
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = lanes
+                .iter()
+                .map(|ks| {
+                    let (txs, counters, due) = (&txs, &counters, &due);
+                    scope.spawn(move || lane(target, txs, ks, start, due, Duration::ZERO, counters))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a sending thread panicked"))
+                .collect()
+        });
+        if let Some((code, n)) = results.iter().flat_map(|r| &r.codes).next() {
+            return Err(CliError::new(
+                "funding_failed",
+                format!("{label}: the node refused {n} funding transfer(s) with {code}"),
+                "is the funding key (--uri or the wallet) funded on this chain? see the code above",
+            ));
+        }
+        while tracker.finalized < txs.len() {
+            if start.elapsed() > LEVEL_TIMEOUT {
+                return Err(CliError::new(
+                    "funding_timeout",
+                    format!(
+                        "{label}: {} of {} funding transfers finalized in {} s",
+                        tracker.finalized,
+                        txs.len(),
+                        LEVEL_TIMEOUT.as_secs()
+                    ),
+                    "is the chain finalizing blocks? check `tensorchain devnet status`",
+                ));
+            }
+            tracker.poll(self.events, Duration::from_millis(200))?;
+        }
+        Ok(())
+    }
+}

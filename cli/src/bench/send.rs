@@ -1,0 +1,230 @@
+//! Sending on schedule over several connections, one thread and one HTTP agent (one kept-alive
+//! connection) each. A lane sleeps until its next transaction is due, then sends every one due
+//! by then, up to `--batch`, in one request: open loop, so a slow node makes transactions late
+//! (and their latency counts from when they were due), never fewer.
+//!
+//! `--batch 1` posts each transaction to `POST /v1/txs` (JSON, hex); more posts borsh
+//! `Vec<SignedTx>` to `POST /v1/txs/batch`, whose answer has one result per transaction in
+//! request order, or one error for the whole batch (503 `overloaded`).
+
+use super::plan::Signed;
+use crate::error::{CliError, CliResult};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a request may take before its transactions count as `transport_error`: far beyond any
+/// admission, short enough that a wedged node does not hold a lane for the whole run.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where and how transactions are sent.
+#[derive(Clone)]
+pub struct Target {
+    pub base: String,
+    pub batch: usize,
+}
+
+/// Running totals of every lane, for the progress line.
+#[derive(Default)]
+pub struct Counters {
+    pub sent: AtomicU64,
+    pub accepted: AtomicU64,
+    pub rejected: AtomicU64,
+}
+
+/// What one lane did.
+#[derive(Default)]
+pub struct LaneResult {
+    /// Indices the node accepted (status `pending`).
+    pub accepted: Vec<u32>,
+    /// Indices refused, and the count of each code.
+    pub rejected: Vec<u32>,
+    pub codes: BTreeMap<String, u64>,
+    /// Transactions due at or after `measure_from` that were sent, and when the last of their
+    /// requests ended (after the start).
+    pub measured_sent: u64,
+    pub last_sent: Duration,
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .max_idle_connections_per_host(1)
+        .build()
+}
+
+/// Checks that the node has the batch route before anything is signed for it.
+pub fn probe_batch(target: &Target) -> CliResult<()> {
+    // An empty borsh vector: a node with the route answers it (with results or an error of its
+    // own), a node without it answers `route_not_found`.
+    let url = format!("{}/v1/txs/batch", target.base);
+    let answer = agent()
+        .post(&url)
+        .set("content-type", "application/octet-stream")
+        .send_bytes(&0u32.to_le_bytes());
+    match answer {
+        Err(ureq::Error::Status(404, _)) => Err(CliError::new(
+            "batch_unsupported",
+            format!("{} has no POST /v1/txs/batch", target.base),
+            "send one transaction per request with --batch 1",
+        )),
+        Err(ureq::Error::Transport(e)) => Err(CliError::new(
+            "node_unreachable",
+            format!("cannot reach {}: {e}", target.base),
+            "start a devnet with `tensorchain devnet up` or pass --network URL",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The error code of a failed request (the node's own when it sent one).
+fn failure_code(e: ureq::Error) -> String {
+    match e {
+        ureq::Error::Status(status, resp) => resp
+            .into_json::<Value>()
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
+            .unwrap_or_else(|| format!("http_{status}")),
+        ureq::Error::Transport(t) => match t.kind() {
+            ureq::ErrorKind::ConnectionFailed | ureq::ErrorKind::Dns => "node_unreachable".into(),
+            // Timeouts and broken connections: the node may or may not have taken them.
+            _ => "transport_error".into(),
+        },
+    }
+}
+
+/// Sends `ks` (indices into `txs`) in one request; returns each one's outcome: None for
+/// accepted, the code for refused.
+fn send_request(
+    agent: &ureq::Agent,
+    target: &Target,
+    txs: &[Signed],
+    ks: &[u32],
+) -> Vec<Option<String>> {
+    let all = |code: String| vec![Some(code); ks.len()];
+    if target.batch == 1 {
+        return ks
+            .iter()
+            .map(|&k| {
+                let body = json!({"tx": format!("0x{}", hex::encode(&txs[k as usize].bytes))});
+                agent
+                    .post(&format!("{}/v1/txs", target.base))
+                    .send_json(body)
+                    .err()
+                    .map(failure_code)
+            })
+            .collect();
+    }
+    // borsh Vec<SignedTx>: a u32 count, then each transaction's bytes.
+    let len: usize = ks.iter().map(|&k| txs[k as usize].bytes.len()).sum();
+    let mut body = Vec::with_capacity(4 + len);
+    body.extend_from_slice(&(ks.len() as u32).to_le_bytes());
+    for &k in ks {
+        body.extend_from_slice(&txs[k as usize].bytes);
+    }
+    let answer = agent
+        .post(&format!("{}/v1/txs/batch", target.base))
+        .set("content-type", "application/octet-stream")
+        .send_bytes(&body);
+    let resp = match answer {
+        Ok(resp) => resp,
+        Err(e) => return all(failure_code(e)),
+    };
+    let Ok(v) = resp.into_json::<Value>() else {
+        return all("bad_response".into());
+    };
+    let results = v["data"]["results"].as_array().cloned().unwrap_or_default();
+    if results.len() != ks.len() {
+        return all("bad_response".into());
+    }
+    results
+        .iter()
+        .map(|r| match r.get("error") {
+            None => None,
+            Some(e) => Some(e["code"].as_str().unwrap_or("rejected").to_string()),
+        })
+        .collect()
+}
+
+/// One lane: sends `ks` in order, each no earlier than `start + due(k)`.
+pub fn lane(
+    target: &Target,
+    txs: &[Signed],
+    ks: &[u32],
+    start: Instant,
+    due: &(dyn Fn(u32) -> Duration + Sync),
+    measure_from: Duration,
+    counters: &Counters,
+) -> LaneResult {
+    let agent = agent();
+    let mut out = LaneResult::default();
+    let mut i = 0;
+    while i < ks.len() {
+        if let Some(wait) = (start + due(ks[i])).checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        let now = start.elapsed();
+        let mut j = i + 1;
+        while j < ks.len() && j - i < target.batch && due(ks[j]) <= now {
+            j += 1;
+        }
+        let batch = &ks[i..j];
+        let outcomes = send_request(&agent, target, txs, batch);
+        let ended = start.elapsed();
+        let mut accepted = 0;
+        for (&k, outcome) in batch.iter().zip(outcomes) {
+            if due(k) >= measure_from {
+                out.measured_sent += 1;
+                out.last_sent = ended;
+            }
+            match outcome {
+                None => {
+                    out.accepted.push(k);
+                    accepted += 1;
+                }
+                Some(code) => {
+                    out.rejected.push(k);
+                    *out.codes.entry(code).or_default() += 1;
+                }
+            }
+        }
+        counters
+            .sent
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        counters.accepted.fetch_add(accepted, Ordering::Relaxed);
+        counters
+            .rejected
+            .fetch_add(batch.len() as u64 - accepted, Ordering::Relaxed);
+        i = j;
+    }
+    out
+}
+
+/// Each lane's indices: a signer's transactions all go through one lane, in nonce order, so a
+/// later nonce never overtakes an earlier one on another connection.
+pub fn lanes(count: u64, lane_of: impl Fn(u64) -> usize, connections: usize) -> Vec<Vec<u32>> {
+    let mut lanes = vec![Vec::new(); connections];
+    for k in 0..count {
+        lanes[lane_of(k) % connections].push(k as u32);
+    }
+    lanes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signer_keeps_one_lane_in_order() {
+        // 10 senders over 3 lanes: k's sender is k % 10, its lane the sender's % 3.
+        let l = lanes(40, |k| (k % 10) as usize, 3);
+        assert_eq!(l.iter().map(Vec::len).sum::<usize>(), 40);
+        for lane in &l {
+            assert!(lane.windows(2).all(|w| w[0] < w[1]));
+        }
+        assert!(l[1].iter().all(|k| (k % 10) % 3 == 1));
+    }
+}
