@@ -8,12 +8,17 @@ use super::plan::{sign_all, Signed, Signing};
 use super::send::{lane, lanes, Counters, Target};
 use super::watch::{discard_queued, Tracker, Watched};
 use crate::error::{CliError, CliResult};
+use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 use tensorchain_primitives::{AccountId, Keypair};
 
 /// Transfers one payer makes per level: under the node's per-signer queue of 256.
 const FANOUT: usize = 200;
+/// Sends of a level's refused transfers before giving up: a node may refuse a transfer for a
+/// moment (a full queue, or a nonce race with a block being committed) and take it again later.
+const ATTEMPTS: u32 = 5;
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
 /// How long a level may take to finalize.
 const LEVEL_TIMEOUT: Duration = Duration::from_secs(90);
 
@@ -87,29 +92,25 @@ impl Funding<'_> {
         discard_queued(self.events)?;
         let start = Instant::now();
         let mut tracker = Tracker::new(txs.iter().map(|t| &t.hash), start);
-        let lanes = lanes(pays.len() as u64, |k| pays[k as usize].0, self.connections);
-        let counters = Counters::default();
-        let due = |_: u32| Duration::ZERO;
-        let target = self.target;
-        let results: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = lanes
-                .iter()
-                .map(|ks| {
-                    let (txs, counters, due) = (&txs, &counters, &due);
-                    scope.spawn(move || lane(target, txs, ks, start, due, Duration::ZERO, counters))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a sending thread panicked"))
-                .collect()
-        });
-        if let Some((code, n)) = results.iter().flat_map(|r| &r.codes).next() {
-            return Err(CliError::new(
-                "funding_failed",
-                format!("{label}: the node refused {n} funding transfer(s) with {code}"),
-                "is the funding key (--uri or the wallet) funded on this chain? see the code above",
-            ));
+        let mut todo: Vec<u32> = (0..txs.len() as u32).collect();
+        for attempt in 1..=ATTEMPTS {
+            let refused = self.send(&txs, &todo, &pays);
+            if refused.is_empty() {
+                break;
+            }
+            if attempt == ATTEMPTS {
+                let mut codes = BTreeMap::new();
+                for (_, code) in &refused {
+                    *codes.entry(code.as_str()).or_insert(0u64) += 1;
+                }
+                return Err(CliError::new(
+                    "funding_failed",
+                    format!("{label}: the node kept refusing funding transfers: {codes:?}"),
+                    "is the funding key (--uri or the wallet) funded on this chain?",
+                ));
+            }
+            todo = refused.into_iter().map(|(k, _)| k).collect();
+            std::thread::sleep(RETRY_PAUSE);
         }
         while tracker.finalized < txs.len() {
             if start.elapsed() > LEVEL_TIMEOUT {
@@ -127,5 +128,39 @@ impl Funding<'_> {
             tracker.poll(self.events, Duration::from_millis(200))?;
         }
         Ok(())
+    }
+
+    /// Sends `todo` (each payer's in nonce order, on its own lane) as fast as the node takes
+    /// them; returns those refused, in order, with their codes.
+    fn send(&self, txs: &[Signed], todo: &[u32], pays: &[Payment]) -> Vec<(u32, String)> {
+        let lanes = lanes(
+            todo.iter().copied(),
+            |k| pays[k as usize].0,
+            self.connections,
+        );
+        let counters = Counters::default();
+        let due = |_: u32| Duration::ZERO;
+        let (target, start) = (self.target, Instant::now());
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = lanes
+                .iter()
+                .map(|ks| {
+                    let (counters, due) = (&counters, &due);
+                    scope.spawn(move || lane(target, txs, ks, start, due, Duration::ZERO, counters))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a sending thread panicked"))
+                .collect()
+        });
+        let mut refused: Vec<(u32, String)> = results
+            .into_iter()
+            .flat_map(|r| r.refused)
+            // Sent before and taken: a retry that finds it already known is done.
+            .filter(|(_, code)| code != "tx_already_known")
+            .collect();
+        refused.sort_unstable();
+        refused
     }
 }

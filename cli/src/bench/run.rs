@@ -126,7 +126,11 @@ fn step(
 ) -> CliResult<(Report, Context, Vec<bool>)> {
     let count = txs.len() as u64;
     let n = config.senders as u64;
-    let lanes = lanes(count, |k| (k % n) as usize, config.connections);
+    let lanes = lanes(
+        0..count as u32,
+        |k| (k as u64 % n) as usize,
+        config.connections,
+    );
     let due = move |k: u32| intended(k as u64, rate);
     let window = (config.warmup, config.warmup + config.duration);
     let counters = Counters::default();
@@ -191,8 +195,8 @@ fn step(
     samples.extend(mempool(client));
 
     let mut rejected = BTreeMap::new();
-    for (code, c) in results.iter().flat_map(|r| &r.codes) {
-        *rejected.entry(code.clone()).or_insert(0) += c;
+    for (_, code) in results.iter().flat_map(|r| &r.refused) {
+        *rejected.entry(code.clone()).or_insert(0) += 1;
     }
     let measured_sent: u64 = results.iter().map(|r| r.measured_sent).sum();
     let last_sent = results

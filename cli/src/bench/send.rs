@@ -10,7 +10,6 @@
 use super::plan::Signed;
 use crate::error::{CliError, CliResult};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -39,9 +38,8 @@ pub struct Counters {
 pub struct LaneResult {
     /// Indices the node accepted (status `pending`).
     pub accepted: Vec<u32>,
-    /// Indices refused, and the count of each code.
-    pub rejected: Vec<u32>,
-    pub codes: BTreeMap<String, u64>,
+    /// Indices refused, with the node's code.
+    pub refused: Vec<(u32, String)>,
     /// Transactions due at or after `measure_from` that were sent, and when the last of their
     /// requests ended (after the start).
     pub measured_sent: u64,
@@ -185,10 +183,7 @@ pub fn lane(
                     out.accepted.push(k);
                     accepted += 1;
                 }
-                Some(code) => {
-                    out.rejected.push(k);
-                    *out.codes.entry(code).or_default() += 1;
-                }
+                Some(code) => out.refused.push((k, code)),
             }
         }
         counters
@@ -205,10 +200,14 @@ pub fn lane(
 
 /// Each lane's indices: a signer's transactions all go through one lane, in nonce order, so a
 /// later nonce never overtakes an earlier one on another connection.
-pub fn lanes(count: u64, lane_of: impl Fn(u64) -> usize, connections: usize) -> Vec<Vec<u32>> {
+pub fn lanes(
+    ks: impl Iterator<Item = u32>,
+    lane_of: impl Fn(u32) -> usize,
+    connections: usize,
+) -> Vec<Vec<u32>> {
     let mut lanes = vec![Vec::new(); connections];
-    for k in 0..count {
-        lanes[lane_of(k) % connections].push(k as u32);
+    for k in ks {
+        lanes[lane_of(k) % connections].push(k);
     }
     lanes
 }
@@ -220,7 +219,7 @@ mod tests {
     #[test]
     fn a_signer_keeps_one_lane_in_order() {
         // 10 senders over 3 lanes: k's sender is k % 10, its lane the sender's % 3.
-        let l = lanes(40, |k| (k % 10) as usize, 3);
+        let l = lanes(0..40, |k| (k % 10) as usize, 3);
         assert_eq!(l.iter().map(Vec::len).sum::<usize>(), 40);
         for lane in &l {
             assert!(lane.windows(2).all(|w| w[0] < w[1]));
