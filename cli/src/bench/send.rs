@@ -215,6 +215,104 @@ pub fn lanes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::TcpListener;
+    use tensorchain_primitives::{Call, Hash, Keypair, SignedTx, SigningDomain, Tx};
+
+    /// A one-request HTTP server answering `status` and `body`; returns its URL and a handle
+    /// yielding the request's content type and body.
+    fn serve_once(
+        status: &'static str,
+        body: String,
+    ) -> (String, std::thread::JoinHandle<(String, Vec<u8>)>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let handle = std::thread::spawn(move || {
+            let (sock, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(sock);
+            let (mut length, mut content_type) = (0, String::new());
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                let line = line.trim_end().to_ascii_lowercase();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                if let Some(v) = line.strip_prefix("content-type:") {
+                    content_type = v.trim().to_string();
+                }
+            }
+            let mut request = vec![0; length];
+            reader.read_exact(&mut request).unwrap();
+            let answer = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            reader.get_mut().write_all(answer.as_bytes()).unwrap();
+            (content_type, request)
+        });
+        (url, handle)
+    }
+
+    fn signed(n: u64) -> Vec<Signed> {
+        let domain = SigningDomain::new("tensorchain-devnet", Hash::digest(b"g"));
+        let key = Keypair::dev("alice");
+        (0..n)
+            .map(|nonce| {
+                let stx = Tx {
+                    chain_id: domain.chain_id.clone(),
+                    signer: key.account(),
+                    nonce,
+                    fee: 1,
+                    call: Call::Transfer {
+                        to: key.account(),
+                        amount: 1,
+                    },
+                }
+                .sign(&key, &domain);
+                Signed {
+                    hash: stx.hash(),
+                    bytes: stx.to_bytes(),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_batch_is_borsh_and_each_result_is_read_in_order() {
+        let txs = signed(4);
+        let body = json!({"data": {"results": [
+            {"hash": txs[3].hash, "status": "pending"},
+            {"hash": txs[1].hash, "error": {"code": "bad_nonce", "message": "m", "hint": "h"}},
+        ]}, "meta": {}});
+        let (base, server) = serve_once("200 OK", body.to_string());
+        let target = Target { base, batch: 2 };
+        let outcomes = send_request(&agent(), &target, &txs, &[3, 1]);
+        assert_eq!(outcomes, [None, Some("bad_nonce".to_string())]);
+        let (content_type, request) = server.join().unwrap();
+        assert_eq!(content_type, "application/octet-stream");
+        let sent: Vec<SignedTx> = borsh::from_slice(&request).unwrap();
+        assert_eq!(sent.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), [3, 1]);
+    }
+
+    #[test]
+    fn a_refused_batch_refuses_each_of_its_transactions() {
+        let txs = signed(3);
+        let body = json!({"error": {"code": "overloaded", "message": "m", "hint": "h"}});
+        let (base, server) = serve_once("503 Service Unavailable", body.to_string());
+        let target = Target { base, batch: 8 };
+        let outcomes = send_request(&agent(), &target, &txs, &[0, 1, 2]);
+        assert_eq!(outcomes, vec![Some("overloaded".to_string()); 3]);
+        server.join().unwrap();
+        // A short answer (fewer results than transactions) is not trusted for any of them.
+        let (base, server) = serve_once("200 OK", json!({"data": {"results": []}}).to_string());
+        let outcomes = send_request(&agent(), &Target { base, batch: 8 }, &txs, &[0, 1]);
+        assert_eq!(outcomes, vec![Some("bad_response".to_string()); 2]);
+        server.join().unwrap();
+    }
 
     #[test]
     fn a_signer_keeps_one_lane_in_order() {
