@@ -213,8 +213,31 @@ fn parse_sweep(list: &str) -> CliResult<Vec<u64>> {
 
 pub fn run(args: BenchArgs, g: &Global) -> CliResult<()> {
     match args.cmd {
-        Some(BenchCmd::Verify) => verify::run(g),
-        None => run::run(args.load.validate()?, g),
+        Some(BenchCmd::Verify) => {
+            warn_if_busy();
+            verify::run(g)
+        }
+        None => {
+            let config = args.load.validate()?;
+            warn_if_busy();
+            run::run(config, g)
+        }
+    }
+}
+
+/// Warns when other work is using the cores: every figure here is bounded by the CPU it gets,
+/// so on a busy machine they understate what the chain (or the machine) can do.
+fn warn_if_busy() {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next()?.parse::<f64>().ok());
+    if let Some(load) = load.filter(|l| *l > cores as f64 * 0.5) {
+        eprintln!(
+            "warning: the machine is busy (load average {load:.1} on {cores} cores): the figures understate it"
+        );
     }
 }
 

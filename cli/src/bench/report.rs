@@ -61,6 +61,23 @@ pub fn latency(mut samples: Vec<Duration>) -> Latency {
     }
 }
 
+/// Our transactions finalized per second in `window`, from the blocks whose events arrived in
+/// it (`(arrival, ours)` in arrival order): counted from the first such block's event to the
+/// last's, so a window that happens to hold one block more or less than its length in block
+/// times does not skew the rate. With fewer than two blocks, what they hold over the window.
+pub fn finalized_rate(blocks: &[(Duration, u64)], window: (Duration, Duration)) -> f64 {
+    let inside: Vec<&(Duration, u64)> = blocks
+        .iter()
+        .filter(|(at, _)| *at >= window.0 && *at < window.1)
+        .collect();
+    match (inside.first(), inside.last()) {
+        (Some(first), Some(last)) if last.0 > first.0 => {
+            per_second(inside[1..].iter().map(|b| b.1).sum(), last.0 - first.0)
+        }
+        _ => per_second(inside.iter().map(|b| b.1).sum(), window.1 - window.0),
+    }
+}
+
 /// Rounded to one decimal: more digits than that are noise.
 pub fn per_second(count: u64, over: Duration) -> f64 {
     (count as f64 / over.as_secs_f64().max(1e-9) * 10.0).round() / 10.0
@@ -175,6 +192,20 @@ mod tests {
         );
         assert_eq!(latency(vec![]), Latency::default());
         assert_eq!(per_second(2001, Duration::from_secs(2)), 1000.5);
+    }
+
+    #[test]
+    fn finalized_rate_runs_from_block_to_block() {
+        let s = Duration::from_secs;
+        let window = (s(2), s(12));
+        // Blocks every second from t = 1.5 s, 100 of ours each: 10 fall in the window.
+        let blocks: Vec<(Duration, u64)> = (0..14)
+            .map(|i| (Duration::from_millis(1500 + 1000 * i), 100))
+            .collect();
+        assert_eq!(finalized_rate(&blocks, window), 100.0);
+        // One block in the window: its count over the window's length.
+        assert_eq!(finalized_rate(&[(s(5), 50)], window), 5.0);
+        assert_eq!(finalized_rate(&[], window), 0.0);
     }
 
     #[test]

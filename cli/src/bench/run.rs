@@ -3,7 +3,7 @@
 
 use super::fund::Funding;
 use super::plan::{self, intended, txs_of_sender, Signed, Signing, AMOUNT};
-use super::report::{self, latency, per_second, Context, Report};
+use super::report::{self, finalized_rate, latency, per_second, Context, Report};
 use super::send::{self, lane, lanes, Counters, LaneResult, Target};
 use super::watch::{self, discard_queued, Tracker, Watched};
 use super::{progress, progress_done, Config};
@@ -205,12 +205,6 @@ fn step(
         .max()
         .unwrap_or_default();
     let in_window = |d: Duration| d >= window.0 && d < window.1;
-    let finalized_in_window = tracker
-        .finalized_at
-        .iter()
-        .flatten()
-        .filter(|at| in_window(**at))
-        .count() as u64;
     let latencies: Vec<Duration> = (0..count)
         .filter(|k| in_window(intended(*k, rate)))
         .filter_map(|k| {
@@ -234,7 +228,7 @@ fn step(
             measured_sent,
             last_sent.saturating_sub(window.0).max(config.duration),
         ),
-        finalized_tps: per_second(finalized_in_window, config.duration),
+        finalized_tps: finalized_rate(&tracker.blocks, window),
         latency_ms: latency(latencies),
         rejected,
         lost,
@@ -246,7 +240,7 @@ fn step(
         accepted: accepted_count as u64,
         finalized: tracker.finalized as u64,
         measured,
-        blocks: tracker.blocks,
+        blocks: tracker.blocks.len() as u64,
         duration: config.duration,
         warmup: config.warmup,
         mempool: samples,

@@ -169,8 +169,9 @@ pub struct Tracker {
     /// Per transaction: when (after `start`) its block's event arrived.
     pub finalized_at: Vec<Option<Duration>>,
     pub finalized: usize,
-    /// Blocks seen since `start`, and the rounds beyond 0 they took.
-    pub blocks: u64,
+    /// Blocks seen since `start`: when each event arrived and how many of ours it finalized.
+    pub blocks: Vec<(Duration, u64)>,
+    /// The rounds beyond 0 those blocks took.
     pub extra_rounds: u64,
 }
 
@@ -186,7 +187,7 @@ impl Tracker {
             start,
             finalized_at: vec![None; n],
             finalized: 0,
-            blocks: 0,
+            blocks: Vec::new(),
             extra_rounds: 0,
         }
     }
@@ -197,18 +198,20 @@ impl Tracker {
     }
 
     pub fn absorb(&mut self, block: Finalized) {
-        self.blocks += 1;
         self.extra_rounds += u64::from(block.round);
         let at = block.at.saturating_duration_since(self.start);
+        let mut ours = 0;
         for h in &block.hashes {
             if let Some(&i) = self.index.get(h) {
                 let slot = &mut self.finalized_at[i as usize];
                 if slot.is_none() {
                     *slot = Some(at);
-                    self.finalized += 1;
+                    ours += 1;
                 }
             }
         }
+        self.finalized += ours as usize;
+        self.blocks.push((at, ours));
     }
 
     /// Takes every block the reader has queued, waiting at most `wait` for the first.
@@ -267,7 +270,8 @@ mod tests {
         let ours = [h(1), h(2)];
         let mut t = Tracker::new(ours.iter(), Instant::now());
         t.poll(&rx, Duration::from_millis(10)).unwrap();
-        assert_eq!((t.blocks, t.extra_rounds, t.finalized), (1, 2, 1));
+        assert_eq!((t.blocks.len(), t.extra_rounds, t.finalized), (1, 2, 1));
+        assert_eq!(t.blocks[0].1, 1);
         assert!(t.finalized_at[0].is_some() && t.finalized_at[1].is_none());
     }
 
