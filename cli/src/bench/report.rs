@@ -43,6 +43,8 @@ pub struct Context {
     pub warmup: Duration,
     /// The node's mempool size, sampled about once a second (empty if the node does not say).
     pub mempool: Vec<u64>,
+    /// The height and round the node's consensus was on when the step ended.
+    pub consensus: Option<(u64, u64)>,
 }
 
 /// Nearest-rank percentiles of `samples` (any order), in milliseconds.
@@ -101,11 +103,18 @@ fn mempool_text(samples: &[u64]) -> String {
 }
 
 pub fn text(r: &Report, c: &Context) -> String {
+    // A chain stuck in later rounds finalizes nothing, so its rounds show in no block: say so.
+    let stuck = match c.consensus {
+        Some((height, round)) if round > 0 => {
+            format!("\nwhen the step ended, consensus was at height {height}, round {round}")
+        }
+        _ => String::new(),
+    };
     format!(
         "offered {} tx/s ({} asked), finalized {} tx/s over {} s after a {} s warm-up\n\
          latency, intended send → finalized event: p50 {} ms, p90 {} ms, p99 {} ms, max {} ms ({} measured)\n\
          sent {}: {} accepted, {} finalized; rejected {}; lost {}\n\
-         {} blocks, {} rounds above 0; mempool {}",
+         {} blocks, {} rounds above 0; mempool {}{}",
         r.offered_tps,
         c.rate,
         r.finalized_tps,
@@ -124,6 +133,7 @@ pub fn text(r: &Report, c: &Context) -> String {
         c.blocks,
         r.rounds_above_zero,
         mempool_text(&c.mempool),
+        stuck,
     )
 }
 

@@ -114,6 +114,15 @@ fn mempool(client: &Client) -> Option<u64> {
         .and_then(|v| v["mempool"].as_u64())
 }
 
+/// The height and round the node's consensus is working on.
+fn consensus(client: &Client) -> Option<(u64, u64)> {
+    let v = client.get::<Value>("/v1/node/syncing").ok()?;
+    Some((
+        v["consensus_height"].as_u64()?,
+        v["consensus_round"].as_u64()?,
+    ))
+}
+
 /// One rate step, from the first due transaction to the end of the drain. Returns the report,
 /// its context, and per sender whether any of its transactions was refused or not finalized.
 fn step(
@@ -134,6 +143,7 @@ fn step(
     let due = move |k: u32| intended(k as u64, rate);
     let window = (config.warmup, config.warmup + config.duration);
     let counters = Counters::default();
+    // Indexed before the clock starts (a million hashes take a while), then started.
     let mut tracker = Tracker::new(txs.iter().map(|t| &t.hash), Instant::now());
     let mut samples = Vec::new();
     discard_queued(events)?;
@@ -244,6 +254,7 @@ fn step(
         duration: config.duration,
         warmup: config.warmup,
         mempool: samples,
+        consensus: consensus(client),
     };
     Ok((report, context, unfinished))
 }
