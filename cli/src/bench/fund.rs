@@ -5,7 +5,8 @@
 //! stream.
 
 use super::plan::{sign_all, Signed, Signing};
-use super::send::{lane, lanes, Counters, Target};
+use super::report::rejected_text;
+use super::send::{lanes, run_lanes, Counters, Target};
 use super::watch::{discard_queued, Tracker, Watched};
 use crate::error::{CliError, CliResult};
 use std::collections::BTreeMap;
@@ -94,18 +95,21 @@ impl Funding<'_> {
         let mut tracker = Tracker::new(txs.iter().map(|t| &t.hash), start);
         let mut todo: Vec<u32> = (0..txs.len() as u32).collect();
         for attempt in 1..=ATTEMPTS {
-            let refused = self.send(&txs, &todo, &pays);
+            let refused = self.send(&txs, &todo, &pays, &mut tracker)?;
             if refused.is_empty() {
                 break;
             }
             if attempt == ATTEMPTS {
                 let mut codes = BTreeMap::new();
-                for (_, code) in &refused {
-                    *codes.entry(code.as_str()).or_insert(0u64) += 1;
+                for (_, code) in refused {
+                    *codes.entry(code).or_insert(0u64) += 1;
                 }
                 return Err(CliError::new(
                     "funding_failed",
-                    format!("{label}: the node kept refusing funding transfers: {codes:?}"),
+                    format!(
+                        "{label}: the node kept refusing funding transfers: {}",
+                        rejected_text(&codes)
+                    ),
                     "is the funding key (--uri or the wallet) funded on this chain?",
                 ));
             }
@@ -131,29 +135,30 @@ impl Funding<'_> {
     }
 
     /// Sends `todo` (each payer's in nonce order, on its own lane) as fast as the node takes
-    /// them; returns those refused, in order, with their codes.
-    fn send(&self, txs: &[Signed], todo: &[u32], pays: &[Payment]) -> Vec<(u32, String)> {
+    /// them, taking finalized blocks meanwhile; returns those refused, in order, with their codes.
+    fn send(
+        &self,
+        txs: &[Signed],
+        todo: &[u32],
+        pays: &[Payment],
+        tracker: &mut Tracker,
+    ) -> CliResult<Vec<(u32, String)>> {
         let lanes = lanes(
             todo.iter().copied(),
             |k| pays[k as usize].0,
             self.connections,
         );
-        let counters = Counters::default();
         let due = |_: u32| Duration::ZERO;
-        let (target, start) = (self.target, Instant::now());
-        let results: Vec<_> = std::thread::scope(|scope| {
-            let handles: Vec<_> = lanes
-                .iter()
-                .map(|ks| {
-                    let (counters, due) = (&counters, &due);
-                    scope.spawn(move || lane(target, txs, ks, start, due, Duration::ZERO, counters))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a sending thread panicked"))
-                .collect()
-        });
+        let results = run_lanes(
+            self.target,
+            txs,
+            &lanes,
+            Instant::now(),
+            &due,
+            Duration::ZERO,
+            &Counters::default(),
+            || tracker.poll(self.events, Duration::from_millis(50)),
+        )?;
         let mut refused: Vec<(u32, String)> = results
             .into_iter()
             .flat_map(|r| r.refused)
@@ -161,6 +166,6 @@ impl Funding<'_> {
             .filter(|(_, code)| code != "tx_already_known")
             .collect();
         refused.sort_unstable();
-        refused
+        Ok(refused)
     }
 }

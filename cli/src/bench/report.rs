@@ -85,7 +85,8 @@ pub fn per_second(count: u64, over: Duration) -> f64 {
     (count as f64 / over.as_secs_f64().max(1e-9) * 10.0).round() / 10.0
 }
 
-fn rejected_text(r: &BTreeMap<String, u64>) -> String {
+/// `3 bad_nonce, 1 overloaded`, or `0`.
+pub fn rejected_text(r: &BTreeMap<String, u64>) -> String {
     if r.is_empty() {
         return "0".into();
     }

@@ -4,7 +4,7 @@
 use super::fund::Funding;
 use super::plan::{self, intended, txs_of_sender, Signed, Signing, AMOUNT};
 use super::report::{self, finalized_rate, latency, per_second, Context, Report};
-use super::send::{self, lane, lanes, Counters, LaneResult, Target};
+use super::send::{self, lanes, run_lanes, Counters, Target};
 use super::watch::{self, discard_queued, Tracker, Watched};
 use super::{progress, progress_done, Config};
 use crate::client::Client;
@@ -155,35 +155,32 @@ fn step(
         window.1.as_secs(),
         window.0.as_secs()
     );
-    let results: Vec<LaneResult> = std::thread::scope(|scope| -> CliResult<_> {
-        let handles: Vec<_> = lanes
-            .iter()
-            .map(|ks| {
-                let (counters, due) = (&counters, &due);
-                scope.spawn(move || lane(target, txs, ks, start, due, window.0, counters))
-            })
-            .collect();
-        while !handles.iter().all(|h| h.is_finished()) {
+    let results = run_lanes(
+        target,
+        txs,
+        &lanes,
+        start,
+        &due,
+        window.0,
+        &counters,
+        || {
             tracker.poll(events, Duration::from_millis(100))?;
             if Instant::now() >= next_sample {
                 next_sample += SAMPLE_EVERY;
                 samples.extend(mempool(client));
                 progress(&format!(
-                    "{rate}/s: {:>4.1} s, sent {}, accepted {}, rejected {}, finalized {}, mempool {}",
-                    start.elapsed().as_secs_f64(),
-                    counters.sent.load(Ordering::Relaxed),
-                    counters.accepted.load(Ordering::Relaxed),
-                    counters.rejected.load(Ordering::Relaxed),
-                    tracker.finalized,
-                    samples.last().map_or("-".into(), u64::to_string),
-                ));
+                "{rate}/s: {:>4.1} s, sent {}, accepted {}, rejected {}, finalized {}, mempool {}",
+                start.elapsed().as_secs_f64(),
+                counters.sent.load(Ordering::Relaxed),
+                counters.accepted.load(Ordering::Relaxed),
+                counters.rejected.load(Ordering::Relaxed),
+                tracker.finalized,
+                samples.last().map_or("-".into(), u64::to_string),
+            ));
             }
-        }
-        Ok(handles
-            .into_iter()
-            .map(|h| h.join().expect("a sending thread panicked"))
-            .collect())
-    })?;
+            Ok(())
+        },
+    )?;
     progress_done();
 
     let mut accepted = vec![false; txs.len()];

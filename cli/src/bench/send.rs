@@ -147,8 +147,40 @@ fn send_request(
         .collect()
 }
 
+/// Sends every lane on a thread of its own, `ks` of each in order, each no earlier than
+/// `start + due(k)`; `meanwhile` runs on the calling thread until all are done (it should wait
+/// briefly each time, e.g. on the event stream). An error from it ends the run once the lanes
+/// have finished.
+#[allow(clippy::too_many_arguments)]
+pub fn run_lanes(
+    target: &Target,
+    txs: &[Signed],
+    lanes: &[Vec<u32>],
+    start: Instant,
+    due: &(dyn Fn(u32) -> Duration + Sync),
+    measure_from: Duration,
+    counters: &Counters,
+    mut meanwhile: impl FnMut() -> CliResult<()>,
+) -> CliResult<Vec<LaneResult>> {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = lanes
+            .iter()
+            .map(|ks| {
+                scope.spawn(move || lane(target, txs, ks, start, due, measure_from, counters))
+            })
+            .collect();
+        while !handles.iter().all(|h| h.is_finished()) {
+            meanwhile()?;
+        }
+        Ok(handles
+            .into_iter()
+            .map(|h| h.join().expect("a sending thread panicked"))
+            .collect())
+    })
+}
+
 /// One lane: sends `ks` in order, each no earlier than `start + due(k)`.
-pub fn lane(
+fn lane(
     target: &Target,
     txs: &[Signed],
     ks: &[u32],
