@@ -10,6 +10,7 @@
 use super::plan::Signed;
 use crate::error::{CliError, CliResult};
 use serde_json::{json, Value};
+use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -18,8 +19,11 @@ use std::time::{Duration, Instant};
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The largest answer read from the node: a full batch's results with long error messages are
+/// well under a megabyte.
+const MAX_ANSWER_BYTES: u64 = 4 << 20;
+
 /// Where and how transactions are sent.
-#[derive(Clone)]
 pub struct Target {
     pub base: String,
     pub batch: usize,
@@ -78,12 +82,15 @@ pub fn probe_batch(target: &Target) -> CliResult<()> {
     }
 }
 
+/// A JSON answer, read up to `MAX_ANSWER_BYTES` (None if longer or not JSON).
+fn read_json(resp: ureq::Response) -> Option<Value> {
+    serde_json::from_reader(resp.into_reader().take(MAX_ANSWER_BYTES)).ok()
+}
+
 /// The error code of a failed request (the node's own when it sent one).
 fn failure_code(e: ureq::Error) -> String {
     match e {
-        ureq::Error::Status(status, resp) => resp
-            .into_json::<Value>()
-            .ok()
+        ureq::Error::Status(status, resp) => read_json(resp)
             .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
             .unwrap_or_else(|| format!("http_{status}")),
         ureq::Error::Transport(t) => match t.kind() {
@@ -108,11 +115,14 @@ fn send_request(
             .iter()
             .map(|&k| {
                 let body = json!({"tx": format!("0x{}", hex::encode(&txs[k as usize].bytes))});
-                agent
+                match agent
                     .post(&format!("{}/v1/txs", target.base))
                     .send_json(body)
-                    .err()
-                    .map(failure_code)
+                {
+                    // Read to the end, so the connection goes back to the agent for the next.
+                    Ok(resp) => read_json(resp).map_or(Some("bad_response".into()), |_| None),
+                    Err(e) => Some(failure_code(e)),
+                }
             })
             .collect();
     }
@@ -131,7 +141,7 @@ fn send_request(
         Ok(resp) => resp,
         Err(e) => return all(failure_code(e)),
     };
-    let Ok(v) = resp.into_json::<Value>() else {
+    let Some(v) = read_json(resp) else {
         return all("bad_response".into());
     };
     let results = v["data"]["results"].as_array().cloned().unwrap_or_default();
@@ -247,7 +257,7 @@ pub fn lanes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use tensorchain_primitives::{Call, Hash, Keypair, SignedTx, SigningDomain, Tx};
 
