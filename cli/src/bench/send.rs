@@ -61,14 +61,14 @@ fn agent() -> ureq::Agent {
 /// Checks that the node has the batch route before anything is signed for it.
 pub fn probe_batch(target: &Target) -> CliResult<()> {
     // An empty borsh vector: a node with the route answers it (with results or an error of its
-    // own), a node without it answers `route_not_found`.
+    // own); a node without it answers 404, or 405 where `GET /v1/txs/{hash}` takes the path.
     let url = format!("{}/v1/txs/batch", target.base);
     let answer = agent()
         .post(&url)
         .set("content-type", "application/octet-stream")
         .send_bytes(&0u32.to_le_bytes());
     match answer {
-        Err(ureq::Error::Status(404, _)) => Err(CliError::new(
+        Err(ureq::Error::Status(404 | 405, _)) => Err(CliError::new(
             "batch_unsupported",
             format!("{} has no POST /v1/txs/batch", target.base),
             "send one transaction per request with --batch 1",
@@ -338,6 +338,21 @@ mod tests {
         assert_eq!(content_type, "application/octet-stream");
         let sent: Vec<SignedTx> = borsh::from_slice(&request).unwrap();
         assert_eq!(sent.iter().map(|t| t.tx.nonce).collect::<Vec<_>>(), [3, 1]);
+    }
+
+    #[test]
+    fn a_node_without_the_batch_route_is_named_before_anything_is_sent() {
+        for status in ["404 Not Found", "405 Method Not Allowed"] {
+            let (base, server) = serve_once(status, String::new());
+            let err = probe_batch(&Target { base, batch: 64 }).unwrap_err();
+            assert_eq!(err.code, "batch_unsupported");
+            server.join().unwrap();
+        }
+        let body = json!({"data": {"results": []}, "meta": {}}).to_string();
+        let (base, server) = serve_once("200 OK", body);
+        probe_batch(&Target { base, batch: 64 }).unwrap();
+        let (_, request) = server.join().unwrap();
+        assert_eq!(request, [0, 0, 0, 0], "an empty borsh Vec<SignedTx>");
     }
 
     #[test]
