@@ -37,14 +37,11 @@ pub enum Attack {
     /// Messages at and over every size cap: transactions over MAX_TX_BYTES, blocks near the
     /// gossip cap.
     Oversized,
-    /// Answers every peer exchange with a list of `PEER_FLOOD_ADDRS` made-up peers (loopback
-    /// addresses with closed ports: nothing outside the machine is ever dialed), and keeps
-    /// asking its peers for theirs.
+    /// Kademlia: answers every FIND_NODE with made-up peers, as many as an answer carries (20,
+    /// a dozen addresses each, ~13 KiB; loopback addresses with closed ports, so nothing outside
+    /// the machine is ever dialed), and keeps asking its peers for theirs (random lookups).
     PeerFlood,
 }
-
-/// Addresses in one peer-flood answer: ~4 MiB, far past the 50 a node reads of a reply.
-const PEER_FLOOD_ADDRS: usize = 100_000;
 
 #[derive(clap::Args)]
 pub struct ChaosArgs {
@@ -121,7 +118,7 @@ async fn attack(
             bootnodes,
             agent: format!("tensorchain-chaos/{}", env!("CARGO_PKG_VERSION")),
             peer_sharing: if args.attack == Attack::PeerFlood {
-                PeerSharing::Application
+                PeerSharing::MadeUp
             } else {
                 PeerSharing::Share
             },
@@ -163,6 +160,8 @@ async fn attack(
         chaos.ever_connected = chaos.ever_connected.max(chaos.net.peers().len());
     }
     drain(&mut events);
+    // Each FIND_NODE answered is a message of made-up peers.
+    chaos.sent += chaos.net.find_node_answers();
     Ok(json!({
         "attack": format!("{:?}", args.attack),
         "messages_sent": chaos.sent,
@@ -306,15 +305,9 @@ impl Chaos {
                 let wire = self.vote(height, round);
                 self.publish(wire);
             }
-            Attack::PeerFlood => {
-                for peer in self.net.peers() {
-                    let net = self.net.clone();
-                    self.sent += 1;
-                    tokio::spawn(async move {
-                        let _ = net.request(peer.peer_id, SyncRequest::Peers).await;
-                    });
-                }
-            }
+            // A few lookups run at once; one more starts whenever one ends. What counts as sent
+            // is the answers of made-up peers (added at the end).
+            Attack::PeerFlood => self.net.lookup(),
             Attack::RangeFlood => {
                 for peer in self.net.peers() {
                     let net = self.net.clone();
@@ -381,29 +374,9 @@ impl Chaos {
                 earliest: 1,
             },
             (Attack::LyingTip, SyncRequest::Blocks { .. }) => SyncResponse::Blocks(vec![]),
-            (Attack::PeerFlood, SyncRequest::Peers) => {
-                self.sent += PEER_FLOOD_ADDRS as u64 - 1;
-                SyncResponse::Peers(made_up_peers(PEER_FLOOD_ADDRS))
-            }
             _ => SyncResponse::Error("chaos".into()),
         };
         self.sent += 1;
         self.net.respond(req.channel, response);
     }
-}
-
-/// `n` peers that do not exist, at loopback ports where nothing listens (the discard port range
-/// below 1024, which a node never binds), so a victim's dials fail at once and stay on this host.
-fn made_up_peers(n: usize) -> Vec<Vec<u8>> {
-    (0..n)
-        .map(|i| {
-            let port = 9 + (i % 1000) as u16;
-            let peer = tensorchain_network::PeerId::random();
-            let addr: tensorchain_network::Multiaddr =
-                format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}")
-                    .parse()
-                    .expect("a loopback multiaddr");
-            addr.to_vec()
-        })
-        .collect()
 }

@@ -53,15 +53,25 @@ pub struct RunArgs {
     /// Validate with the wallet's hotkey (-w/-H).
     #[arg(long)]
     validator: bool,
-    /// Never hand this peer's address to others in peer exchange (a sentry's validator behind
-    /// it); repeat for several.
+    /// Never hand this peer's address to others in discovery (a sentry's validator behind it);
+    /// repeat for several.
     #[arg(long, value_name = "PEER_ID")]
     private_peer: Vec<String>,
-    /// Answer peer exchange with no addresses at all (a validator behind sentries).
+    /// Kademlia client mode: hand out no peers, learn none, dial only the bootnodes (a validator
+    /// behind sentries).
     #[arg(long)]
     no_peer_sharing: bool,
+    /// Log lines on stderr: `text` for people, `json` (one object per line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(flatten)]
     rpc: RpcArgs,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The REST API's limits (docs/api-limits.md).
@@ -134,15 +144,22 @@ pub fn runtime() -> CliResult<tokio::runtime::Runtime> {
 }
 
 pub fn init_logging() {
+    init_logging_as(LogFormat::Text)
+}
+
+pub fn init_logging_as(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour only on a terminal: a log file or a pipe to a log shipper gets plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
+    let fmt = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        // Colour only on a terminal: a log file or a pipe to a log shipper gets plain text.
+        LogFormat::Text => fmt
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => fmt.json().try_init(),
+    };
 }
 
 pub fn parse_multiaddr(s: &str) -> CliResult<Multiaddr> {
@@ -237,6 +254,7 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
         validator,
         private_peer,
         no_peer_sharing,
+        log_format,
         rpc,
     } = args;
     let private_peers = private_peer
@@ -279,7 +297,7 @@ fn run(args: RunArgs, g: &Global) -> CliResult<()> {
             "pass --rpc-cors origins like https://app.example, comma-separated, or *",
         )
     })?;
-    init_logging();
+    init_logging_as(log_format);
     let config = NodeConfig {
         data_dir: data_dir.clone(),
         spec,

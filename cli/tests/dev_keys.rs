@@ -77,10 +77,8 @@ fn a_private_peer_that_is_not_a_peer_id_is_refused() {
     assert_eq!(err["error"]["code"], "bad_peer_id", "{err}");
 }
 
-/// A node logging to a file or a pipe writes plain text: no terminal colour codes for a log
-/// shipper to choke on.
-#[test]
-fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
+/// What a node run for two seconds with `extra` flags wrote to its stderr, a pipe.
+fn piped_node_log(extra: &[&str]) -> String {
     use std::io::Read;
     let tmp = tempfile::tempdir().unwrap();
     let kit = testnet_kit(tmp.path());
@@ -90,6 +88,7 @@ fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
         .arg("--data-dir")
         .arg(tmp.path().join("node"))
         .args(["--rpc-port", "0", "--p2p-port", "0"])
+        .args(extra)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -105,10 +104,39 @@ fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
         .read_to_string(&mut log)
         .unwrap();
     let _ = node.wait();
+    log
+}
+
+/// A node logging to a file or a pipe writes plain text: no terminal colour codes for a log
+/// shipper to choke on.
+#[test]
+fn a_node_logging_to_a_pipe_writes_no_colour_codes() {
+    let log = piped_node_log(&[]);
     assert!(log.contains("INFO"), "{log}");
     assert!(
         !log.contains('\u{1b}'),
         "colour codes in a piped log: {log:?}"
+    );
+}
+
+/// `--log-format json`: every line a log shipper reads is one JSON object with a level, a
+/// timestamp and the message.
+#[test]
+fn a_node_logging_json_writes_one_object_per_line() {
+    let log = piped_node_log(&["--log-format", "json"]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert!(lines.len() >= 2, "too few log lines: {log}");
+    for line in &lines {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line is not one JSON object ({e}): {line:?}"));
+        assert!(v.is_object(), "{line}");
+        for field in ["timestamp", "level", "fields"] {
+            assert!(!v[field].is_null(), "{field} missing: {line}");
+        }
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"chain opened\"")),
+        "no 'chain opened' event: {log}"
     );
 }
 

@@ -7,7 +7,10 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use support::{try_get as get, wait_until as wait};
+
+mod support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
 const TAO: u64 = 1_000_000_000;
@@ -52,15 +55,6 @@ fn cli(args: &[&str]) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"))
 }
 
-fn get(url: &str) -> Option<Value> {
-    ureq::get(url)
-        .timeout(Duration::from_secs(3))
-        .call()
-        .ok()?
-        .into_json()
-        .ok()
-}
-
 fn data(url: &str) -> Value {
     get(url).map_or(Value::Null, |v| v["data"].clone())
 }
@@ -73,17 +67,6 @@ fn height(url: &str) -> u64 {
 
 fn rao(v: &Value) -> u64 {
     v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
-}
-
-fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ok() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
 }
 
 /// A base port with `n` free consecutive ports after it (loopback), drawn between 20000 and

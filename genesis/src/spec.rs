@@ -216,6 +216,37 @@ impl ChainSpec {
         spec
     }
 
+    /// A funded test network (`testnet init` without `--no-premine`): each validator's coldkey
+    /// holds 100,000 TAO and has bonded 10,000 TAO on its hotkey (32 validators stay far below
+    /// the 21M supply); unlike the devnet the keys are fresh (no dev keys, no sudo, no faucet) and the chain id is not a devnet's.
+    pub fn funded_testnet(
+        validators: &[(AccountId, AccountId)],
+        genesis_time_ms: u64,
+        block_time_ms: u64,
+    ) -> ChainSpec {
+        let mut spec = ChainSpec::devnet(1, genesis_time_ms);
+        spec.chain_id = "tensorchain-testnet".into();
+        spec.block_time_ms = block_time_ms;
+        spec.validators = validators
+            .iter()
+            .map(|(hotkey, coldkey)| GenesisValidator {
+                hotkey: *hotkey,
+                coldkey: *coldkey,
+                stake: 10_000 * RAO_PER_TAO,
+            })
+            .collect();
+        spec.allocations = validators
+            .iter()
+            .map(|(_, coldkey)| GenesisAllocation {
+                address: *coldkey,
+                balance: 100_000 * RAO_PER_TAO,
+            })
+            .collect();
+        spec.sudo = None;
+        spec.faucet = None;
+        spec
+    }
+
     pub fn load(path: &Path) -> Result<ChainSpec, SpecError> {
         let text = std::fs::read(path).map_err(|source| SpecError::Read {
             path: path.display().to_string(),
@@ -370,6 +401,23 @@ mod tests {
         spec.allocations[1].address = spec.allocations[0].address;
         let err = spec.validate().unwrap_err().to_string();
         assert!(err.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn a_funded_testnet_has_no_dev_powers_and_fits_the_supply() {
+        let keys: Vec<_> = (0..32u8)
+            .map(|i| {
+                let k = |s: &str| Keypair::dev(&format!("t/{i}/{s}")).account();
+                (k("hot"), k("cold"))
+            })
+            .collect();
+        let spec = ChainSpec::funded_testnet(&keys, 0, 500);
+        spec.validate().unwrap();
+        assert!(!is_devnet_chain_id(&spec.chain_id));
+        assert!(spec.sudo.is_none() && spec.faucet.is_none());
+        assert_eq!(spec.validators.len(), 32);
+        assert_eq!(spec.allocations[5].address, keys[5].1);
+        assert_eq!(spec.validators[5].coldkey, keys[5].1);
     }
 
     #[test]

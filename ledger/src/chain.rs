@@ -3,10 +3,11 @@
 //! number of readers (the REST API) read committed data concurrently.
 
 use crate::commitment;
-use crate::execute::{apply_tx, Event, TxError};
+use crate::execute::{apply_checked, apply_tx, Event, TxError};
 use crate::state::{self, Account, ChainParams, Globals, ValidatorSet};
 use crate::store::{Column, Store, StoreError, WriteBatch};
 use crate::validators;
+use crate::verify::{SigCache, VerifiedTx, VERIFIED_CACHE_CAPACITY};
 use crate::view::{Changes, StateView};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
@@ -69,6 +70,8 @@ struct StoredBody {
 /// A block whose state changes are computed and ready to commit.
 pub struct ExecutedBlock {
     pub block: Block,
+    /// The hashes of `block.txs`, computed once when sealing.
+    pub tx_hashes: Vec<Hash>,
     pub events: Vec<Vec<Event>>,
     pub end_events: Vec<Event>,
     batch: WriteBatch,
@@ -89,6 +92,8 @@ pub struct Ledger {
     head: RwLock<Head>,
     /// The committed state tree's nodes, so a block's root needs no node reads.
     nodes: RwLock<commitment::NodeCache>,
+    /// Transactions whose signature verified on this node (`verify.rs`).
+    verified: SigCache,
 }
 
 /// A read through the state-transition code can only fail in storage.
@@ -136,6 +141,7 @@ impl Ledger {
             domain,
             head: RwLock::new(head),
             nodes,
+            verified: SigCache::new(VERIFIED_CACHE_CAPACITY),
         })
     }
 
@@ -151,6 +157,18 @@ impl Ledger {
     /// for another network (even one reusing the chain id) does not verify here.
     pub fn signing_domain(&self) -> &SigningDomain {
         &self.domain
+    }
+
+    /// The signatures verified on this node: what admission, block building, validation and
+    /// sync share so each transaction's signature is checked once.
+    pub fn verified(&self) -> &SigCache {
+        &self.verified
+    }
+
+    /// The stateless checks of `txs` (signatures on every core, skipped for those this node
+    /// already verified): each as a `VerifiedTx`, or its hash and error.
+    pub fn verify_txs(&self, txs: Vec<SignedTx>) -> Vec<Result<VerifiedTx, (Hash, TxError)>> {
+        self.verified.verify_all(txs, &self.params, &self.domain)
     }
 
     pub fn head(&self) -> Head {
@@ -316,30 +334,37 @@ impl Ledger {
     ) -> Result<BuiltBlock, LedgerError> {
         let mut view = self.view();
         let head_height = self.head().height;
+        let candidates: Vec<SignedTx> = candidates.into_iter().collect();
+        // Signatures first, on every core; the execution pass after is sequential.
+        let checked = self
+            .verified
+            .check_all(&candidates, &self.params, &self.domain);
         let mut txs = Vec::new();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
         let mut size = self.empty_block_len(last_commit.as_ref());
-        for stx in candidates {
-            let len = borsh::object_length(&stx).unwrap_or(usize::MAX);
+        for (stx, (hash, len, stateless)) in candidates.into_iter().zip(checked) {
             if size.saturating_add(len) > max_bytes {
                 break;
             }
-            match apply_tx(
-                &mut view,
-                &stx,
-                &self.params,
-                &self.domain,
-                &proposer,
-                head_height + 1,
-            ) {
+            let applied = stateless.and_then(|()| {
+                apply_checked(
+                    &mut view,
+                    &stx,
+                    &self.params,
+                    &self.domain,
+                    &proposer,
+                    head_height + 1,
+                )
+            });
+            match applied {
                 Ok(ev) => {
                     size += len;
                     events.push(ev);
                     txs.push(stx);
                 }
                 Err(TxError::Storage(e)) => return Err(StoreError(e).into()),
-                Err(e) => rejected.push((stx.hash(), e)),
+                Err(e) => rejected.push((hash, e)),
             }
         }
         let executed = self.seal(view, txs, events, proposer, time_ms, last_commit)?;
@@ -409,18 +434,26 @@ impl Ledger {
                 .verify(&self.domain, &signers)
                 .map_err(|e: CommitError| invalid(format!("parent commit: {e}")))?;
         }
+        // Signatures of transactions this node has not verified yet, on every core, before the
+        // sequential execution pass.
+        let checked = self
+            .verified
+            .check_all(&block.txs, &self.params, &self.domain);
         let mut view = self.view();
         let mut events = Vec::new();
-        for (i, stx) in block.txs.iter().enumerate() {
-            let ev = apply_tx(
-                &mut view,
-                stx,
-                &self.params,
-                &self.domain,
-                &h.proposer,
-                h.height,
-            )
-            .map_err(|e| invalid(format!("tx {i} ({}): {e}", stx.hash())))?;
+        for (i, (stx, (hash, _, stateless))) in block.txs.iter().zip(checked).enumerate() {
+            let ev = stateless
+                .and_then(|()| {
+                    apply_checked(
+                        &mut view,
+                        stx,
+                        &self.params,
+                        &self.domain,
+                        &h.proposer,
+                        h.height,
+                    )
+                })
+                .map_err(|e| invalid(format!("tx {i} ({hash}): {e}")))?;
             events.push(ev);
         }
         let executed = self.seal(
@@ -505,6 +538,7 @@ impl Ledger {
         put_block(&mut batch, &block, (&events, &end_events), hash, time_ms);
         Ok(ExecutedBlock {
             block,
+            tx_hashes,
             events,
             end_events,
             batch,
@@ -554,6 +588,8 @@ impl Ledger {
         );
         let node_ops = commitment::NodeCache::node_ops(&batch);
         self.store.write(batch)?;
+        // Committed transactions are never checked again (their hash is on chain).
+        self.verified.forget(&executed.tx_hashes);
         self.nodes
             .write()
             .expect("node cache lock")

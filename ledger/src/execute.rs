@@ -6,6 +6,7 @@ use crate::state::{self, Account, ChainParams, MAX_TAKE, MIN_STAKE};
 use crate::store::StoreError;
 use crate::subnet::{self, SUBNET_LIMIT};
 use crate::validators;
+use crate::verify::VerifiedTx;
 use crate::view::StateView;
 use crate::{stake_moves, swap};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -652,15 +653,27 @@ pub enum Event {
     },
 }
 
-/// Checks that need no state: chain id, signature (made for `domain`'s network), fee.
+/// Checks that need no state: size, chain id, signature (made for `domain`'s network), fee.
 pub fn check_stateless(
     stx: &SignedTx,
     params: &ChainParams,
     domain: &SigningDomain,
 ) -> Result<(), TxError> {
+    let size = borsh::object_length(stx).unwrap_or(usize::MAX);
+    check_stateless_given(stx, params, size, || stx.verify_signature(domain))
+}
+
+/// As `check_stateless` for a transaction of encoded `size`, with the signature check handed in
+/// (`crate::verify` answers it from the verified-signature cache or runs `verify_strict`), in
+/// the same order, so a transaction fails with the same error either way.
+pub(crate) fn check_stateless_given(
+    stx: &SignedTx,
+    params: &ChainParams,
+    size: usize,
+    signature: impl FnOnce() -> Result<(), SignatureError>,
+) -> Result<(), TxError> {
     let tx = &stx.tx;
     // First, before any hashing or signature check: the size bounds the work of everything after.
-    let size = borsh::object_length(stx).unwrap_or(usize::MAX);
     if size > MAX_TX_BYTES {
         return Err(TxError::TxTooLarge {
             size,
@@ -673,7 +686,7 @@ pub fn check_stateless(
             got: tx.chain_id.clone(),
         });
     }
-    stx.verify_signature(domain)?;
+    signature()?;
     let expected = params.fees.for_call(&tx.call);
     if tx.fee != expected {
         return Err(TxError::BadFee {
@@ -688,6 +701,33 @@ pub fn check_stateless(
 /// Validates and executes one transaction inside `view`'s transaction scope: on success the
 /// writes are kept, on error they are dropped.
 pub fn apply_tx(
+    view: &mut StateView,
+    stx: &SignedTx,
+    params: &ChainParams,
+    domain: &SigningDomain,
+    proposer: &AccountId,
+    height: u64,
+) -> Result<Vec<Event>, TxError> {
+    check_stateless(stx, params, domain)?;
+    apply_checked(view, stx, params, domain, proposer, height)
+}
+
+/// As `apply_tx` for a transaction whose stateless checks passed on this node: the stateful
+/// checks and the execution only.
+pub fn apply_verified(
+    view: &mut StateView,
+    stx: &VerifiedTx,
+    params: &ChainParams,
+    domain: &SigningDomain,
+    proposer: &AccountId,
+    height: u64,
+) -> Result<Vec<Event>, TxError> {
+    apply_checked(view, stx.tx(), params, domain, proposer, height)
+}
+
+/// The stateful part of `apply_tx`. Crate-private: outside the ledger only a `VerifiedTx` (whose
+/// stateless checks passed) may skip them, through `apply_verified`.
+pub(crate) fn apply_checked(
     view: &mut StateView,
     stx: &SignedTx,
     params: &ChainParams,
@@ -711,7 +751,6 @@ fn execute(
     proposer: &AccountId,
     height: u64,
 ) -> Result<Vec<Event>, TxError> {
-    check_stateless(stx, params, domain)?;
     let tx = &stx.tx;
     // Free calls (signed by hotkeys) may come from accounts that never held TAO.
     let mut sender = match view.account(&tx.signer)? {

@@ -16,6 +16,7 @@ pub mod subnet;
 pub mod swap;
 pub mod unbonding;
 pub mod validators;
+pub mod verify;
 pub mod view;
 
 pub use chain::{
@@ -24,3 +25,4 @@ pub use chain::{
 pub use execute::{check_stateless, Event, TxError};
 pub use state::{Account, ChainParams, Fees, Globals};
 pub use store::{Column, MemoryStore, Store, StoreError, WriteBatch};
+pub use verify::{SigCache, VerifiedTx};

@@ -4,11 +4,13 @@
 //! signatures or executes anything: the node validates and reports every gossip message back.
 
 mod codec;
+mod discovery;
 mod key;
 mod service;
 mod sync;
 
 pub use codec::MAX_RESPONSE_BYTES;
+pub use discovery::PeerSharing;
 pub use key::load_or_create_key;
 pub use libp2p::gossipsub::{MessageAcceptance, MessageId};
 pub use libp2p::identity::Keypair as NodeKey;
@@ -16,7 +18,7 @@ pub use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::{
     start, Event, Events, InboundRequest, NetworkConfig, NetworkError, NetworkHandle, PeerInfo,
-    PeerSharing, Topic,
+    Topic,
 };
 pub use sync::{SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST};
 

@@ -1,12 +1,14 @@
 //! The swarm task and the handle the node uses to talk to it.
 
 use crate::codec::SyncCodec;
+use crate::discovery::{Discovery, DiscoveryUpdate, PeerSharing};
 use crate::peer_id_of;
 use crate::sync::{SyncRequest, SyncResponse};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
+use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
 use std::collections::{BTreeMap, HashMap};
@@ -18,9 +20,6 @@ use tokio::task::JoinHandle;
 
 /// Gossip messages up to this size; a block proposal travels on the consensus topic.
 const MAX_GOSSIP_BYTES: usize = 8 * 1024 * 1024;
-/// Peers found through peer exchange are dialed up to this many connections; also the most
-/// addresses taken from one peer-exchange reply and kept in the learned-peer table.
-const MAX_PEERS: usize = 50;
 /// Connections accepted from others at once, and being set up: a peer opening thousands of
 /// connections would otherwise cost a noise handshake and a yamux session each.
 const MAX_INCOMING: u32 = 128;
@@ -73,24 +72,10 @@ pub struct NetworkConfig {
     pub bootnodes: Vec<Multiaddr>,
     /// Sent to peers in identify, e.g. `tensorchain/0.1.0`.
     pub agent: String,
-    /// What the node answers peers asking for its peers.
+    /// What the node tells peers asking for its peers, and whether it learns any (Kademlia).
     pub peer_sharing: PeerSharing,
     /// Peers whose addresses are never handed out (a sentry's validator behind it).
     pub private_peers: Vec<PeerId>,
-}
-
-/// What a node answers a peer-exchange request with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PeerSharing {
-    /// The addresses of its peers, except the private ones: how nodes find each other.
-    #[default]
-    Share,
-    /// Nothing: a validator behind sentries keeps its peers' addresses (and so its place in the
-    /// network) to itself.
-    Off,
-    /// Handed to the application (`Events::sync`) like any other sync request: what
-    /// `tensorchain chaos peer-flood` uses to answer with lists of its own.
-    Application,
 }
 
 #[derive(Debug)]
@@ -138,6 +123,9 @@ pub struct PeerInfo {
 struct Shared {
     listen_addrs: Vec<Multiaddr>,
     peers: BTreeMap<PeerId, PeerInfo>,
+    /// The Kademlia routing table's peers, and the FIND_NODE requests answered.
+    known: Vec<PeerId>,
+    find_node_answers: u64,
 }
 
 enum Command {
@@ -162,6 +150,7 @@ enum Command {
     Ban {
         peer: PeerId,
     },
+    Lookup,
 }
 
 /// The node's side of the network task. Cheap to clone.
@@ -191,6 +180,22 @@ impl NetworkHandle {
     pub fn peers(&self) -> Vec<PeerInfo> {
         let shared = self.shared.lock().expect("network state");
         shared.peers.values().cloned().collect()
+    }
+
+    /// The peers in the Kademlia routing table (connected or not): what the node knows of the
+    /// network, and hands to peers asking for theirs.
+    pub fn known_peers(&self) -> Vec<PeerId> {
+        self.shared.lock().expect("network state").known.clone()
+    }
+
+    /// FIND_NODE requests (peers asking for peers) this node has answered.
+    pub fn find_node_answers(&self) -> u64 {
+        self.shared.lock().expect("network state").find_node_answers
+    }
+
+    /// Looks up a random key now (a random walk), unless a few lookups are running already.
+    pub fn lookup(&self) {
+        let _ = self.bulk.try_send(Command::Lookup);
     }
 
     /// Publishes a consensus message. Its queue is the large priority one; if even that is full
@@ -265,9 +270,15 @@ struct Behaviour {
     identify: identify::Behaviour,
     ping: ping::Behaviour,
     sync: request_response::Behaviour<SyncCodec>,
+    discovery: Discovery,
 }
 
-fn behaviour(key: &Keypair, chain_id: &str, agent: &str) -> Result<Behaviour, NetworkError> {
+fn behaviour(
+    key: &Keypair,
+    chain_id: &str,
+    agent: &str,
+    discovery: Discovery,
+) -> Result<Behaviour, NetworkError> {
     let gossip_config = gossipsub::ConfigBuilder::default()
         .validate_messages()
         .max_transmit_size(MAX_GOSSIP_BYTES)
@@ -293,7 +304,9 @@ fn behaviour(key: &Keypair, chain_id: &str, agent: &str) -> Result<Behaviour, Ne
     );
     let identify = identify::Behaviour::new(
         identify::Config::new(format!("/{chain_id}/id/1"), key.public())
-            .with_agent_version(agent.to_string()),
+            .with_agent_version(agent.to_string())
+            // Dials by peer id get their addresses from discovery alone, which filters them.
+            .with_cache_size(0),
     );
     let protocol = StreamProtocol::try_from_owned(format!("/{chain_id}/sync/1"))
         .map_err(|e| NetworkError::Setup(e.to_string()))?;
@@ -308,6 +321,7 @@ fn behaviour(key: &Keypair, chain_id: &str, agent: &str) -> Result<Behaviour, Ne
         identify,
         ping: ping::Behaviour::default(),
         sync,
+        discovery,
     })
 }
 
@@ -354,7 +368,16 @@ pub async fn start(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(NetworkHandle, Events, JoinHandle<()>), NetworkError> {
     let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
-    let behaviour = behaviour(&config.key, &config.chain_id, &config.agent)?;
+    let discovery = Discovery::new(
+        config.key.public().to_peer_id(),
+        &config.chain_id,
+        config.peer_sharing,
+        &config.listen,
+        &config.bootnodes,
+        config.private_peers.iter().copied().collect(),
+    )
+    .map_err(|e| setup(&e))?;
+    let behaviour = behaviour(&config.key, &config.chain_id, &config.agent, discovery)?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.key.clone())
         .with_tokio()
         .with_tcp(
@@ -420,13 +443,9 @@ pub async fn start(
         tx_out: tx_tx,
         sync_out: sync_tx,
         pending: HashMap::new(),
-        exchanged: Default::default(),
-        learned: BTreeMap::new(),
         banned: HashMap::new(),
         incoming_per_ip: HashMap::new(),
         incoming: HashMap::new(),
-        peer_sharing: config.peer_sharing,
-        private_peers: config.private_peers.into_iter().collect(),
     };
     for addr in task.bootnodes.clone() {
         task.dial(addr);
@@ -471,20 +490,12 @@ struct SwarmTask {
     tx_out: mpsc::Sender<Event>,
     sync_out: mpsc::Sender<InboundRequest>,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<SyncResponse, NetworkError>>>,
-    /// Peers we already asked for their peers (peer exchange), so it happens once per connection.
-    exchanged: std::collections::HashSet<PeerId>,
-    /// Peers other nodes told us about, by id (at most `MAX_PEERS`), redialed like bootnodes
-    /// until a dial to one fails.
-    learned: BTreeMap<PeerId, Multiaddr>,
     /// Peers caught lying, until when (at most `MAX_BANNED`).
     banned: HashMap<PeerId, tokio::time::Instant>,
     /// Open incoming connections per remote IP, and the IP of each (at most `MAX_INCOMING`
     /// plus the few being closed).
     incoming_per_ip: HashMap<std::net::IpAddr, usize>,
     incoming: HashMap<libp2p::swarm::ConnectionId, std::net::IpAddr>,
-    peer_sharing: PeerSharing,
-    /// Never handed out in peer exchange.
-    private_peers: std::collections::HashSet<PeerId>,
 }
 
 impl SwarmTask {
@@ -519,6 +530,9 @@ impl SwarmTask {
                 let _ = b.sync.send_response(channel, response);
             }
             Command::Ban { peer } => self.ban(peer),
+            Command::Lookup => {
+                b.discovery.lookup();
+            }
         }
     }
 
@@ -533,7 +547,7 @@ impl SwarmTask {
             }
         }
         self.banned.insert(peer, now + BAN_FOR);
-        self.learned.remove(&peer);
+        self.swarm.behaviour_mut().discovery.forget(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
@@ -557,13 +571,33 @@ impl SwarmTask {
         }
     }
 
-    /// Bootnodes, and peers learned by exchange, are redialed for as long as the node runs, so a
-    /// restarted peer is found again and losing the bootnode does not isolate a node.
+    /// Bootnodes, and peers in the routing table, are redialed for as long as the node runs, so
+    /// a restarted peer is found again and losing the bootnode does not isolate a node.
     fn redial(&mut self) {
-        let known: Vec<Multiaddr> = self.learned.values().cloned().collect();
-        for addr in self.bootnodes.clone().into_iter().chain(known) {
+        for addr in self.bootnodes.clone() {
             self.dial(addr);
         }
+        let connected = self.swarm.connected_peers().count();
+        for peer in self.swarm.behaviour_mut().discovery.redial(connected) {
+            if self.is_banned(&peer) {
+                continue;
+            }
+            let opts = DialOpts::peer_id(peer)
+                .condition(PeerCondition::DisconnectedAndNotDialing)
+                .build();
+            if let Err(e) = self.swarm.dial(opts) {
+                tracing::debug!(%peer, error = %e, "dial");
+            }
+        }
+    }
+
+    /// Copies the routing table's peers where the handle reads them.
+    fn discovery_updated(&mut self) {
+        let discovery = &mut self.swarm.behaviour_mut().discovery;
+        let (known, answers) = (discovery.known_peers(), discovery.answered());
+        let mut s = self.shared.lock().expect("network state");
+        s.known = known;
+        s.find_node_answers = answers;
     }
 
     fn emit(&mut self, event: Event) {
@@ -610,14 +644,6 @@ impl SwarmTask {
             SwarmEvent::ConnectionEstablished { peer_id, .. } if self.is_banned(&peer_id) => {
                 let _ = self.swarm.disconnect_peer_id(peer_id);
             }
-            // A learned address that cannot be reached is forgotten, not redialed forever
-            // (bootnodes, configured by the operator, are kept).
-            SwarmEvent::OutgoingConnectionError {
-                peer_id: Some(peer),
-                ..
-            } => {
-                self.learned.remove(&peer);
-            }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
                 endpoint,
@@ -638,17 +664,6 @@ impl SwarmTask {
                 );
                 tracing::info!(peer = %peer_id, "peer connected");
                 self.emit(Event::PeerUp(peer_id));
-                // With sharing off the node learns no peers either: a validator behind sentries
-                // must not dial (and so reveal itself to) the peers its sentry knows.
-                if self.peer_sharing != PeerSharing::Off && self.exchanged.insert(peer_id) {
-                    let id = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_request(&peer_id, SyncRequest::Peers);
-                    let (reply, _) = oneshot::channel();
-                    self.pending.insert(id, reply);
-                }
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -660,7 +675,6 @@ impl SwarmTask {
                     .expect("network state")
                     .peers
                     .remove(&peer_id);
-                self.exchanged.remove(&peer_id);
                 tracing::info!(peer = %peer_id, "peer disconnected");
                 self.emit(Event::PeerDown(peer_id));
             }
@@ -696,6 +710,11 @@ impl SwarmTask {
                 info,
                 ..
             })) => {
+                self.swarm.behaviour_mut().discovery.identified(
+                    peer_id,
+                    &info.listen_addrs,
+                    &info.protocols,
+                );
                 let mut s = self.shared.lock().expect("network state");
                 if let Some(p) = s.peers.get_mut(&peer_id) {
                     p.agent = Some(info.agent_version);
@@ -706,6 +725,9 @@ impl SwarmTask {
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Sync(event)) => self.sync_event(event),
+            SwarmEvent::Behaviour(BehaviourEvent::Discovery(DiscoveryUpdate)) => {
+                self.discovery_updated()
+            }
             _ => {}
         }
     }
@@ -720,25 +742,15 @@ impl SwarmTask {
                 },
                 ..
             } => {
-                if request == SyncRequest::Peers && self.peer_sharing != PeerSharing::Application {
-                    let peers = match self.peer_sharing {
-                        PeerSharing::Share => self.peer_addrs(peer),
-                        _ => vec![],
-                    };
-                    let _ = self
-                        .swarm
-                        .behaviour_mut()
-                        .sync
-                        .send_response(channel, SyncResponse::Peers(peers));
-                } else if self
+                let busy = self
                     .sync_out
                     .try_send(InboundRequest {
                         peer,
                         request,
                         channel,
                     })
-                    .is_err()
-                {
+                    .is_err();
+                if busy {
                     tracing::debug!(%peer, "sync server busy; request dropped");
                 }
             }
@@ -750,9 +762,6 @@ impl SwarmTask {
                     },
                 ..
             } => {
-                if let SyncResponse::Peers(addrs) = &response {
-                    self.discovered(addrs);
-                }
                 if let Some(reply) = self.pending.remove(&request_id) {
                     let _ = reply.send(Ok(response));
                 }
@@ -809,43 +818,6 @@ impl SwarmTask {
                 true
             }
             _ => true,
-        }
-    }
-
-    /// Addresses of our other peers, for peer exchange.
-    fn peer_addrs(&self, asking: PeerId) -> Vec<Vec<u8>> {
-        let s = self.shared.lock().expect("network state");
-        s.peers
-            .values()
-            .filter(|p| p.peer_id != asking && !self.private_peers.contains(&p.peer_id))
-            .filter_map(|p| {
-                let addr = p.listen_addrs.first().or(p.addr.as_ref())?.clone();
-                Some(addr.with_p2p(p.peer_id).unwrap_or_else(|a| a).to_vec())
-            })
-            .take(MAX_PEERS)
-            .collect()
-    }
-
-    /// Dials (some of) the addresses a peer-exchange reply listed. A reply is the sender's
-    /// choice: only its first `MAX_PEERS` entries are looked at.
-    fn discovered(&mut self, addrs: &[Vec<u8>]) {
-        if self.peer_sharing == PeerSharing::Off {
-            return;
-        }
-        for bytes in addrs.iter().take(MAX_PEERS) {
-            let connected = self.shared.lock().expect("network state").peers.len();
-            if connected >= MAX_PEERS {
-                return;
-            }
-            let Ok(addr) = Multiaddr::try_from(bytes.clone()) else {
-                continue;
-            };
-            if let Some(peer) = peer_id_of(&addr) {
-                if self.learned.len() < MAX_PEERS || self.learned.contains_key(&peer) {
-                    self.learned.insert(peer, addr.clone());
-                }
-                self.dial(addr);
-            }
         }
     }
 }

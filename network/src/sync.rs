@@ -1,5 +1,5 @@
 //! The request-response protocol `/<chain-id>/sync/1`: status exchange, block ranges with their
-//! commit certificates, and peer exchange.
+//! commit certificates. (Peers find each other with Kademlia, `discovery.rs`.)
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use tensorchain_primitives::{Block, Commit, Hash};
@@ -15,8 +15,6 @@ pub enum SyncRequest {
         from: u64,
         count: u32,
     },
-    /// Addresses of the peers the responder is connected to (answered by the network task).
-    Peers,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -30,7 +28,5 @@ pub enum SyncResponse {
         earliest: u64,
     },
     Blocks(Vec<(Block, Commit)>),
-    /// Multiaddrs (as bytes) ending in `/p2p/<peer id>`.
-    Peers(Vec<Vec<u8>>),
     Error(String),
 }

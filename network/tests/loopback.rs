@@ -1,4 +1,5 @@
-//! Two real swarms over 127.0.0.1: peering by bootnode, gossip with validation, request-response.
+//! Real swarms over 127.0.0.1: peering by bootnode, Kademlia discovery, gossip with validation,
+//! request-response.
 
 use std::time::Duration;
 use tensorchain_network::*;
@@ -167,17 +168,6 @@ async fn finding_8_a_peer_whose_gossip_is_rejected_is_graylisted() {
     assert!(heard.is_err(), "a rejected peer's gossip still got through");
 }
 
-/// The peers' addresses `asker` gets from `of` in a peer exchange.
-async fn peers_of(asker: &NetworkHandle, of: PeerId) -> Vec<PeerId> {
-    match asker.request(of, SyncRequest::Peers).await.unwrap() {
-        SyncResponse::Peers(list) => list
-            .iter()
-            .filter_map(|b| peer_id_of(&Multiaddr::try_from(b.clone()).ok()?))
-            .collect(),
-        other => panic!("a peer exchange answered {other:?}"),
-    }
-}
-
 async fn connected(h: &NetworkHandle, n: usize) {
     tokio::time::timeout(Duration::from_secs(20), async {
         while h.peers().len() < n {
@@ -188,10 +178,67 @@ async fn connected(h: &NetworkHandle, n: usize) {
     .expect("peers connect");
 }
 
-/// Finding 8 of the Byzantine-peers review (issue #10): a validator's address is handed to
-/// strangers only if configured. A sentry lists its validator as a private peer and never shares
-/// it; a validator with peer sharing off answers an empty list; `Application` hands the request
-/// to the node (what `chaos peer-flood` answers from).
+fn connected_ids(h: &NetworkHandle) -> Vec<PeerId> {
+    h.peers().iter().map(|p| p.peer_id).collect()
+}
+
+/// Starts six nodes, node i (i > 0) knowing only node `bootnode_of(i)`, and waits until every
+/// node has the five others in its routing table and is connected to them.
+async fn six_nodes_find_each_other(bootnode_of: fn(usize) -> usize) {
+    let (_stop_tx, stop) = watch::channel(false);
+    let mut nodes: Vec<(NetworkHandle, Events)> = Vec::new();
+    for i in 0..6 {
+        let bootnodes = match i {
+            0 => vec![],
+            _ => vec![nodes[bootnode_of(i)].0.listen_addrs()[0].clone()],
+        };
+        nodes.push(node(bootnodes, &stop).await);
+    }
+    let ids: Vec<PeerId> = nodes.iter().map(|(h, _)| h.local_peer_id()).collect();
+    let started = std::time::Instant::now();
+    let all_found = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let done = nodes.iter().all(|(h, _)| {
+                let (known, conn) = (h.known_peers(), connected_ids(h));
+                ids.iter()
+                    .filter(|id| **id != h.local_peer_id())
+                    .all(|id| known.contains(id) && conn.contains(id))
+            });
+            if done {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    for (h, _) in &nodes {
+        eprintln!(
+            "{}: knows {}, connected to {}",
+            h.local_peer_id(),
+            h.known_peers().len(),
+            h.peers().len()
+        );
+    }
+    assert!(all_found.is_ok(), "not every node found all 5 others");
+    eprintln!("all 6 found each other in {:?}", started.elapsed());
+}
+
+/// Kademlia: six nodes in a chain, each started knowing only the one before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_nodes_each_knowing_one_bootnode_find_all_the_others() {
+    six_nodes_find_each_other(|i| i - 1).await;
+}
+
+/// Kademlia: six nodes that all know only the first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_nodes_knowing_only_the_first_find_all_the_others() {
+    six_nodes_find_each_other(|_| 0).await;
+}
+
+/// Finding 8 of the Byzantine-peers review (issue #10), with Kademlia: a sentry never hands out
+/// its private validator, and a validator with sharing off (client mode) is in nobody's table,
+/// learns nothing and dials only its configured peers. A stranger that knows only the sentry
+/// finds the sentry's public peer, never the validator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn finding_8_private_peers_and_sharing_off_are_not_handed_out() {
     let (_stop_tx, stop) = watch::channel(false);
@@ -208,41 +255,71 @@ async fn finding_8_private_peers_and_sharing_off_are_not_handed_out() {
     .await;
     let s_addr = sentry.listen_addrs()[0].clone();
     connected(&sentry, 2).await;
-    let (stranger, mut stranger_events) = node_with(
-        vec![s_addr, v_addr],
+    let (stranger, _stranger_events) = node(vec![s_addr], &stop).await;
+    // The stranger learns the public node from the sentry and connects to it.
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !connected_ids(&stranger).contains(&public.local_peer_id()) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the stranger finds the public node through the sentry");
+    // Long past a bootstrap and a redial round.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let v = validator.local_peer_id();
+    for (who, h) in [
+        ("stranger", &stranger),
+        ("public", &public),
+        ("sentry", &sentry),
+    ] {
+        assert!(
+            !h.known_peers().contains(&v),
+            "{who} has the validator in its table"
+        );
+    }
+    assert!(!connected_ids(&stranger).contains(&v));
+    assert!(!connected_ids(&public).contains(&v));
+    assert_eq!(validator.known_peers(), vec![]);
+    assert_eq!(connected_ids(&validator), vec![sentry.local_peer_id()]);
+    assert_eq!(validator.find_node_answers(), 0);
+}
+
+/// `PeerSharing::MadeUp` (`chaos peer-flood`) answers every FIND_NODE with made-up peers, each
+/// with a dozen addresses. A node asking it keeps only real peers in its table (a peer enters
+/// only once it answered on our kad protocol), stays connected to its honest peer, and stays
+/// within its connection bounds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_peers_in_answers_never_enter_the_table() {
+    let (_stop_tx, stop) = watch::channel(false);
+    let (liar, _l_events) = node_with(vec![], &stop, PeerSharing::MadeUp, vec![]).await;
+    let (honest, _h_events) = node(vec![], &stop).await;
+    let (victim, _v_events) = node(
+        vec![
+            liar.listen_addrs()[0].clone(),
+            honest.listen_addrs()[0].clone(),
+        ],
         &stop,
-        PeerSharing::Application,
-        vec![],
     )
     .await;
-    connected(&stranger, 2).await;
-
-    let shared = peers_of(&stranger, sentry.local_peer_id()).await;
-    assert!(shared.contains(&public.local_peer_id()), "{shared:?}");
-    assert!(!shared.contains(&validator.local_peer_id()), "{shared:?}");
-    assert_eq!(peers_of(&stranger, validator.local_peer_id()).await, vec![]);
-
-    // The stranger's own answers come from its application (it answers every peer exchange,
-    // the automatic one each peer sends on connecting included).
-    let flood = vec![vec![0xff; 40]];
-    tokio::spawn({
-        let stranger = stranger.clone();
-        let flood = flood.clone();
-        async move {
-            while let Some(r) = stranger_events.sync.recv().await {
-                if r.request == SyncRequest::Peers {
-                    stranger.respond(r.channel, SyncResponse::Peers(flood.clone()));
-                }
-            }
+    connected(&victim, 2).await;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while liar.find_node_answers() == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    });
-    let got = tokio::time::timeout(
-        Duration::from_secs(10),
-        sentry.request(stranger.local_peer_id(), SyncRequest::Peers),
-    )
+    })
     .await
-    .expect("the application answers");
-    assert_eq!(got.unwrap(), SyncResponse::Peers(flood));
+    .expect("the victim asks the liar for peers");
+    let made_up = liar.known_peers().len();
+    assert!(made_up > 100, "the liar has {made_up} made-up peers");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let mut known = victim.known_peers();
+    known.sort();
+    let mut real = vec![liar.local_peer_id(), honest.local_peer_id()];
+    real.sort();
+    assert_eq!(known, real, "made-up peers entered the victim's table");
+    let mut conn = connected_ids(&victim);
+    conn.sort();
+    assert_eq!(conn, real);
 }
 
 /// One host posing as many peers cannot take every incoming slot: past `MAX_INCOMING_PER_IP`
@@ -250,7 +327,7 @@ async fn finding_8_private_peers_and_sharing_off_are_not_handed_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_address_gets_at_most_16_incoming_connections() {
     let (_stop_tx, stop) = watch::channel(false);
-    // No peer exchange, so every connection is one of the crowd dialing the target.
+    // No discovery (sharing off), so every connection is one of the crowd dialing the target.
     let (target, _t_events) = node_with(vec![], &stop, PeerSharing::Off, vec![]).await;
     let addr = target.listen_addrs()[0].clone();
     let mut crowd = Vec::new();
@@ -287,7 +364,7 @@ async fn finding_8_a_node_with_sharing_off_dials_only_its_configured_peers() {
     )
     .await;
     connected(&sentry, 2).await;
-    // Long past a peer exchange and a redial round.
+    // Long past a bootstrap and a redial round.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let peers: Vec<PeerId> = validator.peers().iter().map(|p| p.peer_id).collect();
     assert_eq!(peers, vec![sentry.local_peer_id()]);

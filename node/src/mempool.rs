@@ -1,14 +1,30 @@
 //! Transactions waiting for a block: per signer, contiguous nonces from the account's next one;
-//! bounded in total and per signer; duplicates refused. Admission runs the signer's queued
-//! transactions and the new one against the head state, so what is admitted would apply.
+//! bounded in total and per signer; duplicates refused. Only `VerifiedTx`s get in: their
+//! stateless checks (signature included) ran before, outside the pool's lock.
 //!
-//! Paying transactions (and evidence) come first: other free calls (weights, axons: fee 0, signed
-//! by hotkeys) are the lowest priority, at most `MAX_FREE_PER_SIGNER` per signer. A full pool makes room for a paying transaction by evicting
-//! the newest free one at the tail of some signer's queue (the tail, so every queue stays a
-//! contiguous nonce run), and blocks are filled with paying transactions before free ones.
+//! Admission is O(1) in the signer's queue: the pool keeps what each signer's queued transactions
+//! did to its account (free, staked, unbonding; the nonce is the queue's end), and runs the new
+//! transaction once against the head state with the signer's account set to that. Only a
+//! transaction other than a transfer, behind a queued one other than a transfer (stake added
+//! then removed, a subnet registered then configured), replays the signer's queue first (no
+//! signature checks; at most `max_per_signer` executions), since such calls read state beyond
+//! the account.
+//!
+//! Priority is fee per encoded byte. Fees are fixed by the chain spec per kind of call (a
+//! transfer pays `fees.transfer` whatever its size), so this ranks kinds of call by what they pay
+//! for the room they take, and smaller transactions of a kind above larger ones; nobody can bid.
+//! Free calls (weights, axons: fee 0, signed by hotkeys) are the lowest, at most
+//! `MAX_FREE_PER_SIGNER` per signer; evidence is free but above every fee (it protects the chain).
+//! A full pool makes room for a transaction by evicting the lowest-priority tail of another
+//! signer's queue (the tail, so every queue stays a contiguous nonce run), only if it is strictly
+//! lower. Blocks take the highest-priority next transaction of any signer first; among equals,
+//! lower nonce rank first (signers interleaved, so one busy signer cannot crowd out the rest),
+//! then the signer first seen.
 
-use std::collections::{BTreeMap, HashSet};
-use tensorchain_ledger::{Ledger, TxError};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use tensorchain_ledger::execute::apply_verified;
+use tensorchain_ledger::{Account, Ledger, TxError, VerifiedTx};
 use tensorchain_primitives::{AccountId, Call, Hash, SignedTx};
 use tensorchain_rpc::SubmitError;
 
@@ -22,29 +38,190 @@ fn low_priority(stx: &SignedTx) -> bool {
     stx.tx.fee == 0 && !matches!(stx.tx.call, Call::ReportEquivocation { .. })
 }
 
+/// Fee per encoded byte, scaled by 2^32 so integer division keeps fees of a few hundred rao on
+/// transactions of a few hundred bytes apart; free calls 0, evidence above every fee.
+fn priority(vtx: &VerifiedTx) -> u128 {
+    let stx = vtx.tx();
+    if matches!(stx.tx.call, Call::ReportEquivocation { .. }) {
+        return u128::MAX;
+    }
+    (u128::from(stx.tx.fee) << 32) / vtx.encoded_len().max(1) as u128
+}
+
+/// What transactions did to their signer's account (the nonce aside).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Delta {
+    free: i128,
+    staked: i128,
+    unbonding: i128,
+}
+
+impl Delta {
+    fn between(before: &Account, after: &Account) -> Delta {
+        Delta {
+            free: i128::from(after.free) - i128::from(before.free),
+            staked: i128::from(after.staked) - i128::from(before.staked),
+            unbonding: i128::from(after.unbonding) - i128::from(before.unbonding),
+        }
+    }
+
+    fn add(self, o: Delta) -> Delta {
+        Delta {
+            free: self.free + o.free,
+            staked: self.staked + o.staked,
+            unbonding: self.unbonding + o.unbonding,
+        }
+    }
+
+    /// `account` as the queued transactions leave it (clamped: state that moved since they were
+    /// admitted may leave less than they counted on, and the new transaction is checked against
+    /// that).
+    fn applied_to(self, account: Account, next_nonce: u64) -> Account {
+        let at = |v: u64, d: i128| (i128::from(v) + d).clamp(0, i128::from(u64::MAX)) as u64;
+        Account {
+            free: at(account.free, self.free),
+            staked: at(account.staked, self.staked),
+            unbonding: at(account.unbonding, self.unbonding),
+            nonce: account.nonce.max(next_nonce),
+        }
+    }
+}
+
+struct Pooled {
+    vtx: VerifiedTx,
+    priority: u128,
+    /// What it did to its signer's account when it was admitted.
+    delta: Delta,
+}
+
+struct Queue {
+    txs: BTreeMap<u64, Pooled>,
+    /// When the signer was first seen (first come, first served among equals).
+    arrival: u64,
+    /// Queued free calls (not evidence).
+    free_calls: usize,
+    /// Queued calls other than transfers: a non-transfer behind one replays the queue.
+    others: usize,
+    /// The sum of the queued transactions' deltas.
+    delta: Delta,
+}
+
+impl Queue {
+    fn new(arrival: u64) -> Queue {
+        Queue {
+            txs: BTreeMap::new(),
+            arrival,
+            free_calls: 0,
+            others: 0,
+            delta: Delta::default(),
+        }
+    }
+
+    fn count(&mut self, p: &Pooled, sign: i128) {
+        let stx = p.vtx.tx();
+        let step = |n: usize| (n as i128 + sign) as usize;
+        if low_priority(stx) {
+            self.free_calls = step(self.free_calls);
+        }
+        if !matches!(stx.tx.call, Call::Transfer { .. }) {
+            self.others = step(self.others);
+        }
+        let d = p.delta;
+        self.delta = self.delta.add(Delta {
+            free: d.free * sign,
+            staked: d.staked * sign,
+            unbonding: d.unbonding * sign,
+        });
+    }
+
+    fn push(&mut self, p: Pooled) {
+        self.count(&p, 1);
+        self.txs.insert(p.vtx.tx().tx.nonce, p);
+    }
+
+    fn pop_last(&mut self) -> Option<Pooled> {
+        let (_, p) = self.txs.pop_last()?;
+        self.count(&p, -1);
+        Some(p)
+    }
+}
+
+/// A queue's tail as eviction ranks it: lowest priority first, then the longest queue, then the
+/// highest signer (deterministic).
+type TailKey = (u128, Reverse<usize>, Reverse<AccountId>);
+
+fn tail_key(signer: &AccountId, q: &Queue) -> Option<TailKey> {
+    let (_, tail) = q.txs.last_key_value()?;
+    Some((tail.priority, Reverse(q.txs.len()), Reverse(*signer)))
+}
+
+/// Runs `vtx` against the head state as its signer's queue leaves it; returns what it did to
+/// the signer's account. `executions` counts the transactions run.
+fn execute(
+    vtx: &VerifiedTx,
+    queue: Option<&Queue>,
+    ledger: &Ledger,
+    executions: &mut u64,
+) -> Result<Delta, TxError> {
+    let signer = vtx.tx().tx.signer;
+    let mut view = ledger.view();
+    let height = ledger.head().height + 1;
+    let proposer = AccountId::default();
+    let (params, domain) = (ledger.params(), ledger.signing_domain());
+    let transfer = matches!(vtx.tx().tx.call, Call::Transfer { .. });
+    match queue {
+        Some(q) if q.others > 0 && !transfer => {
+            for prior in q.txs.values() {
+                *executions += 1;
+                apply_verified(&mut view, &prior.vtx, params, domain, &proposer, height)?;
+            }
+        }
+        Some(q) => {
+            let committed = view.account(&signer)?.unwrap_or_default();
+            let next = q.txs.keys().next_back().map_or(0, |n| n + 1);
+            view.set_account(&signer, &q.delta.applied_to(committed, next))?;
+        }
+        None => {}
+    }
+    let before = view.account(&signer)?.unwrap_or_default();
+    *executions += 1;
+    apply_verified(&mut view, vtx, params, domain, &proposer, height)?;
+    let after = view.account(&signer)?.unwrap_or_default();
+    Ok(Delta::between(&before, &after))
+}
+
+/// A transaction the pool took, and the one it evicted to make room, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admitted {
+    pub hash: Hash,
+    pub evicted: Option<Hash>,
+}
+
 pub struct Mempool {
-    by_signer: BTreeMap<AccountId, BTreeMap<u64, SignedTx>>,
-    /// When each waiting signer's queue was first seen: blocks take signers first come, first
-    /// served within a priority class (key order would let a ground `0x0000…` key win every
-    /// contested slot, such as a subnet's one PoW registration per block).
-    arrival: BTreeMap<AccountId, u64>,
+    by_signer: HashMap<AccountId, Queue>,
+    /// Every queued transaction's signer, by hash.
+    hashes: HashMap<Hash, AccountId>,
+    /// Every queue's tail, lowest first: what a full pool evicts.
+    tails: BTreeSet<TailKey>,
     next_arrival: u64,
-    hashes: HashSet<Hash>,
     len: usize,
     max_total: usize,
     max_per_signer: usize,
+    /// Transactions executed against state by admission, replays included (tests count them).
+    executions: u64,
 }
 
 impl Mempool {
     pub fn new(max_total: usize, max_per_signer: usize) -> Mempool {
         Mempool {
-            by_signer: BTreeMap::new(),
-            arrival: BTreeMap::new(),
+            by_signer: HashMap::new(),
+            hashes: HashMap::new(),
+            tails: BTreeSet::new(),
             next_arrival: 0,
-            hashes: HashSet::new(),
             len: 0,
             max_total,
             max_per_signer,
+            executions: 0,
         }
     }
 
@@ -57,172 +234,188 @@ impl Mempool {
     }
 
     pub fn contains(&self, hash: &Hash) -> bool {
-        self.hashes.contains(hash)
+        self.hashes.contains_key(hash)
     }
 
     pub fn pending_for(&self, signer: &AccountId) -> usize {
-        self.by_signer.get(signer).map_or(0, |q| q.len())
+        self.by_signer.get(signer).map_or(0, |q| q.txs.len())
     }
 
-    pub fn admit(&mut self, stx: SignedTx, ledger: &Ledger) -> Result<Hash, SubmitError> {
-        let hash = stx.hash();
-        if self.hashes.contains(&hash)
+    /// Transactions admission has executed against state so far.
+    pub fn executions(&self) -> u64 {
+        self.executions
+    }
+
+    /// Queues a transaction whose stateless checks passed, if it would apply after its signer's
+    /// queued ones, within the bounds; a full pool evicts a lower-priority tail for it.
+    pub fn admit(&mut self, vtx: VerifiedTx, ledger: &Ledger) -> Result<Admitted, SubmitError> {
+        let hash = vtx.hash();
+        if self.hashes.contains_key(&hash)
             || ledger.tx_location(&hash).map_err(TxError::from)?.is_some()
         {
             return Err(SubmitError::AlreadyKnown(hash));
         }
-        let queued = self.by_signer.get(&stx.tx.signer);
-        let queued_len = queued.map_or(0, |q| q.len());
+        let stx = vtx.tx();
+        let signer = stx.tx.signer;
+        let queue = self.by_signer.get(&signer);
+        let queued_len = queue.map_or(0, |q| q.txs.len());
         if queued_len >= self.max_per_signer {
             return Err(SubmitError::TooManyPending(queued_len));
         }
-        let free_queued = queued.map_or(0, |q| q.values().filter(|t| low_priority(t)).count());
-        if low_priority(&stx) && free_queued >= MAX_FREE_PER_SIGNER {
+        let free_queued = queue.map_or(0, |q| q.free_calls);
+        if low_priority(stx) && free_queued >= MAX_FREE_PER_SIGNER {
             return Err(SubmitError::TooManyPending(queued_len));
         }
-        let full = self.len >= self.max_total;
-        if full && low_priority(&stx) {
-            return Err(SubmitError::MempoolFull(self.len));
-        }
-        let mut view = ledger.view();
-        let proposer = AccountId::default();
-        let next = ledger.head().height + 1;
-        for prior in queued.into_iter().flat_map(|q| q.values()) {
-            tensorchain_ledger::execute::apply_tx(
-                &mut view,
-                prior,
-                ledger.params(),
-                ledger.signing_domain(),
-                &proposer,
-                next,
-            )?;
-        }
-        tensorchain_ledger::execute::apply_tx(
-            &mut view,
-            &stx,
-            ledger.params(),
-            ledger.signing_domain(),
-            &proposer,
-            next,
-        )?;
-        // Only a transaction that would apply makes room, and never from its own signer's queue
-        // (that would open a nonce gap before it).
-        if full && !self.evict_free_tail(&stx.tx.signer) {
-            return Err(SubmitError::MempoolFull(self.len));
-        }
-        self.hashes.insert(hash);
-        if !self.arrival.contains_key(&stx.tx.signer) {
-            self.arrival.insert(stx.tx.signer, self.next_arrival);
-            self.next_arrival += 1;
-        }
-        self.by_signer
-            .entry(stx.tx.signer)
-            .or_default()
-            .insert(stx.tx.nonce, stx);
-        self.len += 1;
-        Ok(hash)
-    }
-
-    /// Drops the free transaction at the tail of the longest queue that ends in one, other than
-    /// `keep`'s (ties: the highest signer, deterministic). False if there is none.
-    fn evict_free_tail(&mut self, keep: &AccountId) -> bool {
-        let victim = self
-            .by_signer
-            .iter()
-            .filter(|(signer, _)| *signer != keep)
-            .filter(|(_, q)| q.values().next_back().is_some_and(low_priority))
-            .max_by_key(|(signer, q)| (q.len(), **signer))
-            .map(|(signer, _)| *signer);
-        let Some(signer) = victim else {
-            return false;
+        let prio = priority(&vtx);
+        // Full: only a transaction above some other signer's tail gets in (the tail goes), and
+        // only once it is known to apply.
+        let victim = if self.len >= self.max_total {
+            match self.lowest_tail_below(prio, &signer) {
+                Some(v) => Some(v),
+                None => return Err(SubmitError::MempoolFull(self.len)),
+            }
+        } else {
+            None
         };
-        let queue = self.by_signer.get_mut(&signer).expect("victim is queued");
-        let (_, tx) = queue.pop_last().expect("victim queue is not empty");
-        if queue.is_empty() {
-            self.by_signer.remove(&signer);
-            self.arrival.remove(&signer);
-        }
-        self.hashes.remove(&tx.hash());
-        self.len -= 1;
-        true
+        let queue = self.by_signer.get(&signer);
+        let delta = execute(&vtx, queue, ledger, &mut self.executions)?;
+        let evicted = victim.map(|v| self.evict_tail(&v));
+        self.insert(
+            signer,
+            Pooled {
+                vtx,
+                priority: prio,
+                delta,
+            },
+        );
+        Ok(Admitted { hash, evicted })
     }
 
-    /// Up to `max` transactions for the next block, signers interleaved by nonce rank so one busy
-    /// signer cannot crowd out the rest; signers whose next transaction pays go first (all of
-    /// their ranks before any free signer's), each class in the order signers were first seen.
-    pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
-        let mut queues: Vec<(bool, u64, Vec<&SignedTx>)> = self
-            .by_signer
+    fn insert(&mut self, signer: AccountId, p: Pooled) {
+        let hash = p.vtx.hash();
+        match self.by_signer.get(&signer) {
+            Some(q) => {
+                let key = tail_key(&signer, q).expect("queues are not empty");
+                self.tails.remove(&key);
+            }
+            None => {
+                self.next_arrival += 1;
+                self.by_signer.insert(signer, Queue::new(self.next_arrival));
+            }
+        }
+        let queue = self.by_signer.get_mut(&signer).expect("a queued signer");
+        queue.push(p);
+        self.tails
+            .insert(tail_key(&signer, queue).expect("a queue just pushed to"));
+        self.hashes.insert(hash, signer);
+        self.len += 1;
+    }
+
+    /// The signer of the lowest tail below `priority`, other than `keep` (evicting its own tail
+    /// would leave a nonce gap before its new transaction).
+    fn lowest_tail_below(&self, priority: u128, keep: &AccountId) -> Option<AccountId> {
+        self.tails
             .iter()
-            .map(|(signer, q)| {
-                let first = q.values().next();
-                let low = first.is_none_or(|t| low_priority(t));
-                let seen = self.arrival.get(signer).copied().unwrap_or(u64::MAX);
-                (low, seen, q.values().collect())
-            })
+            .take_while(|(p, _, _)| *p < priority)
+            .map(|(_, _, Reverse(signer))| *signer)
+            .find(|signer| signer != keep)
+    }
+
+    /// Drops the tail of `signer`'s queue; returns its hash.
+    fn evict_tail(&mut self, signer: &AccountId) -> Hash {
+        let queue = self
+            .by_signer
+            .get_mut(signer)
+            .expect("an evicted signer is queued");
+        self.tails
+            .remove(&tail_key(signer, queue).expect("queues are not empty"));
+        let gone = queue.pop_last().expect("queues are not empty");
+        match tail_key(signer, queue) {
+            Some(key) => {
+                self.tails.insert(key);
+            }
+            None => {
+                self.by_signer.remove(signer);
+            }
+        }
+        let hash = gone.vtx.hash();
+        self.hashes.remove(&hash);
+        self.len -= 1;
+        hash
+    }
+
+    /// Up to `max` transactions for the next block: repeatedly the best next transaction of any
+    /// signer, by (priority, lower nonce rank, signer seen first); each signer's in nonce order.
+    pub fn candidates(&self, max: usize) -> Vec<SignedTx> {
+        let queues: Vec<(u64, Vec<&Pooled>)> = self
+            .by_signer
+            .values()
+            .map(|q| (q.arrival, q.txs.values().collect()))
             .collect();
-        queues.sort_by_key(|(low, seen, _)| (*low, *seen));
+        let key = |i: usize, rank: usize| {
+            let (arrival, txs) = &queues[i];
+            (txs[rank].priority, Reverse(rank), Reverse(*arrival), i)
+        };
+        let mut heap: BinaryHeap<_> = (0..queues.len()).map(|i| key(i, 0)).collect();
         let mut out = Vec::new();
-        // The classes are not interleaved with each other: free calls at rank 0 would otherwise
-        // take a full block's room before a paying signer's second transaction.
-        for class in [false, true] {
-            let queues: Vec<&Vec<&SignedTx>> = queues
-                .iter()
-                .filter(|q| q.0 == class)
-                .map(|q| &q.2)
-                .collect();
-            let deepest = queues.iter().map(|q| q.len()).max().unwrap_or(0);
-            for rank in 0..deepest {
-                for q in &queues {
-                    if let Some(tx) = q.get(rank) {
-                        if out.len() == max {
-                            return out;
-                        }
-                        out.push((*tx).clone());
-                    }
-                }
+        while out.len() < max {
+            let Some((_, Reverse(rank), _, i)) = heap.pop() else {
+                break;
+            };
+            out.push(queues[i].1[rank].vtx.tx().clone());
+            if rank + 1 < queues[i].1.len() {
+                heap.push(key(i, rank + 1));
             }
         }
         out
     }
 
-    /// Drops the given transactions (included or rejected), then whatever no longer lines up with
-    /// its signer's nonce. Returns the hashes dropped for a nonce gap.
-    pub fn prune(&mut self, done: &[Hash], ledger: &Ledger) -> Vec<Hash> {
+    /// After a block: drops the given transactions (included or rejected), then whatever no
+    /// longer lines up with its signer's nonce. Only the signers of `done` and `touched` (the
+    /// block's signers, some of whose transactions this pool may never have seen) are looked at:
+    /// no other account's nonce moved. Returns the hashes dropped for a nonce gap.
+    pub fn prune(
+        &mut self,
+        done: &[Hash],
+        touched: impl IntoIterator<Item = AccountId>,
+        ledger: &Ledger,
+    ) -> Vec<Hash> {
+        let mut signers: BTreeSet<AccountId> = touched.into_iter().collect();
+        signers.extend(done.iter().filter_map(|h| self.hashes.get(h).copied()));
         let done: HashSet<&Hash> = done.iter().collect();
         let mut orphaned = Vec::new();
-        let signers: Vec<AccountId> = self.by_signer.keys().copied().collect();
         for signer in signers {
+            let Some(queue) = self.by_signer.remove(&signer) else {
+                continue;
+            };
+            self.tails
+                .remove(&tail_key(&signer, &queue).expect("queues are not empty"));
             let next = ledger
                 .account(&signer)
                 .ok()
                 .flatten()
                 .map_or(0, |a| a.nonce);
-            let queue = self.by_signer.get_mut(&signer).expect("listed signer");
+            let mut kept = Queue::new(queue.arrival);
             let mut expected = next;
-            let mut keep = BTreeMap::new();
-            for (nonce, tx) in std::mem::take(queue) {
-                let hash = tx.hash();
+            for (nonce, p) in queue.txs {
+                let hash = p.vtx.hash();
                 if done.contains(&hash) || nonce < next {
                     self.hashes.remove(&hash);
-                    continue;
-                }
-                if nonce == expected {
+                    self.len -= 1;
+                } else if nonce == expected {
                     expected += 1;
-                    keep.insert(nonce, tx);
+                    kept.push(p);
                 } else {
                     self.hashes.remove(&hash);
+                    self.len -= 1;
                     orphaned.push(hash);
                 }
             }
-            if keep.is_empty() {
-                self.by_signer.remove(&signer);
-                self.arrival.remove(&signer);
-            } else {
-                *queue = keep;
+            if let Some(key) = tail_key(&signer, &kept) {
+                self.tails.insert(key);
+                self.by_signer.insert(signer, kept);
             }
         }
-        self.len = self.by_signer.values().map(|q| q.len()).sum();
         orphaned
     }
 }
@@ -240,6 +433,22 @@ mod tests {
     use tensorchain_primitives::{Call, Commit, Keypair, Tx, Validator, RAO_PER_TAO};
 
     const HOTKEYS: usize = 256;
+
+    /// Admission of a signed transaction as the node does it: stateless checks, then the pool.
+    pub(super) trait AdmitTx {
+        fn admit_tx(&mut self, stx: SignedTx, ledger: &Ledger) -> Result<Hash, SubmitError>;
+    }
+
+    impl AdmitTx for Mempool {
+        fn admit_tx(&mut self, stx: SignedTx, ledger: &Ledger) -> Result<Hash, SubmitError> {
+            let vtx = ledger
+                .verify_txs(vec![stx])
+                .pop()
+                .expect("one result per tx")
+                .map_err(|(_, e)| SubmitError::Rejected(e))?;
+            self.admit(vtx, ledger).map(|a| a.hash)
+        }
+    }
 
     pub(super) fn signed(ledger: &Ledger, signer: &Keypair, nonce: u64, call: Call) -> SignedTx {
         Tx {
@@ -334,7 +543,8 @@ mod tests {
                 port: 8091,
                 protocol: 4,
             };
-            pool.admit(signed(&ledger, hk, 0, axon), &ledger).unwrap();
+            pool.admit_tx(signed(&ledger, hk, 0, axon), &ledger)
+                .unwrap();
         }
         assert_eq!(pool.len(), HOTKEYS, "the free calls fill the pool");
         let spam = Call::ServeAxon {
@@ -345,7 +555,7 @@ mod tests {
         };
         let more = signed(&ledger, &Keypair::dev("spam/0"), 1, spam.clone());
         assert!(matches!(
-            pool.admit(more, &ledger),
+            pool.admit_tx(more, &ledger),
             Err(SubmitError::MempoolFull(_))
         ));
         let transfer = Call::Transfer {
@@ -355,16 +565,26 @@ mod tests {
         let nonce = ledger.account(&owner.account()).unwrap().unwrap().nonce;
         let paying = signed(&ledger, &owner, nonce, transfer);
         let hash = pool
-            .admit(paying, &ledger)
+            .admit_tx(paying, &ledger)
             .expect("a paying tx evicts a free one");
         assert!(pool.contains(&hash));
         assert_eq!(pool.len(), HOTKEYS);
-        let first = pool.candidates(1);
-        assert_eq!(
-            first[0].hash(),
-            hash,
-            "paying transactions fill blocks first"
-        );
+        // The payer's next transactions get in the same way, up to its per-signer cap.
+        let mut paying = vec![hash];
+        for n in 1..4 {
+            let call = Call::Transfer {
+                to: Keypair::dev("someone").account(),
+                amount: RAO_PER_TAO,
+            };
+            let more = signed(&ledger, &owner, nonce + n, call);
+            paying.push(
+                pool.admit_tx(more, &ledger)
+                    .expect("evicts another free one"),
+            );
+        }
+        assert_eq!(pool.len(), HOTKEYS);
+        let first: Vec<Hash> = pool.candidates(4).iter().map(|t| t.hash()).collect();
+        assert_eq!(first, paying, "paying transactions fill blocks first");
     }
 
     #[test]
@@ -386,8 +606,8 @@ mod tests {
         } else {
             (&hotkeys[2], &hotkeys[1])
         };
-        let first = pool.admit(axon(a), &ledger).unwrap();
-        pool.admit(axon(b), &ledger).unwrap();
+        let first = pool.admit_tx(axon(a), &ledger).unwrap();
+        pool.admit_tx(axon(b), &ledger).unwrap();
         assert_eq!(
             pool.candidates(1)[0].hash(),
             first,
@@ -412,11 +632,11 @@ mod tests {
             values: vec![1],
             version_key: 0,
         };
-        pool.admit(signed(&ledger, hk, 0, axon.clone()), &ledger)
+        pool.admit_tx(signed(&ledger, hk, 0, axon.clone()), &ledger)
             .unwrap();
-        pool.admit(signed(&ledger, hk, 1, self_weight), &ledger)
+        pool.admit_tx(signed(&ledger, hk, 1, self_weight), &ledger)
             .unwrap();
-        let third = pool.admit(signed(&ledger, hk, 2, axon), &ledger);
+        let third = pool.admit_tx(signed(&ledger, hk, 2, axon), &ledger);
         assert!(
             matches!(third, Err(SubmitError::TooManyPending(2))),
             "{third:?}"

@@ -5,18 +5,26 @@
 
 use crate::mempool::Mempool;
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, TxError};
 use tensorchain_network::NetworkHandle;
 use tensorchain_primitives::{AccountId, Commit, Hash, SignedTx};
-use tensorchain_rpc::{BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
+use tensorchain_rpc::{
+    BlockEvent, Metrics, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus,
+};
 use tokio::sync::broadcast;
 
 pub(crate) const MAX_MEMPOOL: usize = 20_000;
 const MAX_PENDING_PER_SIGNER: usize = 256;
 const MAX_BLOCK_TXS: usize = 5_000;
-/// Failed-transaction statuses remembered for `GET /v1/txs/{hash}`.
+/// Statuses of transactions that left the pool unincluded (failed, evicted), remembered for
+/// `GET /v1/txs/{hash}`; also the most such fates one block's event carries.
 const MAX_REMEMBERED_FAILURES: usize = 10_000;
+/// Transactions waiting for or under their stateless checks at once, from every source: about
+/// half a second of both cores' `verify_strict`. Beyond it a submission is refused `overloaded`
+/// rather than queued without bound.
+pub const MAX_VERIFYING: usize = 8_192;
 
 /// What the engine reports for the REST API.
 #[derive(Default)]
@@ -32,6 +40,10 @@ pub struct Node {
     ledger: Arc<Ledger>,
     mempool: Mutex<Mempool>,
     failures: Mutex<(HashMap<Hash, TxStatus>, VecDeque<Hash>)>,
+    /// Fates recorded since the last block's event (at most `MAX_REMEMBERED_FAILURES`).
+    fates: Mutex<Vec<TxFate>>,
+    /// Transactions in `admit_batch`'s stateless checks now (at most `MAX_VERIFYING`).
+    verifying: AtomicUsize,
     events: broadcast::Sender<BlockEvent>,
     metrics: Arc<Metrics>,
     /// Set once the network is up: transactions submitted over REST are gossiped through it.
@@ -46,12 +58,24 @@ impl NodeApi for Node {
     }
 
     fn submit_tx(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
-        let bytes = self.net.get().map(|_| borsh::to_vec(&tx).expect("borsh"));
-        let hash = self.admit(tx)?;
-        if let (Some(net), Some(bytes)) = (self.net.get(), bytes) {
-            net.publish_tx(bytes);
+        self.submit_txs(vec![tx])
+            .pop()
+            .expect("one result per transaction")
+    }
+
+    /// `admit_batch`, then the admitted transactions are gossiped.
+    fn submit_txs(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
+        let Some(net) = self.net.get() else {
+            return self.admit_batch(txs);
+        };
+        let bytes: Vec<Vec<u8>> = txs.iter().map(|t| t.to_bytes()).collect();
+        let results = self.admit_batch(txs);
+        for (bytes, result) in bytes.into_iter().zip(&results) {
+            if result.is_ok() {
+                net.publish_tx(bytes);
+            }
         }
-        Ok(hash)
+        results
     }
 
     fn local_tx_status(&self, hash: &Hash) -> Option<TxStatus> {
@@ -130,6 +154,8 @@ impl Node {
             ledger,
             mempool: Mutex::new(Mempool::new(MAX_MEMPOOL, MAX_PENDING_PER_SIGNER)),
             failures: Mutex::new((HashMap::new(), VecDeque::new())),
+            fates: Mutex::new(Vec::new()),
+            verifying: AtomicUsize::new(0),
             events,
             metrics,
             net: OnceLock::new(),
@@ -140,8 +166,52 @@ impl Node {
 
     /// Queues a transaction without gossiping it (it came from the network, which forwards it).
     pub fn admit(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
-        let mut pool = self.mempool.lock().expect("mempool lock");
-        pool.admit(tx, &self.ledger)
+        self.admit_batch(vec![tx])
+            .pop()
+            .expect("one result per transaction")
+    }
+
+    /// Queues a batch without gossiping it, one result per transaction in order: the stateless
+    /// checks (signatures with `verify_strict`) of the whole batch on every core, outside any
+    /// lock; then each admitted in order under one hold of the pool's lock, O(1) per transaction.
+    /// `Overloaded` for every one when `MAX_VERIFYING` transactions are already being checked.
+    /// Blocks the calling thread: call it from a blocking context, never an async worker. REST
+    /// submissions and gossiped batches both come here.
+    pub fn admit_batch(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
+        let n = txs.len();
+        let Some(_slots) = VerifySlots::take(&self.verifying, n) else {
+            return vec![Err(SubmitError::Overloaded); n];
+        };
+        let verified = self.ledger.verify_txs(txs);
+        let mut evicted = Vec::new();
+        let results = {
+            let mut pool = self.mempool.lock().expect("mempool lock");
+            verified
+                .into_iter()
+                .map(|checked| {
+                    let vtx = checked.map_err(|(_, e)| SubmitError::Rejected(e))?;
+                    let admitted = pool.admit(vtx, &self.ledger)?;
+                    evicted.extend(admitted.evicted);
+                    Ok(admitted.hash)
+                })
+                .collect()
+        };
+        for hash in evicted {
+            self.remember(
+                hash,
+                TxStatus::Evicted {
+                    code: "evicted".into(),
+                    message: "a transaction of higher priority took its place in the full mempool"
+                        .into(),
+                },
+            );
+        }
+        results
+    }
+
+    /// Transactions admission has executed against state so far (tests count them).
+    pub fn admission_executions(&self) -> u64 {
+        self.mempool.lock().expect("mempool lock").executions()
     }
 
     pub(crate) fn set_round(&self, height: u64, round: u32) {
@@ -161,18 +231,28 @@ impl Node {
     }
 
     fn remember_failure(&self, hash: Hash, code: &str, message: String) {
+        let status = TxStatus::Failed {
+            code: code.to_string(),
+            message,
+        };
+        self.remember(hash, status);
+    }
+
+    /// Remembers what became of a transaction that left the pool unincluded, for its status
+    /// route and the next block's event; both bounded.
+    fn remember(&self, hash: Hash, status: TxStatus) {
+        {
+            let mut fates = self.fates.lock().expect("fates lock");
+            if fates.len() < MAX_REMEMBERED_FAILURES {
+                fates.push(TxFate {
+                    hash,
+                    status: status.clone(),
+                });
+            }
+        }
         let mut guard = self.failures.lock().expect("failures lock");
         let (map, order) = &mut *guard;
-        if map
-            .insert(
-                hash,
-                TxStatus::Failed {
-                    code: code.to_string(),
-                    message,
-                },
-            )
-            .is_none()
-        {
+        if map.insert(hash, status).is_none() {
             order.push_back(hash);
         }
         while order.len() > MAX_REMEMBERED_FAILURES {
@@ -206,19 +286,20 @@ impl Node {
         synced: bool,
     ) -> anyhow::Result<()> {
         let block = executed.block.clone();
+        let mut done = executed.tx_hashes.clone();
         let parent_time = self.ledger.head().time_ms;
         self.ledger.commit_block_durably(executed, commit, synced)?;
 
-        let mut done: Vec<Hash> = block.txs.iter().map(|t| t.hash()).collect();
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());
             done.push(*hash);
         }
-        let orphaned = self
-            .mempool
-            .lock()
-            .expect("mempool lock")
-            .prune(&done, &self.ledger);
+        let signers = block.txs.iter().map(|t| t.tx.signer);
+        let orphaned =
+            self.mempool
+                .lock()
+                .expect("mempool lock")
+                .prune(&done, signers, &self.ledger);
         for hash in orphaned {
             self.remember_failure(
                 hash,
@@ -242,14 +323,172 @@ impl Node {
         self.metrics
             .consensus_extra_rounds
             .inc_by(commit.round as u64);
+        let fates = std::mem::take(&mut *self.fates.lock().expect("fates lock"));
         let subscribed = self.events.receiver_count() > 0;
-        if let Some(event) = subscribed
+        if let Some(mut event) = subscribed
             .then(|| BlockEvent::of_block(&self.ledger, block.header.height))
             .transpose()?
             .flatten()
         {
+            event.tx_fates = fates;
             let _ = self.events.send(event);
         }
         Ok(())
+    }
+}
+
+/// A claim on `n` of the `MAX_VERIFYING` places of the verification queue, released on drop.
+struct VerifySlots<'a> {
+    count: &'a AtomicUsize,
+    n: usize,
+}
+
+impl<'a> VerifySlots<'a> {
+    fn take(count: &'a AtomicUsize, n: usize) -> Option<VerifySlots<'a>> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |now| {
+                (now + n <= MAX_VERIFYING).then_some(now + n)
+            })
+            .ok()?;
+        Some(VerifySlots { count, n })
+    }
+}
+
+impl Drop for VerifySlots<'_> {
+    fn drop(&mut self) {
+        self.count.fetch_sub(self.n, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
+    use tensorchain_ledger::MemoryStore;
+    use tensorchain_primitives::{Call, Keypair, Tx};
+
+    fn node() -> Node {
+        let spec = ChainSpec::devnet(1, 1_000);
+        let ledger = Ledger::open(Arc::new(MemoryStore::new()), &spec.genesis_state()).unwrap();
+        Node::new(Arc::new(ledger), Arc::new(Metrics::new()), None)
+    }
+
+    fn sign(node: &Node, key: &Keypair, nonce: u64, call: Call) -> SignedTx {
+        let ledger = node.ledger();
+        Tx {
+            chain_id: ledger.params().chain_id.clone(),
+            signer: key.account(),
+            nonce,
+            fee: ledger.params().fees.for_call(&call),
+            call,
+        }
+        .sign(key, ledger.signing_domain())
+    }
+
+    fn transfer(node: &Node, from: &str, nonce: u64) -> SignedTx {
+        let to = dev_coldkey("ferdie").account();
+        sign(
+            node,
+            &dev_coldkey(from),
+            nonce,
+            Call::Transfer { to, amount: 1 },
+        )
+    }
+
+    /// One block from the pool, finalized by the devnet's only validator.
+    fn produce(node: &Node) {
+        let v = dev_hotkey("alice");
+        let head = node.ledger().head();
+        let built = node.build_block(v.account(), head.time_ms + 1_000).unwrap();
+        let block = &built.executed.block;
+        let commit = Commit::signed_by(block, node.ledger().signing_domain(), &[&v]);
+        node.commit_block(built.executed, &commit, &built.rejected, true)
+            .unwrap();
+    }
+
+    #[test]
+    fn a_full_verification_queue_refuses_the_whole_batch_as_overloaded() {
+        let node = node();
+        let batch = vec![transfer(&node, "alice", 0), transfer(&node, "bob", 0)];
+        {
+            let _busy = VerifySlots::take(&node.verifying, MAX_VERIFYING - 1).unwrap();
+            let results = node.admit_batch(batch.clone());
+            assert!(
+                results
+                    .iter()
+                    .all(|r| matches!(r, Err(SubmitError::Overloaded))),
+                "{results:?}"
+            );
+            assert_eq!(node.mempool_len(), 0, "nothing was queued");
+            assert_eq!(node.ledger().verified().verifications(), 0, "nor verified");
+        }
+        // The places are given back: the same batch now gets in.
+        assert!(node.admit_batch(batch).iter().all(|r| r.is_ok()));
+        assert_eq!(node.verifying.load(Ordering::Acquire), 0);
+    }
+
+    /// Priority is fee per byte, and devnet fees are all the same: a subnet registration with a
+    /// long identity pays the least per byte. A full pool evicts it for a transfer; the node
+    /// reports it `evicted` on its status and in the `tx` fates of the next block's event.
+    #[test]
+    fn an_evicted_tx_is_reported_on_its_status_and_the_next_blocks_event() {
+        let node = node();
+        *node.mempool.lock().unwrap() = Mempool::new(2, 8);
+        let register = Call::RegisterSubnet {
+            hotkey: dev_hotkey("alice").account(),
+            max_cost: u64::MAX,
+            identity: "x".repeat(64),
+        };
+        let big = sign(&node, &dev_coldkey("alice"), 0, register);
+        node.admit(big.clone()).unwrap();
+        node.admit(transfer(&node, "bob", 0)).unwrap();
+        let mut events = node.subscribe();
+        let paying = node.admit(transfer(&node, "charlie", 0)).unwrap();
+        let evicted = TxStatus::Evicted {
+            code: "evicted".into(),
+            message: "a transaction of higher priority took its place in the full mempool".into(),
+        };
+        assert_eq!(node.local_tx_status(&big.hash()), Some(evicted.clone()));
+        assert_eq!(node.local_tx_status(&paying), Some(TxStatus::Pending));
+        produce(&node);
+        let event = events.try_recv().unwrap();
+        assert_eq!(
+            event.tx_fates,
+            vec![TxFate {
+                hash: big.hash(),
+                status: evicted
+            }]
+        );
+        assert_eq!(event.tx_hashes.len(), 2);
+    }
+
+    /// A transaction that would not apply when the block is built is reported `failed` with its
+    /// code: two subnet registrations each at the current lock cost are admitted (each against
+    /// the head state), but the first doubles the cost for the second.
+    #[test]
+    fn a_tx_rejected_when_building_is_reported_failed_with_its_code() {
+        let node = node();
+        let cost = node.ledger().subnet_lock_cost().unwrap();
+        let register = |who: &str| {
+            let call = Call::RegisterSubnet {
+                hotkey: dev_hotkey(who).account(),
+                max_cost: cost,
+                identity: String::new(),
+            };
+            sign(&node, &dev_coldkey(who), 0, call)
+        };
+        let (first, second) = (register("alice"), register("bob"));
+        node.admit(first.clone()).unwrap();
+        node.admit(second.clone()).unwrap();
+        let mut events = node.subscribe();
+        produce(&node);
+        let Some(TxStatus::Failed { code, .. }) = node.local_tx_status(&second.hash()) else {
+            panic!("{:?}", node.local_tx_status(&second.hash()));
+        };
+        assert_eq!(code, "registration_cost_exceeds_max");
+        let event = events.try_recv().unwrap();
+        assert_eq!(event.tx_hashes, vec![first.hash()]);
+        assert_eq!(event.tx_fates.len(), 1);
+        assert_eq!(event.tx_fates[0].hash, second.hash());
     }
 }

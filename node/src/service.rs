@@ -30,8 +30,8 @@ pub struct NodeConfig {
     pub validator_key: Option<Keypair>,
     /// The REST API's limits (rates, streams, CORS, timeout).
     pub rpc: tensorchain_rpc::RpcConfig,
-    /// What peer exchange hands out: a validator behind sentries turns it off; a sentry lists
-    /// its validator in `private_peers`.
+    /// What Kademlia discovery hands out and learns: a validator behind sentries turns it off;
+    /// a sentry lists its validator in `private_peers`.
     pub peer_sharing: PeerSharing,
     pub private_peers: Vec<PeerId>,
 }

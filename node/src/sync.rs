@@ -217,8 +217,6 @@ pub fn serve(ledger: &Ledger, request: SyncRequest) -> SyncResponse {
             count,
             MAX_SYNC_RESPONSE_BYTES,
         )),
-        // Peer exchange is answered by the network task itself.
-        SyncRequest::Peers => SyncResponse::Peers(vec![]),
     }
 }
 

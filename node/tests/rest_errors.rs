@@ -83,6 +83,12 @@ fn unreachable(method: &str, route: &str, status: u16) -> Option<&'static str> {
     if (method, route, status) == ("get", "/v1/node/health", 503) {
         return Some("only a dead core task gives it: node/src/supervisor.rs tests that path");
     }
+    if (method, route, status) == ("post", "/v1/txs/batch", 503) {
+        return Some(
+            "overloaded needs 8,192 transactions in verification at once: node/src/node.rs tests \
+             the node's refusal, node/tests/batch.rs the route's answer to it",
+        );
+    }
     let answers_503 = [("post", "/v1/txs"), ("get", "/v1/events")];
     (status == 503 && !answers_503.contains(&(method, route)))
         .then_some("the generic 503 every route documents; only submissions and streams give it")
@@ -367,6 +373,25 @@ async fn every_documented_error_of_every_route_is_answered_as_documented() {
         via(
             post("/v1/txs", used_nonce.clone(), 503, "mempool_full"),
             Via::FullPool,
+        ),
+        post(
+            "/v1/txs/batch",
+            json!({"txs": ["0x0102"]}).to_string(),
+            400,
+            "malformed_tx",
+        ),
+        post("/v1/txs/batch", "{not json", 400, "invalid_json"),
+        post(
+            "/v1/txs/batch",
+            json!({ "txs": vec!["0x00"; 1_025] }).to_string(),
+            400,
+            "too_many_txs",
+        ),
+        post(
+            "/v1/txs/batch",
+            json!({"txs": [format!("0x{}", "00".repeat(600_000))]}).to_string(),
+            413,
+            "payload_too_large",
         ),
         post(
             "/v1/txs/simulate",

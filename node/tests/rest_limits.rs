@@ -516,6 +516,7 @@ fn a_subscriber_that_falls_behind_is_dropped_with_a_reason() {
         round: 0,
         events: vec![],
         epochs: vec![],
+        tx_fates: vec![],
     };
     for h in 1..=200 {
         let _ = events.send(big(h));

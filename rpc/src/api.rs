@@ -17,6 +17,8 @@ pub enum SubmitError {
     MempoolFull(usize),
     #[error("signer already has {0} pending transactions, the most one signer may queue")]
     TooManyPending(usize),
+    #[error("the node is verifying as many transactions as it queues; try again shortly")]
+    Overloaded,
 }
 
 /// Where a transaction is, as far as this node knows.
@@ -24,8 +26,29 @@ pub enum SubmitError {
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TxStatus {
     Pending,
-    Included { height: u64, index: u32 },
-    Failed { code: String, message: String },
+    Included {
+        height: u64,
+        index: u32,
+    },
+    Failed {
+        code: String,
+        message: String,
+    },
+    /// Pushed out of a full mempool by a transaction of higher priority.
+    Evicted {
+        code: String,
+        message: String,
+    },
+}
+
+/// What became of a transaction that left the mempool without being included (rejected when a
+/// block was built, dropped behind a nonce gap, evicted): pushed on the `tx` topic with the next
+/// block's event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TxFate {
+    pub hash: Hash,
+    #[serde(flatten)]
+    pub status: TxStatus,
 }
 
 /// A committed block, as pushed to event subscribers.
@@ -44,6 +67,10 @@ pub struct BlockEvent {
     /// Subnet epochs that ran at the end of the block.
     #[serde(skip)]
     pub epochs: Vec<(u16, tensorchain_ledger::subnet::EpochSummary)>,
+    /// Transactions that left this node's mempool unincluded since the previous block (live
+    /// events only: a replay from storage has none).
+    #[serde(skip)]
+    pub tx_fates: Vec<TxFate>,
 }
 
 impl BlockEvent {
@@ -74,6 +101,7 @@ impl BlockEvent {
                 .chain(ledger.end_events(height)?)
                 .collect(),
             epochs,
+            tx_fates: Vec::new(),
         }))
     }
 }
@@ -111,6 +139,12 @@ pub trait NodeApi: Send + Sync + 'static {
     fn ledger(&self) -> &Ledger;
     /// Validates a transaction against the head state plus the signer's pending ones and queues it.
     fn submit_tx(&self, tx: SignedTx) -> Result<Hash, SubmitError>;
+    /// Validates and queues a batch: one result per transaction, in order. The node checks the
+    /// batch's signatures in parallel, then admits each in order; `Overloaded` for every one
+    /// when its verification queue is full.
+    fn submit_txs(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
+        txs.into_iter().map(|tx| self.submit_tx(tx)).collect()
+    }
     /// Pending or failed status this node remembers; included transactions come from the ledger.
     fn local_tx_status(&self, hash: &Hash) -> Option<TxStatus>;
     /// The nonce the signer's next transaction should carry, counting its queued ones.

@@ -79,18 +79,28 @@ pub struct ErrorDetail {
     pub details: serde_json::Value,
 }
 
+impl ApiError {
+    /// The error as a body carries it (`{code, message, hint, details}`), for answers that hold
+    /// several, such as a batch's results.
+    pub fn detail(self) -> ErrorDetail {
+        ErrorDetail {
+            code: self.code,
+            message: self.message,
+            hint: self.hint,
+            details: self.details,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status;
+        let retry_after = self.retry_after_secs;
         let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code,
-                message: self.message,
-                hint: self.hint,
-                details: self.details,
-            },
+            error: self.detail(),
         };
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after_secs {
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(secs),
@@ -140,6 +150,13 @@ impl From<SubmitError> for ApiError {
                 e.to_string(),
                 "retry after the next block",
             ),
+            SubmitError::Overloaded => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                e.to_string(),
+                "retry in a second, or send fewer transactions at once",
+            )
+            .with_retry_after(1),
             SubmitError::TooManyPending(_) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_pending",

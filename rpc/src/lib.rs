@@ -14,7 +14,7 @@ mod openapi_shapes;
 pub mod routes;
 pub mod views;
 
-pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxStatus};
+pub use api::{BlockEvent, NetworkInfo, NodeApi, PeerView, SubmitError, TxFate, TxStatus};
 pub use config::RpcConfig;
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -107,6 +107,11 @@ fn routes() -> Router<AppState> {
         .route("/v1/blocks/{id}", get(routes::blocks::get))
         .route("/v1/txs", post(routes::txs::submit))
         .route("/v1/txs/simulate", post(routes::txs::simulate))
+        .route(
+            "/v1/txs/batch",
+            post(routes::txs::batch)
+                .layer(DefaultBodyLimit::max(routes::txs::MAX_BATCH_BODY_BYTES)),
+        )
         .route("/v1/txs/{hash}", get(routes::txs::status))
         .route("/v1/accounts/{addr}", get(routes::accounts::get))
         .route("/v1/accounts/{addr}/stakes", get(routes::accounts::stakes))

@@ -31,6 +31,7 @@ pub fn route_cost(route: &str) -> u32 {
         | "/v1/blocks"
         | "/v1/root"
         | "/v1/txs/simulate"
+        | "/v1/txs/batch"
         | "/openapi.json" => HEAVY_COST,
         _ => 1,
     }

@@ -34,6 +34,7 @@ On any route, a path segment that is not UTF-8 is refused with 400 `bad_path` an
         routes::blocks::get,
         routes::txs::submit,
         routes::txs::simulate,
+        routes::txs::batch,
         routes::txs::status,
         routes::accounts::get,
         routes::accounts::stakes,

@@ -166,7 +166,8 @@ impl Client {
             let status: Value = self.get(&format!("/v1/txs/{hash}"))?;
             match status["status"].as_str() {
                 Some("included") => return Ok(status),
-                Some("failed") => {
+                // Evicted: pushed out of a full mempool (nothing was charged).
+                Some("failed" | "evicted") => {
                     return Err(SdkError::new(
                         status["code"].as_str().unwrap_or("tx_failed"),
                         status["message"]

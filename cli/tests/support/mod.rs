@@ -105,6 +105,28 @@ pub fn get(url: &str) -> Value {
     resp.into_json().unwrap()
 }
 
+/// A JSON body, or None when the node does not answer (starting, stopped, cut off).
+pub fn try_get(url: &str) -> Option<Value> {
+    ureq::get(url)
+        .timeout(Duration::from_secs(3))
+        .call()
+        .ok()?
+        .into_json()
+        .ok()
+}
+
+/// Polls `ok` every 200 ms until it holds; fails the test after `limit`, naming `what`.
+pub fn wait_until(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ok() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?}: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 pub fn height(d: &Devnet) -> u64 {
     get(&format!("{}/v1/blocks/head", d.url))["data"]["header"]["height"]
         .as_u64()

@@ -5,7 +5,7 @@
 //! never evidence, never the admitting signer's own). On the chain of `tests`: subnet 1 with 256
 //! registered hotkeys that may send free calls, and "owner" holding the funds.
 
-use super::tests::{chain_with_hotkeys, commit, signed};
+use super::tests::{chain_with_hotkeys, commit, signed, AdmitTx};
 use super::*;
 use tensorchain_primitives::{DoubleSign, Keypair, Vote, VoteKind, RAO_PER_TAO};
 
@@ -98,7 +98,7 @@ fn hashes(txs: &[SignedTx]) -> Vec<Hash> {
 /// Offers `stx`, which must be answered as `want` says, with the pool unchanged.
 fn refused(pool: &mut Mempool, ledger: &Ledger, stx: SignedTx, want: &str) {
     let (len, hash) = (pool.len(), stx.hash());
-    let got = match pool.admit(stx, ledger) {
+    let got = match pool.admit_tx(stx, ledger) {
         Ok(_) => "admitted".to_string(),
         Err(SubmitError::Rejected(e)) => format!("rejected {}", e.code()),
         Err(e) => format!("{e:?}"),
@@ -119,7 +119,7 @@ fn bounds_refuse_by_name_and_change_nothing() {
     let mut pool = Mempool::new(4, 3);
 
     for n in 0..3 {
-        pool.admit(transfer(&ledger, &a, n), &ledger).unwrap();
+        pool.admit_tx(transfer(&ledger, &a, n), &ledger).unwrap();
     }
     refused(
         &mut pool,
@@ -146,7 +146,7 @@ fn bounds_refuse_by_name_and_change_nothing() {
         transfer(&ledger, &b, 1),
         "rejected bad_nonce",
     );
-    pool.admit(transfer(&ledger, &b, 0), &ledger).unwrap();
+    pool.admit_tx(transfer(&ledger, &b, 0), &ledger).unwrap();
     assert_eq!(pool.len(), 4, "full");
     // A full pool of paying transactions has nothing to evict: free or paying, none gets in.
     refused(
@@ -164,9 +164,9 @@ fn bounds_refuse_by_name_and_change_nothing() {
     // Two free calls per signer however much room there is; evidence is not one of them.
     let mut roomy = Mempool::new(100, 100);
     let hk = &hotkeys[5];
-    roomy.admit(axon(&ledger, hk, 0), &ledger).unwrap();
+    roomy.admit_tx(axon(&ledger, hk, 0), &ledger).unwrap();
     roomy
-        .admit(self_weight(&ledger, hk, 5, 1), &ledger)
+        .admit_tx(self_weight(&ledger, hk, 5, 1), &ledger)
         .unwrap();
     refused(
         &mut roomy,
@@ -174,7 +174,7 @@ fn bounds_refuse_by_name_and_change_nothing() {
         axon(&ledger, hk, 2),
         "TooManyPending(2)",
     );
-    roomy.admit(evidence(&ledger, hk, 2), &ledger).unwrap();
+    roomy.admit_tx(evidence(&ledger, hk, 2), &ledger).unwrap();
     assert_eq!(roomy.pending_for(&hk.account()), 3);
 }
 
@@ -201,9 +201,9 @@ fn blocks_take_paying_signers_interleaved_in_arrival_order_then_free_ones() {
     );
     let (y0, y1) = (transfer(&ledger, &y, 0), transfer(&ledger, &y, 1));
     let z0 = transfer(&ledger, &z, 0);
-    pool.admit(free[0].clone(), &ledger).unwrap();
+    pool.admit_tx(free[0].clone(), &ledger).unwrap();
     for stx in [&x0, &y0, &x1, &free[1], &z0, &y1, &x2, &free[2]] {
-        pool.admit(stx.clone(), &ledger).unwrap();
+        pool.admit_tx(stx.clone(), &ledger).unwrap();
     }
     let order = [&x0, &y0, &z0, &x1, &y1, &x2, &free[0], &free[2], &free[1]];
     let expected: Vec<Hash> = order.iter().map(|t| t.hash()).collect();
@@ -237,7 +237,7 @@ fn a_nonce_gap_drops_the_signers_later_transactions() {
     let a_txs: Vec<SignedTx> = (0..3).map(|n| transfer(&ledger, &a, n)).collect();
     let b_txs: Vec<SignedTx> = (0..2).map(|n| transfer(&ledger, &b, n)).collect();
     for stx in a_txs.iter().chain(&b_txs) {
-        pool.admit(stx.clone(), &ledger).unwrap();
+        pool.admit_tx(stx.clone(), &ledger).unwrap();
     }
     // A block includes a0 (its a1 was rejected) and b0; the node prunes what it knows of.
     commit(
@@ -246,7 +246,7 @@ fn a_nonce_gap_drops_the_signers_later_transactions() {
         vec![a_txs[0].clone(), b_txs[0].clone()],
     );
     let done = hashes(&a_txs[..2]);
-    let orphaned = pool.prune(&done, &ledger);
+    let orphaned = pool.prune(&done, [a.account(), b.account()], &ledger);
     assert_eq!(orphaned, vec![a_txs[2].hash()], "a2 follows a nonce gap");
     assert_eq!(pool.len(), 1);
     for (stx, kept) in a_txs
@@ -264,13 +264,13 @@ fn a_nonce_gap_drops_the_signers_later_transactions() {
     );
     // a lost its place in line: sent again, its transactions come after b's.
     let a1 = transfer(&ledger, &a, 1);
-    pool.admit(a1.clone(), &ledger).unwrap();
+    pool.admit_tx(a1.clone(), &ledger).unwrap();
     assert_eq!(
         hashes(&pool.candidates(10)),
         vec![b_txs[1].hash(), a1.hash()]
     );
     // The orphan can be sent again once it lines up.
-    pool.admit(a_txs[2].clone(), &ledger).unwrap();
+    pool.admit_tx(a_txs[2].clone(), &ledger).unwrap();
     assert_eq!(pool.len(), 3);
 }
 
@@ -284,10 +284,10 @@ fn a_full_pool_evicts_only_free_tails_never_evidence_nor_the_senders_own() {
     let h2_tx = axon(&ledger, h2, 0);
     let h3_tx = axon(&ledger, h3, 0);
     for stx in h1_txs.iter().chain([&h2_tx, &h3_tx]) {
-        pool.admit(stx.clone(), &ledger).unwrap();
+        pool.admit_tx(stx.clone(), &ledger).unwrap();
     }
     assert_eq!(pool.len(), 4);
-    pool.admit(transfer(&ledger, &p, 0), &ledger).unwrap();
+    pool.admit_tx(transfer(&ledger, &p, 0), &ledger).unwrap();
     // Full: a free call is refused; evidence makes room like a paying transaction, taking the
     // tail of the longest queue that ends in a free call (h1's weights).
     refused(
@@ -297,7 +297,7 @@ fn a_full_pool_evicts_only_free_tails_never_evidence_nor_the_senders_own() {
         "MempoolFull(5)",
     );
     let report = evidence(&ledger, &Keypair::dev("reporter"), 0);
-    pool.admit(report.clone(), &ledger).unwrap();
+    pool.admit_tx(report.clone(), &ledger).unwrap();
     assert_eq!(pool.len(), 5);
     assert!(!pool.contains(&h1_txs[1].hash()), "h1's tail evicted");
     assert!(
@@ -316,7 +316,7 @@ fn a_full_pool_evicts_only_free_tails_never_evidence_nor_the_senders_own() {
     let mut free_signers = vec![h1.account(), h2.account(), h3.account()];
     free_signers.sort();
     for n in 0..3 {
-        pool.admit(transfer(&ledger, &q, n), &ledger).unwrap();
+        pool.admit_tx(transfer(&ledger, &q, n), &ledger).unwrap();
         let evicted = free_signers.pop().unwrap();
         assert_eq!(pool.pending_for(&evicted), 0, "payment {n}");
         assert_eq!(pool.len(), 5);
@@ -339,15 +339,49 @@ fn a_full_pool_evicts_only_free_tails_never_evidence_nor_the_senders_own() {
     );
     let hk = &hk;
     let mut pool = Mempool::new(2, 8);
-    pool.admit(transfer(&ledger, &p, 0), &ledger).unwrap();
-    pool.admit(axon(&ledger, hk, 0), &ledger).unwrap();
+    pool.admit_tx(transfer(&ledger, &p, 0), &ledger).unwrap();
+    pool.admit_tx(axon(&ledger, hk, 0), &ledger).unwrap();
     refused(
         &mut pool,
         &ledger,
         transfer(&ledger, hk, 1),
         "MempoolFull(2)",
     );
-    pool.admit(transfer(&ledger, &q, 0), &ledger)
+    pool.admit_tx(transfer(&ledger, &q, 0), &ledger)
         .expect("another signer's payment takes the free tail");
     assert_eq!(pool.pending_for(&hk.account()), 0);
+}
+
+/// Priority is fee per byte; fees are fixed per kind of call (here all 1,000 rao), so a subnet
+/// registration with a 64-byte identity pays less per byte than a transfer. A full pool evicts
+/// the lowest tail for a transaction strictly above it, never for an equal one.
+#[test]
+fn a_full_pool_evicts_a_lower_fee_per_byte_tail_never_an_equal_one() {
+    let (ledger, owner, _) = chain_with_hotkeys();
+    let [a, b, c] = <[Keypair; 3]>::try_from(funded(&ledger, &owner, &["a", "b", "c"])).unwrap();
+    let nonce = ledger.account(&owner.account()).unwrap().unwrap().nonce;
+    let register = Call::RegisterSubnet {
+        hotkey: Keypair::dev("owner/second").account(),
+        max_cost: u64::MAX,
+        identity: "x".repeat(64),
+    };
+    let big = signed(&ledger, &owner, nonce, register);
+    let mut pool = Mempool::new(2, 8);
+    pool.admit_tx(big.clone(), &ledger).unwrap();
+    let a0 = transfer(&ledger, &a, 0);
+    pool.admit_tx(a0.clone(), &ledger).unwrap();
+    // Blocks take the higher fee per byte first, whoever came first.
+    assert_eq!(hashes(&pool.candidates(2)), vec![a0.hash(), big.hash()]);
+    let b0 = transfer(&ledger, &b, 0);
+    pool.admit_tx(b0.clone(), &ledger)
+        .expect("evicts the registration");
+    assert!(!pool.contains(&big.hash()));
+    assert_eq!(pool.len(), 2);
+    refused(
+        &mut pool,
+        &ledger,
+        transfer(&ledger, &c, 0),
+        "MempoolFull(2)",
+    );
+    assert!(pool.contains(&a0.hash()) && pool.contains(&b0.hash()));
 }

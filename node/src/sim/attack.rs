@@ -489,7 +489,6 @@ impl Adversary {
                 }
                 _ => SyncResponse::Blocks(vec![self.fake_block(*from, rng)]),
             },
-            SyncRequest::Peers => SyncResponse::Peers(vec![]),
         })
     }
 

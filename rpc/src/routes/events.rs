@@ -97,11 +97,24 @@ fn events_for(block: &BlockEvent, topics: &[&'static str]) -> Vec<Event> {
                             .data(data.to_string())
                     }),
             ),
-            "tx" => out.extend(block.tx_hashes.iter().map(|h| {
-                Event::default().event("tx").id(id.clone()).data(
-                    json!({"hash": h, "height": block.height, "status": "included"}).to_string(),
-                )
-            })),
+            "tx" => {
+                out.extend(block.tx_hashes.iter().map(|h| {
+                    Event::default().event("tx").id(id.clone()).data(
+                        json!({"hash": h, "height": block.height, "status": "included"})
+                            .to_string(),
+                    )
+                }));
+                // Those that left the mempool unincluded since the previous block: failed
+                // (rejected when a block was built, or dropped behind a nonce gap) or evicted.
+                out.extend(block.tx_fates.iter().map(|fate| {
+                    let mut data = serde_json::to_value(fate).unwrap_or_default();
+                    data["height"] = json!(block.height);
+                    Event::default()
+                        .event("tx")
+                        .id(id.clone())
+                        .data(data.to_string())
+                }));
+            }
             _ => {}
         }
     }

@@ -1,10 +1,13 @@
 use super::read;
-use crate::api::TxStatus;
-use crate::error::ApiError;
+use crate::api::{SubmitError, TxStatus};
+use crate::error::{ApiError, ErrorDetail};
 use crate::extract::{parse_hash, ApiJson, ApiPath};
 use crate::views::{Envelope, TxView};
 use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use borsh::BorshDeserialize;
 use serde::{Deserialize, Serialize};
@@ -52,17 +55,160 @@ pub struct TxStatusView {
 }
 
 fn decode_tx(body: &SubmitBody) -> Result<SignedTx, ApiError> {
-    let malformed = |m: String| {
-        ApiError::bad_request(
-            "malformed_tx",
-            m,
-            "send {\"tx\": \"0x<hex of borsh(SignedTx)>\"}",
-        )
-    };
-    let hex_digits = body.tx.strip_prefix("0x").unwrap_or(&body.tx);
-    let bytes = hex::decode(hex_digits).map_err(|e| malformed(format!("tx is not hex: {e}")))?;
+    decode_hex_tx(
+        &body.tx,
+        "tx",
+        "send {\"tx\": \"0x<hex of borsh(SignedTx)>\"}",
+    )
+}
+
+/// One 0x-hex borsh `SignedTx`; `what` names it in the error.
+fn decode_hex_tx(hex_tx: &str, what: &str, hint: &'static str) -> Result<SignedTx, ApiError> {
+    let malformed = |m: String| ApiError::bad_request("malformed_tx", m, hint);
+    let hex_digits = hex_tx.strip_prefix("0x").unwrap_or(hex_tx);
+    let bytes =
+        hex::decode(hex_digits).map_err(|e| malformed(format!("{what} is not hex: {e}")))?;
     SignedTx::try_from_slice(&bytes)
-        .map_err(|e| malformed(format!("tx is not a borsh SignedTx: {e}")))
+        .map_err(|e| malformed(format!("{what} is not a borsh SignedTx: {e}")))
+}
+
+/// Most transactions one batch may carry.
+pub const MAX_BATCH_TXS: usize = 1_024;
+/// The batch route's body limit (1 MiB; every other route has `MAX_BODY_BYTES`): 1,024 transfers
+/// in JSON hex take about 400 KB.
+pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    /// Up to 1,024 borsh-encoded `SignedTx`s, each as 0x-prefixed hex (signed as for `/v1/txs`).
+    #[schema(max_items = 1024)]
+    pub txs: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BatchView {
+    /// One per transaction, in the order sent.
+    pub results: Vec<BatchResult>,
+}
+
+/// A transaction of the batch: queued (`status` is `pending`), or refused with the error
+/// `POST /v1/txs` would have answered for it alone.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchResult {
+    Queued { hash: String, status: String },
+    Refused { hash: String, error: ErrorDetail },
+}
+
+fn malformed_batch(message: String) -> ApiError {
+    ApiError::bad_request(
+        "malformed_tx",
+        message,
+        "send {\"txs\": [\"0x<hex of borsh(SignedTx)>\", …]} as JSON, or borsh(Vec<SignedTx>) as application/octet-stream",
+    )
+}
+
+fn too_many_txs(n: usize) -> ApiError {
+    ApiError::bad_request(
+        "too_many_txs",
+        format!("the batch has {n} transactions; at most {MAX_BATCH_TXS} are accepted"),
+        "split it into batches of at most 1,024",
+    )
+}
+
+/// The batch in the body: borsh `Vec<SignedTx>` for `application/octet-stream`, else JSON.
+fn decode_batch(headers: &HeaderMap, body: &[u8]) -> Result<Vec<SignedTx>, ApiError> {
+    let borsh_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/octet-stream"));
+    if borsh_body {
+        // The count first, so a made-up length allocates nothing.
+        let count = body
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or_else(|| malformed_batch("the body is not a borsh Vec<SignedTx>".into()))?;
+        if count > MAX_BATCH_TXS {
+            return Err(too_many_txs(count));
+        }
+        return Vec::<SignedTx>::try_from_slice(body)
+            .map_err(|e| malformed_batch(format!("the body is not a borsh Vec<SignedTx>: {e}")));
+    }
+    let batch: BatchBody = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the body is not a batch: {e}"),
+            "send {\"txs\": [\"0x…\", …]} with Content-Type: application/json",
+        )
+    })?;
+    if batch.txs.len() > MAX_BATCH_TXS {
+        return Err(too_many_txs(batch.txs.len()));
+    }
+    let hint = "send {\"txs\": [\"0x<hex of borsh(SignedTx)>\", …]}";
+    batch
+        .txs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| decode_hex_tx(t, &format!("txs[{i}]"), hint))
+        .collect()
+}
+
+/// Validates a batch of signed transactions and queues those that pass, in order: one result per
+/// transaction. Their signatures are checked in parallel; each is then admitted as `POST /v1/txs`
+/// would admit it alone, so a later transaction of a signer may build on an earlier one.
+#[utoipa::path(post, path = "/v1/txs/batch", tag = "txs",
+    request_body(description = "JSON `{\"txs\": [\"0x<hex borsh SignedTx>\", …]}`, or with \
+Content-Type `application/octet-stream` the borsh encoding of `Vec<SignedTx>`; at most 1,024 \
+transactions and 1 MiB.",
+        content((BatchBody = "application/json"), ("application/octet-stream"))),
+    responses((status = 200, body = BatchView),
+        (status = 400, description = "invalid_json, malformed_tx (a transaction or the borsh body does not decode), too_many_txs"),
+        (status = 413, description = "payload_too_large: over 1 MiB"),
+        (status = 503, description = "overloaded: the node is verifying as many transactions as it queues; retry in a second (the whole batch is refused, nothing was queued)",
+            headers(("Retry-After" = u64, description = "seconds to wait before retrying")))))]
+pub async fn batch(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Envelope<BatchView>>, ApiError> {
+    let body = body.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("request body is larger than {MAX_BATCH_BODY_BYTES} bytes"),
+                "split the batch",
+            )
+        } else {
+            malformed_batch(r.body_text())
+        }
+    })?;
+    let txs = decode_batch(&headers, &body)?;
+    let hashes: Vec<String> = txs.iter().map(|t| t.hash().to_hex()).collect();
+    read(&st, move |api| {
+        let results = api.submit_txs(txs);
+        let overloaded = |r: &Result<_, SubmitError>| matches!(r, Err(SubmitError::Overloaded));
+        if !results.is_empty() && results.iter().all(overloaded) {
+            return Err(SubmitError::Overloaded.into());
+        }
+        let results = hashes
+            .into_iter()
+            .zip(results)
+            .map(|(hash, r)| match r {
+                Ok(_) => BatchResult::Queued {
+                    hash,
+                    status: "pending".into(),
+                },
+                Err(e) => BatchResult::Refused {
+                    hash,
+                    error: ApiError::from(e).detail(),
+                },
+            })
+            .collect();
+        Ok(BatchView { results })
+    })
+    .await
 }
 
 /// Validates a signed transaction and queues it for the next block.
@@ -74,7 +220,7 @@ fn decode_tx(body: &SubmitBody) -> Result<SignedTx, ApiError> {
         (status = 422, description = "rejected: bad_signature, insufficient_balance, …"),
         (status = 429, description = "rate_limited (with Retry-After), too_many_pending: the signer has the most queued transactions one signer may",
             headers(("Retry-After" = u64, description = "seconds to wait before retrying (rate_limited)"))),
-        (status = 503, description = "mempool_full: retry after the next block")))]
+        (status = 503, description = "mempool_full: retry after the next block; overloaded: the node is verifying as many transactions as it queues, retry in a second")))]
 pub async fn submit(
     State(st): State<AppState>,
     ApiJson(body): ApiJson<SubmitBody>,
