@@ -1,5 +1,6 @@
-//! `tensorchain bench` as a user runs it: against a one-validator devnet at a low rate it loses
-//! nothing and prints exactly the promised JSON keys (one object, or an array for a sweep);
+//! `tensorchain bench` as a user runs it: against a one-validator devnet at a low rate, one
+//! transfer per request or in batches, it loses nothing and prints exactly the promised JSON keys
+//! (one object, or an array for a sweep);
 //! `bench verify --json` has its shape; bad flags are named errors with a non-zero exit, found
 //! before any node is contacted.
 
@@ -61,16 +62,24 @@ fn bench_loses_nothing_and_reports_the_promised_keys() {
         "1",
         "--senders",
         "300",
-        "--batch",
-        "1",
         "--connections",
         "2",
     ];
-    let (ok, r) = cli(&d, &home, &[&common[..], &["--rate", "40"]].concat());
+    // One transfer per request (`POST /v1/txs`).
+    let (ok, r) = cli(
+        &d,
+        &home,
+        &[&common[..], &["--rate", "40", "--batch", "1"]].concat(),
+    );
     assert!(ok, "{r}");
     assert_report(&r, 40.0);
 
-    let (ok, sweep) = cli(&d, &home, &[&common[..], &["--sweep", "20,40"]].concat());
+    // In batches (`POST /v1/txs/batch`, borsh).
+    let (ok, sweep) = cli(
+        &d,
+        &home,
+        &[&common[..], &["--sweep", "20,40", "--batch", "16"]].concat(),
+    );
     assert!(ok, "{sweep}");
     let steps = sweep.as_array().unwrap_or_else(|| panic!("{sweep}"));
     assert_eq!(steps.len(), 2);
