@@ -114,7 +114,8 @@ enum Command {
     /// Stake TAO behind hotkeys.
     #[command(subcommand)]
     Stake(stake::StakeCmd),
-    /// Load generator: signed transfers at a target rate; reports finalized TPS and latency.
+    /// Open-loop load generator: pre-signed transfers at a fixed rate; reports finalized TPS,
+    /// latency to finalization, rejects and lost transactions (`bench verify`: the machine's limit).
     Bench(bench::BenchArgs),
     /// Abusive REST workload (stream floods, replays, made-up methods, heavy lists) against one
     /// node; reports finality, the node's memory and /metrics series.

@@ -513,6 +513,7 @@ fn a_subscriber_that_falls_behind_is_dropped_with_a_reason() {
         tx_hashes: (0..5_000u32)
             .map(|i| Hash::digest(&i.to_be_bytes()))
             .collect(),
+        round: 0,
         events: vec![],
         epochs: vec![],
         tx_fates: vec![],

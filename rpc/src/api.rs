@@ -58,6 +58,9 @@ pub struct BlockEvent {
     pub hash: Hash,
     pub time_ms: u64,
     pub tx_hashes: Vec<Hash>,
+    /// The consensus round its commit certificate was signed in (0 unless a proposal timed out
+    /// or was refused): load tools count the rounds a run needed beyond the first.
+    pub round: u32,
     /// What the block's transactions did (registrations, weights, transfers, …).
     #[serde(skip)]
     pub events: Vec<tensorchain_ledger::Event>,
@@ -79,6 +82,7 @@ impl BlockEvent {
         let Some((block, events)) = ledger.block(height)? else {
             return Ok(None);
         };
+        let round = ledger.commit(height)?.map_or(0, |c| c.round);
         let mut epochs = Vec::new();
         for s in ledger.subnets()? {
             if let Some(e) = ledger.epoch_at(s.netuid, height)? {
@@ -90,6 +94,7 @@ impl BlockEvent {
             hash: block.hash(),
             time_ms: block.header.time_ms,
             tx_hashes: block.txs.iter().map(|t| t.hash()).collect(),
+            round,
             events: events
                 .into_iter()
                 .flatten()

@@ -98,6 +98,8 @@ pub struct SyncingView {
     /// The height and round consensus is working on.
     pub consensus_height: u64,
     pub consensus_round: u32,
+    /// Transactions waiting in this node's mempool (load tools sample it for its trend).
+    pub mempool: usize,
 }
 
 /// Head, finalized height and the distance to the best peer.
@@ -116,6 +118,7 @@ pub async fn syncing(State(st): State<AppState>) -> Json<Envelope<SyncingView>> 
             sync_distance: distance,
             consensus_height: net.consensus_height,
             consensus_round: net.consensus_round,
+            mempool: st.api.mempool_len(),
         },
     )
 }
