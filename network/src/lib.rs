@@ -8,7 +8,7 @@ mod key;
 mod service;
 mod sync;
 
-pub use codec::MAX_RESPONSE_BYTES;
+pub use codec::{SyncCodec, MAX_RESPONSE_BYTES};
 pub use key::load_or_create_key;
 pub use libp2p::gossipsub::{MessageAcceptance, MessageId};
 pub use libp2p::identity::Keypair as NodeKey;
