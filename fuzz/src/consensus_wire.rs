@@ -54,15 +54,15 @@ pub fn run(data: &[u8]) {
         let input = match step {
             Step::Consensus { from, data } => Input::ConsensusGossip {
                 id,
-                source: peer(from % 4),
+                source: peer(from),
                 data,
             },
             Step::Tx { from, data } => Input::TxGossip {
                 id,
-                source: peer(from % 4),
+                source: peer(from),
                 data,
             },
-            Step::PeerDown(p) => Input::PeerDown(peer(p % 4)),
+            Step::PeerDown(p) => Input::PeerDown(peer(p)),
             Step::Tick { ms } => {
                 now += u64::from(ms);
                 Input::Tick

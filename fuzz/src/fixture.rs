@@ -32,18 +32,21 @@ pub fn fresh_ledger() -> Arc<Ledger> {
 }
 
 /// The validators' hotkeys, in the spec's order.
-pub fn validator_keys() -> Vec<Keypair> {
-    spec()
-        .validators
-        .iter()
-        .map(|v| {
-            DEV_ACCOUNTS
-                .iter()
-                .map(|n| dev_hotkey(n))
-                .find(|k| k.account() == v.hotkey)
-                .expect("devnet validators are dev hotkeys")
-        })
-        .collect()
+pub fn validator_keys() -> &'static [Keypair] {
+    static KEYS: OnceLock<Vec<Keypair>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        spec()
+            .validators
+            .iter()
+            .map(|v| {
+                DEV_ACCOUNTS
+                    .iter()
+                    .map(|n| dev_hotkey(n))
+                    .find(|k| k.account() == v.hotkey)
+                    .expect("devnet validators are dev hotkeys")
+            })
+            .collect()
+    })
 }
 
 /// The dev key (cold or hot) of `account`, if it is one: lets a target re-sign a fuzzed
@@ -106,8 +109,7 @@ pub fn next_block(ledger: &Ledger, txs: Vec<SignedTx>) -> (Block, Commit) {
         )
         .expect("a block builds");
     let block = built.executed.block;
-    let keys = validator_keys();
-    let signers: Vec<&Keypair> = keys.iter().collect();
+    let signers: Vec<&Keypair> = validator_keys().iter().collect();
     let commit = Commit::signed_by(&block, ledger.signing_domain(), &signers);
     (block, commit)
 }
@@ -142,24 +144,37 @@ pub fn chain() -> &'static (Arc<Ledger>, Vec<(Block, Commit)>) {
 
 /// The validator a machine target runs as: the first that does not propose height 1's first
 /// round, so that the seeds' proposal (from that proposer) and votes are what it waits for.
-pub fn machine_key() -> Keypair {
-    let ledger = chain().0.clone();
-    let first = proposer(&ledger, 1);
-    validator_keys()
-        .into_iter()
-        .find(|k| k.account() != first)
-        .expect("four validators")
+pub fn machine_key() -> &'static Keypair {
+    static KEY: OnceLock<Keypair> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let first = proposer(&chain().0, 1);
+        validator_keys()
+            .iter()
+            .find(|k| k.account() != first)
+            .expect("four validators")
+            .clone()
+    })
 }
 
-/// Peers a target's messages come from.
+/// The peers a target's messages come from.
+pub const PEERS: u8 = 4;
+
+/// Peer `i % PEERS`.
 pub fn peer(i: u8) -> PeerId {
-    let mut secret = [0u8; 32];
-    secret[0] = i.wrapping_add(1);
-    secret[1] = 0x5a;
-    NodeKey::ed25519_from_bytes(secret)
-        .expect("a valid ed25519 secret")
-        .public()
-        .to_peer_id()
+    static IDS: OnceLock<Vec<PeerId>> = OnceLock::new();
+    IDS.get_or_init(|| {
+        (0..PEERS)
+            .map(|i| {
+                let mut secret = [0u8; 32];
+                secret[0] = i + 1;
+                secret[1] = 0x5a;
+                NodeKey::ed25519_from_bytes(secret)
+                    .expect("a valid ed25519 secret")
+                    .public()
+                    .to_peer_id()
+            })
+            .collect()
+    })[usize::from(i % PEERS)]
 }
 
 /// A proposer's saved block, in memory.
@@ -187,7 +202,7 @@ pub fn machine(wal: MemoryWal) -> (Arc<Node>, NodeMachine<MemoryWal>) {
     ));
     let machine = NodeMachine::new(
         node.clone(),
-        Some(key),
+        Some(key.clone()),
         timeouts(spec().block_time_ms),
         wal,
         Box::<MemorySlot>::default(),

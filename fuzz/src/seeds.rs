@@ -7,7 +7,6 @@ use crate::fixture::{
     chain, fresh_ledger, machine, machine_key, next_block, proposer, spec, start_ms, transfer,
     validator_keys, CHAIN_BLOCKS,
 };
-use borsh::BorshSerialize;
 use futures::executor::block_on;
 use futures::io::Cursor;
 use libp2p::request_response::Codec;
@@ -134,7 +133,7 @@ fn height_1() -> Height1 {
     let domain = ledger.signing_domain().clone();
     let (block, _) = next_block(&ledger, vec![transfer(&ledger, "alice", "bob", 5)]);
     let by = proposer(&ledger, 1);
-    let keys: Vec<Keypair> = validator_keys();
+    let keys = validator_keys();
     let proposer_key = keys.iter().find(|k| k.account() == by).unwrap();
     let proposal = SignedProposal::sign(
         Proposal {
@@ -260,7 +259,7 @@ fn wal_replay() -> Vec<(&'static str, Vec<u8>)> {
         ledger.signing_domain().clone(),
         timeouts(spec().block_time_ms),
     );
-    let mut driver = Driver::new(config, Some(machine_key()), MemoryWal::default());
+    let mut driver = Driver::new(config, Some(machine_key().clone()), MemoryWal::default());
     driver.start_height(1, set).unwrap();
     driver.handle(CoreInput::Proposal {
         proposal: h.proposal,
