@@ -48,3 +48,18 @@ ensure_browser_test_deps() {
         PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix explorer-tests --no-audit --no-fund >/dev/null
     fi
 }
+
+# cargo-fuzz (scripts/fuzz), pinned, installed into a cache dir of its own rather than ~/.cargo.
+# Exports CARGO_FUZZ, the binary to run.
+CARGO_FUZZ_VERSION=0.13.2
+ensure_cargo_fuzz() {
+    local root="${TENSORCHAIN_TOOLS:-$HOME/.cache/tensorchain-tools}/cargo-fuzz-$CARGO_FUZZ_VERSION"
+    if [ ! -x "$root/bin/cargo-fuzz" ]; then
+        echo "installing cargo-fuzz $CARGO_FUZZ_VERSION into $root..." >&2
+        # Its own target dir: the install must not share (or lock) the project's build cache.
+        CARGO_TARGET_DIR="$root/build" nice cargo install cargo-fuzz --locked \
+            --version "$CARGO_FUZZ_VERSION" --root "$root" >&2 || { rm -rf "$root"; return 1; }
+        rm -rf "$root/build"
+    fi
+    export CARGO_FUZZ="$root/bin/cargo-fuzz"
+}

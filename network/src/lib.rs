@@ -11,7 +11,7 @@ mod service;
 mod sync;
 mod txgossip;
 
-pub use codec::MAX_RESPONSE_BYTES;
+pub use codec::{SyncCodec, MAX_RESPONSE_BYTES};
 pub use discovery::PeerSharing;
 pub use key::load_or_create_key;
 pub use libp2p::gossipsub::{MessageAcceptance, MessageId};

@@ -47,6 +47,15 @@ const STATUS_EVERY_MS: u64 = 1_000;
 /// votes per validator per round: 16,384 covers many heights of a large set (512 KiB).
 const MAX_SEEN_MESSAGES: usize = 16_384;
 
+/// Consensus timeouts for a block time: short ones for fast (devnet) chains.
+pub fn timeouts(block_time_ms: u64) -> Timeouts {
+    if block_time_ms <= 2_000 {
+        Timeouts::fast()
+    } else {
+        Timeouts::standard()
+    }
+}
+
 /// What the host hands the machine.
 #[derive(Debug)]
 pub enum Input {

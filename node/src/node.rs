@@ -250,6 +250,8 @@ impl Node {
         (p.height, p.round) = (height, round);
     }
 
+    /// Set by the shell when a core task ends.
+    #[cfg(feature = "rocksdb")]
     pub(crate) fn set_failure(&self, reason: String) {
         self.progress.lock().expect("progress lock").failure = Some(reason);
     }

@@ -9,7 +9,6 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tensorchain_consensus::Timeouts;
 use tensorchain_genesis::ChainSpec;
 use tensorchain_ledger::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
@@ -67,15 +66,6 @@ impl RunningNode {
 
     pub fn node_height(&self) -> u64 {
         self.node.ledger().head().height
-    }
-}
-
-/// Consensus timeouts for a block time: short ones for fast (devnet) chains.
-pub(crate) fn timeouts(block_time_ms: u64) -> Timeouts {
-    if block_time_ms <= 2_000 {
-        Timeouts::fast()
-    } else {
-        Timeouts::standard()
     }
 }
 
@@ -145,7 +135,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         net,
         EngineConfig {
             key: config.validator_key,
-            timeouts: timeouts(ledger.params().block_time_ms),
+            timeouts: crate::machine::timeouts(ledger.params().block_time_ms),
             consensus_dir: config.data_dir.join("consensus"),
         },
     )?;

@@ -231,7 +231,7 @@ impl Sim {
     pub fn new(sc: Scenario) -> Sim {
         let spec = spec(sc.n);
         let genesis = spec.genesis_state();
-        let timeouts = crate::service::timeouts(spec.block_time_ms);
+        let timeouts = crate::machine::timeouts(spec.block_time_ms);
         let mut honest = Vec::new();
         for i in 0..sc.n {
             honest.push((i >= sc.byzantine).then(|| {

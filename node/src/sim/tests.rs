@@ -149,7 +149,7 @@ fn first_validator(
     let machine = NodeMachine::new(
         node.clone(),
         Some(key),
-        crate::service::timeouts(spec.block_time_ms),
+        crate::machine::timeouts(spec.block_time_ms),
         MemoryWal::default(),
         Box::new(MemorySlot::default()),
     );
