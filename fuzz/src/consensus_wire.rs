@@ -1,8 +1,9 @@
 //! A sequence of steps → a validator's node machine (node/src/machine.rs) at height 1 of the
 //! devnet chain: consensus gossip (decoded and checked by `ConsensusWire::decode`, then the
 //! membership, round and height windows, the driver and the core, proposal execution and the
-//! commit of a decided block), transaction gossip (mempool admission), peers going down and
-//! timer ticks. The seeds hold a real height-1 proposal and the other validators' votes, so
+//! commit of a decided block), transaction batches (the node's intake, `node/src/intake.rs`:
+//! batch decoding, duplicate skipping, verification and mempool admission, whose transactions
+//! the machine then proposes), peers going down and timer ticks. The seeds hold a real height-1 proposal and the other validators' votes, so
 //! mutations reorder, repeat, drop and corrupt real messages.
 //! Invariants: no panic, and the machine never halts (its storage is memory, which cannot fail).
 
@@ -10,6 +11,7 @@ use crate::fixture::{machine, peer, start_ms};
 use borsh::{BorshDeserialize, BorshSerialize};
 use tensorchain_consensus::MemoryWal;
 use tensorchain_network::MessageId;
+use tensorchain_node::intake::TxIntake;
 use tensorchain_node::machine::{Effect, Input};
 
 /// Steps taken from one input at most: each may execute a block.
@@ -22,7 +24,7 @@ pub enum Step {
         from: u8,
         data: Vec<u8>,
     },
-    /// A message on the transaction topic (a borsh `SignedTx`).
+    /// A message on the transaction topic (a batch of borsh `SignedTx`s, `encode_batch`).
     Tx {
         from: u8,
         data: Vec<u8>,
@@ -46,18 +48,20 @@ pub fn run(data: &[u8]) {
     if steps.is_empty() {
         return;
     }
-    let (_node, mut m) = machine(MemoryWal::default());
+    let (node, mut m) = machine(MemoryWal::default());
+    let mut intake = TxIntake::new(node);
     let mut now = start_ms();
     let mut effects = m.start(now);
     for (i, step) in steps.into_iter().enumerate() {
         let id = MessageId::new(&(i as u64).to_le_bytes());
         let input = match step {
+            // Intake runs beside the machine (its own task in the node); what it admits is in the
+            // mempool the machine builds its proposals from.
+            Step::Tx { from, data } => {
+                intake.handle(peer(from), &data);
+                continue;
+            }
             Step::Consensus { from, data } => Input::ConsensusGossip {
-                id,
-                source: peer(from),
-                data,
-            },
-            Step::Tx { from, data } => Input::TxGossip {
                 id,
                 source: peer(from),
                 data,

@@ -177,17 +177,17 @@ pub fn peer(i: u8) -> PeerId {
     })[usize::from(i % PEERS)]
 }
 
-/// A proposer's saved block, in memory.
+/// A proposer's saved block (its borsh encoding), in memory.
 #[derive(Default)]
-pub struct MemorySlot(Option<Block>);
+pub struct MemorySlot(Option<Vec<u8>>);
 
 impl ProposalSlot for MemorySlot {
     fn load(&self) -> Option<Block> {
-        self.0.clone()
+        borsh::from_slice(self.0.as_deref()?).ok()
     }
 
-    fn save(&mut self, block: &Block) -> std::io::Result<()> {
-        self.0 = Some(block.clone());
+    fn save(&mut self, block: &[u8]) -> std::io::Result<()> {
+        self.0 = Some(block.to_vec());
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ use tensorchain_consensus::{
     ValidatorSet,
 };
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
-use tensorchain_network::{SyncCodec, SyncRequest};
+use tensorchain_network::{encode_batch, SyncCodec, SyncRequest};
 use tensorchain_node::machine::timeouts;
 use tensorchain_node::serve_sync_request;
 use tensorchain_node::wire::ConsensusWire;
@@ -204,7 +204,7 @@ fn consensus_wire() -> Vec<(&'static str, Vec<u8>)> {
     let ledger = fresh_ledger();
     let tx = Step::Tx {
         from: 3,
-        data: transfer(&ledger, "dave", "eve", 3).to_bytes(),
+        data: encode_batch(&[transfer(&ledger, "dave", "eve", 3).to_bytes()]),
     };
     vec![
         ("proposal", steps(&[proposal, Step::Tick { ms: 3_000 }])),
@@ -369,6 +369,15 @@ fn seeds_reach_deep() {
         );
     }
     assert_eq!(node.ledger().head().height, 1, "height 1 decided");
+    // The transaction seed's batch is admitted by intake.
+    let (node, _) = machine(MemoryWal::default());
+    let batch = encode_batch(&[transfer(&fresh_ledger(), "dave", "eve", 3).to_bytes()]);
+    let mut intake = tensorchain_node::intake::TxIntake::new(node);
+    assert_eq!(
+        intake.handle(src, &batch),
+        tensorchain_network::MessageAcceptance::Accept
+    );
+    assert_eq!(intake.stats().admitted, 1);
     // The served blocks sync the whole chain.
     let served = serve_sync_request(
         &chain().0,
