@@ -30,15 +30,13 @@ impl Timeouts {
         }
     }
 
-    /// Short timeouts for a devnet on one machine. The propose timeout grows 500 ms a round (as
-    /// CometBFT's does): with 100 ms, four validators on two cores under load never caught up
-    /// with the time a large proposal takes to validate, and the chain stopped (performance.md).
+    /// Short timeouts for a devnet on one machine.
     pub fn fast() -> Timeouts {
         Timeouts {
-            propose_ms: 1_000,
+            propose_ms: 600,
             prevote_ms: 200,
             precommit_ms: 200,
-            delta_ms: 500,
+            delta_ms: 100,
             rebroadcast_ms: 500,
         }
     }

@@ -34,7 +34,7 @@ pub(crate) const MAX_FUTURE_PROPOSALS: usize = 64;
 /// A peer one block ahead is only synced from after this long without progress here.
 const STALL_MS: u64 = 2_000;
 /// Rounds above this node's round whose proposals it executes, keeps and relays. Honest
-/// validators that hear each other stay within a round or two (timeouts grow 500 ms a round); one
+/// validators that hear each other stay within a round or two (timeouts grow 100 ms a round); one
 /// cut off joins the others' round by the f+1 rule, after which the proposer's rebroadcast brings
 /// the proposal again. Without a window, a proposer signing blocks for rounds nobody is in would
 /// make every node execute and hold one per round.

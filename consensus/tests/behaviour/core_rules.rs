@@ -167,9 +167,9 @@ fn timeouts_grow_by_delta_per_round_except_rebroadcast() {
             f.delta_ms,
             f.rebroadcast_ms
         ),
-        (1000, 200, 200, 500, 500)
+        (600, 200, 200, 100, 500)
     );
-    assert_eq!(f.duration(TimeoutKind::Precommit, 4), 2200);
+    assert_eq!(f.duration(TimeoutKind::Precommit, 4), 600);
     let huge = Timeouts {
         delta_ms: u64::MAX,
         ..t
