@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::io::Read;
 use std::path::PathBuf;
 use tensorchain_genesis::ChainSpec;
-use tensorchain_ledger::proof;
+use tensorchain_ledger::state::proof;
 use tensorchain_primitives::{
     validator_set_hash, AccountId, Commit, CommitSig, Hash, Header, Signature,
 };

@@ -1,10 +1,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-use tensorchain_ledger::state::FaucetParams;
-use tensorchain_ledger::subnet::genesis::GenesisSubnet;
-use tensorchain_ledger::subnet::pow::{PowParams, RegistrationMode};
-use tensorchain_ledger::subnet::{Hyperparameters, SubnetParams};
-use tensorchain_ledger::validators::ValidatorParams;
+use tensorchain_ledger::runtime::params::{
+    FaucetParams, GenesisSubnet, Hyperparameters, PowParams, RegistrationMode, SubnetParams,
+    ValidatorParams,
+};
 use tensorchain_ledger::{ChainParams, Fees, GenesisState};
 use tensorchain_primitives::{AccountId, Hash, Keypair, SigningDomain, Validator, RAO_PER_TAO};
 use thiserror::Error;
@@ -307,7 +306,8 @@ impl ChainSpec {
         if total > tensorchain_primitives::MAX_SUPPLY as u128 {
             return invalid("allocations and stakes exceed the 21M TAO supply");
         }
-        tensorchain_ledger::subnet::genesis::validate(&self.subnets).map_err(SpecError::Invalid)?;
+        tensorchain_ledger::runtime::subnets::genesis::validate(&self.subnets)
+            .map_err(SpecError::Invalid)?;
         if self.faucet.is_some() && !is_devnet_chain_id(&self.chain_id) {
             return invalid("a faucet is for devnets only (a chain id containing \"devnet\")");
         }

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 use std::time::Instant;
-use tensorchain_ledger::subnet::SubnetParams;
+use tensorchain_ledger::runtime::params::SubnetParams;
 use tensorchain_ledger::{ChainParams, Column, Fees, GenesisState, Ledger, MemoryStore, Store};
 use tensorchain_primitives::det_rng::SplitMix;
 use tensorchain_primitives::{
@@ -87,7 +87,7 @@ fn setup() -> Bench {
             },
             sudo: None,
             subnets,
-            validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
             faucet: None,
         },
         genesis_hash: Hash::digest(b"bench"),

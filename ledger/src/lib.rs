@@ -1,33 +1,29 @@
 //! The ledger: block and state storage behind the `Store` trait, the state transition, the
 //! coinbase's halving rule, and the versioned state tree (jmt) with its history.
+//!
+//! Layered one way (`tests/layers.rs` enforces it; docs/architecture.md draws it): a module only
+//! uses modules of its own layer or below.
+//! - `storage`: the `Store` trait, RocksDB and memory stores, and `schema` (every key).
+//! - `state`: typed records, the transaction-scoped `StateView`, the jmt tree and its history.
+//! - `runtime`: the state transition, one module per concern, each owning its errors.
+//! - `verify`: stateless checks once per node (`VerifiedTx`, the signature cache).
+//! - `chain`: the block writer (`Ledger`) and the typed reads served over REST.
 
-pub mod account_txs;
 pub mod chain;
-pub mod execute;
-pub mod history;
-pub use tensorchain_subnet_engine::reward;
-pub mod pinned;
-pub mod proof;
-#[cfg(feature = "rocksdb")]
-pub mod rocks;
-pub mod stake_moves;
-pub mod staking;
+pub mod runtime;
 pub mod state;
-pub mod store;
-pub mod subnet;
-pub mod swap;
-pub mod tree;
-pub mod unbonding;
-pub mod validators;
+pub mod storage;
 pub mod verify;
-pub mod versioned;
-pub mod view;
 
+pub use tensorchain_subnet_engine::reward;
+
+pub use chain::versioned::{StateAtError, StateProof};
 pub use chain::{
-    supply_accounted, BuiltBlock, ExecutedBlock, GenesisState, Head, Ledger, LedgerError,
+    supply_accounted, BuiltBlock, CandidateEntry, CommittedBlock, ExecutedBlock, GenesisState,
+    Head, Jail, Ledger, LedgerError, RootMember, RootNetwork,
 };
-pub use execute::{check_stateless, Event, TxError};
-pub use state::{Account, ChainParams, Fees, Globals};
-pub use store::{Column, MemoryStore, Store, StoreError, WriteBatch};
+pub use runtime::params::{ChainParams, FaucetParams, Fees};
+pub use runtime::{check_stateless, Event, TxError};
+pub use state::{Account, Globals};
+pub use storage::{Column, MemoryStore, Store, StoreError, WriteBatch};
 pub use verify::{SigCache, VerifiedTx};
-pub use versioned::{StateAtError, StateProof};

@@ -8,13 +8,14 @@
 //! (pool admissions, executed blocks) enters the cache. ed25519 batch verification is not used: it accepts
 //! signatures `verify_strict` refuses, and every node must accept exactly the same set.
 
-use crate::execute::{check_stateless_given, TxError};
-use crate::state::ChainParams;
+use crate::runtime::params::ChainParams;
+use crate::runtime::{check_stateless_given, Event, TxError};
+use crate::state::view::StateView;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use tensorchain_primitives::{Hash, SignedTx, SigningDomain};
+use tensorchain_primitives::{AccountId, Hash, SignedTx, SigningDomain};
 
 /// Hashes the cache holds at most: well above a full mempool and a few blocks of transactions
 /// that came by gossip or in proposals. A hash is 32 bytes; the cache stays under ~10 MiB.
@@ -233,4 +234,17 @@ mod tests {
         cache.forget(&[h(9)]);
         assert!(!cache.contains(&h(9)));
     }
+}
+
+/// As `apply_tx` for a transaction whose stateless checks passed on this node: the stateful
+/// checks and the execution only.
+pub fn apply_verified(
+    view: &mut StateView,
+    stx: &VerifiedTx,
+    params: &ChainParams,
+    domain: &SigningDomain,
+    proposer: &AccountId,
+    height: u64,
+) -> Result<Vec<Event>, TxError> {
+    crate::runtime::apply_checked(view, stx.tx(), params, domain, proposer, height)
 }

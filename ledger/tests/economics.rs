@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
-use tensorchain_ledger::staking;
+use tensorchain_ledger::runtime::staking;
 
 const TAO: u64 = RAO_PER_TAO;
 
@@ -147,7 +147,7 @@ fn replacement_at_the_cap_evicts_the_lowest_share_and_the_newcomer_inherits_noth
             hotkey: hot("owner").account(),
         },
     );
-    for i in 2..=subnet::SUBNET_LIMIT {
+    for i in 2..=tensorchain_ledger::runtime::params::SUBNET_LIMIT {
         c.ok(
             &key("sudo"),
             Call::RegisterSubnet {

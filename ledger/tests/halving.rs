@@ -4,9 +4,8 @@
 
 mod common;
 use common::*;
-use subnet::genesis::GenesisSubnet;
-use subnet::pow::RegistrationMode;
 use tensorchain_ledger::reward::{halving_threshold, BASE_REWARD};
+use tensorchain_ledger::runtime::params::{GenesisSubnet, RegistrationMode};
 
 /// A chain whose genesis issuance is `issuance`, minting into one genesis subnet (emission on
 /// from block 1) whose epoch does not come during the test: nothing is recycled, so each

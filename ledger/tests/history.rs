@@ -3,8 +3,10 @@
 
 mod common;
 use common::*;
-use tensorchain_ledger::pinned::PinnedStore;
-use tensorchain_ledger::{proof, state, Column, StateAtError, Store};
+use tensorchain_ledger::state::pinned::PinnedStore;
+use tensorchain_ledger::state::proof;
+use tensorchain_ledger::storage::schema;
+use tensorchain_ledger::{Column, StateAtError, Store};
 
 fn transfer(c: &Chain, amount: u64) {
     c.ok(
@@ -138,7 +140,7 @@ fn the_history_window_prunes_old_heights_and_bounds_storage() {
     // The oldest kept height still reads and proves in full.
     let at = c.ledger.at(oldest).unwrap();
     assert_eq!(at.globals().unwrap(), at.view().globals().unwrap());
-    let key = state::globals_key();
+    let key = schema::globals_key();
     let p = at.prove(&key).unwrap();
     let root = c.ledger.header(oldest).unwrap().unwrap().state_root;
     let value = p.value.clone().unwrap();
@@ -151,7 +153,7 @@ fn proofs_at_old_heights_verify_against_that_header_only() {
     transfer(&c, 5);
     let h = c.ledger.head().height;
     transfer(&c, 7);
-    let key = state::account_key(&key("e").account());
+    let key = schema::account_key(&key("e").account());
     let p = c.ledger.at(h).unwrap().prove(&key).unwrap();
     assert_eq!(p.height, h);
     let bytes = proof::encode(&p.proof);

@@ -5,10 +5,10 @@
 mod common;
 
 use common::*;
-use tensorchain_ledger::state::FaucetParams;
-use tensorchain_ledger::subnet::genesis::GenesisSubnet;
-use tensorchain_ledger::subnet::pow::{PowParams, RegistrationMode};
-use tensorchain_ledger::validators::{self, ValidatorParams};
+use tensorchain_ledger::runtime::params::FaucetParams;
+use tensorchain_ledger::runtime::params::GenesisSubnet;
+use tensorchain_ledger::runtime::params::{PowParams, RegistrationMode, ValidatorParams};
+use tensorchain_ledger::runtime::validators;
 use tensorchain_primitives::pow::{meets_difficulty, work, WorkKind};
 use tensorchain_primitives::AccountId;
 

@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 use std::sync::Arc;
-use tensorchain_ledger::state::{MAX_TAKE, MIN_STAKE, STAKE_PREFIX};
+use tensorchain_ledger::state::{MAX_TAKE, MIN_STAKE};
+use tensorchain_ledger::storage::schema::STAKE as STAKE_PREFIX;
 use tensorchain_ledger::{
     supply_accounted, ChainParams, Column, Fees, GenesisState, Ledger, MemoryStore, Store, TxError,
 };
@@ -27,8 +28,8 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
                 subnet: FEE,
             },
             sudo: None,
-            subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
-            validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            subnets: tensorchain_ledger::runtime::params::SubnetParams::devnet(),
+            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
             faucet: None,
         },
         genesis_hash: Hash::digest(b"staking genesis"),

@@ -6,8 +6,8 @@
 
 mod common;
 use common::*;
-use subnet::genesis::GenesisSubnet;
-use subnet::pow::RegistrationMode;
+use tensorchain_ledger::runtime::params::GenesisSubnet;
+use tensorchain_ledger::runtime::params::RegistrationMode;
 use tensorchain_ledger::{Column, Store};
 use tensorchain_primitives::AccountId;
 
@@ -20,7 +20,7 @@ fn full_chain() -> Chain {
     p.network_immunity_blocks = 0;
     let mut slow = p.defaults.clone();
     slow.tempo = 1000;
-    p.genesis_subnets = (2..=subnet::SUBNET_LIMIT)
+    p.genesis_subnets = (2..=tensorchain_ledger::runtime::params::SUBNET_LIMIT)
         .map(|netuid| GenesisSubnet {
             netuid,
             name: format!("g{netuid}"),
@@ -59,7 +59,7 @@ fn a_dissolved_subnet_leaves_nothing_and_its_pending_is_recycled() {
         },
     );
     // Root weights on every subnet, subnet 1 least: it earns, but has the lowest share.
-    let netuids: Vec<u16> = (1..=subnet::SUBNET_LIMIT).collect();
+    let netuids: Vec<u16> = (1..=tensorchain_ledger::runtime::params::SUBNET_LIMIT).collect();
     let values = netuids
         .iter()
         .map(|&n| if n == 1 { 30_000 } else { 65_535 })

@@ -3,8 +3,9 @@
 
 use proptest::prelude::*;
 use std::sync::Arc;
+use tensorchain_ledger::state::tree;
 use tensorchain_ledger::{
-    supply_accounted, tree, ChainParams, Column, Fees, GenesisState, Ledger, LedgerError,
+    supply_accounted, ChainParams, Column, CommittedBlock, Fees, GenesisState, Ledger, LedgerError,
     MemoryStore, Store, TxError,
 };
 use tensorchain_primitives::{
@@ -36,8 +37,8 @@ fn genesis(funded: &[&str]) -> GenesisState {
                 subnet: FEE,
             },
             sudo: None,
-            subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
-            validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            subnets: tensorchain_ledger::runtime::params::SubnetParams::devnet(),
+            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
             faucet: None,
         },
         genesis_hash: net().genesis,
@@ -139,7 +140,7 @@ fn transfer_moves_balance_and_pays_the_proposer() {
     assert_eq!(balance(&ledger, "bob"), FUNDS + 5);
     assert_eq!(balance(&ledger, "validator"), FEE);
     assert_eq!(ledger.account(&alice.account()).unwrap().unwrap().nonce, 1);
-    let (block, events) = ledger.block(1).unwrap().unwrap();
+    let CommittedBlock { block, events } = ledger.block(1).unwrap().unwrap();
     assert_eq!(block.txs.len(), 1);
     assert_eq!(events[0].len(), 2, "transfer and fee events");
     assert_eq!(
@@ -211,7 +212,7 @@ fn a_second_node_re_executes_to_the_same_roots() {
             &producer,
             vec![transfer(&alice, key("bob").account(), 10 + n, n)],
         );
-        let (block, _) = producer.block(n + 1).unwrap().unwrap();
+        let block = producer.block(n + 1).unwrap().unwrap().block;
         let executed = follower.execute_block(&block).unwrap();
         let commit = producer.commit(n + 1).unwrap().unwrap();
         follower.commit_block(executed, &commit).unwrap();
@@ -223,7 +224,7 @@ fn a_second_node_re_executes_to_the_same_roots() {
     );
 
     produce(&producer, vec![]);
-    let (mut block, _) = producer.block(6).unwrap().unwrap();
+    let mut block = producer.block(6).unwrap().unwrap().block;
     block.header.state_root = Hash::digest(b"forged");
     assert!(matches!(
         follower.execute_block(&block),

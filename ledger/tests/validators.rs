@@ -2,7 +2,7 @@
 //! slashing for equivocation, and every rejection.
 
 use std::sync::Arc;
-use tensorchain_ledger::validators::ValidatorParams;
+use tensorchain_ledger::runtime::params::ValidatorParams;
 use tensorchain_ledger::{
     supply_accounted, ChainParams, Event, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
@@ -35,7 +35,7 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
                 subnet: FEE,
             },
             sudo: None,
-            subnets: tensorchain_ledger::subnet::SubnetParams::devnet(),
+            subnets: tensorchain_ledger::runtime::params::SubnetParams::devnet(),
             validators: ValidatorParams::standard(2, EPOCH),
             faucet: None,
         },

@@ -4,11 +4,12 @@
 //! named and changes nothing.
 
 use std::sync::Arc;
-use tensorchain_ledger::subnet::{self, root, Hyperparameters, SubnetParams};
-use tensorchain_ledger::swap::KEY_SWAP_COST;
+use tensorchain_ledger::runtime::params::{Hyperparameters, SubnetParams};
+use tensorchain_ledger::runtime::subnets::{self as subnet, root};
+use tensorchain_ledger::runtime::wallet::swap::KEY_SWAP_COST;
+use tensorchain_ledger::runtime::{staking, validators};
 use tensorchain_ledger::{
-    staking, supply_accounted, validators, ChainParams, Fees, GenesisState, Ledger, MemoryStore,
-    TxError,
+    supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
 use tensorchain_primitives::{
     AccountId, Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
@@ -49,7 +50,7 @@ fn open() -> Chain {
                 },
                 ..SubnetParams::devnet()
             },
-            validators: validators::ValidatorParams::standard(32, 100),
+            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
             faucet: None,
         },
         genesis_hash: Hash::digest(b"wallet calls genesis"),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
-use tensorchain_ledger::rocks::RocksStore;
+use tensorchain_ledger::storage::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
 use tensorchain_node::NodeConfig;
 use tensorchain_primitives::Commit;

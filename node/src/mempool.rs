@@ -26,8 +26,8 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
-use tensorchain_ledger::execute::apply_verified;
-use tensorchain_ledger::view::Changes;
+use tensorchain_ledger::state::view::Changes;
+use tensorchain_ledger::verify::apply_verified;
 use tensorchain_ledger::{Account, Ledger, TxError, VerifiedTx};
 use tensorchain_primitives::{AccountId, Call, Hash, SignedTx};
 use tensorchain_rpc::SubmitError;
@@ -550,8 +550,8 @@ mod policy_tests;
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use tensorchain_ledger::subnet::SubnetParams;
-    use tensorchain_ledger::validators::ValidatorParams;
+    use tensorchain_ledger::runtime::params::SubnetParams;
+    use tensorchain_ledger::runtime::params::ValidatorParams;
     use tensorchain_ledger::{ChainParams, Fees, GenesisState, MemoryStore};
     use tensorchain_primitives::{Call, Commit, Keypair, Tx, Validator, RAO_PER_TAO};
 

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tensorchain_genesis::ChainSpec;
-use tensorchain_ledger::rocks::RocksStore;
+use tensorchain_ledger::storage::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
 use tensorchain_network::{Multiaddr, NetworkConfig, PeerId, PeerSharing};
 use tensorchain_primitives::Keypair;

@@ -234,7 +234,9 @@ pub fn blocks_for_range(
     let mut bytes = 0usize;
     let end = from.saturating_add(count.min(MAX_BLOCKS_PER_REQUEST) as u64);
     for h in from.max(1)..end {
-        let (Ok(Some((block, _))), Ok(Some(commit))) = (ledger.block(h), ledger.commit(h)) else {
+        let (Ok(Some(tensorchain_ledger::CommittedBlock { block, .. })), Ok(Some(commit))) =
+            (ledger.block(h), ledger.commit(h))
+        else {
             break;
         };
         let size = block
@@ -253,8 +255,9 @@ pub fn blocks_for_range(
 mod tests {
     use super::*;
     use std::sync::Arc;
-    use tensorchain_ledger::validators::ValidatorParams;
-    use tensorchain_ledger::{subnet::SubnetParams, ChainParams, Fees, GenesisState, MemoryStore};
+    use tensorchain_ledger::runtime::params::SubnetParams;
+    use tensorchain_ledger::runtime::params::ValidatorParams;
+    use tensorchain_ledger::{ChainParams, Fees, GenesisState, MemoryStore};
     use tensorchain_primitives::{Hash, Keypair, Validator};
 
     /// A one-validator chain with `blocks` empty blocks committed.

@@ -77,8 +77,8 @@ async fn a_double_signing_validator_is_slashed_jailed_and_removed() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut round = 0u32;
     loop {
-        let (_, jailed) = ledger.validator_candidates().unwrap();
-        if jailed.iter().any(|(hk, _)| *hk == dave.account()) {
+        let jailed = ledger.jails().unwrap();
+        if jailed.iter().any(|j| j.hotkey == dave.account()) {
             break;
         }
         assert!(

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
-use tensorchain_ledger::rocks::RocksStore;
+use tensorchain_ledger::storage::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
 use tensorchain_node::NodeConfig;
 use tensorchain_primitives::{AccountId, Call, Commit, SignedTx, Tx, MAX_BLOCK_BYTES};
@@ -122,8 +122,8 @@ async fn a_fresh_node_syncs_full_blocks_to_the_same_state() {
     let mut bytes = 0;
     let mut txs = 0;
     for h in 1..=BLOCKS {
-        let (ours, _) = a.block(h).unwrap().unwrap();
-        let (theirs, _) = b.block(h).unwrap().unwrap();
+        let ours = a.block(h).unwrap().unwrap().block;
+        let theirs = b.block(h).unwrap().unwrap().block;
         assert_eq!(ours.hash(), theirs.hash(), "block {h}");
         bytes += theirs.encoded_len();
         txs += theirs.txs.len();

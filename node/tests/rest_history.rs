@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use tensorchain_ledger::proof;
+use tensorchain_ledger::state::proof;
 use tensorchain_primitives::Hash;
 
 fn free(v: &Value) -> u64 {

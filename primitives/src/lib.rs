@@ -20,4 +20,4 @@ pub use block::{
 pub use domain::SigningDomain;
 pub use hash::{Hash, HashParseError};
 pub use keys::{AccountId, Keypair, Signature, SignatureError};
-pub use tx::{weights_commit_hash, Call, SignedTx, Tx, MAX_TX_BYTES};
+pub use tx::{weights_commit_hash, Call, CallKind, FeeClass, SignedTx, Tx, MAX_TX_BYTES};

@@ -14,8 +14,27 @@ const TX_DOMAIN: &[u8] = b"tensorchain/tx/v2";
 
 /// The calls a transaction can make. Variants are only ever appended: the borsh tag of a call is
 /// part of the protocol.
-#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]
+///
+/// `Call::name` and the `CallKind` list are derived from the variants (strum), so a new call needs
+/// only its variant here and its arm in `CallKind::fee_class`.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    strum::IntoStaticStr,
+    strum::EnumDiscriminants,
+)]
 #[serde(tag = "call", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+#[strum_discriminants(
+    name(CallKind),
+    derive(strum::IntoStaticStr, strum::EnumIter, Hash, PartialOrd, Ord),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Call {
     Transfer {
         to: AccountId,
@@ -130,30 +149,62 @@ pub enum Call {
 
 impl Call {
     /// The call's stable name, used for fee lookup and display.
+    /// The call's snake_case name, as in its JSON `call` tag.
     pub fn name(&self) -> &'static str {
+        self.into()
+    }
+
+    pub fn kind(&self) -> CallKind {
+        self.into()
+    }
+
+    pub fn fee_class(&self) -> FeeClass {
+        self.kind().fee_class()
+    }
+}
+
+/// Which of the chain's fixed fees (`ChainParams::fees`) a call pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeeClass {
+    Transfer,
+    Staking,
+    Subnet,
+    /// Free: signed by hotkeys that may hold no TAO; work, rate limits or validity bound them.
+    Free,
+}
+
+impl CallKind {
+    /// Every call kind, in variant (borsh tag) order.
+    pub fn all() -> impl Iterator<Item = CallKind> {
+        <CallKind as strum::IntoEnumIterator>::iter()
+    }
+
+    pub fn name(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn fee_class(self) -> FeeClass {
+        use CallKind as K;
         match self {
-            Call::Transfer { .. } => "transfer",
-            Call::AddStake { .. } => "add_stake",
-            Call::RemoveStake { .. } => "remove_stake",
-            Call::SetTake { .. } => "set_take",
-            Call::RegisterSubnet { .. } => "register_subnet",
-            Call::BurnedRegister { .. } => "burned_register",
-            Call::SetHyperparameter { .. } => "set_hyperparameter",
-            Call::ServeAxon { .. } => "serve_axon",
-            Call::SetWeights { .. } => "set_weights",
-            Call::RootRegister { .. } => "root_register",
-            Call::SetRootWeights { .. } => "set_root_weights",
-            Call::CommitWeights { .. } => "commit_weights",
-            Call::RevealWeights { .. } => "reveal_weights",
-            Call::RegisterValidator { .. } => "register_validator",
-            Call::UnregisterValidator { .. } => "unregister_validator",
-            Call::ReportEquivocation { .. } => "report_equivocation",
-            Call::PowRegister { .. } => "pow_register",
-            Call::Faucet { .. } => "faucet",
-            Call::SwapHotkey { .. } => "swap_hotkey",
-            Call::MoveStake { .. } => "move_stake",
-            Call::TransferStake { .. } => "transfer_stake",
-            Call::RemoveAllStake { .. } => "remove_all_stake",
+            K::Transfer => FeeClass::Transfer,
+            K::AddStake | K::RemoveStake | K::SetTake => FeeClass::Staking,
+            K::RegisterSubnet | K::BurnedRegister | K::SetHyperparameter | K::RootRegister => {
+                FeeClass::Subnet
+            }
+            K::ServeAxon
+            | K::SetWeights
+            | K::SetRootWeights
+            | K::CommitWeights
+            | K::RevealWeights => FeeClass::Free,
+            K::RegisterValidator | K::UnregisterValidator => FeeClass::Staking,
+            // Evidence is free so any node's hotkey can report it; it only lands if it is valid.
+            K::ReportEquivocation => FeeClass::Free,
+            // A new miner's hotkey holds no TAO: work bounds these instead of a fee.
+            K::PowRegister | K::Faucet => FeeClass::Free,
+            // Wallet calls: the staking fee (a swap's burn is charged by the call itself).
+            K::SwapHotkey | K::MoveStake | K::TransferStake | K::RemoveAllStake => {
+                FeeClass::Staking
+            }
         }
     }
 }

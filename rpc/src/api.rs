@@ -66,7 +66,7 @@ pub struct BlockEvent {
     pub events: Vec<tensorchain_ledger::Event>,
     /// Subnet epochs that ran at the end of the block.
     #[serde(skip)]
-    pub epochs: Vec<(u16, tensorchain_ledger::subnet::EpochSummary)>,
+    pub epochs: Vec<(u16, tensorchain_ledger::runtime::subnets::EpochSummary)>,
     /// Transactions that left this node's mempool unincluded since the previous block (live
     /// events only: a replay from storage has none).
     #[serde(skip)]
@@ -79,7 +79,8 @@ impl BlockEvent {
         ledger: &tensorchain_ledger::Ledger,
         height: u64,
     ) -> Result<Option<BlockEvent>, tensorchain_ledger::StoreError> {
-        let Some((block, events)) = ledger.block(height)? else {
+        let Some(tensorchain_ledger::CommittedBlock { block, events }) = ledger.block(height)?
+        else {
             return Ok(None);
         };
         let round = ledger.commit(height)?.map_or(0, |c| c.round);

@@ -129,7 +129,9 @@ impl From<TxError> for ApiError {
             TxError::Storage(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNPROCESSABLE_ENTITY,
         };
-        ApiError::new(status, e.code(), e.to_string(), e.hint()).with_details(e.details())
+        let code = e.code();
+        ApiError::new(status, code, e.to_string(), crate::hints::tx_hint(code))
+            .with_details(e.details())
     }
 }
 

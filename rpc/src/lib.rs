@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod explorer;
 pub mod extract;
+pub mod hints;
 pub mod limits;
 pub mod metrics;
 mod openapi;

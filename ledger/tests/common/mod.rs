@@ -3,8 +3,9 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 pub use std::sync::Arc;
-use tensorchain_ledger::staking;
-pub use tensorchain_ledger::subnet::{self, SubnetParams};
+pub use tensorchain_ledger::runtime::params::SubnetParams;
+use tensorchain_ledger::runtime::staking;
+pub use tensorchain_ledger::runtime::subnets as subnet;
 pub use tensorchain_ledger::{
     supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
@@ -50,7 +51,7 @@ pub fn genesis(subnets: SubnetParams) -> GenesisState {
             },
             sudo: Some(key("sudo").account()),
             subnets,
-            validators: tensorchain_ledger::validators::ValidatorParams::standard(32, 100),
+            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
             faucet: None,
         },
         genesis_hash: Hash::digest(b"subnets genesis"),

@@ -50,11 +50,12 @@ impl Sim {
         let head = ledger.head().height;
         while checked < head {
             checked += 1;
-            let (block, _) = ledger
+            let block = ledger
                 .block(checked)
                 .ok()
                 .flatten()
-                .ok_or_else(|| self.fail(format!("node {i} lost block {checked}")))?;
+                .ok_or_else(|| self.fail(format!("node {i} lost block {checked}")))?
+                .block;
             let commit = ledger
                 .commit(checked)
                 .ok()

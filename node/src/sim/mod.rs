@@ -377,7 +377,7 @@ impl Sim {
             let jailed = jails.unwrap_or_default();
             self.stats.jailed = self.hotkeys[..self.sc.byzantine]
                 .iter()
-                .filter(|k| jailed.iter().any(|(j, _)| j == *k))
+                .filter(|k| jailed.iter().any(|j| j.hotkey == **k))
                 .count() as u64;
         }
         self.stats.end_ms = self.now - self.start;

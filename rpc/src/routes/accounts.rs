@@ -8,7 +8,8 @@ use crate::views::{AccountView, Envelope, TxView};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use tensorchain_ledger::{state, Ledger};
+use tensorchain_ledger::storage::schema;
+use tensorchain_ledger::Ledger;
 use tensorchain_primitives::AccountId;
 
 /// Balance and nonce of an account; an address never funded reads as zero with `exists: false`.
@@ -47,7 +48,7 @@ pub async fn get(
             nonce: a.nonce,
             next_nonce: api.next_nonce(&id).max(a.nonce),
             exists,
-            proof: proof_of(api.ledger(), &state::account_key(&id), proof.proof)?,
+            proof: proof_of(api.ledger(), &schema::account_key(&id), proof.proof)?,
         })
     })
     .await
@@ -90,7 +91,7 @@ pub async fn stakes(
                 Ok(StakeView {
                     hotkey: hk.to_ss58(),
                     amount: a.to_string(),
-                    proof: proof_of(ledger, &state::coldkey_stake_key(&id, &hk), proof.proof)?,
+                    proof: proof_of(ledger, &schema::coldkey_stake_key(&id, &hk), proof.proof)?,
                 })
             })
             .collect::<Result<_, ApiError>>()?;
@@ -294,7 +295,7 @@ pub async fn txs(
         let mut block: Option<tensorchain_primitives::Block> = None;
         for (height, index) in found {
             if block.as_ref().is_none_or(|b| b.header.height != height) {
-                block = ledger.block(height)?.map(|(b, _)| b);
+                block = ledger.block(height)?.map(|c| c.block);
             }
             let Some(b) = &block else { continue };
             if let Some(stx) = b.txs.get(index as usize) {

@@ -62,7 +62,8 @@ pub async fn list(
         // Heights top, top-1, … down to 0, at most `limit` of them.
         let mut next = Some(top);
         while let Some(h) = next.filter(|_| items.len() < limit) {
-            if let Some((block, _)) = ledger.block(h)? {
+            if let Some(c) = ledger.block(h)? {
+                let block = c.block;
                 items.push(HeaderView::new(&block.header, block.txs.len()));
             }
             next = h.checked_sub(1);
@@ -87,9 +88,10 @@ pub async fn get(
     read(&st, move |api| {
         let ledger = api.ledger();
         let height = resolve_block_id(ledger, &id)?;
-        let (block, events) = ledger.block(height)?.ok_or_else(|| {
-            ApiError::not_found("block_not_found", format!("block {height} is not stored"))
-        })?;
+        let tensorchain_ledger::CommittedBlock { block, events } =
+            ledger.block(height)?.ok_or_else(|| {
+                ApiError::not_found("block_not_found", format!("block {height} is not stored"))
+            })?;
         let commit = ledger.commit(height)?;
         Ok(BlockView::new(&block, events, commit))
     })

@@ -1,6 +1,6 @@
 //! `?proof=true`: a state value's Merkle proof against the state root of the header at the
 //! height read, for a client to check with `tensorchain verify-proof` (or
-//! `tensorchain_ledger::proof::verify`) instead of trusting this node.
+//! `tensorchain_ledger::state::proof::verify`) instead of trusting this node.
 
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ pub fn proof_of(ledger: &Ledger, key: &[u8], asked: bool) -> Result<Option<Proof
         state_root: header.state_root.to_hex(),
         key: hex0x(&p.key),
         value: p.value.as_deref().map(hex0x),
-        proof: hex0x(&tensorchain_ledger::proof::encode(&p.proof)),
+        proof: hex0x(&tensorchain_ledger::state::proof::encode(&p.proof)),
     }))
 }
 

@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use tensorchain_ledger::subnet::{self, EpochSummary, Neuron, Row, Subnet};
+use tensorchain_ledger::runtime::subnets::{self, EpochSummary, Neuron, Row, Subnet};
 use tensorchain_ledger::Ledger;
 use utoipa::{IntoParams, ToSchema};
 
@@ -322,17 +322,19 @@ pub async fn neuron(
         let s = load(ledger, netuid)?;
         // One neuron's three records, whatever the subnet's size.
         let view = ledger.view();
-        let n: Neuron = view.get(&subnet::neuron_key(netuid, uid))?.ok_or_else(|| {
-            ApiError::not_found(
-                "neuron_not_found",
-                format!("subnet {netuid} has no uid {uid} (n = {})", s.n),
-            )
-        })?;
+        let n: Neuron = view
+            .get(&subnets::neuron_key(netuid, uid))?
+            .ok_or_else(|| {
+                ApiError::not_found(
+                    "neuron_not_found",
+                    format!("subnet {netuid} has no uid {uid} (n = {})", s.n),
+                )
+            })?;
         let w: Row = view
-            .get(&subnet::weights_key(netuid, uid))?
+            .get(&subnets::weights_key(netuid, uid))?
             .unwrap_or_default();
         let b: Row = view
-            .get(&subnet::bonds_key(netuid, uid))?
+            .get(&subnets::bonds_key(netuid, uid))?
             .unwrap_or_default();
         let stake = ledger.hotkey(&n.hotkey)?.map_or(0, |h| h.total_stake);
         let one = vec![(n, stake)];
@@ -344,7 +346,7 @@ pub async fn neuron(
         out.insert("uid".into(), json!(uid));
         out.insert("weights".into(), json!(w));
         out.insert("bonds".into(), json!(b));
-        if let Some(p) = proof_of(ledger, &subnet::neuron_key(netuid, uid), proof.proof)? {
+        if let Some(p) = proof_of(ledger, &subnets::neuron_key(netuid, uid), proof.proof)? {
             out.insert("proof".into(), json!(p));
         }
         Ok(Value::Object(out))
@@ -421,7 +423,8 @@ pub async fn root(
 ) -> Result<Json<Envelope<Value>>, ApiError> {
     read_at(&st, at.at, |api| {
         let ledger = api.ledger();
-        let (members, computed) = ledger.root()?;
+        let root = ledger.root()?;
+        let (members, computed) = (root.members, root.shares);
         let subnets = ledger.subnets()?;
         let shares: Vec<Value> = match &computed {
             Some(c) => c
@@ -436,7 +439,7 @@ pub async fn root(
         };
         let validators: Vec<Value> = members
             .into_iter()
-            .map(|(hk, stake, row)| json!({"hotkey": hk, "stake": stake.to_string(), "weights": row}))
+            .map(|m| json!({"hotkey": m.hotkey, "stake": m.stake.to_string(), "weights": m.weights}))
             .collect();
         Ok(json!({
             "validators": validators,

@@ -353,17 +353,17 @@ pub async fn status(
             let at = index as usize;
             let tx = block
                 .as_ref()
-                .and_then(|(b, _)| b.txs.get(at).map(TxView::from));
+                .and_then(|c| c.block.txs.get(at).map(TxView::from));
             let events = block
                 .as_ref()
-                .and_then(|(_, ev)| ev.get(at).cloned())
+                .and_then(|c| c.events.get(at).cloned())
                 .unwrap_or_default();
             return Ok(TxStatusView {
                 hash: hash.to_hex(),
                 status: TxStatus::Included { height, index },
                 tx,
                 events,
-                time_ms: block.map(|(b, _)| b.header.time_ms),
+                time_ms: block.map(|c| c.block.header.time_ms),
             });
         }
         let status = local.ok_or_else(|| {

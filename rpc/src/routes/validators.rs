@@ -113,7 +113,7 @@ fn view(
     let (validators, total) = views(&current, &last);
     let candidates = ledger.validator_candidates_page(after.as_ref(), limit)?;
     let next_cursor = (candidates.len() >= limit)
-        .then(|| candidates.last().map(|(hk, _, _)| hk.to_ss58()))
+        .then(|| candidates.last().map(|c| c.hotkey.to_ss58()))
         .flatten();
     let jailed = ledger.jails()?;
     let params = &ledger.params().validators;
@@ -124,17 +124,17 @@ fn view(
         next_set: next.map(|(_, s)| views(s, &last).0).unwrap_or_default(),
         candidates: candidates
             .into_iter()
-            .map(|(hk, at, stake)| CandidateView {
-                hotkey: hk.to_ss58(),
-                registered_at: at,
-                stake: stake.to_string(),
+            .map(|c| CandidateView {
+                hotkey: c.hotkey.to_ss58(),
+                registered_at: c.registered_at,
+                stake: c.stake.to_string(),
             })
             .collect(),
         jailed: jailed
             .into_iter()
-            .map(|(hk, until)| JailView {
-                hotkey: hk.to_ss58(),
-                jailed_until: until,
+            .map(|j| JailView {
+                hotkey: j.hotkey.to_ss58(),
+                jailed_until: j.until,
             })
             .collect(),
         next_cursor,

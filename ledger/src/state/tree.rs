@@ -1,0 +1,276 @@
+//! The state root: a Jellyfish Merkle Tree (`jmt`) over `blake3(key)`, one version per block
+//! height. Its nodes live in `Column::TreeNodes`; the values themselves live in the state history
+//! (`history`), so the tree stores only hashes. A block's update writes the new nodes and records
+//! the nodes it made stale, which `prune` deletes once no kept version reaches them.
+
+use crate::state::view::Changes;
+use crate::storage::{Column, Store, StoreError, WriteBatch};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
+use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, SimpleHasher, Version};
+use tensorchain_primitives::Hash;
+
+/// blake3 as the tree's hash (jmt's leaf, internal and placeholder hashes all go through it).
+pub struct Blake3(blake3::Hasher);
+
+impl SimpleHasher for Blake3 {
+    fn new() -> Self {
+        Blake3(blake3::Hasher::new())
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    fn finalize(self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+}
+
+pub type Proof = jmt::proof::SparseMerkleProof<Blake3>;
+
+/// The tree's key for a state key.
+pub fn key_hash(key: &[u8]) -> KeyHash {
+    KeyHash::with::<Blake3>(key)
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("state tree: {e}"))
+}
+
+/// The key of version `version`'s root (the empty nibble path). jmt keeps that constructor to
+/// itself; a node key's borsh encoding is its version (u64), the path's nibble count (u64) and
+/// its bytes (u32 length).
+fn root_key(version: Version) -> Result<NodeKey, StoreError> {
+    let bytes = [
+        version.to_le_bytes().as_slice(),
+        &0u64.to_le_bytes(),
+        &0u32.to_le_bytes(),
+    ]
+    .concat();
+    crate::storage::decode(&bytes, "root node key")
+}
+
+fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
+    borsh::to_vec(key).expect("borsh")
+}
+
+/// Stale-node index keys sort by the version the node went stale at, so pruning walks a range.
+fn stale_key(since: Version, node: &NodeKey) -> Vec<u8> {
+    [since.to_be_bytes().as_slice(), &node_key_bytes(node)].concat()
+}
+
+/// The tree's view of the store. A proof reads the one value it proves from the state history,
+/// so the reader knows that key (`proving`); updates never read values.
+struct Reader<'a> {
+    store: &'a dyn Store,
+    proving: Option<&'a [u8]>,
+}
+
+impl TreeReader for Reader<'_> {
+    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        Ok(self
+            .store
+            .get(Column::TreeNodes, &node_key_bytes(node_key))?
+            .map(|b| crate::storage::decode::<Node>(&b, "tree node"))
+            .transpose()?)
+    }
+
+    fn get_value_option(
+        &self,
+        max_version: Version,
+        key: KeyHash,
+    ) -> anyhow::Result<Option<OwnedValue>> {
+        match self.proving {
+            Some(raw) if key_hash(raw) == key => {
+                Ok(crate::state::history::get_at(self.store, raw, max_version)?)
+            }
+            _ => Err(err("a value was read by hash alone").into()),
+        }
+    }
+
+    fn get_rightmost_leaf(&self) -> anyhow::Result<Option<(NodeKey, LeafNode)>> {
+        Err(err("state sync restore is not supported").into())
+    }
+}
+
+/// Applies one block's `changes` as tree version `version` (the block's height; the tree must
+/// hold `version - 1`, or be empty for genesis), adds the new nodes (and, if `index_stale`, the
+/// stale-node index pruning needs) to `batch`, and returns the new root.
+pub fn update(
+    store: &dyn Store,
+    changes: &Changes,
+    version: Version,
+    index_stale: bool,
+    batch: &mut WriteBatch,
+) -> Result<Hash, StoreError> {
+    let reader = Reader {
+        store,
+        proving: None,
+    };
+    let tree = JellyfishMerkleTree::<_, Blake3>::new(&reader);
+    // `Changes` is a BTreeMap: the value set goes in key order, though jmt's root does not
+    // depend on the order anyway.
+    let value_set = changes.iter().map(|(k, v)| (key_hash(k), v.clone()));
+    let (root, update) = tree.put_value_set(value_set, version).map_err(err)?;
+    for (key, node) in update.node_batch.nodes() {
+        batch.put(
+            Column::TreeNodes,
+            node_key_bytes(key),
+            borsh::to_vec(node).expect("borsh"),
+        );
+    }
+    for stale in update.stale_node_index_batch.iter().filter(|_| index_stale) {
+        batch.put(
+            Column::TreeStale,
+            stale_key(stale.stale_since_version, &stale.node_key),
+            Vec::new(),
+        );
+    }
+    // A version that changes nothing gets a copy of the previous root under its own version,
+    // and jmt files nothing as stale: without this the old roots of quiet blocks never prune.
+    if index_stale && version > 0 && update.stale_node_index_batch.is_empty() {
+        let previous_root = root_key(version - 1)?;
+        batch.put(
+            Column::TreeStale,
+            stale_key(version, &previous_root),
+            Vec::new(),
+        );
+    }
+    Ok(Hash(root.0))
+}
+
+/// The root of version `version`; None if that version was pruned or never written.
+pub fn root_at(store: &dyn Store, version: Version) -> Result<Option<Hash>, StoreError> {
+    let reader = Reader {
+        store,
+        proving: None,
+    };
+    JellyfishMerkleTree::<_, Blake3>::new(&reader)
+        .get_root_hash_option(version)
+        .map(|r| r.map(|r| Hash(r.0)))
+        .map_err(err)
+}
+
+/// The value of state key `key` at `version` with its proof against that version's root.
+pub fn prove(
+    store: &dyn Store,
+    key: &[u8],
+    version: Version,
+) -> Result<(Option<Vec<u8>>, Proof), StoreError> {
+    let reader = Reader {
+        store,
+        proving: Some(key),
+    };
+    let tree = JellyfishMerkleTree::<_, Blake3>::new(&reader);
+    // jmt unwraps a missing sibling node inside `get_with_proof`; a version pruned while the
+    // proof is read must be an error, not a panic.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tree.get_with_proof(key_hash(key), version)
+    }))
+    .map_err(|_| err(format!("version {version} was pruned while proving")))?
+    .map_err(err)
+}
+
+/// Deletes up to `limit` of the nodes that went stale at or before `version`: no tree at
+/// `version` or later reaches them. Returns how many it deleted (`limit` means: maybe more left).
+pub fn prune(
+    store: &dyn Store,
+    version: Version,
+    limit: usize,
+    batch: &mut WriteBatch,
+) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    crate::storage::walk(store, Column::TreeStale, |key| {
+        let since = key
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| err("corrupt stale-node index"))?;
+        if since > version || deleted == limit {
+            return Ok(false);
+        }
+        batch.delete(Column::TreeNodes, key[8..].to_vec());
+        batch.delete(Column::TreeStale, key.to_vec());
+        deleted += 1;
+        Ok(true)
+    })?;
+    Ok(deleted)
+}
+
+/// The root of a fresh tree holding exactly `entries`: the reference an incrementally updated
+/// tree must agree with.
+pub fn full_root<'a>(entries: impl IntoIterator<Item = (&'a [u8], &'a [u8])>) -> Hash {
+    let changes: Changes = entries
+        .into_iter()
+        .map(|(k, v)| (k.to_vec(), Some(v.to_vec())))
+        .collect();
+    let store = crate::storage::MemoryStore::new();
+    update(&store, &changes, 0, false, &mut WriteBatch::default()).expect("an in-memory tree")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::MemoryStore;
+    use std::collections::BTreeMap;
+    use tensorchain_primitives::det_rng::SplitMix;
+
+    /// Random versions of inserts, overwrites and deletions: each version's root equals a full
+    /// recompute, every kept version still reads and proves its own values after later ones,
+    /// and pruning keeps the versions at or above the pruned-through height intact.
+    #[test]
+    fn incremental_roots_agree_and_old_versions_stay_provable() {
+        let store = MemoryStore::new();
+        let mut state = BTreeMap::new();
+        let mut states = Vec::new();
+        let mut rng = SplitMix(3);
+        for (version, size) in [1usize, 10, 500, 40, 2000, 3, 0, 7].into_iter().enumerate() {
+            let mut changes = Changes::new();
+            for _ in 0..size {
+                let key = rng.below(3_000).to_be_bytes().to_vec();
+                let value = (!rng.chance(20)).then(|| rng.next_u64().to_le_bytes().to_vec());
+                changes.insert(key, value);
+            }
+            let mut batch = WriteBatch::default();
+            let root = update(&store, &changes, version as u64, true, &mut batch).unwrap();
+            crate::state::history::put(&mut batch, &changes, version as u64, true);
+            store.write(batch).unwrap();
+            for (k, v) in changes {
+                match v {
+                    Some(v) => state.insert(k, v),
+                    None => state.remove(&k),
+                };
+            }
+            let full = full_root(state.iter().map(|(k, v)| (k.as_slice(), v.as_slice())));
+            assert_eq!(root, full, "version {version}");
+            assert_eq!(root_at(&store, version as u64).unwrap(), Some(root));
+            let root_node = node_key_bytes(&root_key(version as u64).unwrap());
+            assert!(store.get(Column::TreeNodes, &root_node).unwrap().is_some());
+            states.push((root, state.clone()));
+        }
+        let check = |from: usize| {
+            for (version, (root, state)) in states.iter().enumerate().skip(from) {
+                for probe in [0u64, 17, 2999, 1234] {
+                    let key = probe.to_be_bytes();
+                    let (value, proof) = prove(&store, &key, version as u64).unwrap();
+                    assert_eq!(
+                        value.as_ref(),
+                        state.get(key.as_slice()),
+                        "v{version} {probe}"
+                    );
+                    proof
+                        .verify(jmt::RootHash(root.0), key_hash(&key), value.as_ref())
+                        .unwrap();
+                }
+            }
+        };
+        check(0);
+        let mut batch = WriteBatch::default();
+        prune(&store, 4, usize::MAX, &mut batch).unwrap();
+        crate::state::history::prune(&store, 4, usize::MAX, &mut batch).unwrap();
+        store.write(batch).unwrap();
+        check(4);
+        let left = store.scan_prefix(Column::TreeStale, &[]).unwrap();
+        assert!(left.iter().all(|(k, _)| k[..8] > 4u64.to_be_bytes()[..]));
+    }
+}
