@@ -5,13 +5,16 @@
 //! carries at most `MAX_SYNC_RESPONSE_BYTES` (32 MiB, 7 such blocks), so the chain spans two.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
 use tensorchain_ledger::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
 use tensorchain_node::NodeConfig;
-use tensorchain_primitives::{AccountId, Call, Commit, SignedTx, Tx, MAX_BLOCK_BYTES};
+use tensorchain_primitives::{AccountId, SignedTx, MAX_BLOCK_BYTES};
 use tensorchain_rpc::NodeApi;
+
+mod common;
+use common::loopback;
 
 const BLOCKS: u64 = 8;
 
@@ -30,82 +33,35 @@ fn build_full_chain(dir: &std::path::Path, spec: &ChainSpec) {
         // Enough transfers to overflow a block: building stops at the byte limit.
         let txs: Vec<SignedTx> = (0..27_000u64)
             .map(|i| {
-                Tx {
-                    chain_id: spec.chain_id.clone(),
-                    signer: payer.account(),
-                    nonce: nonce + i,
-                    fee: spec.fees.transfer,
-                    call: Call::Transfer {
-                        to: recipients[(i % 5) as usize],
-                        amount: 1 + i % 7,
-                    },
-                }
-                .sign(&payer, ledger.signing_domain())
+                let to = recipients[(i % 5) as usize];
+                loopback::transfer(&ledger, &payer, nonce + i, to, 1 + i % 7)
             })
             .collect();
-        let head = ledger.head();
-        let built = ledger
-            .build_block(
-                txs,
-                alice.account(),
-                head.time_ms + spec.block_time_ms,
-                ledger.commit(head.height).unwrap(),
-            )
-            .unwrap();
-        assert!(built.rejected.is_empty(), "{:?}", built.rejected.first());
-        let block = &built.executed.block;
+        let block = loopback::append_block(&ledger, txs, &alice, height == BLOCKS);
         assert!(
             block.encoded_len() > MAX_BLOCK_BYTES - 512,
             "block {height} is {} bytes: not full",
             block.encoded_len()
         );
         nonce += block.txs.len() as u64;
-        let commit = Commit::signed_by(block, ledger.signing_domain(), &[&alice]);
-        ledger
-            .commit_block_durably(built.executed, &commit, height == BLOCKS)
-            .unwrap();
-    }
-}
-
-fn config(
-    dir: &std::path::Path,
-    spec: &ChainSpec,
-    bootnodes: Vec<tensorchain_node::Multiaddr>,
-) -> NodeConfig {
-    NodeConfig {
-        data_dir: dir.to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        peer_sharing: Default::default(),
-        private_peers: vec![],
-        p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        bootnodes,
-        validator_key: None,
-        rpc: Default::default(),
-        state_history: None,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_syncs_full_blocks_to_the_same_state() {
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let spec = ChainSpec::devnet(1, now - (BLOCKS + 10) * 1000);
+    let spec = ChainSpec::devnet(1, loopback::now_ms() - (BLOCKS + 10) * 1000);
     let started = Instant::now();
     tokio::task::block_in_place(|| build_full_chain(&dir.path().join("source"), &spec));
     let built_in = started.elapsed();
 
-    let source = tensorchain_node::start(config(&dir.path().join("source"), &spec, vec![]))
+    let source = tensorchain_node::start(loopback::config(&dir.path().join("source"), &spec))
         .await
         .unwrap();
-    let fresh = tensorchain_node::start(config(
-        &dir.path().join("fresh"),
-        &spec,
-        source.p2p_addrs.clone(),
-    ))
+    let fresh = tensorchain_node::start(NodeConfig {
+        bootnodes: source.p2p_addrs.clone(),
+        ..loopback::config(&dir.path().join("fresh"), &spec)
+    })
     .await
     .unwrap();
     let t0 = Instant::now();

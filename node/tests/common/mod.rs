@@ -1,6 +1,9 @@
 //! The node the REST API tests drive: a real `Node` over an in-memory store on the devnet spec,
 //! its router called in-process, and the helpers that make requests, sign and produce blocks.
+//! `loopback`: nodes over real libp2p and RocksDB, for the network tests and the sync bench.
 #![allow(dead_code, unused_imports)] // each test binary uses its own part
+
+pub mod loopback;
 
 pub use axum::body::Body;
 pub use axum::http::{HeaderMap, Request, StatusCode};
