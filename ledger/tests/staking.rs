@@ -2,30 +2,19 @@
 
 mod common;
 
-use common::{key, test_genesis, FEE};
+use common::{key, open_genesis, staked_validator, test_genesis, FEE};
 use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::state::{MAX_TAKE, MIN_STAKE, STAKE_PREFIX};
-use tensorchain_ledger::{
-    supply_accounted, Column, GenesisState, Ledger, MemoryStore, Store, TxError,
-};
-use tensorchain_primitives::{Call, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO};
+use tensorchain_ledger::{supply_accounted, Column, Ledger, MemoryStore, Store, TxError};
+use tensorchain_primitives::{Call, Keypair, SignedTx, Tx, RAO_PER_TAO};
 
 const FUNDS: u64 = 1_000 * RAO_PER_TAO;
 
 fn open() -> (Arc<MemoryStore>, Ledger) {
-    let v = key("validator");
-    let g = GenesisState {
-        stakes: vec![(v.account(), key("alice").account(), FUNDS)],
-        validators: vec![Validator {
-            hotkey: v.account(),
-            power: FUNDS,
-        }],
-        ..test_genesis(b"staking genesis", &["alice", "bob", "carol"], FUNDS)
-    };
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &g).unwrap();
-    (store, ledger)
+    let g = test_genesis(b"staking genesis", &["alice", "bob", "carol"], FUNDS);
+    let c = open_genesis(staked_validator(g, "alice", FUNDS));
+    (c.store, c.ledger)
 }
 
 fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {

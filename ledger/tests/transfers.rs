@@ -3,14 +3,14 @@
 
 mod common;
 
-use common::{key, test_genesis, FEE};
+use common::{key, open_genesis, staked_validator, test_genesis, FEE};
 use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::{
     supply_accounted, tree, Column, GenesisState, Ledger, LedgerError, MemoryStore, Store, TxError,
 };
 use tensorchain_primitives::{
-    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, SigningDomain, Tx, Validator,
+    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, SigningDomain, Tx,
     MAX_BLOCK_BYTES, MAX_SUPPLY,
 };
 
@@ -23,21 +23,12 @@ fn net() -> SigningDomain {
 }
 
 fn genesis(funded: &[&str]) -> GenesisState {
-    let validator = key("validator");
-    GenesisState {
-        stakes: vec![(validator.account(), key(funded[0]).account(), 5 * FUNDS)],
-        validators: vec![Validator {
-            hotkey: validator.account(),
-            power: 5 * FUNDS,
-        }],
-        ..test_genesis(GENESIS, funded, FUNDS)
-    }
+    staked_validator(test_genesis(GENESIS, funded, FUNDS), funded[0], 5 * FUNDS)
 }
 
 fn open(funded: &[&str]) -> (Arc<MemoryStore>, Ledger) {
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &genesis(funded)).unwrap();
-    (store, ledger)
+    let c = open_genesis(genesis(funded));
+    (c.store, c.ledger)
 }
 
 fn transfer(from: &Keypair, to: AccountId, amount: u64, nonce: u64) -> SignedTx {

@@ -3,13 +3,13 @@
 
 mod common;
 
-use common::{key, params, produce, rejection, test_genesis, FEE};
+use common::{key, open_genesis, params, produce, rejection, staked_validator, test_genesis, FEE};
 use std::sync::Arc;
 use tensorchain_ledger::validators::ValidatorParams;
 use tensorchain_ledger::{supply_accounted, ChainParams, Event, GenesisState, Ledger, MemoryStore};
 use tensorchain_primitives::{
-    validator_set_hash, Call, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx, Validator,
-    Vote, VoteKind, RAO_PER_TAO,
+    validator_set_hash, Call, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx, Vote,
+    VoteKind, RAO_PER_TAO,
 };
 
 const EPOCH: u64 = 5;
@@ -21,22 +21,15 @@ fn net() -> SigningDomain {
 }
 
 fn open() -> (Arc<MemoryStore>, Ledger) {
-    let v = key("validator");
     let g = GenesisState {
         params: ChainParams {
             validators: ValidatorParams::standard(2, EPOCH),
             ..params()
         },
-        stakes: vec![(v.account(), key("alice").account(), 1_000 * RAO_PER_TAO)],
-        validators: vec![Validator {
-            hotkey: v.account(),
-            power: 1_000 * RAO_PER_TAO,
-        }],
         ..test_genesis(GENESIS, &["alice", "bob", "carol"], 10_000 * RAO_PER_TAO)
     };
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &g).unwrap();
-    (store, ledger)
+    let c = open_genesis(staked_validator(g, "alice", 1_000 * RAO_PER_TAO));
+    (c.store, c.ledger)
 }
 
 fn signed(from: &Keypair, ledger: &Ledger, fee: u64, call: Call) -> SignedTx {

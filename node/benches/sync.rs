@@ -2,12 +2,8 @@
 //! 10,000) blocks serves it; a fresh node joins by bootnode and syncs to its head. Prints blocks/s.
 //! Run: `cargo bench -p tensorchain-node --bench sync`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
-use tensorchain_ledger::rocks::RocksStore;
-use tensorchain_ledger::Ledger;
-use tensorchain_node::NodeConfig;
 use tensorchain_rpc::NodeApi;
 
 #[path = "../tests/common/loopback.rs"]
@@ -15,8 +11,7 @@ mod loopback;
 
 /// Writes a chain of `blocks` empty blocks finalized by the devnet's single validator.
 fn build_chain(dir: &std::path::Path, spec: &ChainSpec, blocks: u64) {
-    let store = RocksStore::open(&dir.join("db")).unwrap();
-    let ledger = Ledger::open(Arc::new(store), &spec.genesis_state()).unwrap();
+    let ledger = loopback::open_chain(dir, spec);
     let alice = dev_hotkey("alice");
     for i in 1..=blocks {
         loopback::append_block(&ledger, vec![], &alice, i == blocks);
@@ -42,15 +37,7 @@ fn main() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let source = tensorchain_node::start(loopback::config(&dir.path().join("source"), &spec))
-            .await
-            .unwrap();
-        let fresh = tensorchain_node::start(NodeConfig {
-            bootnodes: source.p2p_addrs.clone(),
-            ..loopback::config(&dir.path().join("fresh"), &spec)
-        })
-        .await
-        .unwrap();
+        let (source, fresh) = loopback::source_and_fresh(dir.path(), &spec).await;
         let t0 = Instant::now();
         let mut last_report = Instant::now();
         while fresh.node.ledger().head().height < blocks {

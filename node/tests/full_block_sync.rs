@@ -4,12 +4,8 @@
 //! by bootnode and syncs it to the same block hashes and the same state root. A sync response
 //! carries at most `MAX_SYNC_RESPONSE_BYTES` (32 MiB, 7 such blocks), so the chain spans two.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
-use tensorchain_ledger::rocks::RocksStore;
-use tensorchain_ledger::Ledger;
-use tensorchain_node::NodeConfig;
 use tensorchain_primitives::{AccountId, SignedTx, MAX_BLOCK_BYTES};
 use tensorchain_rpc::NodeApi;
 
@@ -20,8 +16,7 @@ const BLOCKS: u64 = 8;
 
 /// Writes `BLOCKS` blocks, each as full as the byte limit allows, finalized by alice.
 fn build_full_chain(dir: &std::path::Path, spec: &ChainSpec) {
-    let store = RocksStore::open(&dir.join("db")).unwrap();
-    let ledger = Ledger::open(Arc::new(store), &spec.genesis_state()).unwrap();
+    let ledger = loopback::open_chain(dir, spec);
     let alice = dev_hotkey("alice");
     let payer = dev_coldkey("alice");
     let recipients: Vec<AccountId> = ["bob", "charlie", "dave", "eve", "ferdie"]
@@ -55,15 +50,7 @@ async fn a_fresh_node_syncs_full_blocks_to_the_same_state() {
     tokio::task::block_in_place(|| build_full_chain(&dir.path().join("source"), &spec));
     let built_in = started.elapsed();
 
-    let source = tensorchain_node::start(loopback::config(&dir.path().join("source"), &spec))
-        .await
-        .unwrap();
-    let fresh = tensorchain_node::start(NodeConfig {
-        bootnodes: source.p2p_addrs.clone(),
-        ..loopback::config(&dir.path().join("fresh"), &spec)
-    })
-    .await
-    .unwrap();
+    let (source, fresh) = loopback::source_and_fresh(dir.path(), &spec).await;
     let t0 = Instant::now();
     while fresh.node_height() < BLOCKS {
         assert!(

@@ -87,6 +87,19 @@ pub fn test_genesis(name: &[u8], funded: &[&str], funds: u64) -> GenesisState {
     }
 }
 
+/// `g` with the "validator" key staked `stake` by `coldkey` and in the set with that power.
+pub fn staked_validator(g: GenesisState, coldkey: &str, stake: u64) -> GenesisState {
+    let v = key("validator").account();
+    GenesisState {
+        stakes: vec![(v, key(coldkey).account(), stake)],
+        validators: vec![Validator {
+            hotkey: v,
+            power: stake,
+        }],
+        ..g
+    }
+}
+
 /// Builds a block of `txs` on the head (1 ms after it), proposed and finalized by "validator"
 /// alone, and commits it: what block building left out, and the block's events.
 pub fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {

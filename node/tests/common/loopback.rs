@@ -5,11 +5,13 @@
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tensorchain_genesis::ChainSpec;
+use tensorchain_ledger::rocks::RocksStore;
 use tensorchain_ledger::Ledger;
 use tensorchain_network::{Events, Multiaddr, NetworkConfig, NetworkHandle, NodeKey};
-use tensorchain_node::NodeConfig;
+use tensorchain_node::{NodeConfig, RunningNode};
 use tensorchain_primitives::{AccountId, Block, Call, Commit, Keypair, SignedTx, Tx};
 use tokio::sync::watch;
 
@@ -37,6 +39,28 @@ pub fn config(data_dir: &Path, spec: &ChainSpec) -> NodeConfig {
         private_peers: vec![],
         state_history: None,
     }
+}
+
+/// The chain a node started on `data_dir` runs on (RocksDB, `spec`'s genesis), opened to write
+/// blocks ahead of the node; close it (drop) before starting the node.
+pub fn open_chain(data_dir: &Path, spec: &ChainSpec) -> Ledger {
+    let store = RocksStore::open(&data_dir.join("db")).unwrap();
+    Ledger::open(Arc::new(store), &spec.genesis_state()).unwrap()
+}
+
+/// A node serving the chain in `dir/source` and a fresh node in `dir/fresh` that joins it by
+/// bootnode to sync: (source, fresh).
+pub async fn source_and_fresh(dir: &Path, spec: &ChainSpec) -> (RunningNode, RunningNode) {
+    let source = tensorchain_node::start(config(&dir.join("source"), spec))
+        .await
+        .unwrap();
+    let fresh = tensorchain_node::start(NodeConfig {
+        bootnodes: source.p2p_addrs.clone(),
+        ..config(&dir.join("fresh"), spec)
+    })
+    .await
+    .unwrap();
+    (source, fresh)
 }
 
 /// A bare network peer (no node behind it) that joins through `bootnodes` and publishes what a
