@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::state::{MAX_TAKE, MIN_STAKE, STAKE_PREFIX};
 use tensorchain_ledger::{supply_accounted, Column, Ledger, MemoryStore, Store, TxError};
-use tensorchain_primitives::{Call, Keypair, SignedTx, Tx, RAO_PER_TAO};
+use tensorchain_primitives::{Call, Keypair, SignedTx, RAO_PER_TAO};
 
 const FUNDS: u64 = 1_000 * RAO_PER_TAO;
 
@@ -18,18 +18,7 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
 }
 
 fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
-    let nonce = ledger
-        .account(&from.account())
-        .unwrap()
-        .map_or(0, |a| a.nonce);
-    Tx {
-        chain_id: "test".into(),
-        signer: from.account(),
-        nonce,
-        fee: FEE,
-        call,
-    }
-    .sign(from, ledger.signing_domain())
+    common::signed(ledger, from, FEE, call)
 }
 
 fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> Vec<TxError> {

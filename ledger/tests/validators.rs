@@ -3,13 +3,15 @@
 
 mod common;
 
-use common::{key, open_genesis, params, produce, rejection, staked_validator, test_genesis, FEE};
+use common::{
+    key, open_genesis, params, produce, rejection, signed, staked_validator, test_genesis, FEE,
+};
 use std::sync::Arc;
 use tensorchain_ledger::validators::ValidatorParams;
 use tensorchain_ledger::{supply_accounted, ChainParams, Event, GenesisState, Ledger, MemoryStore};
 use tensorchain_primitives::{
-    validator_set_hash, Call, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx, Vote,
-    VoteKind, RAO_PER_TAO,
+    validator_set_hash, Call, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Vote, VoteKind,
+    RAO_PER_TAO,
 };
 
 const EPOCH: u64 = 5;
@@ -32,23 +34,8 @@ fn open() -> (Arc<MemoryStore>, Ledger) {
     (c.store, c.ledger)
 }
 
-fn signed(from: &Keypair, ledger: &Ledger, fee: u64, call: Call) -> SignedTx {
-    let nonce = ledger
-        .account(&from.account())
-        .unwrap()
-        .map_or(0, |a| a.nonce);
-    Tx {
-        chain_id: "test".into(),
-        signer: from.account(),
-        nonce,
-        fee,
-        call,
-    }
-    .sign(from, ledger.signing_domain())
-}
-
 fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
-    signed(from, ledger, FEE, call)
+    signed(ledger, from, FEE, call)
 }
 
 fn produce_until(ledger: &Ledger, height: u64) {
@@ -247,8 +234,8 @@ fn double_sign(k: &Keypair, h: u64, a: &[u8], b: &[u8]) -> DoubleSign {
 
 fn report(ledger: &Ledger, evidence: DoubleSign) -> SignedTx {
     signed(
-        &key("carol"),
         ledger,
+        &key("carol"),
         0,
         Call::ReportEquivocation {
             evidence: Box::new(evidence),

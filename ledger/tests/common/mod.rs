@@ -100,6 +100,22 @@ pub fn staked_validator(g: GenesisState, coldkey: &str, stake: u64) -> GenesisSt
     }
 }
 
+/// `call` signed by `signer` at its next nonce, paying `fee`, for the chain of `ledger`.
+pub fn signed(ledger: &Ledger, signer: &Keypair, fee: u64, call: Call) -> SignedTx {
+    let nonce = ledger
+        .account(&signer.account())
+        .unwrap()
+        .map_or(0, |a| a.nonce);
+    Tx {
+        chain_id: ledger.params().chain_id.clone(),
+        signer: signer.account(),
+        nonce,
+        fee,
+        call,
+    }
+    .sign(signer, ledger.signing_domain())
+}
+
 /// Builds a block of `txs` on the head (1 ms after it), proposed and finalized by "validator"
 /// alone, and commits it: what block building left out, and the block's events.
 pub fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {
@@ -162,20 +178,8 @@ pub fn open_genesis(g: GenesisState) -> Chain {
 
 impl Chain {
     pub fn tx(&self, signer: &Keypair, call: Call) -> SignedTx {
-        let nonce = self
-            .ledger
-            .account(&signer.account())
-            .unwrap()
-            .map_or(0, |a| a.nonce);
         let fee = self.ledger.params().fees.for_call(&call);
-        Tx {
-            chain_id: "test".into(),
-            signer: signer.account(),
-            nonce,
-            fee,
-            call,
-        }
-        .sign(signer, self.ledger.signing_domain())
+        signed(&self.ledger, signer, fee, call)
     }
 
     /// Several calls of one signer, with consecutive nonces, for one block.
