@@ -5,28 +5,14 @@
 //! bootstrap keys while blocks keep finalizing, and an earner creates a subnet with earned TAO.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
-use support::{run_ok, try_get as get, wait_until as wait, Killed, BIN};
+use support::{command_of, run_ok, spawn_logged, try_get as get, wait_until as wait, BIN};
 
 mod support;
 
 const TAO: u64 = 1_000_000_000;
-
-/// A node started from its command line, logging to `log`; killed when dropped, pass or fail.
-fn spawn(argv: &[String], log: &Path) -> Killed {
-    let out = std::fs::File::create(log).unwrap();
-    Killed(
-        Command::new(&argv[0])
-            .args(&argv[1..])
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap(),
-    )
-}
 
 /// Runs the CLI with `--json` and returns what it printed; panics on failure.
 fn cli(args: &[&str]) -> Value {
@@ -113,13 +99,10 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
 
     let mut net = Vec::new();
     for (i, n) in nodes.as_array().unwrap().iter().enumerate() {
-        let argv: Vec<String> = n["command"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
-        net.push(spawn(&argv, &root.join(format!("node{i}.log"))));
+        net.push(spawn_logged(
+            &command_of(n),
+            &root.join(format!("node{i}.log")),
+        ));
     }
     let url = nodes[0]["rest_url"].as_str().unwrap().to_string();
     wait(
@@ -298,7 +281,7 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    net.push(spawn(&argv, &root.join("v1node.log")));
+    net.push(spawn_logged(&argv, &root.join("v1node.log")));
     as_user(
         v1,
         &["validator", "register", "--hotkey-address", &v1.hotkey],

@@ -78,12 +78,7 @@ impl Net {
         let commands: Vec<Vec<String>> = nodes
             .iter()
             .map(|n| {
-                let mut argv: Vec<String> = n["command"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect();
+                let mut argv = support::command_of(n);
                 // The test polls every node from one address.
                 argv.extend(["--rpc-rate-limit".into(), "0".into()]);
                 argv

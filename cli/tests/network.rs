@@ -9,8 +9,8 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use support::{
-    devnet_status, head_height as height, node_run, run_ok, same_chain, signed_by, try_get,
-    try_height, wait_until as wait, Killed, BIN,
+    command_of, devnet_status, head_height as height, node_run, run_ok, same_chain, signed_by,
+    spawn_logged, try_get, try_height, wait_until as wait, Killed, BIN,
 };
 use tensorchain_primitives::Keypair;
 
@@ -123,25 +123,8 @@ impl Devnet {
     /// Restarts node `i` with the exact command the devnet recorded for it.
     fn restart(&mut self, i: usize) {
         let n = self.node(i);
-        let cmd: Vec<String> = n["command"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(n["log"].as_str().unwrap())
-            .unwrap();
-        let child = Command::new(&cmd[0])
-            .args(&cmd[1..])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.restarted.insert(i, Killed(child));
+        let node = spawn_logged(&command_of(&n), Path::new(n["log"].as_str().unwrap()));
+        self.restarted.insert(i, node);
         let url = n["rest_url"].as_str().unwrap().to_string();
         wait(
             Duration::from_secs(30),

@@ -233,6 +233,34 @@ impl Drop for Killed {
     }
 }
 
+/// A node's recorded command line (`command` in `devnet status` and `nodes.json`) as arguments.
+pub fn command_of(node: &Value) -> Vec<String> {
+    node["command"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no command in {node}"))
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Starts `argv` with its output appended to `log`; killed when dropped.
+pub fn spawn_logged(argv: &[String], log: &Path) -> Killed {
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log)
+        .unwrap();
+    Killed(
+        Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// `devnet status --json` of the devnet in `dir`: its genesis and every node's pid, addresses,
 /// data dir, log and command.
 pub fn devnet_status(dir: &Path) -> Value {
