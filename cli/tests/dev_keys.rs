@@ -3,20 +3,12 @@
 
 use serde_json::Value;
 use std::process::{Command, Stdio};
+use support::{run_json, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+mod support;
 
 fn run(args: &[&str]) -> (bool, Value) {
-    let out = Command::new(BIN)
-        .args(args)
-        .arg("--json")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"));
-    (out.status.success(), v)
+    run_json(Command::new(BIN).args(args).arg("--json"))
 }
 
 /// A one-validator no-premine testnet's kit (`spec.json`, keys) under `dir`.
@@ -35,17 +27,29 @@ fn testnet_kit(dir: &std::path::Path) -> std::path::PathBuf {
     kit
 }
 
-#[test]
-fn finding_12_dev_validator_keys_are_refused_off_devnets() {
+/// What `node run` with `extra` flags on a fresh one-validator testnet kit printed: it must
+/// refuse to start.
+fn refused_node_run(extra: &[&str]) -> Value {
     let tmp = tempfile::tempdir().unwrap();
     let kit = testnet_kit(tmp.path());
-    let (ok, err) = run(&[
+    let spec = kit.join("spec.json");
+    let data = tmp.path().join("node");
+    let node_run = [
         "node",
         "run",
         "--genesis",
-        kit.join("spec.json").to_str().unwrap(),
+        spec.to_str().unwrap(),
         "--data-dir",
-        tmp.path().join("node").to_str().unwrap(),
+        data.to_str().unwrap(),
+    ];
+    let (ok, err) = run(&[&node_run[..], extra].concat());
+    assert!(!ok, "node run {extra:?} started: {err}");
+    err
+}
+
+#[test]
+fn finding_12_dev_validator_keys_are_refused_off_devnets() {
+    let err = refused_node_run(&[
         "--rpc-port",
         "0",
         "--p2p-port",
@@ -53,27 +57,13 @@ fn finding_12_dev_validator_keys_are_refused_off_devnets() {
         "--validator-uri",
         "alice",
     ]);
-    assert!(!ok, "a dev key validated a testnet: {err}");
     assert_eq!(err["error"]["code"], "dev_key_refused", "{err}");
 }
 
 /// `--private-peer` takes peer ids only: anything else is a named error before the node starts.
 #[test]
 fn a_private_peer_that_is_not_a_peer_id_is_refused() {
-    let tmp = tempfile::tempdir().unwrap();
-    let kit = testnet_kit(tmp.path());
-    let (ok, err) = run(&[
-        "node",
-        "run",
-        "--genesis",
-        kit.join("spec.json").to_str().unwrap(),
-        "--data-dir",
-        tmp.path().join("node").to_str().unwrap(),
-        "--private-peer",
-        "not-a-peer",
-        "--no-peer-sharing",
-    ]);
-    assert!(!ok, "{err}");
+    let err = refused_node_run(&["--private-peer", "not-a-peer", "--no-peer-sharing"]);
     assert_eq!(err["error"]["code"], "bad_peer_id", "{err}");
 }
 

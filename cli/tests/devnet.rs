@@ -4,9 +4,10 @@
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tensorchain_primitives::Keypair;
+use tensorchain_subnet_sdk::template::STRATEGIES;
 
 mod support;
 use support::*;
@@ -492,16 +493,6 @@ fn the_rest_api_holds_to_its_openapi_under_schemathesis() {
     }
 }
 
-/// A child process killed when dropped (a failed assertion leaves nothing running).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The incentive column of a subnet and the uid of each template miner strategy in it.
 fn incentives(d: &Devnet, netuid: u16) -> (Vec<f64>, Vec<String>) {
     let m = get(&format!(
@@ -524,6 +515,37 @@ fn incentives(d: &Devnet, netuid: u16) -> (Vec<f64>, Vec<String>) {
     (inc, hotkeys)
 }
 
+/// Whether `devnet up`'s template setup has registered all it registers (cli/src/template.rs):
+/// on each subnet two validators (bob's and charlie's dev hotkeys on subnet 1, hotkeys of their
+/// own on subnet 2) and a miner of each strategy.
+fn template_neurons_registered(d: &Devnet) -> bool {
+    [1u16, 2].into_iter().all(|netuid| {
+        let Some(m) = try_get(&format!(
+            "{}/v1/subnets/{netuid}/metagraph?fields=hotkey",
+            d.url
+        )) else {
+            return false;
+        };
+        let registered = |hotkey: String| {
+            m["data"]["hotkey"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|h| *h == hotkey))
+        };
+        let validators = ["bob", "charlie"].map(|name| {
+            let key = if netuid == 1 {
+                tensorchain_genesis::dev_hotkey(name)
+            } else {
+                Keypair::dev(&format!("template/sn{netuid}/validator/{name}"))
+            };
+            key.account().to_string()
+        });
+        validators.into_iter().all(registered)
+            && STRATEGIES
+                .iter()
+                .all(|s| registered(template_miner(netuid, s.name())))
+    })
+}
+
 fn template_miner(netuid: u16, strategy: &str) -> String {
     Keypair::dev(&format!("template/sn{netuid}/{strategy}"))
         .account()
@@ -535,14 +557,15 @@ fn template_subnets_pay_what_their_validators_reward() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     let d = up_with(dir.path(), &[]);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while ureq::get(&format!("{}/v1/subnets/2", d.url))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "subnet 2 not created in 60 s");
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    // Registering burns the subnet's current price and raises it by 26%, and `subnet
+    // register` offers the price it reads as its maximum. Registering as soon as subnet 2
+    // existed raced the template setup's own registrations: when one of those landed first,
+    // ours failed with `registration_cost_exceeds_max` (now and then). Wait for the setup.
+    wait_until(
+        Duration::from_secs(60),
+        "the template subnets are set up",
+        || template_neurons_registered(&d),
+    );
 
     // Subnet 1 hides weights until the next epoch: its validators commit, then reveal.
     let (ok, set) = cli(

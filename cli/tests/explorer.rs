@@ -10,7 +10,6 @@
 mod support;
 use support::*;
 
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -41,10 +40,7 @@ fn has_node() -> bool {
 
 /// Epochs of the demo subnet that paid miners, so the emission chart and the metagraph have data.
 fn paid_epochs(url: &str) -> usize {
-    ureq::get(&format!("{url}/v1/subnets/1/epochs"))
-        .call()
-        .ok()
-        .and_then(|r| r.into_json::<Value>().ok())
+    try_get(&format!("{url}/v1/subnets/1/epochs"))
         .and_then(|v| {
             v["data"]["items"]
                 .as_array()
@@ -81,12 +77,7 @@ fn the_explorer_shows_the_chain_live_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
     let d = up_with(dir.path(), &[]);
     // `devnet status` names each node's explorer beside its REST URL, and it answers there.
-    let status = Command::new(BIN)
-        .args(["devnet", "status", "--json", "--data-dir"])
-        .arg(&d.dir)
-        .output()
-        .unwrap();
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let status = devnet_status(&d.dir);
     let explorer = format!("{}/explorer/", d.url);
     assert_eq!(status["nodes"][0]["explorer_url"], explorer.as_str());
     let page = ureq::get(&explorer).call().unwrap();

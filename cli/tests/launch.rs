@@ -5,54 +5,18 @@
 //! bootstrap keys while blocks keep finalizing, and an earner creates a subnet with earned TAO.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
-use support::{try_get as get, wait_until as wait};
+use support::{command_of, run_ok, spawn_logged, try_get as get, wait_until as wait, BIN};
 
 mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
 const TAO: u64 = 1_000_000_000;
-
-/// Every node this test started; killed at the end, pass or fail.
-struct Net(Vec<Child>);
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn spawn(argv: &[String], log: &Path) -> Child {
-    let out = std::fs::File::create(log).unwrap();
-    Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .spawn()
-        .unwrap()
-}
 
 /// Runs the CLI with `--json` and returns what it printed; panics on failure.
 fn cli(args: &[&str]) -> Value {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--json", "-y"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"))
+    run_ok(Command::new(BIN).args(args).args(["--json", "-y"]))
 }
 
 fn data(url: &str) -> Value {
@@ -133,15 +97,12 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
         serde_json::from_str(&std::fs::read_to_string(kit.join("nodes.json")).unwrap()).unwrap();
     assert_eq!(init["nodes"].as_array().unwrap().len(), 2);
 
-    let mut net = Net(vec![]);
+    let mut net = Vec::new();
     for (i, n) in nodes.as_array().unwrap().iter().enumerate() {
-        let argv: Vec<String> = n["command"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
-        net.0.push(spawn(&argv, &root.join(format!("node{i}.log"))));
+        net.push(spawn_logged(
+            &command_of(n),
+            &root.join(format!("node{i}.log")),
+        ));
     }
     let url = nodes[0]["rest_url"].as_str().unwrap().to_string();
     wait(
@@ -320,7 +281,7 @@ fn a_no_premine_network_launches_pays_by_work_and_hands_over_to_stake() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    net.0.push(spawn(&argv, &root.join("v1node.log")));
+    net.push(spawn_logged(&argv, &root.join("v1node.log")));
     as_user(
         v1,
         &["validator", "register", "--hotkey-address", &v1.hotkey],

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{try_get as get, wait_until as wait, BIN};
+use support::{run_json, try_get as get, wait_until as wait, BIN};
 use tensorchain_primitives::{Call, Keypair, Tx};
 use tensorchain_subnet_sdk::rest::Client;
 
@@ -54,39 +54,31 @@ impl Net {
     fn start(lab: Lab) -> Net {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().to_path_buf();
-        let out = Command::new(BIN)
-            .args([
-                "testnet",
-                "init",
-                "--json",
-                "--no-password",
-                "--validators",
-                "4",
-            ])
-            .args([
-                "--block-time-ms",
-                BLOCK_TIME_MS,
-                "--hosts",
-                &lab.host_list(),
-            ])
-            .arg("--out")
-            .arg(dir.join("kit"))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let kit: Value = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("testnet init printed {out:?}: {e}"));
-        assert!(out.status.success(), "{kit}");
+        let (ok, kit) = run_json(
+            Command::new(BIN)
+                .args([
+                    "testnet",
+                    "init",
+                    "--json",
+                    "--no-password",
+                    "--validators",
+                    "4",
+                ])
+                .args([
+                    "--block-time-ms",
+                    BLOCK_TIME_MS,
+                    "--hosts",
+                    &lab.host_list(),
+                ])
+                .arg("--out")
+                .arg(dir.join("kit")),
+        );
+        assert!(ok, "{kit}");
         let nodes = kit["nodes"].as_array().unwrap();
         let commands: Vec<Vec<String>> = nodes
             .iter()
             .map(|n| {
-                let mut argv: Vec<String> = n["command"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect();
+                let mut argv = support::command_of(n);
                 // The test polls every node from one address.
                 argv.extend(["--rpc-rate-limit".into(), "0".into()]);
                 argv
@@ -132,45 +124,22 @@ impl Net {
     }
 
     fn try_height(&self, i: usize) -> Option<u64> {
-        get(&format!("{}/v1/blocks/head", self.urls[i]))
-            .and_then(|v| v["data"]["header"]["height"].as_u64())
+        support::try_height(&self.urls[i])
     }
 
     fn height(&self, i: usize) -> u64 {
-        self.try_height(i)
-            .unwrap_or_else(|| panic!("node {i} does not answer: did it die?"))
-    }
-
-    fn header(&self, i: usize, h: u64) -> Value {
-        get(&format!("{}/v1/blocks/{h}", self.urls[i])).unwrap_or(Value::Null)["data"]["header"]
-            .clone()
+        support::head_height(&self.urls[i])
     }
 
     /// Nodes `of` agree on every block from 1 to `up_to`: hash and state root.
     fn same_chain(&self, of: &[usize], up_to: u64) {
-        for h in 1..=up_to {
-            let headers: Vec<(String, String)> = of
-                .iter()
-                .map(|i| {
-                    let hd = self.header(*i, h);
-                    let s = |k: &str| hd[k].as_str().unwrap_or_default().to_string();
-                    (s("hash"), s("state_root"))
-                })
-                .collect();
-            assert!(
-                headers.iter().all(|x| !x.0.is_empty() && *x == headers[0]),
-                "nodes {of:?} differ at block {h}: {headers:?}"
-            );
-        }
+        let urls: Vec<&str> = of.iter().map(|i| self.urls[*i].as_str()).collect();
+        support::same_chain(&urls, up_to);
     }
 
     fn signed_by(&self, at: usize, h: u64, validator: usize) -> bool {
-        let hotkey = &self.kit["nodes"][validator]["hotkey"];
-        get(&format!("{}/v1/blocks/{h}", self.urls[at])).is_some_and(|b| {
-            b["data"]["commit"]["signatures"]
-                .as_array()
-                .is_some_and(|s| s.iter().any(|s| s["validator"] == *hotkey))
-        })
+        let hotkey = self.kit["nodes"][validator]["hotkey"].as_str().unwrap();
+        support::signed_by(&self.urls[at], h, hotkey)
     }
 
     /// Finalized blocks per second on node `i` over `secs` seconds.

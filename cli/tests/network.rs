@@ -4,23 +4,27 @@
 //! hotkey that registers as a validator joins the set at the next validator epoch and signs.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::{
+    command_of, devnet_status, head_height as height, node_run, run_ok, same_chain, signed_by,
+    spawn_logged, try_get, try_height, wait_until as wait, Killed, BIN,
+};
 use tensorchain_primitives::Keypair;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+mod support;
+
 /// One devnet at a time: the machine running the tests has few cores.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// A detached devnet; every process it started (and any added later) is killed on drop.
 struct Devnet {
     dir: PathBuf,
-    extra: Vec<Child>,
+    extra: Vec<Killed>,
     /// Nodes this test restarted itself, by index (devnet.json still names the old pid).
-    restarted: std::collections::HashMap<usize, Child>,
+    restarted: std::collections::HashMap<usize, Killed>,
 }
 
 impl Drop for Devnet {
@@ -29,54 +33,32 @@ impl Drop for Devnet {
             .args(["devnet", "down", "--json", "--data-dir"])
             .arg(&self.dir)
             .output();
-        for c in self.extra.iter_mut().chain(self.restarted.values_mut()) {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
-}
-
-fn run(args: &[&str], dir: &Path) -> Value {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--json", "--data-dir"])
-        .arg(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {text} {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"))
 }
 
 fn up(root: &Path, block_time_ms: u64, extra: &[&str]) -> Devnet {
     let dir = root.join("devnet");
     let bt = block_time_ms.to_string();
     let started = Instant::now();
-    run(
-        &[
-            "devnet",
-            "up",
-            "--detach",
-            "--no-demo",
-            "--validators",
-            "4",
-            "--rpc-port",
-            "0",
-            "--p2p-port",
-            "0",
-            "--block-time-ms",
-            &bt,
-        ]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect::<Vec<_>>(),
-        &dir,
+    run_ok(
+        Command::new(BIN)
+            .args([
+                "devnet",
+                "up",
+                "--detach",
+                "--no-demo",
+                "--validators",
+                "4",
+                "--rpc-port",
+                "0",
+                "--p2p-port",
+                "0",
+                "--block-time-ms",
+                &bt,
+            ])
+            .args(extra)
+            .args(["--json", "--data-dir"])
+            .arg(&dir),
     );
     let d = Devnet {
         dir,
@@ -98,7 +80,7 @@ fn up(root: &Path, block_time_ms: u64, extra: &[&str]) -> Devnet {
 
 impl Devnet {
     fn status(&self) -> Value {
-        run(&["devnet", "status"], &self.dir)
+        devnet_status(&self.dir)
     }
 
     fn urls(&self) -> Vec<String> {
@@ -115,10 +97,8 @@ impl Devnet {
     }
 
     fn kill9(&mut self, i: usize) {
-        if let Some(mut child) = self.restarted.remove(&i) {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            return;
+        if self.restarted.remove(&i).is_some() {
+            return; // killed as it is dropped
         }
         let pid = self.node(i)["pid"]
             .as_u64()
@@ -135,123 +115,21 @@ impl Devnet {
     /// Starts another node (`extra` args, e.g. a validator key) that joins through node
     /// `bootnode`'s address; returns what it printed about itself.
     fn join(&mut self, data_dir: &Path, bootnode: usize, extra: &[&str]) -> Value {
-        let status = self.status();
-        let mut child = Command::new(BIN)
-            .args([
-                "node",
-                "run",
-                "--json",
-                "--rpc-port",
-                "0",
-                "--p2p-port",
-                "0",
-            ])
-            .args(extra)
-            .arg("--genesis")
-            .arg(status["genesis"].as_str().unwrap())
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args([
-                "--bootnode",
-                status["nodes"][bootnode]["p2p_addr"].as_str().unwrap(),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        self.extra.push(child);
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("node run printed {line:?}: {e}"))
+        let (process, info) = node_run(&self.status(), bootnode, data_dir, extra);
+        self.extra.push(process);
+        info
     }
 
     /// Restarts node `i` with the exact command the devnet recorded for it.
     fn restart(&mut self, i: usize) {
         let n = self.node(i);
-        let cmd: Vec<String> = n["command"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_string())
-            .collect();
-        let log = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(n["log"].as_str().unwrap())
-            .unwrap();
-        let child = Command::new(&cmd[0])
-            .args(&cmd[1..])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.restarted.insert(i, child);
+        let node = spawn_logged(&command_of(&n), Path::new(n["log"].as_str().unwrap()));
+        self.restarted.insert(i, node);
         let url = n["rest_url"].as_str().unwrap().to_string();
         wait(
             Duration::from_secs(30),
             "the restarted node serves REST",
             || try_get(&format!("{url}/v1/node/health")).is_some(),
-        );
-    }
-}
-
-fn try_get(url: &str) -> Option<Value> {
-    ureq::get(url)
-        .timeout(Duration::from_secs(3))
-        .call()
-        .ok()?
-        .into_json()
-        .ok()
-}
-
-fn try_height(url: &str) -> Option<u64> {
-    try_get(&format!("{url}/v1/blocks/head")).and_then(|v| v["data"]["header"]["height"].as_u64())
-}
-
-/// The node's head height. A node that does not answer fails the test: read as 0, a dead node
-/// would pass for a halted chain. (Use `try_height` while a node may still be starting.)
-fn height(url: &str) -> u64 {
-    try_height(url).unwrap_or_else(|| panic!("{url} does not answer: did the node die?"))
-}
-
-fn block(url: &str, h: u64) -> Value {
-    try_get(&format!("{url}/v1/blocks/{h}")).unwrap_or(Value::Null)["data"].clone()
-}
-
-fn hash_at(url: &str, h: u64) -> String {
-    block(url, h)["header"]["hash"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn wait(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !ok() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?}: {what}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// Every node has every block from 1 to `up_to`, with the same hash at each height.
-fn same_chain(urls: &[&str], up_to: u64) {
-    assert!(up_to >= 1, "no common height to compare");
-    for h in 1..=up_to {
-        let hashes: Vec<String> = urls.iter().map(|u| hash_at(u, h)).collect();
-        assert!(
-            hashes.iter().all(|x| !x.is_empty()),
-            "block {h} missing: {hashes:?}"
-        );
-        assert!(
-            hashes.iter().all(|x| *x == hashes[0]),
-            "fork at {h}: {hashes:?}"
         );
     }
 }
@@ -272,12 +150,6 @@ fn no_equivocation(d: &Devnet, url: &str) {
             n["name"]
         );
     }
-}
-
-fn signed_by(url: &str, h: u64, hotkey: &str) -> bool {
-    block(url, h)["commit"]["signatures"]
-        .as_array()
-        .is_some_and(|sigs| sigs.iter().any(|s| s["validator"] == hotkey))
 }
 
 #[test]
@@ -397,19 +269,13 @@ fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins(
     };
     let before = balance(&urls[0]);
     for (url, from) in [(&urls[2], "bob"), (&full_url, "charlie")] {
-        let out = Command::new(BIN)
-            .args([
-                "wallet", "transfer", "--uri", from, "--dest", &eve, "--amount", "2",
-            ])
-            .args(["--json", "-y", "--network", url])
-            .env("TENSORCHAIN_HOME", &home)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
+        run_ok(
+            Command::new(BIN)
+                .args([
+                    "wallet", "transfer", "--uri", from, "--dest", &eve, "--amount", "2",
+                ])
+                .args(["--json", "-y", "--network", url])
+                .env("TENSORCHAIN_HOME", &home),
         );
     }
     let expected = before + 4_000_000_000;
@@ -426,18 +292,12 @@ fn a_full_node_syncs_transfers_finalize_from_any_node_and_a_new_validator_joins(
     // Eve stakes, registers her hotkey as a validator and runs a validator node: from the next
     // validator epoch (10 blocks here) on, commits carry her signature on every node's chain.
     let cli = |args: &[&str]| {
-        let out = Command::new(BIN)
-            .args(args)
-            .args(["--uri", "eve", "--json", "-y", "--network", &urls[1]])
-            .env("TENSORCHAIN_HOME", &home)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stdout)
-        );
+        run_ok(
+            Command::new(BIN)
+                .args(args)
+                .args(["--uri", "eve", "--json", "-y", "--network", &urls[1]])
+                .env("TENSORCHAIN_HOME", &home),
+        )
     };
     cli(&["stake", "add", "--amount", "50000"]);
     cli(&["validator", "register"]);

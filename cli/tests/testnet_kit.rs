@@ -5,21 +5,17 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use support::{run_json, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+mod support;
 
 fn init(out: &Path, extra: &[&str]) -> (bool, Value) {
-    let output = Command::new(BIN)
-        .args(["testnet", "init", "--json", "--out"])
-        .arg(out)
-        .args(extra)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&output.stdout);
-    let v =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{extra:?} printed {text:?}: {e}"));
-    (output.status.success(), v)
+    run_json(
+        Command::new(BIN)
+            .args(["testnet", "init", "--json", "--out"])
+            .arg(out)
+            .args(extra),
+    )
 }
 
 #[test]

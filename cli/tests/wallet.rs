@@ -5,30 +5,24 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
+use support::{run_json, BIN};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+mod support;
+
 const DEV_PHRASE: &str = "bottom drive obey lake curtain smoke basket hold race lonely fit walk";
 
 /// Runs the binary with `--json` in `home`; (exit success, printed JSON).
 fn run(home: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--json", "--home"])
-        .arg(home)
-        .stdin(Stdio::null())
-        .env_remove("TENSORCHAIN_PASSWORD")
-        .env_remove("TENSORCHAIN_MNEMONIC")
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?} printed {:?}: {e}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (out.status.success(), v)
+    run_json(
+        Command::new(BIN)
+            .args(args)
+            .args(["--json", "--home"])
+            .arg(home)
+            .env_remove("TENSORCHAIN_PASSWORD")
+            .env_remove("TENSORCHAIN_MNEMONIC")
+            .envs(env.iter().copied()),
+    )
 }
 
 fn ok(home: &Path, args: &[&str]) -> Value {

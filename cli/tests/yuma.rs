@@ -5,8 +5,9 @@ use serde_json::Value;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use support::BIN;
 
-const BIN: &str = env!("CARGO_BIN_EXE_tensorchain");
+mod support;
 
 fn simulate(input: &str, extra: &[&str]) -> (bool, String, String) {
     let mut child = Command::new(BIN)

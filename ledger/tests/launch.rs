@@ -35,32 +35,15 @@ fn launch(validators: ValidatorParams, balances: &[&str], faucet: Option<FaucetP
         pow: Some(pow_params()),
         hyperparameters: None,
     }];
-    let g = GenesisState {
+    open_genesis(GenesisState {
         params: ChainParams {
-            chain_id: "test".into(),
-            block_time_ms: 1000,
-            fees: Fees {
-                transfer: FEE,
-                staking: FEE,
-                subnet: FEE,
-            },
-            sudo: None,
             subnets,
             validators,
             faucet,
+            ..params()
         },
-        genesis_hash: Hash::digest(GENESIS),
-        time_ms: 1,
-        balances: balances.iter().map(|n| (key(n).account(), FUNDS)).collect(),
-        stakes: vec![],
-        validators: vec![Validator {
-            hotkey: key("validator").account(),
-            power: 1,
-        }],
-    };
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &g).unwrap();
-    Chain { store, ledger }
+        ..test_genesis(GENESIS, balances, FUNDS)
+    })
 }
 
 fn fair() -> Chain {

@@ -1,84 +1,29 @@
 //! Staking calls: add, remove and take, every rejection, and stake accounting that always adds up.
 
+mod common;
+
+use common::{key, open_genesis, staked_validator, test_genesis, FEE};
 use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::state::{MAX_TAKE, MIN_STAKE};
 use tensorchain_ledger::storage::schema::STAKE as STAKE_PREFIX;
-use tensorchain_ledger::{
-    supply_accounted, ChainParams, Column, Fees, GenesisState, Ledger, MemoryStore, Store, TxError,
-};
-use tensorchain_primitives::{Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO};
+use tensorchain_ledger::{supply_accounted, Column, Ledger, MemoryStore, Store, TxError};
+use tensorchain_primitives::{Call, Keypair, SignedTx, RAO_PER_TAO};
 
-const FEE: u64 = 1_000;
 const FUNDS: u64 = 1_000 * RAO_PER_TAO;
 
-fn key(n: &str) -> Keypair {
-    Keypair::dev(n)
-}
-
 fn open() -> (Arc<MemoryStore>, Ledger) {
-    let v = key("validator");
-    let g = GenesisState {
-        params: ChainParams {
-            chain_id: "test".into(),
-            block_time_ms: 1000,
-            fees: Fees {
-                transfer: FEE,
-                staking: FEE,
-                subnet: FEE,
-            },
-            sudo: None,
-            subnets: tensorchain_ledger::runtime::params::SubnetParams::devnet(),
-            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
-            faucet: None,
-        },
-        genesis_hash: Hash::digest(b"staking genesis"),
-        time_ms: 1,
-        balances: ["alice", "bob", "carol"]
-            .iter()
-            .map(|n| (key(n).account(), FUNDS))
-            .collect(),
-        stakes: vec![(v.account(), key("alice").account(), FUNDS)],
-        validators: vec![Validator {
-            hotkey: v.account(),
-            power: FUNDS,
-        }],
-    };
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &g).unwrap();
-    (store, ledger)
+    let g = test_genesis(b"staking genesis", &["alice", "bob", "carol"], FUNDS);
+    let c = open_genesis(staked_validator(g, "alice", FUNDS));
+    (c.store, c.ledger)
 }
 
 fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
-    let nonce = ledger
-        .account(&from.account())
-        .unwrap()
-        .map_or(0, |a| a.nonce);
-    Tx {
-        chain_id: "test".into(),
-        signer: from.account(),
-        nonce,
-        fee: FEE,
-        call,
-    }
-    .sign(from, ledger.signing_domain())
+    common::signed(ledger, from, FEE, call)
 }
 
 fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> Vec<TxError> {
-    let head = ledger.head();
-    let v = key("validator");
-    let built = ledger
-        .build_block(
-            txs,
-            v.account(),
-            head.time_ms + 1,
-            ledger.commit(head.height).unwrap(),
-        )
-        .unwrap();
-    let block = &built.executed.block;
-    let commit = Commit::signed_by(block, ledger.signing_domain(), &[&v]);
-    ledger.commit_block(built.executed, &commit).unwrap();
-    built.rejected.into_iter().map(|(_, e)| e).collect()
+    common::produce(ledger, txs).0
 }
 
 fn assert_accounts_add_up(store: &MemoryStore) {

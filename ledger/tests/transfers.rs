@@ -1,61 +1,36 @@
 //! The state transition end to end on the in-memory store: transfers, every rejection, the
 //! supply invariant and the state root, and re-execution of built blocks.
 
+mod common;
+
+use common::{key, open_genesis, staked_validator, test_genesis, FEE};
 use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::state::tree;
 use tensorchain_ledger::{
-    supply_accounted, ChainParams, Column, CommittedBlock, Fees, GenesisState, Ledger, LedgerError,
-    MemoryStore, Store, TxError,
+    supply_accounted, Column, CommittedBlock, GenesisState, Ledger, LedgerError, MemoryStore,
+    Store, TxError,
 };
 use tensorchain_primitives::{
-    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, SigningDomain, Tx, Validator,
+    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, SigningDomain, Tx,
     MAX_BLOCK_BYTES, MAX_SUPPLY,
 };
 
-const FEE: u64 = 1_000;
 const FUNDS: u64 = 1_000_000_000_000;
+const GENESIS: &[u8] = b"test genesis";
 
 /// The test chain's network: what its transactions are signed for.
 fn net() -> SigningDomain {
-    SigningDomain::new("test", Hash::digest(b"test genesis"))
-}
-
-fn key(name: &str) -> Keypair {
-    Keypair::dev(name)
+    SigningDomain::new("test", Hash::digest(GENESIS))
 }
 
 fn genesis(funded: &[&str]) -> GenesisState {
-    let validator = key("validator");
-    GenesisState {
-        params: ChainParams {
-            chain_id: "test".into(),
-            block_time_ms: 1000,
-            fees: Fees {
-                transfer: FEE,
-                staking: FEE,
-                subnet: FEE,
-            },
-            sudo: None,
-            subnets: tensorchain_ledger::runtime::params::SubnetParams::devnet(),
-            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
-            faucet: None,
-        },
-        genesis_hash: net().genesis,
-        time_ms: 1,
-        balances: funded.iter().map(|n| (key(n).account(), FUNDS)).collect(),
-        stakes: vec![(validator.account(), key(funded[0]).account(), 5 * FUNDS)],
-        validators: vec![Validator {
-            hotkey: validator.account(),
-            power: 5 * FUNDS,
-        }],
-    }
+    staked_validator(test_genesis(GENESIS, funded, FUNDS), funded[0], 5 * FUNDS)
 }
 
 fn open(funded: &[&str]) -> (Arc<MemoryStore>, Ledger) {
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &genesis(funded)).unwrap();
-    (store, ledger)
+    let c = open_genesis(genesis(funded));
+    (c.store, c.ledger)
 }
 
 fn transfer(from: &Keypair, to: AccountId, amount: u64, nonce: u64) -> SignedTx {

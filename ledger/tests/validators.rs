@@ -1,122 +1,41 @@
 //! The validator set from stake: candidates, epochs, the two-height activation delay, jailing and
 //! slashing for equivocation, and every rejection.
 
+mod common;
+
+use common::{
+    key, open_genesis, params, produce, rejection, signed, staked_validator, test_genesis, FEE,
+};
 use std::sync::Arc;
 use tensorchain_ledger::runtime::params::ValidatorParams;
-use tensorchain_ledger::{
-    supply_accounted, ChainParams, Event, Fees, GenesisState, Ledger, MemoryStore, TxError,
-};
+use tensorchain_ledger::{supply_accounted, ChainParams, Event, GenesisState, Ledger, MemoryStore};
 use tensorchain_primitives::{
-    validator_set_hash, Call, Commit, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Tx,
-    Validator, Vote, VoteKind, RAO_PER_TAO,
+    validator_set_hash, Call, DoubleSign, Hash, Keypair, SignedTx, SigningDomain, Vote, VoteKind,
+    RAO_PER_TAO,
 };
 
-const FEE: u64 = 1_000;
 const EPOCH: u64 = 5;
+const GENESIS: &[u8] = b"validators genesis";
 
 /// The test chain's network: what its votes are signed for.
 fn net() -> SigningDomain {
-    SigningDomain::new("test", Hash::digest(b"validators genesis"))
-}
-
-fn key(n: &str) -> Keypair {
-    Keypair::dev(n)
+    SigningDomain::new("test", Hash::digest(GENESIS))
 }
 
 fn open() -> (Arc<MemoryStore>, Ledger) {
-    let v = key("validator");
     let g = GenesisState {
         params: ChainParams {
-            chain_id: "test".into(),
-            block_time_ms: 1000,
-            fees: Fees {
-                transfer: FEE,
-                staking: FEE,
-                subnet: FEE,
-            },
-            sudo: None,
-            subnets: tensorchain_ledger::runtime::params::SubnetParams::devnet(),
             validators: ValidatorParams::standard(2, EPOCH),
-            faucet: None,
+            ..params()
         },
-        genesis_hash: net().genesis,
-        time_ms: 1,
-        balances: ["alice", "bob", "carol"]
-            .iter()
-            .map(|n| (key(n).account(), 10_000 * RAO_PER_TAO))
-            .collect(),
-        stakes: vec![(v.account(), key("alice").account(), 1_000 * RAO_PER_TAO)],
-        validators: vec![Validator {
-            hotkey: v.account(),
-            power: 1_000 * RAO_PER_TAO,
-        }],
+        ..test_genesis(GENESIS, &["alice", "bob", "carol"], 10_000 * RAO_PER_TAO)
     };
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &g).unwrap();
-    (store, ledger)
-}
-
-fn signed(from: &Keypair, ledger: &Ledger, fee: u64, call: Call) -> SignedTx {
-    let nonce = ledger
-        .account(&from.account())
-        .unwrap()
-        .map_or(0, |a| a.nonce);
-    Tx {
-        chain_id: "test".into(),
-        signer: from.account(),
-        nonce,
-        fee,
-        call,
-    }
-    .sign(from, ledger.signing_domain())
+    let c = open_genesis(staked_validator(g, "alice", 1_000 * RAO_PER_TAO));
+    (c.store, c.ledger)
 }
 
 fn tx(from: &Keypair, ledger: &Ledger, call: Call) -> SignedTx {
-    signed(from, ledger, FEE, call)
-}
-
-/// One block with `txs`; returns what block building left out, and the block's events.
-fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {
-    let head = ledger.head();
-    let v = key("validator");
-    let built = ledger
-        .build_block(
-            txs,
-            v.account(),
-            head.time_ms + 1,
-            ledger.commit(head.height).unwrap(),
-        )
-        .unwrap();
-    let block = &built.executed.block;
-    let commit = Commit::signed_by(block, ledger.signing_domain(), &[&v]);
-    let events = built.executed.events.concat();
-    ledger.commit_block(built.executed, &commit).unwrap();
-    (built.rejected.into_iter().map(|(_, e)| e).collect(), events)
-}
-
-/// The code `stx` is rejected with, after checking the rejection left no trace. `simulate` and
-/// an uncommitted block never write to the store, so comparing its root would prove nothing;
-/// instead the block built with `stx` must hold no tx and no events and would commit the same
-/// state as the block built without it (fee, nonce and partial writes rolled back).
-fn rejection(ledger: &Ledger, stx: SignedTx) -> String {
-    let head = ledger.head();
-    let build = |txs: Vec<SignedTx>| {
-        ledger
-            .build_block(
-                txs,
-                key("validator").account(),
-                head.time_ms + 1,
-                ledger.commit(head.height).unwrap(),
-            )
-            .unwrap()
-    };
-    let with = build(vec![stx]);
-    let without = build(vec![]);
-    let (a, b) = (&with.executed, &without.executed);
-    assert!(a.block.txs.is_empty() && a.events.is_empty(), "accepted");
-    assert_eq!(a.block.header.state_root, b.block.header.state_root);
-    assert_eq!(a.end_events, b.end_events);
-    with.rejected[0].1.code().to_string()
+    signed(ledger, from, FEE, call)
 }
 
 fn produce_until(ledger: &Ledger, height: u64) {
@@ -315,8 +234,8 @@ fn double_sign(k: &Keypair, h: u64, a: &[u8], b: &[u8]) -> DoubleSign {
 
 fn report(ledger: &Ledger, evidence: DoubleSign) -> SignedTx {
     signed(
-        &key("carol"),
         ledger,
+        &key("carol"),
         0,
         Call::ReportEquivocation {
             evidence: Box::new(evidence),

@@ -3,45 +3,28 @@
 //! leaves exactly zero. The supply invariant is checked after every block, and every rejection is
 //! named and changes nothing.
 
-use std::sync::Arc;
+mod common;
+
+use common::{key, params, test_genesis, FEE};
 use tensorchain_ledger::runtime::params::{Hyperparameters, SubnetParams};
 use tensorchain_ledger::runtime::subnets::{self as subnet, root};
 use tensorchain_ledger::runtime::wallet::swap::KEY_SWAP_COST;
 use tensorchain_ledger::runtime::{staking, validators};
-use tensorchain_ledger::{
-    supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
-};
-use tensorchain_primitives::{
-    AccountId, Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
-};
+use tensorchain_ledger::{ChainParams, GenesisState};
+use tensorchain_primitives::{AccountId, Call, Keypair, RAO_PER_TAO};
 
-const FEE: u64 = 1_000;
 const FUNDS: u64 = 100_000 * RAO_PER_TAO;
-
-fn key(n: &str) -> Keypair {
-    Keypair::dev(n)
-}
 
 fn id(n: &str) -> AccountId {
     key(n).account()
 }
 
-struct Chain {
-    store: Arc<MemoryStore>,
-    ledger: Ledger,
-}
+/// The test chain of `common` with its own genesis, and this file's helpers on it.
+struct Chain(common::Chain);
 
 fn open() -> Chain {
     let g = GenesisState {
         params: ChainParams {
-            chain_id: "test".into(),
-            block_time_ms: 1000,
-            fees: Fees {
-                transfer: FEE,
-                staking: FEE,
-                subnet: FEE,
-            },
-            sudo: None,
             // No subnet epoch within a test: stake and balances change only by the calls made.
             subnets: SubnetParams {
                 defaults: Hyperparameters {
@@ -50,105 +33,31 @@ fn open() -> Chain {
                 },
                 ..SubnetParams::devnet()
             },
-            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
-            faucet: None,
+            ..params()
         },
-        genesis_hash: Hash::digest(b"wallet calls genesis"),
-        time_ms: 1,
-        balances: ["alice", "bob", "vcold"]
-            .iter()
-            .map(|n| (id(n), FUNDS))
-            .collect(),
         stakes: vec![(id("validator"), id("vcold"), 100 * RAO_PER_TAO)],
-        validators: vec![Validator {
-            hotkey: id("validator"),
-            power: 1,
-        }],
+        ..test_genesis(b"wallet calls genesis", &["alice", "bob", "vcold"], FUNDS)
     };
-    let store = Arc::new(MemoryStore::new());
-    let ledger = Ledger::open(store.clone(), &g).unwrap();
-    Chain { store, ledger }
+    Chain(common::open_genesis(g))
+}
+
+impl std::ops::Deref for Chain {
+    type Target = common::Chain;
+    fn deref(&self) -> &common::Chain {
+        &self.0
+    }
 }
 
 impl Chain {
     /// One block of `calls` by `signer` (consecutive nonces); returns the rejections' codes.
     fn block(&self, signer: &Keypair, calls: Vec<Call>) -> Vec<&'static str> {
-        let first = self
-            .ledger
-            .account(&signer.account())
-            .unwrap()
-            .map_or(0, |a| a.nonce);
-        let txs: Vec<SignedTx> = calls
-            .into_iter()
-            .enumerate()
-            .map(|(i, call)| self.sign(signer, first + i as u64, call))
-            .collect();
-        let head = self.ledger.head();
-        let v = key("validator");
-        let built = self
-            .ledger
-            .build_block(
-                txs,
-                v.account(),
-                head.time_ms + 1,
-                self.ledger.commit(head.height).unwrap(),
-            )
-            .unwrap();
-        let commit = Commit::signed_by(&built.executed.block, self.ledger.signing_domain(), &[&v]);
-        self.ledger.commit_block(built.executed, &commit).unwrap();
-        let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
-        assert_eq!(accounted, g.total_issuance as u128, "supply invariant");
-        built
-            .rejected
-            .into_iter()
-            .map(|(_, e): (_, TxError)| e.code())
-            .collect()
+        let rejected = self.0.block(self.txs(signer, calls));
+        rejected.iter().map(|e| e.code()).collect()
     }
 
     fn ok(&self, signer: &Keypair, call: Call) {
         let rejected = self.block(signer, vec![call]);
         assert!(rejected.is_empty(), "{rejected:?}");
-    }
-
-    fn sign(&self, signer: &Keypair, nonce: u64, call: Call) -> SignedTx {
-        Tx {
-            chain_id: "test".into(),
-            signer: signer.account(),
-            nonce,
-            fee: self.ledger.params().fees.for_call(&call),
-            call,
-        }
-        .sign(signer, self.ledger.signing_domain())
-    }
-
-    /// The code a call is rejected with, from a block that is built but not committed. Building
-    /// never writes to the store, so its root proves nothing: the block built with the call must
-    /// instead hold no tx or events and commit the same state as the block built without it.
-    fn err(&self, signer: &Keypair, call: Call) -> &'static str {
-        let head = self.ledger.head();
-        let nonce = self
-            .ledger
-            .account(&signer.account())
-            .unwrap()
-            .map_or(0, |a| a.nonce);
-        let build = |txs: Vec<SignedTx>| {
-            self.ledger
-                .build_block(txs, id("validator"), head.time_ms + 1, None)
-                .unwrap()
-        };
-        let with = build(vec![self.sign(signer, nonce, call)]);
-        let Some((_, e)) = with.rejected.first() else {
-            return "accepted";
-        };
-        let without = build(vec![]);
-        let (a, b) = (&with.executed, &without.executed);
-        assert!(a.block.txs.is_empty() && a.events.is_empty());
-        assert_eq!(
-            a.block.header.state_root, b.block.header.state_root,
-            "the rejected call ({e}) changed state"
-        );
-        assert_eq!(a.end_events, b.end_events);
-        e.code()
     }
 
     fn stake(&self, hotkey: &str, coldkey: &str) -> u64 {

@@ -13,8 +13,9 @@ use tokio::sync::{mpsc, watch, Semaphore};
 /// Requests served at once: storage reads and encoding, on the blocking pool. More wait in the
 /// network's bounded queue, and beyond it are dropped.
 const MAX_CONCURRENT: usize = 4;
-/// Requests of one peer served at once: one peer cannot take every slot.
-const MAX_PER_PEER: usize = 2;
+/// Requests of one peer served at once: one peer cannot take every slot (requesters send no more
+/// than this to one peer).
+const MAX_PER_PEER: usize = crate::sync::MAX_IN_FLIGHT_PER_PEER;
 
 pub async fn run(
     ledger: Arc<Ledger>,

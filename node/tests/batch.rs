@@ -270,10 +270,7 @@ fn measure_admissions_per_second() {
     let senders: Vec<Keypair> = (0..250)
         .map(|i| Keypair::dev(&format!("measure/{i}")))
         .collect();
-    let t = setup_with(|g| {
-        g.balances
-            .extend(senders.iter().map(|k| (k.account(), 10 * RAO_PER_TAO)))
-    });
+    let t = setup_funding(&senders, 10 * RAO_PER_TAO);
     let to = dev_coldkey("ferdie").account();
     let alice = dev_coldkey("alice");
     let one_signer: Vec<SignedTx> = (0..250).map(|n| t.transfer(&alice, to, 1, n)).collect();

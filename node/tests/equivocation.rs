@@ -3,14 +3,15 @@
 //! turn that into a `report_equivocation` transaction, and the chain slashes and jails dave and
 //! drops him from the validator set.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tensorchain_consensus::SignedVote;
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
-use tensorchain_network::{NetworkConfig, NodeKey};
 use tensorchain_node::{NodeConfig, RunningNode};
 use tensorchain_primitives::{Hash, Vote, VoteKind};
 use tensorchain_rpc::NodeApi;
-use tokio::sync::watch;
+
+mod common;
+use common::loopback;
 
 /// The consensus topic's `Vote` variant, as the node encodes it (tag 1, then the signed vote).
 fn vote_wire(v: &SignedVote) -> Vec<u8> {
@@ -26,16 +27,9 @@ async fn validator(
     bootnodes: Vec<tensorchain_node::Multiaddr>,
 ) -> RunningNode {
     tensorchain_node::start(NodeConfig {
-        data_dir: dir.join(name),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        peer_sharing: Default::default(),
-        private_peers: vec![],
-        state_history: None,
-        p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
         bootnodes,
         validator_key: Some(dev_hotkey(name)),
-        rpc: Default::default(),
+        ..loopback::config(&dir.join(name), spec)
     })
     .await
     .unwrap()
@@ -44,32 +38,14 @@ async fn validator(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_double_signing_validator_is_slashed_jailed_and_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let mut spec = ChainSpec::devnet(4, now);
+    let mut spec = ChainSpec::devnet(4, loopback::now_ms());
     spec.block_time_ms = 500;
     let alice = validator(dir.path(), &spec, "alice", vec![]).await;
     let boot = alice.p2p_addrs.clone();
     let bob = validator(dir.path(), &spec, "bob", boot.clone()).await;
     let charlie = validator(dir.path(), &spec, "charlie", boot.clone()).await;
 
-    let (_stop_tx, stop) = watch::channel(false);
-    let (attacker, _events, _) = tensorchain_network::start(
-        NetworkConfig {
-            chain_id: spec.chain_id.clone(),
-            key: NodeKey::generate_ed25519(),
-            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            bootnodes: boot,
-            agent: "attacker".into(),
-            peer_sharing: Default::default(),
-            private_peers: vec![],
-        },
-        stop,
-    )
-    .await
-    .unwrap();
+    let attacker = loopback::attacker(&spec, boot).await;
 
     let dave = dev_hotkey("dave");
     let ledger = alice.node.ledger();
@@ -95,7 +71,7 @@ async fn a_double_signing_validator_is_slashed_jailed_and_removed() {
                 kind: VoteKind::Prevote,
                 block_hash: Some(Hash::digest(block)),
             };
-            attacker.publish_consensus(vote_wire(&SignedVote::sign(
+            attacker.net.publish_consensus(vote_wire(&SignedVote::sign(
                 vote,
                 &dave,
                 ledger.signing_domain(),

@@ -4,21 +4,19 @@
 //! by bootnode and syncs it to the same block hashes and the same state root. A sync response
 //! carries at most `MAX_SYNC_RESPONSE_BYTES` (32 MiB, 7 such blocks), so the chain spans two.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
-use tensorchain_ledger::storage::rocks::RocksStore;
-use tensorchain_ledger::Ledger;
-use tensorchain_node::NodeConfig;
-use tensorchain_primitives::{AccountId, Call, Commit, SignedTx, Tx, MAX_BLOCK_BYTES};
+use tensorchain_primitives::{AccountId, SignedTx, MAX_BLOCK_BYTES};
 use tensorchain_rpc::NodeApi;
+
+mod common;
+use common::loopback;
 
 const BLOCKS: u64 = 8;
 
 /// Writes `BLOCKS` blocks, each as full as the byte limit allows, finalized by alice.
 fn build_full_chain(dir: &std::path::Path, spec: &ChainSpec) {
-    let store = RocksStore::open(&dir.join("db")).unwrap();
-    let ledger = Ledger::open(Arc::new(store), &spec.genesis_state()).unwrap();
+    let ledger = loopback::open_chain(dir, spec);
     let alice = dev_hotkey("alice");
     let payer = dev_coldkey("alice");
     let recipients: Vec<AccountId> = ["bob", "charlie", "dave", "eve", "ferdie"]
@@ -30,84 +28,29 @@ fn build_full_chain(dir: &std::path::Path, spec: &ChainSpec) {
         // Enough transfers to overflow a block: building stops at the byte limit.
         let txs: Vec<SignedTx> = (0..27_000u64)
             .map(|i| {
-                Tx {
-                    chain_id: spec.chain_id.clone(),
-                    signer: payer.account(),
-                    nonce: nonce + i,
-                    fee: spec.fees.transfer,
-                    call: Call::Transfer {
-                        to: recipients[(i % 5) as usize],
-                        amount: 1 + i % 7,
-                    },
-                }
-                .sign(&payer, ledger.signing_domain())
+                let to = recipients[(i % 5) as usize];
+                loopback::transfer(&ledger, &payer, nonce + i, to, 1 + i % 7)
             })
             .collect();
-        let head = ledger.head();
-        let built = ledger
-            .build_block(
-                txs,
-                alice.account(),
-                head.time_ms + spec.block_time_ms,
-                ledger.commit(head.height).unwrap(),
-            )
-            .unwrap();
-        assert!(built.rejected.is_empty(), "{:?}", built.rejected.first());
-        let block = &built.executed.block;
+        let block = loopback::append_block(&ledger, txs, &alice, height == BLOCKS);
         assert!(
             block.encoded_len() > MAX_BLOCK_BYTES - 512,
             "block {height} is {} bytes: not full",
             block.encoded_len()
         );
         nonce += block.txs.len() as u64;
-        let commit = Commit::signed_by(block, ledger.signing_domain(), &[&alice]);
-        ledger
-            .commit_block_durably(built.executed, &commit, height == BLOCKS)
-            .unwrap();
-    }
-}
-
-fn config(
-    dir: &std::path::Path,
-    spec: &ChainSpec,
-    bootnodes: Vec<tensorchain_node::Multiaddr>,
-) -> NodeConfig {
-    NodeConfig {
-        data_dir: dir.to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        peer_sharing: Default::default(),
-        private_peers: vec![],
-        p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        bootnodes,
-        validator_key: None,
-        rpc: Default::default(),
-        state_history: None,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_syncs_full_blocks_to_the_same_state() {
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let spec = ChainSpec::devnet(1, now - (BLOCKS + 10) * 1000);
+    let spec = ChainSpec::devnet(1, loopback::now_ms() - (BLOCKS + 10) * 1000);
     let started = Instant::now();
     tokio::task::block_in_place(|| build_full_chain(&dir.path().join("source"), &spec));
     let built_in = started.elapsed();
 
-    let source = tensorchain_node::start(config(&dir.path().join("source"), &spec, vec![]))
-        .await
-        .unwrap();
-    let fresh = tensorchain_node::start(config(
-        &dir.path().join("fresh"),
-        &spec,
-        source.p2p_addrs.clone(),
-    ))
-    .await
-    .unwrap();
+    let (source, fresh) = loopback::source_and_fresh(dir.path(), &spec).await;
     let t0 = Instant::now();
     while fresh.node_height() < BLOCKS {
         assert!(

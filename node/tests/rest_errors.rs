@@ -274,10 +274,7 @@ fn full_pool() -> TestNode {
     let keys: Vec<Keypair> = (0..20_000)
         .map(|i| Keypair::dev(&format!("rest-errors/filler/{i}")))
         .collect();
-    let t = setup_with(|g| {
-        g.balances
-            .extend(keys.iter().map(|k| (k.account(), 10 * RAO_PER_TAO)))
-    });
+    let t = setup_funding(&keys, 10 * RAO_PER_TAO);
     let to = dev_coldkey("bob").account();
     for k in &keys {
         t.node.admit(t.transfer(k, to, 1, 0)).unwrap();
@@ -293,13 +290,7 @@ async fn every_documented_error_of_every_route_is_answered_as_documented() {
     let bob = dev_coldkey("bob").account();
     // Subnet 1, owned by alice, whose owner hotkey may send free calls.
     let owner_hot = Keypair::dev("rest-errors/subnet");
-    let register = Call::RegisterSubnet {
-        hotkey: owner_hot.account(),
-        max_cost: u64::MAX,
-        identity: String::new(),
-    };
-    t.node.submit_tx(t.sign(&alice, 0, register)).unwrap();
-    t.produce();
+    t.create_subnet(&alice, 0, owner_hot.account());
     assert!(t.node.ledger().subnet(1).unwrap().is_some());
     // Waiting in the mempool: alice's next transfer, and the two free calls one signer may queue.
     let pending = t.transfer(&alice, bob, 1, 1);

@@ -115,13 +115,7 @@ async fn the_metagraph_of_an_older_epoch_reads_at_its_height() {
     let t = setup();
     let alice = dev_coldkey("alice");
     let owner_hot = Keypair::dev("rest-history/subnet");
-    let register = Call::RegisterSubnet {
-        hotkey: owner_hot.account(),
-        max_cost: u64::MAX,
-        identity: String::new(),
-    };
-    t.node.submit_tx(t.sign(&alice, 0, register)).unwrap();
-    t.produce();
+    t.create_subnet(&alice, 0, owner_hot.account());
     // Run past an epoch of subnet 1, then register a miner and run past the next one.
     let tempo = t.node.ledger().subnet(1).unwrap().unwrap().hyper.tempo as u64;
     for _ in 0..=tempo {

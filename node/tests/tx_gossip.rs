@@ -3,39 +3,17 @@
 //! finalized, while a peer gossiping forged batches changes nothing and is rejected.
 
 use std::io::{Read, Write};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tensorchain_genesis::{dev_hotkey, ChainSpec, GenesisAllocation};
-use tensorchain_network::{NetworkConfig, NodeKey};
 use tensorchain_node::{NodeConfig, RunningNode};
 use tensorchain_primitives::{Call, Keypair, Tx};
 use tensorchain_rpc::NodeApi;
-use tokio::sync::watch;
+
+mod common;
+use common::loopback::{self, wait_for};
 
 /// Many senders with a few transactions each, as gossip carries them from many wallets.
 const SENDERS: usize = 200;
 const PER_SENDER: u64 = 5;
-
-async fn start(
-    dir: &std::path::Path,
-    spec: &ChainSpec,
-    validator: Option<Keypair>,
-    bootnodes: Vec<tensorchain_node::Multiaddr>,
-) -> RunningNode {
-    tensorchain_node::start(NodeConfig {
-        data_dir: dir.to_path_buf(),
-        spec: spec.clone(),
-        rpc_addr: "127.0.0.1:0".parse().unwrap(),
-        peer_sharing: Default::default(),
-        private_peers: vec![],
-        p2p_addr: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-        bootnodes,
-        validator_key: validator,
-        rpc: Default::default(),
-        state_history: None,
-    })
-    .await
-    .unwrap()
-}
 
 /// A counter's value in a node's `/metrics` (0 when the series does not exist yet).
 fn metric(node: &RunningNode, series: &str) -> u64 {
@@ -56,22 +34,10 @@ fn scrape(node: &RunningNode, series: &str) -> u64 {
         .unwrap_or(0)
 }
 
-async fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !done() {
-        assert!(Instant::now() < deadline, "{what}: not within {secs} s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn transactions_reach_the_validator_in_few_batches_and_forged_batches_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    let mut spec = ChainSpec::devnet(1, now);
+    let mut spec = ChainSpec::devnet(1, loopback::now_ms());
     let senders: Vec<Keypair> = (0..SENDERS)
         .map(|i| Keypair::dev(&format!("gossip sender {i}")))
         .collect();
@@ -80,35 +46,19 @@ async fn transactions_reach_the_validator_in_few_batches_and_forged_batches_chan
             address: k.account(),
             balance: 1_000_000_000_000,
         }));
-    let alice = start(
-        &dir.path().join("alice"),
-        &spec,
-        Some(dev_hotkey("alice")),
-        vec![],
-    )
-    .await;
-    let full = start(
-        &dir.path().join("full"),
-        &spec,
-        None,
-        alice.p2p_addrs.clone(),
-    )
-    .await;
-    let (_stop_tx, stop) = watch::channel(false);
-    let (attacker, _events, _) = tensorchain_network::start(
-        NetworkConfig {
-            chain_id: spec.chain_id.clone(),
-            key: NodeKey::generate_ed25519(),
-            listen: "/ip4/127.0.0.1/tcp/0".parse().unwrap(),
-            bootnodes: alice.p2p_addrs.clone(),
-            agent: "attacker".into(),
-            peer_sharing: Default::default(),
-            private_peers: vec![],
-        },
-        stop,
-    )
+    let alice = tensorchain_node::start(NodeConfig {
+        validator_key: Some(dev_hotkey("alice")),
+        ..loopback::config(&dir.path().join("alice"), &spec)
+    })
     .await
     .unwrap();
+    let full = tensorchain_node::start(NodeConfig {
+        bootnodes: alice.p2p_addrs.clone(),
+        ..loopback::config(&dir.path().join("full"), &spec)
+    })
+    .await
+    .unwrap();
+    let attacker = loopback::attacker(&spec, alice.p2p_addrs.clone()).await;
     wait_for("the full node follows", 30, || full.node_height() >= 2).await;
 
     // Forged batches first: garbage entries and a transfer whose signature is not its signer's.
@@ -131,9 +81,9 @@ async fn transactions_reach_the_validator_in_few_batches_and_forged_batches_chan
     wait_for("forged batches are rejected", 30, || {
         turn += 1;
         if turn % 2 == 0 {
-            attacker.publish_tx(vec![0xEE; 300]);
+            attacker.net.publish_tx(vec![0xEE; 300]);
         } else {
-            attacker.publish_tx(forged.to_bytes());
+            attacker.net.publish_tx(forged.to_bytes());
         }
         metric(&alice, rejected) >= 2
     })
@@ -145,17 +95,8 @@ async fn transactions_reach_the_validator_in_few_batches_and_forged_batches_chan
     let mut txs = Vec::new();
     for nonce in 0..PER_SENDER {
         for (i, key) in senders.iter().enumerate() {
-            let tx = Tx {
-                chain_id: spec.chain_id.clone(),
-                signer: key.account(),
-                nonce,
-                fee: ledger.params().fees.transfer,
-                call: Call::Transfer {
-                    to: senders[(i + 1) % SENDERS].account(),
-                    amount: 1,
-                },
-            };
-            txs.push(tx.sign(key, ledger.signing_domain()));
+            let to = senders[(i + 1) % SENDERS].account();
+            txs.push(loopback::transfer(&ledger, key, nonce, to, 1));
         }
     }
     let hashes: Vec<_> = tokio::task::block_in_place(|| {

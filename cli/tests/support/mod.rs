@@ -1,5 +1,6 @@
-//! A foreground `tensorchain devnet up` for tests, as a user runs it, and the calls tests make
-//! to it: REST reads and the CLI pointed at it. Each test binary uses its own part.
+//! What the CLI's test binaries share: the binary run for its JSON, a foreground `tensorchain
+//! devnet up` as a user runs it and nodes joining it, processes killed when a test ends (pass or
+//! fail), and the REST reads and waits the tests make. Each test binary uses its own part.
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -81,17 +82,12 @@ pub fn up_with(dir: &Path, extra: &[&str]) -> Devnet {
         .stderr(Stdio::null())
         .spawn()
         .expect("starting the tensorchain binary");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("devnet up printed {line:?}: {e}"));
+    let info = first_line_json(&mut child, "devnet up");
     Devnet {
         child,
         url: info["rest_url"]
             .as_str()
-            .unwrap_or_else(|| panic!("devnet up printed {line}"))
+            .unwrap_or_else(|| panic!("devnet up printed {info}"))
             .to_string(),
         dir: dir.join("chain"),
     }
@@ -128,9 +124,53 @@ pub fn wait_until(limit: Duration, what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 pub fn height(d: &Devnet) -> u64 {
-    get(&format!("{}/v1/blocks/head", d.url))["data"]["header"]["height"]
-        .as_u64()
-        .unwrap()
+    head_height(&d.url)
+}
+
+/// The head height of the node at `url`, or None while it does not answer.
+pub fn try_height(url: &str) -> Option<u64> {
+    try_get(&format!("{url}/v1/blocks/head")).and_then(|v| v["data"]["header"]["height"].as_u64())
+}
+
+/// The head height of the node at `url`. A node that does not answer fails the test: read as 0,
+/// a dead node would pass for a halted chain. (Use `try_height` while a node may be starting.)
+pub fn head_height(url: &str) -> u64 {
+    try_height(url).unwrap_or_else(|| panic!("{url} does not answer: did the node die?"))
+}
+
+/// The block at height `h` with its commit (`data` of `/v1/blocks/{h}`), or null.
+pub fn block(url: &str, h: u64) -> Value {
+    try_get(&format!("{url}/v1/blocks/{h}")).unwrap_or(Value::Null)["data"].clone()
+}
+
+/// Whether the commit of block `h` carries a signature of `hotkey`.
+pub fn signed_by(url: &str, h: u64, hotkey: &str) -> bool {
+    block(url, h)["commit"]["signatures"]
+        .as_array()
+        .is_some_and(|sigs| sigs.iter().any(|s| s["validator"] == hotkey))
+}
+
+/// Every node has every block from 1 to `up_to`, with the same hash and state root at each.
+pub fn same_chain(urls: &[&str], up_to: u64) {
+    assert!(up_to >= 1, "no common height to compare");
+    for h in 1..=up_to {
+        let headers: Vec<(String, String)> = urls
+            .iter()
+            .map(|u| {
+                let header = &block(u, h)["header"];
+                let field = |k: &str| header[k].as_str().unwrap_or_default().to_string();
+                (field("hash"), field("state_root"))
+            })
+            .collect();
+        assert!(
+            headers.iter().all(|x| !x.0.is_empty()),
+            "block {h} missing: {headers:?}"
+        );
+        assert!(
+            headers.iter().all(|x| *x == headers[0]),
+            "fork at {h}: {headers:?}"
+        );
+    }
 }
 
 pub fn wait_for_height(d: &Devnet, target: u64) {
@@ -145,40 +185,101 @@ pub fn wait_for_height(d: &Devnet, target: u64) {
 }
 
 pub fn cli(d: &Devnet, home: &Path, args: &[&str]) -> (bool, Value) {
-    let out = Command::new(BIN)
-        .args(args)
-        .args(["--json", "-y", "--network", &d.url])
-        .env("TENSORCHAIN_HOME", home)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    run_json(
+        Command::new(BIN)
+            .args(args)
+            .args(["--json", "-y", "--network", &d.url])
+            .env("TENSORCHAIN_HOME", home),
+    )
+}
+
+/// Runs `cmd` with stdin closed and reads what it printed as JSON: (exit success, the JSON).
+pub fn run_json(cmd: &mut Command) -> (bool, Value) {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let v =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?} printed {text:?}: {e}"));
+    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{cmd:?} printed {text:?}: {e}"));
     (out.status.success(), v)
 }
 
-/// A full node (`node run`, no validator key) that joins the devnet through its first node, with
-/// `extra` flags; killed (-9) when dropped.
-pub struct FullNode {
-    child: Child,
-    pub url: String,
+/// As `run_json`, for a command that must succeed: a failure shows what it printed to both.
+pub fn run_ok(cmd: &mut Command) -> Value {
+    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{cmd:?} printed {text:?}: {e}"))
 }
 
-impl Drop for FullNode {
+/// The first line a started process printed (its stdout piped) as JSON: what `devnet up` and
+/// `node run --json` say about themselves once they serve.
+pub fn first_line_json(child: &mut Child, what: &str) -> Value {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{what} printed {line:?}: {e}"))
+}
+
+/// A process killed (-9) and reaped when dropped: a failed assertion leaves nothing running.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
-pub fn full_node(d: &Devnet, data_dir: &Path, extra: &[&str]) -> FullNode {
-    let out = Command::new(BIN)
-        .args(["devnet", "status", "--json", "--data-dir"])
-        .arg(&d.dir)
-        .output()
+/// A node's recorded command line (`command` in `devnet status` and `nodes.json`) as arguments.
+pub fn command_of(node: &Value) -> Vec<String> {
+    node["command"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no command in {node}"))
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Starts `argv` with its output appended to `log`; killed when dropped.
+pub fn spawn_logged(argv: &[String], log: &Path) -> Killed {
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log)
         .unwrap();
-    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    Killed(
+        Command::new(&argv[0])
+            .args(&argv[1..])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+/// `devnet status --json` of the devnet in `dir`: its genesis and every node's pid, addresses,
+/// data dir, log and command.
+pub fn devnet_status(dir: &Path) -> Value {
+    run_ok(
+        Command::new(BIN)
+            .args(["devnet", "status", "--json", "--data-dir"])
+            .arg(dir),
+    )
+}
+
+/// `node run --json` on ports the OS picks with `extra` flags, on the genesis of the devnet whose
+/// `status` is given, joining through its node `bootnode`: the process and what it printed
+/// about itself.
+pub fn node_run(
+    status: &Value,
+    bootnode: usize,
+    data_dir: &Path,
+    extra: &[&str],
+) -> (Killed, Value) {
     let mut child = Command::new(BIN)
         .args([
             "node",
@@ -196,40 +297,39 @@ pub fn full_node(d: &Devnet, data_dir: &Path, extra: &[&str]) -> FullNode {
         .arg(data_dir)
         .args([
             "--bootnode",
-            status["nodes"][0]["p2p_addr"].as_str().unwrap(),
+            status["nodes"][bootnode]["p2p_addr"].as_str().unwrap(),
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let info: Value =
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("node run printed {line:?}: {e}"));
+    let info = first_line_json(&mut child, "node run");
+    (Killed(child), info)
+}
+
+/// A full node (`node run`, no validator key) that joins the devnet through its first node, with
+/// `extra` flags; killed (-9) when dropped.
+pub struct FullNode {
+    _process: Killed,
+    pub url: String,
+}
+
+pub fn full_node(d: &Devnet, data_dir: &Path, extra: &[&str]) -> FullNode {
+    let (process, info) = node_run(&devnet_status(&d.dir), 0, data_dir, extra);
     let url = info["rest_url"].as_str().unwrap().to_string();
-    let node = FullNode { child, url };
+    let node = FullNode {
+        _process: process,
+        url,
+    };
     // Synced: within a block of the devnet's head.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let at = |u: &str| {
-            ureq::get(&format!("{u}/v1/blocks/head"))
-                .call()
-                .ok()
-                .and_then(|r| r.into_json::<Value>().ok())
-                .and_then(|v| v["data"]["header"]["height"].as_u64())
-        };
-        if let (Some(mine), Some(theirs)) = (at(&node.url), at(&d.url)) {
-            if mine + 1 >= theirs {
-                return node;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the full node did not sync in 60 s"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        Duration::from_secs(60),
+        "the full node syncs to within a block of the head",
+        || match (try_height(&node.url), try_height(&d.url)) {
+            (Some(mine), Some(theirs)) => mine + 1 >= theirs,
+            _ => false,
+        },
+    );
+    node
 }

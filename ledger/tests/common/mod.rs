@@ -1,5 +1,7 @@
-//! The test chain shared by the subnet and economics tests: an in-memory ledger, dev keys,
-//! one-transaction blocks with the supply invariant checked after each, and subnet helpers.
+//! The test chains of the ledger's tests: the parameters and genesis they share, blocks produced
+//! and rejections checked on any of them, and the chain of the subnet and economics tests (an
+//! in-memory ledger, dev keys, blocks with the supply invariant checked after each, subnet
+//! helpers).
 #![allow(dead_code)] // each test binary uses its own part
 
 pub use std::sync::Arc;
@@ -7,7 +9,7 @@ pub use tensorchain_ledger::runtime::params::SubnetParams;
 use tensorchain_ledger::runtime::staking;
 pub use tensorchain_ledger::runtime::subnets as subnet;
 pub use tensorchain_ledger::{
-    supply_accounted, ChainParams, Fees, GenesisState, Ledger, MemoryStore, TxError,
+    supply_accounted, ChainParams, Event, Fees, GenesisState, Ledger, MemoryStore, TxError,
 };
 pub use tensorchain_primitives::{
     Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
@@ -39,33 +41,134 @@ pub fn open_with(subnets: SubnetParams) -> Chain {
 
 /// The test chain's genesis, for a test that changes it (balances, validators) before opening.
 pub fn genesis(subnets: SubnetParams) -> GenesisState {
-    let v = key("validator");
+    let funded = ["owner", "v1", "v2", "m1", "m2", "m3", "m4", "sudo", "e"];
     GenesisState {
         params: ChainParams {
-            chain_id: "test".into(),
-            block_time_ms: 1000,
-            fees: Fees {
-                transfer: FEE,
-                staking: FEE,
-                subnet: FEE,
-            },
             sudo: Some(key("sudo").account()),
             subnets,
-            validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
-            faucet: None,
+            ..params()
         },
-        genesis_hash: Hash::digest(b"subnets genesis"),
+        ..test_genesis(b"subnets genesis", &funded, FUNDS)
+    }
+}
+
+/// What every test chain of these tests shares: chain id "test", 1 s blocks, `FEE` for every
+/// call, no sudo, the devnet's subnet rules, up to 32 validators elected every 100 blocks, no
+/// faucet. A test changes fields with struct update syntax.
+pub fn params() -> ChainParams {
+    ChainParams {
+        chain_id: "test".into(),
+        block_time_ms: 1000,
+        fees: Fees {
+            transfer: FEE,
+            staking: FEE,
+            subnet: FEE,
+        },
+        sudo: None,
+        subnets: SubnetParams::devnet(),
+        validators: tensorchain_ledger::runtime::params::ValidatorParams::standard(32, 100),
+        faucet: None,
+    }
+}
+
+/// A genesis of `params()` whose hash is the digest of `name` (so each test file signs for a
+/// network of its own): time 1, each of `funded` holding `funds`, nothing staked, and the
+/// "validator" key alone in the set with power 1.
+pub fn test_genesis(name: &[u8], funded: &[&str], funds: u64) -> GenesisState {
+    GenesisState {
+        params: params(),
+        genesis_hash: Hash::digest(name),
         time_ms: 1,
-        balances: ["owner", "v1", "v2", "m1", "m2", "m3", "m4", "sudo", "e"]
-            .iter()
-            .map(|n| (key(n).account(), FUNDS))
-            .collect(),
+        balances: funded.iter().map(|n| (key(n).account(), funds)).collect(),
         stakes: vec![],
         validators: vec![Validator {
-            hotkey: v.account(),
+            hotkey: key("validator").account(),
             power: 1,
         }],
     }
+}
+
+/// `g` with the "validator" key staked `stake` by `coldkey` and in the set with that power.
+pub fn staked_validator(g: GenesisState, coldkey: &str, stake: u64) -> GenesisState {
+    let v = key("validator").account();
+    GenesisState {
+        stakes: vec![(v, key(coldkey).account(), stake)],
+        validators: vec![Validator {
+            hotkey: v,
+            power: stake,
+        }],
+        ..g
+    }
+}
+
+/// `call` signed by `signer` at its next nonce, paying `fee`, for the chain of `ledger`.
+pub fn signed(ledger: &Ledger, signer: &Keypair, fee: u64, call: Call) -> SignedTx {
+    let nonce = ledger
+        .account(&signer.account())
+        .unwrap()
+        .map_or(0, |a| a.nonce);
+    Tx {
+        chain_id: ledger.params().chain_id.clone(),
+        signer: signer.account(),
+        nonce,
+        fee,
+        call,
+    }
+    .sign(signer, ledger.signing_domain())
+}
+
+/// Builds a block of `txs` on the head (1 ms after it), proposed and finalized by "validator"
+/// alone, and commits it: what block building left out, and the block's events.
+pub fn produce(ledger: &Ledger, txs: Vec<SignedTx>) -> (Vec<TxError>, Vec<Event>) {
+    let head = ledger.head();
+    let v = key("validator");
+    let built = ledger
+        .build_block(
+            txs,
+            v.account(),
+            head.time_ms + 1,
+            ledger.commit(head.height).unwrap(),
+        )
+        .unwrap();
+    let commit = Commit::signed_by(&built.executed.block, ledger.signing_domain(), &[&v]);
+    let events = built.executed.events.concat();
+    ledger.commit_block(built.executed, &commit).unwrap();
+    (built.rejected.into_iter().map(|(_, e)| e).collect(), events)
+}
+
+/// The code `stx` is rejected with ("accepted" if it is not), after checking the rejection left
+/// no trace. Building a block never writes to the store, so the store's root could not tell;
+/// instead the block built with the tx must equal, in transactions, events and the state root
+/// it would commit, the block built without it (fee, nonce and any partial write of the call
+/// rolled back).
+pub fn rejection(ledger: &Ledger, stx: SignedTx) -> String {
+    let head = ledger.head();
+    let build = |txs: Vec<SignedTx>| {
+        ledger
+            .build_block(
+                txs,
+                key("validator").account(),
+                head.time_ms + 1,
+                ledger.commit(head.height).unwrap(),
+            )
+            .unwrap()
+    };
+    let with = build(vec![stx]);
+    let Some((_, e)) = with.rejected.first() else {
+        return "accepted".into();
+    };
+    let without = build(vec![]);
+    let (a, b) = (&with.executed, &without.executed);
+    assert!(
+        a.block.txs.is_empty() && a.events.is_empty(),
+        "{e} left a tx"
+    );
+    assert_eq!(
+        a.block.header.state_root, b.block.header.state_root,
+        "the rejected call ({e}) changed state"
+    );
+    assert_eq!(a.end_events, b.end_events, "{e} changed the block's events");
+    e.code().to_string()
 }
 
 pub fn open_genesis(g: GenesisState) -> Chain {
@@ -76,20 +179,8 @@ pub fn open_genesis(g: GenesisState) -> Chain {
 
 impl Chain {
     pub fn tx(&self, signer: &Keypair, call: Call) -> SignedTx {
-        let nonce = self
-            .ledger
-            .account(&signer.account())
-            .unwrap()
-            .map_or(0, |a| a.nonce);
         let fee = self.ledger.params().fees.for_call(&call);
-        Tx {
-            chain_id: "test".into(),
-            signer: signer.account(),
-            nonce,
-            fee,
-            call,
-        }
-        .sign(signer, self.ledger.signing_domain())
+        signed(&self.ledger, signer, fee, call)
     }
 
     /// Several calls of one signer, with consecutive nonces, for one block.
@@ -118,19 +209,7 @@ impl Chain {
 
     /// One block; returns the rejections. Checks the supply invariant after it.
     pub fn block(&self, txs: Vec<SignedTx>) -> Vec<TxError> {
-        let head = self.ledger.head();
-        let v = key("validator");
-        let built = self
-            .ledger
-            .build_block(
-                txs,
-                v.account(),
-                head.time_ms + 1,
-                self.ledger.commit(head.height).unwrap(),
-            )
-            .unwrap();
-        let commit = Commit::signed_by(&built.executed.block, self.ledger.signing_domain(), &[&v]);
-        self.ledger.commit_block(built.executed, &commit).unwrap();
+        let (rejected, _) = produce(&self.ledger, txs);
         let (accounted, g) = supply_accounted(self.store.as_ref()).unwrap();
         assert_eq!(
             accounted,
@@ -138,7 +217,7 @@ impl Chain {
             "supply invariant at height {}",
             self.ledger.head().height
         );
-        built.rejected.into_iter().map(|(_, e)| e).collect()
+        rejected
     }
 
     pub fn ok(&self, signer: &Keypair, call: Call) {
@@ -146,34 +225,9 @@ impl Chain {
         assert!(rejected.is_empty(), "{rejected:?}");
     }
 
-    /// The code a call is rejected with ("accepted" if it is not), after checking the rejection
-    /// left no trace. Building a block never writes to the store, so the store's root could not
-    /// tell; instead the block built with the tx must equal, in transactions, events and the
-    /// state root it would commit, the block built without it (fee, nonce and any partial write
-    /// of the call rolled back).
+    /// The code a call is rejected with ("accepted" if it is not): `rejection`.
     pub fn err(&self, signer: &Keypair, call: Call) -> String {
-        let head = self.ledger.head();
-        let build = |txs: Vec<SignedTx>| {
-            self.ledger
-                .build_block(txs, key("validator").account(), head.time_ms + 1, None)
-                .unwrap()
-        };
-        let with = build(vec![self.tx(signer, call)]);
-        let Some((_, e)) = with.rejected.first() else {
-            return "accepted".into();
-        };
-        let without = build(vec![]);
-        let (a, b) = (&with.executed, &without.executed);
-        assert!(
-            a.block.txs.is_empty() && a.events.is_empty(),
-            "{e} left a tx"
-        );
-        assert_eq!(
-            a.block.header.state_root, b.block.header.state_root,
-            "the rejected call ({e}) changed state"
-        );
-        assert_eq!(a.end_events, b.end_events, "{e} changed the block's events");
-        e.code().to_string()
+        rejection(&self.ledger, self.tx(signer, call))
     }
 
     pub fn free(&self, who: &Keypair) -> u64 {

@@ -1,6 +1,9 @@
 //! The node the REST API tests drive: a real `Node` over an in-memory store on the devnet spec,
 //! its router called in-process, and the helpers that make requests, sign and produce blocks.
+//! `loopback`: nodes over real libp2p and RocksDB, for the network tests and the sync bench.
 #![allow(dead_code, unused_imports)] // each test binary uses its own part
+
+pub mod loopback;
 
 pub use axum::body::Body;
 pub use axum::http::{HeaderMap, Request, StatusCode};
@@ -30,6 +33,14 @@ pub fn setup() -> TestNode {
 /// As `setup`, with the devnet's genesis changed first (more accounts funded, say).
 pub fn setup_with(change: impl FnOnce(&mut GenesisState)) -> TestNode {
     setup_keeping(None, change)
+}
+
+/// As `setup`, with each of `keys` funded with `amount` at genesis.
+pub fn setup_funding(keys: &[Keypair], amount: u64) -> TestNode {
+    setup_with(|g| {
+        g.balances
+            .extend(keys.iter().map(|k| (k.account(), amount)))
+    })
 }
 
 /// As `setup_with`, keeping `state_history` heights of state (None: all).
@@ -90,6 +101,19 @@ impl TestNode {
         self.node
             .commit_block(built.executed, &commit, &built.rejected, true)
             .unwrap();
+    }
+
+    /// `owner` (at `nonce`) creates the next subnet, run by `hotkey`, in a block of its own.
+    pub fn create_subnet(&self, owner: &Keypair, nonce: u64, hotkey: AccountId) {
+        let register = Call::RegisterSubnet {
+            hotkey,
+            max_cost: u64::MAX,
+            identity: String::new(),
+        };
+        self.node
+            .submit_tx(self.sign(owner, nonce, register))
+            .unwrap();
+        self.produce();
     }
 
     pub fn transfer(&self, from: &Keypair, to: AccountId, amount: u64, nonce: u64) -> SignedTx {
