@@ -519,7 +519,7 @@ impl NetworkBehaviour for Discovery {
             .handle_established_outbound_connection(id, peer, addr, role, port_use)
     }
 
-    fn on_swarm_event(&mut self, event: FromSwarm) {
+    fn on_swarm_event(&mut self, event: FromSwarm<'_>) {
         match &event {
             FromSwarm::ConnectionEstablished(e) => {
                 self.dialing.remove(&e.connection_id);

@@ -333,7 +333,7 @@ impl Node {
         // an included transaction would count twice.
         let mut pool = self.mempool.lock().expect("mempool lock");
         self.ledger.commit_block_durably(executed, commit, synced)?;
-        let orphaned = pool.prune(&done, signers.into_iter(), &self.ledger);
+        let orphaned = pool.prune(&done, signers, &self.ledger);
         drop(pool);
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());

@@ -83,7 +83,7 @@ pub struct Validator {
 /// The hash of a validator set, independent of the order it is listed in.
 pub fn validator_set_hash(set: &[Validator]) -> Hash {
     let mut sorted = set.to_vec();
-    sorted.sort_by(|a, b| a.hotkey.cmp(&b.hotkey));
+    sorted.sort_by_key(|v| v.hotkey);
     Hash::digest_parts(
         b"tensorchain/validators/v1",
         &[&borsh::to_vec(&sorted).expect("borsh to vec")],

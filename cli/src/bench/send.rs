@@ -150,9 +150,9 @@ fn send_request(
     }
     results
         .iter()
-        .map(|r| match r.get("error") {
-            None => None,
-            Some(e) => Some(e["code"].as_str().unwrap_or("rejected").to_string()),
+        .map(|r| {
+            r.get("error")
+                .map(|e| e["code"].as_str().unwrap_or("rejected").to_string())
         })
         .collect()
 }

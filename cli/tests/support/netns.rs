@@ -11,6 +11,9 @@
 //! test process's pid and a counter, and each lab holds a lock on its /24, so parallel test runs
 //! never share a namespace, a device or a subnet.
 #![allow(dead_code)]
+// Namespaces, TAP devices, poll, flock and signals are syscalls std does not wrap; every
+// unsafe block below says why it is sound.
+#![allow(unsafe_code)]
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
