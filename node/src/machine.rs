@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tensorchain_consensus::{
     Config, Driver, Evidence, Input as CoreInput, Message, Output, SignedProposal, Timeout,
-    Timeouts, ValidatorSet, Wal,
+    Timeouts, ValidatorSet, Wal, WalError,
 };
 use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
@@ -83,7 +83,7 @@ pub enum Input {
 }
 
 /// What the machine asks the host to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Effect {
     /// Gossip on the consensus topic (an encoded `ConsensusWire`).
     PublishConsensus(Vec<u8>),
@@ -102,10 +102,28 @@ pub enum Effect {
     RequestRange { peer: PeerId, from: u64, count: u32 },
     /// Disconnect `peer` and refuse it for a while: it lied to block sync.
     Ban(PeerId),
-    /// Storage the node cannot run without failed (a decided block not committed, the consensus
-    /// WAL not written, committed blocks not made durable): stop, so that health turns 503 and
-    /// the process exits for its supervisor to restart it, rather than run on half-written.
-    Halt(String),
+    /// Storage the node cannot run without failed: stop, so that health turns 503 and the
+    /// process exits for its supervisor to restart it, rather than run on half-written.
+    Halt(Halt),
+}
+
+/// Why the machine halted.
+#[derive(Debug, thiserror::Error)]
+pub enum Halt {
+    #[error("consensus WAL failed at height {height}: {source}")]
+    Wal {
+        height: u64,
+        #[source]
+        source: WalError,
+    },
+    #[error("committing decided block {height} failed: {source}")]
+    Commit {
+        height: u64,
+        #[source]
+        source: LedgerError,
+    },
+    #[error("making synced blocks durable failed: {0}")]
+    Durability(#[source] LedgerError),
 }
 
 /// Where a proposer keeps the block it is about to sign for, durably, so that after a crash it
@@ -408,9 +426,8 @@ impl<W: Wal> NodeMachine<W> {
         let out = match self.driver.start_height(height, set) {
             Ok(out) => out,
             Err(e) => {
-                self.effects.push(Effect::Halt(format!(
-                    "consensus WAL failed at height {height}: {e}"
-                )));
+                self.effects
+                    .push(Effect::Halt(Halt::Wal { height, source: e }));
                 return;
             }
         };
@@ -658,10 +675,9 @@ impl<W: Wal> NodeMachine<W> {
             self.effects.push(Effect::PollStatus);
             return;
         };
-        if let Err(e) = self.node.commit_block(executed, &commit, &rejected, true) {
-            self.effects.push(Effect::Halt(format!(
-                "committing decided block {height} failed: {e}"
-            )));
+        if let Err(source) = self.node.commit_block(executed, &commit, &rejected, true) {
+            self.effects
+                .push(Effect::Halt(Halt::Commit { height, source }));
             return;
         }
         self.committed(now);
@@ -813,9 +829,7 @@ impl<W: Wal> NodeMachine<W> {
         // that lost those blocks to a power cut could otherwise sign their heights again.
         if unsynced {
             if let Err(e) = self.node.ledger().sync() {
-                self.effects.push(Effect::Halt(format!(
-                    "making synced blocks durable failed: {e}"
-                )));
+                self.effects.push(Effect::Halt(Halt::Durability(e)));
                 return;
             }
         }
