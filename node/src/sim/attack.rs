@@ -144,17 +144,12 @@ impl Adversary {
         self.judged.insert(id.clone(), e);
     }
 
-    /// Checks honest node `node`'s verdict on gossip `id`.
-    pub fn judge(
-        &self,
-        id: &MessageId,
-        verdict: MessageAcceptance,
-        node: usize,
-    ) -> Result<(), String> {
+    /// Checks an honest node's verdict on gossip `id`: the attack it wrongly accepted, if any.
+    pub fn judge(&self, id: &MessageId, verdict: MessageAcceptance) -> Result<(), Attack> {
         match self.judged.get(id) {
-            Some(Expect::NotAccepted(attack)) if verdict == MessageAcceptance::Accept => Err(format!(
-                "node {node} accepted (and relayed) a message of attack {attack:?} it should have refused"
-            )),
+            Some(Expect::NotAccepted(attack)) if verdict == MessageAcceptance::Accept => {
+                Err(*attack)
+            }
             _ => Ok(()),
         }
     }
