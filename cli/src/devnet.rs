@@ -317,7 +317,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // one per `devnet up` flag, as clap parsed them
 fn up(
     dir: &Path,
     validators: usize,

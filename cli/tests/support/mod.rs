@@ -1,6 +1,6 @@
 //! A foreground `tensorchain devnet up` for tests, as a user runs it, and the calls tests make
 //! to it: REST reads and the CLI pointed at it. Each test binary uses its own part.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses its own part
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

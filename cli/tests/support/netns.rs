@@ -10,6 +10,7 @@
 //! switch (closing the TAP devices removes them) and deletes the namespaces. Names carry the
 //! test process's pid and a counter, and each lab holds a lock on its /24, so parallel test runs
 //! never share a namespace, a device or a subnet.
+// Each test binary uses its own part.
 #![allow(dead_code)]
 // Namespaces, TAP devices, poll, flock and signals are syscalls std does not wrap; every
 // unsafe block below says why it is sound.
