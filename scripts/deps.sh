@@ -13,6 +13,19 @@ ensure_deps() {
     fi
 }
 
+# rustfmt and clippy (scripts/test's first steps), from rustup when the toolchain lacks them.
+ensure_lint_tools() {
+    local missing=()
+    cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+    cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+    if [ ${#missing[@]} -gt 0 ]; then
+        command -v rustup >/dev/null \
+            || { echo "${missing[*]} missing and no rustup to add them: see https://rustup.rs" >&2; exit 1; }
+        echo "adding ${missing[*]} to the toolchain (rustup component add)..." >&2
+        rustup component add "${missing[@]}"
+    fi
+}
+
 # The REST API's OpenAPI fuzzer (cli/tests/devnet.rs runs it against a live devnet), pinned, in a
 # virtualenv kept between runs. Exports TENSORCHAIN_SCHEMATHESIS for the test.
 SCHEMATHESIS_VERSION=4.32.5

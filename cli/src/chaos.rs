@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use tensorchain_consensus::{Proposal, SignedProposal, SignedVote};
 use tensorchain_genesis::ChainSpec;
 use tensorchain_network::{
-    Event, Events, InboundRequest, NetworkConfig, NetworkHandle, NodeKey, PeerSharing, SyncRequest,
-    SyncResponse,
+    Event, Events, InboundRequest, NetworkConfig, NetworkHandle, NodeKey, PeerSharing, SyncRefusal,
+    SyncRequest, SyncResponse,
 };
 use tensorchain_node::wire::ConsensusWire;
 use tensorchain_primitives::{
@@ -374,7 +374,7 @@ impl Chaos {
                 earliest: 1,
             },
             (Attack::LyingTip, SyncRequest::Blocks { .. }) => SyncResponse::Blocks(vec![]),
-            _ => SyncResponse::Error("chaos".into()),
+            _ => SyncResponse::Refused(SyncRefusal::Busy),
         };
         self.sent += 1;
         self.net.respond(req.channel, response);

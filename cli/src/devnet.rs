@@ -148,13 +148,14 @@ pub fn alive(pid: u32) -> bool {
         return !matches!(state, Some('Z' | 'X'));
     }
     // Signal 0 checks that the process exists without touching it.
-    unsafe { libc::kill(pid as i32, 0) == 0 }
+    signal(pid, 0)
 }
 
-fn signal(pid: u32, sig: i32) {
-    unsafe {
-        libc::kill(pid as i32, sig);
-    }
+/// Sends `sig` to `pid`; false when there is no such process (or it is not ours to signal).
+#[allow(unsafe_code)] // libc's kill(2): std has no way to signal a process it did not spawn.
+fn signal(pid: u32, sig: i32) -> bool {
+    // SAFETY: kill(2) takes two integers and touches no memory of this process.
+    unsafe { libc::kill(pid as i32, sig) == 0 }
 }
 
 /// Loads the devnet's spec from its dir, or writes a new one there.
@@ -316,7 +317,7 @@ pub fn run_devnet(cmd: DevnetCmd, g: &Global) -> CliResult<()> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // one per `devnet up` flag, as clap parsed them
 fn up(
     dir: &Path,
     validators: usize,
@@ -329,6 +330,9 @@ fn up(
 ) -> CliResult<()> {
     // The nodes are this process's children: have the kernel reap them when they exit, so a
     // stopped node never lingers as a zombie that still looks alive.
+    #[allow(unsafe_code)] // libc's signal(2): std cannot set a signal's disposition.
+    // SAFETY: SIG_IGN installs no handler of ours, so no code runs in signal context; it is set
+    // before any child is spawned.
     unsafe {
         libc::signal(libc::SIGCHLD, libc::SIG_IGN);
     }

@@ -83,6 +83,15 @@ pub struct Wallets {
     root: PathBuf,
 }
 
+/// A wallet as `wallet list` shows it.
+pub struct WalletEntry {
+    pub name: String,
+    /// None when the coldkey file is missing or unreadable.
+    pub coldkey: Option<AccountId>,
+    /// Hotkey names with their addresses, sorted by name.
+    pub hotkeys: Vec<(String, AccountId)>,
+}
+
 fn random<const N: usize>() -> [u8; N] {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).expect("the operating system has no randomness source");
@@ -422,8 +431,8 @@ impl Wallets {
         Ok(key)
     }
 
-    /// Wallet names with their coldkey address and hotkey names, sorted.
-    pub fn list(&self) -> CliResult<Vec<(String, Option<AccountId>, Vec<(String, AccountId)>)>> {
+    /// Every wallet, sorted by name.
+    pub fn list(&self) -> CliResult<Vec<WalletEntry>> {
         let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(&self.root) else {
             return Ok(out);
@@ -451,7 +460,11 @@ impl Wallets {
                 }
             }
             hot.sort();
-            out.push((name, cold, hot));
+            out.push(WalletEntry {
+                name,
+                coldkey: cold,
+                hotkeys: hot,
+            });
         }
         Ok(out)
     }
@@ -542,7 +555,7 @@ mod tests {
         assert_eq!(mode("wallets/main/hotkeys/hk"), 0o600);
         assert_eq!(mode("wallets/main"), 0o700);
         assert_eq!(
-            w.list().unwrap()[0].2.len(),
+            w.list().unwrap()[0].hotkeys.len(),
             1,
             "no temporary file is listed"
         );

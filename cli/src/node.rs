@@ -21,7 +21,7 @@ use tensorchain_rpc::RpcConfig;
 #[derive(Subcommand)]
 pub enum NodeCmd {
     /// Run a node from a chain spec: a validator with --validator-uri/--validator, else a full node.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The node's identity, head, sync distance and consensus height (--network picks the node).
     Status,
     /// The node's connected peers.
@@ -188,7 +188,7 @@ fn tcp_multiaddr(ip: IpAddr, port: u16) -> Multiaddr {
 pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
     let client = Client::new(&g.network);
     match cmd {
-        NodeCmd::Run(args) => run(args, g),
+        NodeCmd::Run(args) => run(*args, g),
         NodeCmd::Status => {
             let identity: Value = client.get("/v1/node/identity")?;
             let syncing: Value = client.get("/v1/node/syncing")?;

@@ -2,7 +2,7 @@
 
 use crate::client::Client;
 use crate::error::{CliError, CliResult};
-use crate::keystore::Wallets;
+use crate::keystore::{WalletEntry, Wallets};
 use crate::output::{print_json, table};
 use crate::wallet_keys;
 use crate::Global;
@@ -225,10 +225,10 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
             if g.json {
                 let v: Vec<Value> = list
                     .iter()
-                    .map(|(name, cold, hot)| json!({
-                        "name": name, "coldkey": cold,
-                        "watch_only": wallets.is_watch_only(name).unwrap_or(false),
-                        "hotkeys": hot.iter().map(|(n, a)| json!({"name": n, "address": a})).collect::<Vec<_>>(),
+                    .map(|w| json!({
+                        "name": w.name, "coldkey": w.coldkey,
+                        "watch_only": wallets.is_watch_only(&w.name).unwrap_or(false),
+                        "hotkeys": w.hotkeys.iter().map(|(n, a)| json!({"name": n, "address": a})).collect::<Vec<_>>(),
                     }))
                     .collect();
                 print_json(&v);
@@ -238,7 +238,12 @@ pub fn run(cmd: WalletCmd, g: &Global) -> CliResult<()> {
                     g.home().join("wallets").display()
                 );
             } else {
-                for (name, cold, hot) in list {
+                for WalletEntry {
+                    name,
+                    coldkey: cold,
+                    hotkeys: hot,
+                } in list
+                {
                     let watch = if wallets.is_watch_only(&name).unwrap_or(false) {
                         "  (watch-only)"
                     } else {

@@ -491,7 +491,7 @@ impl Core {
             return;
         }
         if let Added::Equivocation(e) = self.keeper.add(v, &self.validators) {
-            self.effects.push(Effect::Evidence(e));
+            self.effects.push(Effect::Evidence(*e));
         }
     }
 

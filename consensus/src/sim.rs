@@ -9,15 +9,105 @@ use crate::types::{
     Evidence, Message, Proposal, SignedProposal, SignedVote, Step, Timeout, ValueId,
 };
 use crate::validators::ValidatorSet;
-use crate::wal::MemoryWal;
+use crate::wal::{MemoryWal, WalError};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 use tensorchain_primitives::det_rng::SplitMix;
 use tensorchain_primitives::{
-    AccountId, Commit, Hash, Keypair, SigningDomain, Validator, Vote, VoteKind,
+    AccountId, Commit, CommitError, Hash, Keypair, SigningDomain, Validator, Vote, VoteKind,
 };
 
 const CHAIN: &str = "sim";
+
+/// A run that broke an invariant (or could not be run), with the seed that replays it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "seed {seed}: {violation} (replay: SIM_SEED={seed} cargo test -p tensorchain-consensus sim)"
+)]
+pub struct SimFailure {
+    pub seed: u64,
+    /// Boxed: the `Err` of every step of the simulation, rarely taken.
+    #[source]
+    pub violation: Box<Violation>,
+}
+
+/// What broke. The invariants' names (`agreement`, `validity`, `liveness`) start their messages.
+#[derive(Debug, thiserror::Error)]
+pub enum Violation {
+    #[error("the schedule withholds honest messages for good: {0:?}")]
+    HonestHeldForGood(Hold),
+    #[error("liveness: not every honest node decided {heights} heights within {bound_ms} ms of healing: {behind:?} in {scenario:?}")]
+    Liveness {
+        heights: u64,
+        bound_ms: u64,
+        /// Each honest node's progress.
+        behind: Vec<NodeProgress>,
+        scenario: Box<Scenario>,
+    },
+    #[error("the event queue ran dry")]
+    QueueRanDry,
+    #[error("{0}")]
+    Wal(#[source] WalError),
+    #[error("node {node} raised false evidence against {}: {evidence:?}", evidence.first.validator)]
+    FalseEvidence {
+        node: usize,
+        evidence: Box<Evidence>,
+    },
+    #[error("honest node {node} double-signed at height {height} round {round} {step:?}")]
+    DoubleSign {
+        node: usize,
+        height: u64,
+        round: u32,
+        step: Step,
+    },
+    #[error("commit certificate for height {height} does not verify: {source}")]
+    Certificate {
+        height: u64,
+        #[source]
+        source: CommitError,
+    },
+    #[error("validity: node {node} decided an invalid value at height {height}")]
+    Validity { node: usize, height: u64 },
+    #[error("node {node}'s certificate at height {height} is for another value")]
+    CertificateForAnotherValue { node: usize, height: u64 },
+    #[error("agreement: height {height} decided as {first} and {second} (node {node})")]
+    Agreement {
+        height: u64,
+        first: ValueId,
+        second: ValueId,
+        node: usize,
+    },
+}
+
+impl Violation {
+    /// The invariant broken, for the tests that expect a particular one.
+    pub fn invariant(&self) -> &'static str {
+        match self {
+            Violation::Agreement { .. } => "agreement",
+            Violation::Validity { .. } => "validity",
+            Violation::Liveness { .. } => "liveness",
+            _ => "other",
+        }
+    }
+}
+
+/// Where an honest node stood when liveness ran out.
+pub struct NodeProgress {
+    pub node: usize,
+    pub decided: usize,
+    pub height: u64,
+    pub round: u32,
+}
+
+impl std::fmt::Debug for NodeProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "node {}: {} decided, at h{} r{}",
+            self.node, self.decided, self.height, self.round
+        )
+    }
+}
 
 /// What every simulated node signs for.
 fn sim_domain() -> SigningDomain {
@@ -474,24 +564,22 @@ impl Sim {
         self.events.insert(self.seq, e);
     }
 
-    fn fail(&self, what: String) -> String {
-        format!(
-            "seed {}: {what} (replay: SIM_SEED={} cargo test -p tensorchain-consensus sim)",
-            self.sc.seed, self.sc.seed
-        )
+    fn fail(&self, violation: Violation) -> SimFailure {
+        SimFailure {
+            seed: self.sc.seed,
+            violation: Box::new(violation),
+        }
     }
 
     /// Runs until every honest node decided `heights` heights, or an invariant breaks.
-    pub fn run(mut self) -> Result<Stats, String> {
+    pub fn run(mut self) -> Result<Stats, SimFailure> {
         // Liveness is owed only once every honest message gets through.
         if let Some(h) =
             self.sc.holds.iter().find(|h| {
                 h.until.is_none() && h.signer.is_none_or(|s| self.sc.byz[s] == Byz::Honest)
             })
         {
-            return Err(self.fail(format!(
-                "the schedule withholds honest messages for good: {h:?}"
-            )));
+            return Err(self.fail(Violation::HonestHeldForGood(h.clone())));
         }
         for i in 0..self.sc.n {
             self.push(
@@ -518,25 +606,27 @@ impl Sim {
                 return Ok(self.stats);
             }
             if self.now > healed + bound {
-                let behind: Vec<String> = (0..self.sc.n)
+                let behind = (0..self.sc.n)
                     .filter(|&i| self.nodes[i].byz == Byz::Honest)
                     .map(|i| {
                         let n = &self.nodes[i];
-                        format!(
-                            "node {i}: {} decided, at h{} r{}",
-                            n.decided.len(),
-                            n.driver.core().height(),
-                            n.driver.core().round()
-                        )
+                        NodeProgress {
+                            node: i,
+                            decided: n.decided.len(),
+                            height: n.driver.core().height(),
+                            round: n.driver.core().round(),
+                        }
                     })
                     .collect();
-                return Err(self.fail(format!(
-                    "liveness: not every honest node decided {} heights within {bound} ms of healing: {behind:?} in {:?}",
-                    self.sc.heights, self.sc
-                )));
+                return Err(self.fail(Violation::Liveness {
+                    heights: self.sc.heights,
+                    bound_ms: bound,
+                    behind,
+                    scenario: Box::new(self.sc.clone()),
+                }));
             }
         }
-        Err(self.fail("the event queue ran dry".into()))
+        Err(self.fail(Violation::QueueRanDry))
     }
 
     fn all_honest_done(&self) -> bool {
@@ -546,7 +636,7 @@ impl Sim {
             .all(|n| n.decided.len() as u64 >= self.sc.heights)
     }
 
-    fn step(&mut self, event: Event) -> Result<(), String> {
+    fn step(&mut self, event: Event) -> Result<(), SimFailure> {
         match event {
             Event::Crash { node } => {
                 let n = &mut self.nodes[node];
@@ -580,7 +670,7 @@ impl Sim {
                     let out = self.nodes[node]
                         .driver
                         .start_height(height, self.set.clone())
-                        .map_err(|e| self.fail(e.to_string()))?;
+                        .map_err(|e| self.fail(Violation::Wal(e)))?;
                     self.outputs(node, out)?;
                 }
             }
@@ -792,7 +882,7 @@ impl Sim {
         }
     }
 
-    fn outputs(&mut self, node: usize, outputs: Vec<Output>) -> Result<(), String> {
+    fn outputs(&mut self, node: usize, outputs: Vec<Output>) -> Result<(), SimFailure> {
         for o in outputs {
             match o {
                 Output::Publish(msg) => self.publish(node, msg)?,
@@ -839,7 +929,7 @@ impl Sim {
 
     /// Evidence a node raises must be genuine (two validly signed votes of one validator for the
     /// same height, round and step, on different values) and can only name a Byzantine node.
-    fn evidence(&mut self, node: usize, e: &Evidence) -> Result<(), String> {
+    fn evidence(&mut self, node: usize, e: &Evidence) -> Result<(), SimFailure> {
         self.stats.evidence += 1;
         let (a, b) = (&e.first, &e.second);
         let genuine = a.validator == b.validator
@@ -857,25 +947,26 @@ impl Sim {
                 self.stats.equivocators.insert(i);
                 Ok(())
             }
-            _ => Err(self.fail(format!(
-                "node {node} raised false evidence against {}: {e:?}",
-                a.validator
-            ))),
+            _ => Err(self.fail(Violation::FalseEvidence {
+                node,
+                evidence: Box::new(e.clone()),
+            })),
         }
     }
 
-    fn publish(&mut self, node: usize, msg: Message) -> Result<(), String> {
+    fn publish(&mut self, node: usize, msg: Message) -> Result<(), SimFailure> {
         let byz = self.nodes[node].byz;
         if byz == Byz::Honest {
             let step = step_of(&msg);
             let key = (node, msg.height(), msg.round(), step);
             match self.signed.get(&key) {
                 Some(prev) if !same_content(prev, &msg) => {
-                    return Err(self.fail(format!(
-                        "honest node {node} double-signed at height {} round {} {step:?}",
-                        msg.height(),
-                        msg.round()
-                    )));
+                    return Err(self.fail(Violation::DoubleSign {
+                        node,
+                        height: msg.height(),
+                        round: msg.round(),
+                        step,
+                    }));
                 }
                 Some(_) => {}
                 None => {
@@ -1012,18 +1103,18 @@ impl Sim {
         }
     }
 
-    fn check_certificate(&mut self, commit: &Commit) -> Result<(), String> {
+    fn check_certificate(&mut self, commit: &Commit) -> Result<(), SimFailure> {
         let h = commit.hash();
         if self.verified.contains(&h) {
             return Ok(());
         }
         commit
             .verify(&self.config.domain, self.set.validators())
-            .map_err(|e| {
-                self.fail(format!(
-                    "commit certificate for height {} does not verify: {e}",
-                    commit.height
-                ))
+            .map_err(|source| {
+                self.fail(Violation::Certificate {
+                    height: commit.height,
+                    source,
+                })
             })?;
         self.verified.insert(h);
         Ok(())
@@ -1035,19 +1126,15 @@ impl Sim {
         height: u64,
         value: ValueId,
         commit: Commit,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimFailure> {
         if self.nodes[node].byz != Byz::Honest {
             return self.next_height(node, height);
         }
         if !valid(&value) {
-            return Err(self.fail(format!(
-                "validity: node {node} decided an invalid value at height {height}"
-            )));
+            return Err(self.fail(Violation::Validity { node, height }));
         }
         if commit.block_hash != value || commit.height != height {
-            return Err(self.fail(format!(
-                "node {node}'s certificate at height {height} is for another value"
-            )));
+            return Err(self.fail(Violation::CertificateForAnotherValue { node, height }));
         }
         if self.sc.mutations == Mutations::default() {
             // A deliberately broken core makes weak certificates; the mutation checks are about agreement.
@@ -1055,10 +1142,12 @@ impl Sim {
         }
         match self.commits.get(&height) {
             Some(first) if first.block_hash != value => {
-                return Err(self.fail(format!(
-                    "agreement: height {height} decided as {} and {} (node {node})",
-                    first.block_hash, value
-                )));
+                return Err(self.fail(Violation::Agreement {
+                    height,
+                    first: first.block_hash,
+                    second: value,
+                    node,
+                }));
             }
             Some(_) => {}
             None => {
@@ -1070,7 +1159,7 @@ impl Sim {
         self.next_height(node, height)
     }
 
-    fn next_height(&mut self, node: usize, height: u64) -> Result<(), String> {
+    fn next_height(&mut self, node: usize, height: u64) -> Result<(), SimFailure> {
         let inc = self.nodes[node].incarnation;
         let at = self.now + self.rng.below(20);
         self.push(
@@ -1133,7 +1222,7 @@ mod tests {
         }
         let started = Instant::now();
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let results: Vec<Result<(u64, u64), String>> = std::thread::scope(|scope| {
+        let results: Vec<Result<(u64, u64), SimFailure>> = std::thread::scope(|scope| {
             let handles: Vec<_> = seeds
                 .chunks(seeds.len().div_ceil(threads).max(1))
                 .map(|chunk| {
@@ -1160,7 +1249,10 @@ mod tests {
             .max()
             .copied()
             .unwrap_or((0, 0));
-        let failures: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+        let failures: Vec<String> = results
+            .into_iter()
+            .filter_map(|r| r.err().map(|e| e.to_string()))
+            .collect();
         let secs = started.elapsed().as_secs_f64();
         eprintln!(
             "{} scenarios in {secs:.1} s ({:.0} seeds/s); worst liveness delay after healing {} ms (seed {})",
@@ -1241,7 +1333,7 @@ mod tests {
     fn finds_violation(mutations: Mutations) -> Option<u64> {
         (0..2000).find(|&seed| {
             let sc = hostile(seed, mutations);
-            matches!(Sim::new(sc).run(), Err(e) if e.contains("agreement"))
+            matches!(Sim::new(sc).run(), Err(e) if e.violation.invariant() == "agreement")
         })
     }
 
@@ -1309,7 +1401,11 @@ mod tests {
         ]
     }
 
-    fn run_targeted(schedule: Schedule, seed: u64, mutations: Mutations) -> Result<Stats, String> {
+    fn run_targeted(
+        schedule: Schedule,
+        seed: u64,
+        mutations: Mutations,
+    ) -> Result<Stats, SimFailure> {
         let mut sc = Scenario::targeted(schedule, seed);
         sc.mutations = mutations;
         Sim::new(sc).run()
@@ -1335,15 +1431,16 @@ mod tests {
             let mut escaped = Vec::new();
             for &seed in &seeds {
                 match run_targeted(schedule, seed, mutations) {
-                    Err(e) if e.contains(&format!("{invariant}:")) => {
+                    Err(e) if e.violation.invariant() == invariant => {
                         // A seed replays exactly: the same violation, word for word.
                         if seed == seeds[0] {
-                            assert_eq!(run_targeted(schedule, seed, mutations).err(), Some(e));
+                            let again = run_targeted(schedule, seed, mutations).err();
+                            assert_eq!(again.map(|a| a.to_string()), Some(e.to_string()));
                         }
                     }
                     Ok(_) => escaped.push(format!("seed {seed}: no invariant broke")),
                     // Only the start of the other failure: it ends with the whole scenario.
-                    Err(e) => escaped.push(e.chars().take(160).collect()),
+                    Err(e) => escaped.push(e.to_string().chars().take(160).collect()),
                 }
             }
             eprintln!(

@@ -14,7 +14,7 @@ impl ValidatorSet {
     /// Validators with zero power are dropped; the order is fixed by hotkey so every node agrees.
     pub fn new(mut validators: Vec<Validator>) -> ValidatorSet {
         validators.retain(|v| v.power > 0);
-        validators.sort_by(|a, b| a.hotkey.cmp(&b.hotkey));
+        validators.sort_by_key(|v| v.hotkey);
         validators.dedup_by(|a, b| a.hotkey == b.hotkey);
         let total = validators.iter().map(|v| v.power as u128).sum();
         let hash = validator_set_hash(&validators);

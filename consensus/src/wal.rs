@@ -201,8 +201,10 @@ mod tests {
         let rec = wal.load().unwrap();
         assert_eq!(rec.records.len(), 2);
         assert!(rec.corrupt_tail.unwrap().contains("checksum"));
-        let mut huge = MemoryWal::default();
-        huge.bytes = vec![0xff; 16];
+        let mut huge = MemoryWal {
+            bytes: vec![0xff; 16],
+            ..MemoryWal::default()
+        };
         assert!(huge
             .load()
             .unwrap()

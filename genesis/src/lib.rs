@@ -4,5 +4,5 @@ mod spec;
 
 pub use spec::{
     dev_coldkey, dev_hotkey, is_devnet_chain_id, BootstrapHandover, ChainSpec, GenesisAllocation,
-    GenesisValidator, SpecError, DEV_ACCOUNTS,
+    GenesisValidator, InvalidSpec, SpecError, DEV_ACCOUNTS,
 };

@@ -4,7 +4,7 @@ use tensorchain_ledger::runtime::params::{
     FaucetParams, GenesisSubnet, Hyperparameters, PowParams, RegistrationMode, SubnetParams,
     ValidatorParams,
 };
-use tensorchain_ledger::{ChainParams, Fees, GenesisState};
+use tensorchain_ledger::{ChainParams, Fees, GenesisState, TxError};
 use tensorchain_primitives::{AccountId, Hash, Keypair, SigningDomain, Validator, RAO_PER_TAO};
 use thiserror::Error;
 
@@ -110,7 +110,37 @@ pub enum SpecError {
         source: serde_json::Error,
     },
     #[error("chain spec is not valid: {0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidSpec),
+}
+
+/// The rule a chain spec breaks.
+#[derive(Debug, Error)]
+pub enum InvalidSpec {
+    #[error("chain_id must be 1 to 64 characters")]
+    ChainIdLength,
+    #[error("block_time_ms must be at least 50")]
+    BlockTimeTooShort,
+    #[error("at least one genesis validator is needed")]
+    NoValidators,
+    #[error("genesis validator {0} is listed twice")]
+    DuplicateValidator(AccountId),
+    #[error("allocation to {0} is listed twice")]
+    DuplicateAllocation(AccountId),
+    #[error("subnets.defaults: {0}")]
+    SubnetDefaults(#[source] TxError),
+    #[error("allocations and stakes exceed the 21M TAO supply")]
+    OverSupply,
+    /// The ledger's check of the genesis subnets, which says what is wrong in text only.
+    #[error("{0}")]
+    GenesisSubnets(String),
+    #[error("a faucet is for devnets only (a chain id containing \"devnet\")")]
+    FaucetNotOnDevnet,
+    #[error("faucet difficulty must be positive")]
+    FaucetDifficulty,
+    #[error("bootstrap.handover_validators exceeds max_validators")]
+    HandoverAboveMaxValidators,
+    #[error("bootstrap needs handover_validators and handover_stake above 0")]
+    HandoverZero,
 }
 
 const TRANSFER_FEE: u64 = 100_000; // 0.0001 TAO
@@ -264,24 +294,21 @@ impl ChainSpec {
     }
 
     pub fn validate(&self) -> Result<(), SpecError> {
-        let invalid = |m: &str| Err(SpecError::Invalid(m.to_string()));
+        let invalid = |rule: InvalidSpec| Err(SpecError::Invalid(rule));
         if self.chain_id.is_empty() || self.chain_id.len() > 64 {
-            return invalid("chain_id must be 1 to 64 characters");
+            return invalid(InvalidSpec::ChainIdLength);
         }
         if self.block_time_ms < 50 {
-            return invalid("block_time_ms must be at least 50");
+            return invalid(InvalidSpec::BlockTimeTooShort);
         }
         if self.validators.is_empty() {
-            return invalid("at least one genesis validator is needed");
+            return invalid(InvalidSpec::NoValidators);
         }
         // A hotkey listed twice would count twice toward the set's power but sign once: the
         // chain would halt at height 2.
         let mut hotkeys = std::collections::BTreeSet::new();
         if let Some(v) = self.validators.iter().find(|v| !hotkeys.insert(v.hotkey)) {
-            return Err(SpecError::Invalid(format!(
-                "genesis validator {} is listed twice",
-                v.hotkey
-            )));
+            return invalid(InvalidSpec::DuplicateValidator(v.hotkey));
         }
         let mut addresses = std::collections::BTreeSet::new();
         if let Some(a) = self
@@ -289,13 +316,10 @@ impl ChainSpec {
             .iter()
             .find(|a| !addresses.insert(a.address))
         {
-            return Err(SpecError::Invalid(format!(
-                "allocation to {} is listed twice",
-                a.address
-            )));
+            return invalid(InvalidSpec::DuplicateAllocation(a.address));
         }
         if let Err(e) = self.subnets.defaults.validate() {
-            return Err(SpecError::Invalid(format!("subnets.defaults: {e}")));
+            return invalid(InvalidSpec::SubnetDefaults(e));
         }
         let total: u128 = self
             .allocations
@@ -304,24 +328,24 @@ impl ChainSpec {
             .chain(self.validators.iter().map(|v| v.stake as u128))
             .sum();
         if total > tensorchain_primitives::MAX_SUPPLY as u128 {
-            return invalid("allocations and stakes exceed the 21M TAO supply");
+            return invalid(InvalidSpec::OverSupply);
         }
         tensorchain_ledger::runtime::subnets::genesis::validate(&self.subnets)
-            .map_err(SpecError::Invalid)?;
+            .map_err(InvalidSpec::GenesisSubnets)?;
         if self.faucet.is_some() && !is_devnet_chain_id(&self.chain_id) {
-            return invalid("a faucet is for devnets only (a chain id containing \"devnet\")");
+            return invalid(InvalidSpec::FaucetNotOnDevnet);
         }
         if self.faucet.as_ref().is_some_and(|f| f.difficulty == 0) {
-            return invalid("faucet difficulty must be positive");
+            return invalid(InvalidSpec::FaucetDifficulty);
         }
         // A handover the elected set can never meet would leave the bootstrap keys in charge
         // for good.
         if let Some(b) = &self.bootstrap {
             if b.handover_validators > self.max_validators {
-                return invalid("bootstrap.handover_validators exceeds max_validators");
+                return invalid(InvalidSpec::HandoverAboveMaxValidators);
             }
             if b.handover_validators == 0 || b.handover_stake == 0 {
-                return invalid("bootstrap needs handover_validators and handover_stake above 0");
+                return invalid(InvalidSpec::HandoverZero);
             }
         }
         Ok(())
@@ -394,13 +418,21 @@ mod tests {
         let mut spec = ChainSpec::devnet(2, 42);
         spec.validate().unwrap();
         spec.validators[1].hotkey = spec.validators[0].hotkey;
-        let err = spec.validate().unwrap_err().to_string();
-        assert!(err.contains("listed twice"), "{err}");
+        let err = spec.validate().unwrap_err();
+        assert!(
+            matches!(err, SpecError::Invalid(InvalidSpec::DuplicateValidator(_))),
+            "{err}"
+        );
+        assert!(err.to_string().contains("listed twice"), "{err}");
 
         let mut spec = ChainSpec::devnet(2, 42);
         spec.allocations[1].address = spec.allocations[0].address;
-        let err = spec.validate().unwrap_err().to_string();
-        assert!(err.contains("listed twice"), "{err}");
+        let err = spec.validate().unwrap_err();
+        assert!(
+            matches!(err, SpecError::Invalid(InvalidSpec::DuplicateAllocation(_))),
+            "{err}"
+        );
+        assert!(err.to_string().contains("listed twice"), "{err}");
     }
 
     #[test]

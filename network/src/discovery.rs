@@ -27,6 +27,7 @@ use libp2p::core::transport::PortUse;
 use libp2p::core::Endpoint;
 use libp2p::kad::{self, store::MemoryStore, BucketInserts, Mode, StoreInserts};
 use libp2p::multiaddr::Protocol;
+use libp2p::swarm::InvalidProtocol;
 use libp2p::swarm::{
     ConnectionDenied, ConnectionId, DialError, FromSwarm, NetworkBehaviour, THandler,
     THandlerInEvent, THandlerOutEvent, ToSwarm,
@@ -137,9 +138,8 @@ impl Discovery {
         listen: &Multiaddr,
         bootnodes: &[Multiaddr],
         private: HashSet<PeerId>,
-    ) -> Result<Self, String> {
-        let protocol = StreamProtocol::try_from_owned(format!("/{chain_id}/kad/1"))
-            .map_err(|e| e.to_string())?;
+    ) -> Result<Self, InvalidProtocol> {
+        let protocol = StreamProtocol::try_from_owned(format!("/{chain_id}/kad/1"))?;
         let mut config = kad::Config::new(protocol.clone());
         config
             .set_kbucket_inserts(BucketInserts::Manual)
@@ -519,7 +519,7 @@ impl NetworkBehaviour for Discovery {
             .handle_established_outbound_connection(id, peer, addr, role, port_use)
     }
 
-    fn on_swarm_event(&mut self, event: FromSwarm) {
+    fn on_swarm_event(&mut self, event: FromSwarm<'_>) {
         match &event {
             FromSwarm::ConnectionEstablished(e) => {
                 self.dialing.remove(&e.connection_id);

@@ -20,9 +20,9 @@ pub use libp2p::request_response::ResponseChannel;
 pub use libp2p::{Multiaddr, PeerId};
 pub use service::{
     start, Event, Events, InboundRequest, NetworkConfig, NetworkError, NetworkHandle, PeerInfo,
-    Topic,
+    SetupError, Topic,
 };
-pub use sync::{SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST};
+pub use sync::{SyncRefusal, SyncRequest, SyncResponse, MAX_BLOCKS_PER_REQUEST};
 pub use txgossip::{
     decode_batch, encode_batch, BatchError, TxGossipStats, FLUSH_AFTER, MAX_BATCH_BYTES,
     MAX_BATCH_TXS,

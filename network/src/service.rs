@@ -6,13 +6,14 @@ use crate::peer_id_of;
 use crate::sync::{SyncRequest, SyncResponse};
 use crate::txgossip::{self, Counters, TxGossipStats};
 use futures::StreamExt;
+use libp2p::core::transport::TransportError;
 use libp2p::gossipsub::{
     self, IdentTopic, MessageAcceptance, MessageAuthenticity, MessageId, ValidationMode,
 };
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::{InvalidProtocol, NetworkBehaviour, SwarmEvent};
 use libp2p::{identify, noise, ping, tcp, yamux, Multiaddr, PeerId, StreamProtocol, Swarm};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -63,14 +64,41 @@ const SYNC_QUEUE: usize = 64;
 
 #[derive(Debug, Error)]
 pub enum NetworkError {
-    #[error("cannot listen on {addr}: {reason}")]
-    Listen { addr: Multiaddr, reason: String },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: Multiaddr,
+        #[source]
+        source: TransportError<std::io::Error>,
+    },
     #[error("network setup: {0}")]
-    Setup(String),
+    Setup(#[from] SetupError),
     #[error("the network task has stopped")]
     Stopped,
-    #[error("request to {peer} failed: {reason}")]
-    Request { peer: PeerId, reason: String },
+    #[error("request to {peer} failed: {source}")]
+    Request {
+        peer: PeerId,
+        #[source]
+        source: request_response::OutboundFailure,
+    },
+}
+
+/// What libp2p refused while the swarm was being put together (a chain id that makes a bad
+/// protocol name, a gossipsub configuration out of range).
+#[derive(Debug, Error)]
+pub enum SetupError {
+    #[error("protocol name: {0}")]
+    Protocol(#[from] InvalidProtocol),
+    #[error("gossipsub config: {0}")]
+    GossipConfig(#[from] gossipsub::ConfigBuilderError),
+    /// libp2p gives these two as text only.
+    #[error("gossipsub: {0}")]
+    Gossip(&'static str),
+    #[error("gossipsub peer scoring: {0}")]
+    PeerScore(String),
+    #[error("transport encryption: {0}")]
+    Noise(#[from] noise::Error),
+    #[error("subscribing to a topic: {0}")]
+    Subscribe(#[from] gossipsub::SubscriptionError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,13 +344,13 @@ fn behaviour(
         .mesh_n_high(8)
         .mesh_outbound_min(1)
         .build()
-        .map_err(|e| NetworkError::Setup(e.to_string()))?;
+        .map_err(SetupError::from)?;
     let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config)
-        .map_err(|e| NetworkError::Setup(e.to_string()))?;
+        .map_err(SetupError::Gossip)?;
     let (params, thresholds) = peer_scoring(&topics(chain_id));
     gossipsub
         .with_peer_score(params, thresholds)
-        .map_err(NetworkError::Setup)?;
+        .map_err(SetupError::PeerScore)?;
     let limits = libp2p::connection_limits::Behaviour::new(
         libp2p::connection_limits::ConnectionLimits::default()
             .with_max_established_incoming(Some(MAX_INCOMING))
@@ -337,8 +365,8 @@ fn behaviour(
             // Dials by peer id get their addresses from discovery alone, which filters them.
             .with_cache_size(0),
     );
-    let protocol = StreamProtocol::try_from_owned(format!("/{chain_id}/sync/1"))
-        .map_err(|e| NetworkError::Setup(e.to_string()))?;
+    let protocol =
+        StreamProtocol::try_from_owned(format!("/{chain_id}/sync/1")).map_err(SetupError::from)?;
     let sync = request_response::Behaviour::with_codec(
         SyncCodec,
         [(protocol, ProtocolSupport::Full)],
@@ -414,7 +442,6 @@ pub async fn start(
     config: NetworkConfig,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(NetworkHandle, Events, JoinHandle<()>), NetworkError> {
-    let setup = |e: &dyn std::fmt::Display| NetworkError::Setup(e.to_string());
     let discovery = Discovery::new(
         config.key.public().to_peer_id(),
         &config.chain_id,
@@ -423,7 +450,7 @@ pub async fn start(
         &config.bootnodes,
         config.private_peers.iter().copied().collect(),
     )
-    .map_err(|e| setup(&e))?;
+    .map_err(SetupError::from)?;
     let behaviour = behaviour(&config.key, &config.chain_id, &config.agent, discovery)?;
     let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.key.clone())
         .with_tokio()
@@ -432,9 +459,9 @@ pub async fn start(
             noise::Config::new,
             yamux::Config::default,
         )
-        .map_err(|e| setup(&e))?
+        .map_err(SetupError::from)?
         .with_behaviour(|_| behaviour)
-        .map_err(|e| setup(&e))?
+        .unwrap_or_else(|never| match never {})
         .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(3600)))
         .build();
     let topics = topics(&config.chain_id);
@@ -443,13 +470,13 @@ pub async fn start(
             .behaviour_mut()
             .gossipsub
             .subscribe(t)
-            .map_err(|e| setup(&e))?;
+            .map_err(SetupError::from)?;
     }
     swarm
         .listen_on(config.listen.clone())
-        .map_err(|e| NetworkError::Listen {
+        .map_err(|source| NetworkError::Listen {
             addr: config.listen.clone(),
-            reason: e.to_string(),
+            source,
         })?;
     let shared = Arc::new(Mutex::new(Shared::default()));
     // The listener is only real once the swarm reports it.
@@ -469,7 +496,7 @@ pub async fn start(
             } => {
                 return Err(NetworkError::Listen {
                     addr: config.listen,
-                    reason: error.to_string(),
+                    source: TransportError::Other(error),
                 })
             }
             _ => {}
@@ -838,7 +865,7 @@ impl SwarmTask {
                 if let Some(reply) = self.pending.remove(&request_id) {
                     let _ = reply.send(Err(NetworkError::Request {
                         peer,
-                        reason: error.to_string(),
+                        source: error,
                     }));
                 }
             }

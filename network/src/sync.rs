@@ -28,5 +28,15 @@ pub enum SyncResponse {
         earliest: u64,
     },
     Blocks(Vec<(Block, Commit)>),
-    Error(String),
+    /// The server did not serve the request; the requester asks another peer.
+    Refused(SyncRefusal),
+}
+
+/// Why a sync server refused a request: a closed list, never a peer's free text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum SyncRefusal {
+    /// Every serving slot is taken.
+    Busy,
+    /// The requester already has as many requests being served as one peer may.
+    TooManyRequests,
 }

@@ -68,7 +68,7 @@ async fn two_nodes_peer_gossip_and_answer_requests() {
     let responder = tokio::spawn(async move {
         let req = b_events.sync.recv().await.expect("a sync request");
         assert_eq!(req.request, SyncRequest::Status);
-        b.respond(req.channel, SyncResponse::Error("no chain here".into()));
+        b.respond(req.channel, SyncResponse::Refused(SyncRefusal::Busy));
         b
     });
     let b_id = a.peers()[0].peer_id;
@@ -79,7 +79,7 @@ async fn two_nodes_peer_gossip_and_answer_requests() {
     .await
     .unwrap()
     .unwrap();
-    assert_eq!(resp, SyncResponse::Error("no chain here".into()));
+    assert_eq!(resp, SyncResponse::Refused(SyncRefusal::Busy));
     responder.await.unwrap();
 }
 

@@ -3,8 +3,9 @@
 //! performs the effects it returns on the network. Every decision is the machine's; nothing here
 //! is simulated, so it stays this thin.
 
-use crate::machine::{Effect, Input, NodeMachine, ProposalSlot};
+use crate::machine::{Effect, Halt, Input, NodeMachine, ProposalSlot};
 use crate::node::Node;
+use crate::service::StartError;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -59,10 +60,9 @@ impl Engine {
         node: Arc<Node>,
         net: NetworkHandle,
         config: EngineConfig,
-    ) -> anyhow::Result<Engine> {
-        std::fs::create_dir_all(&config.consensus_dir)?;
-        let wal = FileWal::open(&config.consensus_dir.join("wal"))
-            .map_err(|e| anyhow::anyhow!("opening the consensus WAL: {e}"))?;
+    ) -> Result<Engine, StartError> {
+        crate::service::create_dir(&config.consensus_dir)?;
+        let wal = FileWal::open(&config.consensus_dir.join("wal")).map_err(StartError::Wal)?;
         let slot = FileSlot(config.consensus_dir.join("proposal"));
         let machine = NodeMachine::new(node, config.key, config.timeouts, wal, Box::new(slot));
         let (answers, answers_rx) = mpsc::channel(SYNC_ANSWERS);
@@ -118,7 +118,7 @@ impl Engine {
     }
 
     /// Carries out the machine's effects; `Err` with the reason when it halted.
-    fn perform(&mut self, effects: Vec<Effect>) -> Result<(), String> {
+    fn perform(&mut self, effects: Vec<Effect>) -> Result<(), Halt> {
         for effect in effects {
             match effect {
                 Effect::PublishConsensus(data) => {
@@ -168,7 +168,7 @@ impl Engine {
 
 /// The engine task ends here; the supervisor sees it end, turns health to 503 and exits the
 /// process non-zero (`node_failed`).
-fn halt(reason: &str) {
+fn halt(reason: &Halt) {
     tracing::error!(%reason, "the consensus engine halts");
 }
 

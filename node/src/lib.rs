@@ -24,7 +24,7 @@ pub mod wire;
 
 pub use node::Node;
 #[cfg(feature = "rocksdb")]
-pub use service::{start, NodeConfig, RunningNode};
+pub use service::{start, NodeConfig, RunningNode, StartError};
 /// The answer to a peer's block-sync request, from the stored chain.
 pub use sync::serve as serve_sync_request;
 pub use tensorchain_network::{load_or_create_key as load_or_create_node_key, Multiaddr};

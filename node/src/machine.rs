@@ -20,11 +20,13 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tensorchain_consensus::{
     Config, Driver, Evidence, Input as CoreInput, Message, Output, SignedProposal, Timeout,
-    Timeouts, ValidatorSet, Wal,
+    Timeouts, ValidatorSet, Wal, WalError,
 };
-use tensorchain_ledger::{ExecutedBlock, LedgerError, TxError};
+use tensorchain_ledger::{ExecutedBlock, LedgerError, StoreError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
-use tensorchain_primitives::{Block, Call, Commit, DoubleSign, Hash, Keypair, SigningDomain, Tx};
+use tensorchain_primitives::{
+    Block, Call, Commit, CommitError, DoubleSign, Hash, Keypair, SigningDomain, Tx,
+};
 use tensorchain_rpc::{NodeApi, SubmitError};
 
 /// How far a proposal's timestamp may run ahead of this node's clock.
@@ -83,7 +85,7 @@ pub enum Input {
 }
 
 /// What the machine asks the host to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Effect {
     /// Gossip on the consensus topic (an encoded `ConsensusWire`).
     PublishConsensus(Vec<u8>),
@@ -102,10 +104,57 @@ pub enum Effect {
     RequestRange { peer: PeerId, from: u64, count: u32 },
     /// Disconnect `peer` and refuse it for a while: it lied to block sync.
     Ban(PeerId),
-    /// Storage the node cannot run without failed (a decided block not committed, the consensus
-    /// WAL not written, committed blocks not made durable): stop, so that health turns 503 and
-    /// the process exits for its supervisor to restart it, rather than run on half-written.
-    Halt(String),
+    /// Storage the node cannot run without failed: stop, so that health turns 503 and the
+    /// process exits for its supervisor to restart it, rather than run on half-written.
+    Halt(Halt),
+}
+
+/// Why the machine halted.
+#[derive(Debug, thiserror::Error)]
+pub enum Halt {
+    #[error("consensus WAL failed at height {height}: {source}")]
+    Wal {
+        height: u64,
+        #[source]
+        source: WalError,
+    },
+    #[error("committing decided block {height} failed: {source}")]
+    Commit {
+        height: u64,
+        #[source]
+        source: LedgerError,
+    },
+    #[error("making synced blocks durable failed: {0}")]
+    Durability(#[source] LedgerError),
+}
+
+/// Why a block fetched by sync was not applied: the server's fault (it is banned for it) or, once
+/// the commit verifies, this node's.
+#[derive(Debug, thiserror::Error)]
+enum SyncedBlockError {
+    #[error("the commit is for another block")]
+    CommitForAnotherBlock,
+    #[error("the body is not the one the header commits to")]
+    BodyMismatch,
+    #[error("commit: {0}")]
+    Commit(#[source] CommitError),
+    #[error("{0}")]
+    Store(#[source] StoreError),
+    #[error("no validator set for that height")]
+    NoValidatorSet,
+    #[error("{0}")]
+    Apply(#[source] LedgerError),
+}
+
+impl SyncedBlockError {
+    fn server_to_blame(&self) -> bool {
+        matches!(
+            self,
+            SyncedBlockError::CommitForAnotherBlock
+                | SyncedBlockError::BodyMismatch
+                | SyncedBlockError::Commit(_)
+        )
+    }
 }
 
 /// Where a proposer keeps the block it is about to sign for, durably, so that after a crash it
@@ -408,9 +457,8 @@ impl<W: Wal> NodeMachine<W> {
         let out = match self.driver.start_height(height, set) {
             Ok(out) => out,
             Err(e) => {
-                self.effects.push(Effect::Halt(format!(
-                    "consensus WAL failed at height {height}: {e}"
-                )));
+                self.effects
+                    .push(Effect::Halt(Halt::Wal { height, source: e }));
                 return;
             }
         };
@@ -658,10 +706,9 @@ impl<W: Wal> NodeMachine<W> {
             self.effects.push(Effect::PollStatus);
             return;
         };
-        if let Err(e) = self.node.commit_block(executed, &commit, &rejected, true) {
-            self.effects.push(Effect::Halt(format!(
-                "committing decided block {height} failed: {e}"
-            )));
+        if let Err(source) = self.node.commit_block(executed, &commit, &rejected, true) {
+            self.effects
+                .push(Effect::Halt(Halt::Commit { height, source }));
             return;
         }
         self.committed(now);
@@ -759,48 +806,43 @@ impl<W: Wal> NodeMachine<W> {
                 break;
             };
             let height = head + 1;
-            // Err((reason, the server is to blame)).
-            let result = (|| -> Result<bool, (String, bool)> {
+            let result = (|| -> Result<bool, SyncedBlockError> {
                 let ledger = self.node.ledger();
-                let theirs = |m: String| (m, true);
-                let ours = |m: String| (m, false);
                 if commit.block_hash != block.hash() {
-                    return Err(theirs("the commit is for another block".into()));
+                    return Err(SyncedBlockError::CommitForAnotherBlock);
                 }
                 if !block.body_matches_header() {
-                    return Err(theirs(
-                        "the body is not the one the header commits to".into(),
-                    ));
+                    return Err(SyncedBlockError::BodyMismatch);
                 }
                 let set = ledger
                     .validators_at(height)
-                    .map_err(|e| ours(e.to_string()))?
-                    .ok_or_else(|| ours("no validator set for that height".into()))?;
+                    .map_err(SyncedBlockError::Store)?
+                    .ok_or(SyncedBlockError::NoValidatorSet)?;
                 commit
                     .verify(&self.domain, &set)
-                    .map_err(|e| theirs(format!("commit: {e}")))?;
+                    .map_err(SyncedBlockError::Commit)?;
                 // Past this point the block is the one 2/3 of the set signed: a failure is
                 // this node's (storage, or a state that diverged), never the server's.
                 let executed = ledger
                     .execute_block(&block)
-                    .map_err(|e| ours(e.to_string()))?;
+                    .map_err(SyncedBlockError::Apply)?;
                 // Only the last block of a run waits for the disk; a crash before it loses
                 // whole blocks at the end of the run, which are fetched again.
                 let last = !self.sync.has(height + 1);
                 self.node
                     .commit_block(executed, &commit, &[], last)
-                    .map_err(|e| ours(e.to_string()))?;
+                    .map_err(SyncedBlockError::Apply)?;
                 Ok(last)
             })();
             match result {
                 Ok(synced) => unsynced = !synced,
-                Err((reason, true)) => {
+                Err(reason) if reason.server_to_blame() => {
                     tracing::warn!(height, %reason, peer = %server, "a synced block failed verification; fetching again elsewhere");
                     self.sync.served_invalid(&server);
                     self.punish(server, "served a block that failed verification");
                     break;
                 }
-                Err((reason, false)) => {
+                Err(reason) => {
                     tracing::error!(height, %reason, "a block signed by 2/3 of the set does not apply here");
                     self.sync.discard_fetched();
                     break;
@@ -813,9 +855,7 @@ impl<W: Wal> NodeMachine<W> {
         // that lost those blocks to a power cut could otherwise sign their heights again.
         if unsynced {
             if let Err(e) = self.node.ledger().sync() {
-                self.effects.push(Effect::Halt(format!(
-                    "making synced blocks durable failed: {e}"
-                )));
+                self.effects.push(Effect::Halt(Halt::Durability(e)));
                 return;
             }
         }

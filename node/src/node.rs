@@ -7,7 +7,7 @@ use crate::mempool::Mempool;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, TxError};
+use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, LedgerError, TxError};
 use tensorchain_network::NetworkHandle;
 use tensorchain_primitives::{AccountId, Commit, Hash, SignedTx};
 use tensorchain_rpc::{
@@ -296,7 +296,11 @@ impl Node {
     }
 
     /// Builds the next block from the mempool, proposed by `proposer`.
-    pub fn build_block(&self, proposer: AccountId, time_ms: u64) -> anyhow::Result<BuiltBlock> {
+    pub fn build_block(
+        &self,
+        proposer: AccountId,
+        time_ms: u64,
+    ) -> Result<BuiltBlock, LedgerError> {
         let head = self.ledger.head();
         let candidates = self
             .mempool
@@ -304,9 +308,8 @@ impl Node {
             .expect("mempool lock")
             .candidates(MAX_BLOCK_TXS);
         let last_commit = self.ledger.commit(head.height)?;
-        Ok(self
-            .ledger
-            .build_block(candidates, proposer, time_ms, last_commit)?)
+        self.ledger
+            .build_block(candidates, proposer, time_ms, last_commit)
     }
 
     /// Stores a finalized block with its commit certificate (`synced`: fsynced before returning),
@@ -317,7 +320,7 @@ impl Node {
         commit: &Commit,
         rejected: &[(Hash, TxError)],
         synced: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), LedgerError> {
         // What is needed after the commit, without copying or re-hashing the block's
         // transactions (sealing hashed them once).
         let header = executed.block.header.clone();
@@ -333,7 +336,7 @@ impl Node {
         // an included transaction would count twice.
         let mut pool = self.mempool.lock().expect("mempool lock");
         self.ledger.commit_block_durably(executed, commit, synced)?;
-        let orphaned = pool.prune(&done, signers.into_iter(), &self.ledger);
+        let orphaned = pool.prune(&done, signers, &self.ledger);
         drop(pool);
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());

@@ -5,17 +5,52 @@
 use crate::engine::{Engine, EngineConfig};
 use crate::node::Node;
 use crate::supervisor::Supervisor;
-use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use tensorchain_consensus::WalError;
 use tensorchain_genesis::ChainSpec;
 use tensorchain_ledger::storage::rocks::RocksStore;
-use tensorchain_ledger::Ledger;
-use tensorchain_network::{Multiaddr, NetworkConfig, PeerId, PeerSharing};
+use tensorchain_ledger::{Ledger, LedgerError, StoreError};
+use tensorchain_network::{Multiaddr, NetworkConfig, NetworkError, PeerId, PeerSharing};
 use tensorchain_primitives::Keypair;
 use tensorchain_rpc::{Metrics, NodeApi};
 use tokio::sync::watch;
+
+/// Why a node did not start; the CLI shows it as `node_start_failed`.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("creating {}: {source}", path.display())]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("opening {}: {source}", path.display())]
+    OpenStore {
+        path: PathBuf,
+        #[source]
+        source: StoreError,
+    },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("reading the validator set: {0}")]
+    Validators(#[source] StoreError),
+    #[error("loading the node key: {0}")]
+    NodeKey(#[source] std::io::Error),
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    #[error("binding the REST API to {addr}: {source}")]
+    BindRest {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Cors(#[from] tensorchain_rpc::BadCorsOrigin),
+    #[error("opening the consensus WAL: {0}")]
+    Wal(#[source] WalError),
+}
 
 pub struct NodeConfig {
     pub data_dir: PathBuf,
@@ -69,12 +104,13 @@ impl RunningNode {
     }
 }
 
-pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
+    create_dir(&config.data_dir)?;
     let db_path = config.data_dir.join("db");
-    let store =
-        RocksStore::open(&db_path).with_context(|| format!("opening {}", db_path.display()))?;
+    let store = RocksStore::open(&db_path).map_err(|source| StartError::OpenStore {
+        path: db_path.clone(),
+        source,
+    })?;
     let ledger = Arc::new(
         Ledger::open(Arc::new(store), &config.spec.genesis_state())?
             .with_state_history(config.state_history),
@@ -88,7 +124,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     let node_key = tensorchain_network::load_or_create_key(&config.data_dir.join("node_key"))
-        .context("loading the node key")?;
+        .map_err(StartError::NodeKey)?;
     let (net, events, net_task) = tensorchain_network::start(
         NetworkConfig {
             chain_id: ledger.params().chain_id.clone(),
@@ -107,10 +143,14 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     let peer_id = net.local_peer_id().to_string();
     tracing::info!(%peer_id, addrs = ?p2p_addrs, "p2p listening");
 
+    let bind_error = |source| StartError::BindRest {
+        addr: config.rpc_addr,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(config.rpc_addr)
         .await
-        .with_context(|| format!("binding the REST API to {}", config.rpc_addr))?;
-    let rpc_addr = listener.local_addr()?;
+        .map_err(bind_error)?;
+    let rpc_addr = listener.local_addr().map_err(bind_error)?;
     let router = tensorchain_rpc::router_with(node.clone(), metrics, &config.rpc)?;
     let mut rx = shutdown_rx.clone();
     let mut tasks = Supervisor::default();
@@ -125,7 +165,8 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
     });
 
     if let Some(v) = validator {
-        if !ledger.validators()?.iter().any(|x| x.hotkey == v) {
+        let set = ledger.validators().map_err(StartError::Validators)?;
+        if !set.iter().any(|x| x.hotkey == v) {
             tracing::warn!(validator = %v, "this hotkey is not in the current validator set; following until it is");
         }
     }
@@ -169,5 +210,12 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<RunningNode> {
         peer_id,
         shutdown,
         tasks,
+    })
+}
+
+pub(crate) fn create_dir(path: &std::path::Path) -> Result<(), StartError> {
+    std::fs::create_dir_all(path).map_err(|source| StartError::CreateDir {
+        path: path.to_path_buf(),
+        source,
     })
 }

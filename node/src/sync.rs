@@ -12,6 +12,9 @@ use tensorchain_primitives::{Block, Commit};
 /// leaving room for framing. Responses were sized by block count only: 128 full blocks exceeded
 /// the cap, the write failed, and a lagging node asked for the same range forever.
 pub const MAX_SYNC_RESPONSE_BYTES: usize = MAX_RESPONSE_BYTES as usize / 2;
+// Every response has room for a full block (`blocks_for_range` always returns one): checked
+// when the crate builds.
+const _: () = assert!(MAX_SYNC_RESPONSE_BYTES >= 2 * tensorchain_primitives::MAX_BLOCK_BYTES);
 
 /// Requests in flight at once, spread over peers.
 pub(crate) const MAX_IN_FLIGHT: usize = 8;
@@ -442,7 +445,6 @@ mod tests {
         assert_eq!(rest[0].0.header.height, 3);
         // A budget below one block still returns one: progress is always possible.
         assert_eq!(blocks_for_range(&ledger, 1, 100, 1).len(), 1);
-        assert!(MAX_SYNC_RESPONSE_BYTES >= 2 * tensorchain_primitives::MAX_BLOCK_BYTES);
     }
 
     #[test]

@@ -7,7 +7,9 @@ use crate::sync::serve;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tensorchain_ledger::Ledger;
-use tensorchain_network::{InboundRequest, NetworkHandle, PeerId, SyncRequest, SyncResponse};
+use tensorchain_network::{
+    InboundRequest, NetworkHandle, PeerId, SyncRefusal, SyncRequest, SyncResponse,
+};
 use tokio::sync::{mpsc, watch, Semaphore};
 
 /// Requests served at once: storage reads and encoding, on the blocking pool. More wait in the
@@ -40,14 +42,14 @@ pub async fn run(
         if !take_peer_slot(&busy, req.peer) {
             net.respond(
                 req.channel,
-                SyncResponse::Error("too many requests at once".into()),
+                SyncResponse::Refused(SyncRefusal::TooManyRequests),
             );
             continue;
         }
         // Never wait for a slot: a full server says so, and the requester asks another peer.
         let Ok(permit) = slots.clone().try_acquire_owned() else {
             release_peer_slot(&busy, &req.peer);
-            net.respond(req.channel, SyncResponse::Error("busy".into()));
+            net.respond(req.channel, SyncResponse::Refused(SyncRefusal::Busy));
             continue;
         };
         let (ledger, net, busy) = (ledger.clone(), net.clone(), busy.clone());

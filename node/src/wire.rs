@@ -2,7 +2,26 @@
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use tensorchain_consensus::{Message, SignedProposal, SignedVote};
-use tensorchain_primitives::{Block, SigningDomain};
+use tensorchain_primitives::{Block, SignatureError, SigningDomain};
+
+/// Why a consensus gossip message was refused (its sender is scored down for it).
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("undecodable: {0}")]
+    Undecodable(#[source] std::io::Error),
+    #[error("proposal for another chain")]
+    ProposalChain,
+    #[error("proposal (signed for another network?): {0}")]
+    ProposalSignature(#[source] SignatureError),
+    #[error("the block is not the proposed value")]
+    NotTheProposedBlock,
+    #[error("the block's body is not the one its header commits to")]
+    BodyMismatch,
+    #[error("vote for another chain")]
+    VoteChain,
+    #[error("vote (signed for another network?): {0}")]
+    VoteSignature(#[source] SignatureError),
+}
 
 /// The consensus topic's payload. A proposal carries its block: the core only sees the hash.
 #[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
@@ -21,34 +40,33 @@ impl ConsensusWire {
 
     /// Decodes and checks what can be checked without state: the chain, the signature (made for
     /// this network: `domain`'s genesis), and that a proposal's block is the one it names.
-    pub fn decode(bytes: &[u8], domain: &SigningDomain) -> Result<ConsensusWire, String> {
-        let wire = ConsensusWire::try_from_slice(bytes).map_err(|e| format!("undecodable: {e}"))?;
+    pub fn decode(bytes: &[u8], domain: &SigningDomain) -> Result<ConsensusWire, WireError> {
+        let wire = ConsensusWire::try_from_slice(bytes).map_err(WireError::Undecodable)?;
         match &wire {
             ConsensusWire::Proposal { proposal, block } => {
                 if proposal.proposal.chain_id != domain.chain_id {
-                    return Err("proposal for another chain".into());
+                    return Err(WireError::ProposalChain);
                 }
                 proposal
                     .verify(domain)
-                    .map_err(|e| format!("proposal (signed for another network?): {e}"))?;
+                    .map_err(WireError::ProposalSignature)?;
                 // The block's proposer may be another validator's: a round's proposer
                 // re-proposes the value that already has a prevote quorum (Tendermint line 15),
                 // a block built in an earlier round.
                 if block.hash() != proposal.proposal.value
                     || block.header.height != proposal.proposal.height
                 {
-                    return Err("the block is not the proposed value".into());
+                    return Err(WireError::NotTheProposedBlock);
                 }
                 if !block.body_matches_header() {
-                    return Err("the block's body is not the one its header commits to".into());
+                    return Err(WireError::BodyMismatch);
                 }
             }
             ConsensusWire::Vote(v) => {
                 if v.vote.chain_id != domain.chain_id {
-                    return Err("vote for another chain".into());
+                    return Err(WireError::VoteChain);
                 }
-                v.verify(domain)
-                    .map_err(|e| format!("vote (signed for another network?): {e}"))?;
+                v.verify(domain).map_err(WireError::VoteSignature)?;
             }
         }
         Ok(wire)
@@ -207,7 +225,7 @@ mod tests {
             assert_eq!(altered.hash(), block.hash(), "the header is the honest one");
             let err =
                 ConsensusWire::decode(&gossip(proposal.clone(), altered), &net()).unwrap_err();
-            assert!(err.contains("body"), "{err}");
+            assert!(matches!(err, WireError::BodyMismatch), "{err}");
         }
     }
 
@@ -222,7 +240,8 @@ mod tests {
         let on_relaunch = gossip(resigned, block);
         assert!(ConsensusWire::decode(&on_relaunch, &relaunch).is_ok());
         let err = ConsensusWire::decode(&on_relaunch, &net()).unwrap_err();
-        assert!(err.contains("another network"), "{err}");
+        assert!(matches!(err, WireError::ProposalSignature(_)), "{err}");
+        assert!(err.to_string().contains("another network"), "{err}");
 
         let vote = tensorchain_primitives::Vote {
             chain_id: CHAIN.into(),
@@ -235,6 +254,7 @@ mod tests {
             ConsensusWire::Vote(SignedVote::sign(vote, &proposer, &relaunch)).encode();
         assert!(ConsensusWire::decode(&on_relaunch, &relaunch).is_ok());
         let err = ConsensusWire::decode(&on_relaunch, &net()).unwrap_err();
-        assert!(err.contains("another network"), "{err}");
+        assert!(matches!(err, WireError::VoteSignature(_)), "{err}");
+        assert!(err.to_string().contains("another network"), "{err}");
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::domain::SigningDomain;
 use crate::hash::Hash;
-use crate::keys::{AccountId, Keypair, Signature};
+use crate::keys::{AccountId, Keypair, Signature, SignatureError};
 use crate::tx::SignedTx;
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::Serialize;
@@ -83,7 +83,7 @@ pub struct Validator {
 /// The hash of a validator set, independent of the order it is listed in.
 pub fn validator_set_hash(set: &[Validator]) -> Hash {
     let mut sorted = set.to_vec();
-    sorted.sort_by(|a, b| a.hotkey.cmp(&b.hotkey));
+    sorted.sort_by_key(|v| v.hotkey);
     Hash::digest_parts(
         b"tensorchain/validators/v1",
         &[&borsh::to_vec(&sorted).expect("borsh to vec")],
@@ -133,29 +133,44 @@ impl DoubleSign {
     /// Checks that the two votes really conflict on `domain`'s chain and that both signatures
     /// verify there: votes signed on another network (even one with the same chain id) are not
     /// evidence here.
-    pub fn check(&self, domain: &SigningDomain) -> Result<(), String> {
+    pub fn check(&self, domain: &SigningDomain) -> Result<(), EvidenceError> {
         let (a, b) = (&self.first, &self.second);
         if a.chain_id != domain.chain_id || b.chain_id != domain.chain_id {
-            return Err("votes are for another chain".into());
+            return Err(EvidenceError::OtherChain);
         }
         if (a.height, a.round, a.kind) != (b.height, b.round, b.kind) {
-            return Err("votes are for different heights, rounds or kinds".into());
+            return Err(EvidenceError::NoConflict);
         }
         if a.block_hash == b.block_hash {
-            return Err("votes are for the same block".into());
+            return Err(EvidenceError::SameBlock);
         }
         for (vote, sig) in [(a, &self.first_signature), (b, &self.second_signature)] {
             self.validator
                 .verify(vote.signing_hash(domain).as_bytes(), sig)
-                .map_err(|e| {
-                    format!(
-                        "signature does not verify on this network (genesis {}): {e}",
-                        domain.genesis
-                    )
+                .map_err(|source| EvidenceError::Signature {
+                    genesis: domain.genesis,
+                    source,
                 })?;
         }
         Ok(())
     }
+}
+
+/// Why a `DoubleSign` is not evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EvidenceError {
+    #[error("votes are for another chain")]
+    OtherChain,
+    #[error("votes are for different heights, rounds or kinds")]
+    NoConflict,
+    #[error("votes are for the same block")]
+    SameBlock,
+    #[error("signature does not verify on this network (genesis {genesis}): {source}")]
+    Signature {
+        genesis: Hash,
+        #[source]
+        source: SignatureError,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, Serialize)]

@@ -15,7 +15,7 @@ pub use address::AddressError;
 pub use amount::{format_tao, parse_tao, AmountError, MAX_SUPPLY, RAO_PER_TAO};
 pub use block::{
     last_commit_hash, merkle_root, validator_set_hash, Block, Commit, CommitError, CommitSig,
-    DoubleSign, Header, Validator, Vote, VoteKind, MAX_BLOCK_BYTES,
+    DoubleSign, EvidenceError, Header, Validator, Vote, VoteKind, MAX_BLOCK_BYTES,
 };
 pub use domain::SigningDomain;
 pub use hash::{Hash, HashParseError};

@@ -48,7 +48,7 @@ pub fn weighted_quantile_columns(n: usize, w: &[SparseRow<Fx>], a: &[Fx], kappa:
                     return ZERO;
                 }
             }
-            scores.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+            scores.sort_unstable_by_key(|x| x.0);
             let mut k = 0;
             while k < scores.len() {
                 let x = scores[k].0;

@@ -45,13 +45,10 @@ pub fn normalize(v: &mut [Fx]) {
 pub fn normalize_u64(v: &[u64]) -> Vec<Fx> {
     let total: u128 = v.iter().map(|&x| x as u128).sum();
     v.iter()
-        .map(|&x| {
-            if total == 0 {
-                ZERO
-            } else {
-                // x ≤ total, so the quotient is at most 2^32 and fits the i64 bits.
-                Fx::from_bits((((x as u128) << 32) / total) as i64)
-            }
+        .map(|&x| match ((x as u128) << 32).checked_div(total) {
+            // x ≤ total, so the quotient is at most 2^32 and fits the i64 bits.
+            Some(share) => Fx::from_bits(share as i64),
+            None => ZERO,
         })
         .collect()
 }

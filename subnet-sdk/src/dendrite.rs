@@ -31,7 +31,7 @@ pub struct Target {
 }
 
 /// How a query ended; `as_str` gives its stable snake_case name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum QueryStatus {
     Ok,
     /// No answer within the timeout.
@@ -42,8 +42,22 @@ pub enum QueryStatus {
     NoAxon,
     /// The axon answered with a named error (`rate_limited`, `caller_not_registered`, …).
     Rejected(SdkError),
-    /// The answer is not the synapse's response type.
-    BadResponse(String),
+    /// The answer is not the synapse's response type (shared: a status is cloned per summary).
+    BadResponse(Arc<serde_json::Error>),
+}
+
+/// Statuses are equal when they name the same outcome, with the same axon error or, for
+/// `BadResponse`, the same decoding error message (serde_json's errors have no `PartialEq`).
+impl PartialEq for QueryStatus {
+    fn eq(&self, other: &QueryStatus) -> bool {
+        match (self, other) {
+            (QueryStatus::Rejected(a), QueryStatus::Rejected(b)) => a == b,
+            (QueryStatus::BadResponse(a), QueryStatus::BadResponse(b)) => {
+                a.to_string() == b.to_string()
+            }
+            _ => self.as_str() == other.as_str(),
+        }
+    }
 }
 
 impl QueryStatus {
@@ -195,7 +209,7 @@ fn send<R: serde::de::DeserializeOwned>(req: ureq::Request, body: &[u8]) -> Resu
             QueryStatus::Unreachable
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| QueryStatus::BadResponse(e.to_string()))
+    serde_json::from_slice(&bytes).map_err(|e| QueryStatus::BadResponse(Arc::new(e)))
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -232,7 +246,7 @@ impl<R> UidResponse<R> {
             latency_ms: self.latency.as_millis() as u64,
             error: match &self.status {
                 QueryStatus::Rejected(e) => Some(e.code.clone()),
-                QueryStatus::BadResponse(m) => Some(m.clone()),
+                QueryStatus::BadResponse(e) => Some(e.to_string()),
                 _ => None,
             },
         }

@@ -110,7 +110,7 @@ pub fn sign_all(label: &str, count: usize, build: impl Fn(usize) -> Signed + Syn
 /// The transactions of one step at `rate`: `count` transfers, `k`'s from sender `k mod n` at
 /// that sender's nonce `nonces[s] + k / n`.
 pub fn step(
-    signing: &Signing,
+    signing: &Signing<'_>,
     senders: &[Keypair],
     nonces: &[u64],
     rate: u64,

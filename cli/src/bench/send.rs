@@ -150,9 +150,9 @@ fn send_request(
     }
     results
         .iter()
-        .map(|r| match r.get("error") {
-            None => None,
-            Some(e) => Some(e["code"].as_str().unwrap_or("rejected").to_string()),
+        .map(|r| {
+            r.get("error")
+                .map(|e| e["code"].as_str().unwrap_or("rejected").to_string())
         })
         .collect()
 }
@@ -161,7 +161,7 @@ fn send_request(
 /// `start + due(k)`; `meanwhile` runs on the calling thread until all are done (it should wait
 /// briefly each time, e.g. on the event stream). An error from it ends the run once the lanes
 /// have finished.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // what every lane's thread borrows, and the schedule
 pub fn run_lanes(
     target: &Target,
     txs: &[Signed],

@@ -1,7 +1,7 @@
 //! What the CLI's test binaries share: the binary run for its JSON, a foreground `tensorchain
 //! devnet up` as a user runs it and nodes joining it, processes killed when a test ends (pass or
 //! fail), and the REST reads and waits the tests make. Each test binary uses its own part.
-#![allow(dead_code)]
+#![allow(dead_code)] // each test binary uses its own part
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

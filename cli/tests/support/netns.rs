@@ -10,7 +10,11 @@
 //! switch (closing the TAP devices removes them) and deletes the namespaces. Names carry the
 //! test process's pid and a counter, and each lab holds a lock on its /24, so parallel test runs
 //! never share a namespace, a device or a subnet.
+// Each test binary uses its own part.
 #![allow(dead_code)]
+// Namespaces, TAP devices, poll, flock and signals are syscalls std does not wrap; every
+// unsafe block below says why it is sound.
+#![allow(unsafe_code)]
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

@@ -113,10 +113,10 @@ fn a_second_value_is_evidence_and_counts_for_its_value_but_not_twice_in_the_tota
     assert_eq!(k.add(first.clone(), &s), Added::New);
     assert_eq!(
         k.add(second.clone(), &s),
-        Added::Equivocation(Evidence {
+        Added::Equivocation(Box::new(Evidence {
             first: first.clone(),
             second
-        })
+        }))
     );
     assert_eq!(
         k.power_for(2, VoteKind::Precommit, Some(Hash::digest(b"y"))),
@@ -131,10 +131,10 @@ fn a_second_value_is_evidence_and_counts_for_its_value_but_not_twice_in_the_tota
     let third = vote(&ks[3], 2, VoteKind::Precommit, None);
     assert_eq!(
         k.add(third.clone(), &s),
-        Added::Equivocation(Evidence {
+        Added::Equivocation(Box::new(Evidence {
             first,
             second: third
-        })
+        }))
     );
 }
 

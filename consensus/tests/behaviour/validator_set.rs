@@ -19,7 +19,7 @@ fn zero_power_and_repeated_hotkeys_are_dropped_and_the_order_is_by_hotkey() {
     assert!(!set.is_empty());
     assert_eq!(set.total_power(), 6);
     let mut want = vec![v("a", 1), v("b", 2), v("c", 3)];
-    want.sort_by(|x, y| x.hotkey.cmp(&y.hotkey));
+    want.sort_by_key(|v| v.hotkey);
     assert_eq!(set.validators(), &want[..]);
     assert_eq!(set.hash(), validator_set_hash(&want));
     assert_eq!(set.power_of(&Keypair::dev("b").account()), 2);

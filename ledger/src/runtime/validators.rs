@@ -253,8 +253,9 @@ pub fn punish(
     let invalid = |reason: &str| TxError::InvalidEvidence {
         reason: reason.to_string(),
     };
-    ev.check(domain)
-        .map_err(|reason| TxError::InvalidEvidence { reason })?;
+    ev.check(domain).map_err(|e| TxError::InvalidEvidence {
+        reason: e.to_string(),
+    })?;
     let at = ev.first.height;
     if at > height {
         return Err(invalid("the votes are for a future height"));

@@ -7,7 +7,9 @@ use super::Topic;
 use crate::wire::ConsensusWire;
 use std::collections::BTreeMap;
 use tensorchain_consensus::{Proposal, SignedProposal, SignedVote, ValidatorSet};
-use tensorchain_network::{encode_batch, MessageAcceptance, MessageId, SyncRequest, SyncResponse};
+use tensorchain_network::{
+    encode_batch, MessageAcceptance, MessageId, SyncRefusal, SyncRequest, SyncResponse,
+};
 use tensorchain_primitives::det_rng::SplitMix;
 use tensorchain_primitives::{
     last_commit_hash, merkle_root, Block, Call, Commit, Hash, Header, Keypair, SigningDomain, Tx,
@@ -142,17 +144,12 @@ impl Adversary {
         self.judged.insert(id.clone(), e);
     }
 
-    /// Checks honest node `node`'s verdict on gossip `id`.
-    pub fn judge(
-        &self,
-        id: &MessageId,
-        verdict: MessageAcceptance,
-        node: usize,
-    ) -> Result<(), String> {
+    /// Checks an honest node's verdict on gossip `id`: the attack it wrongly accepted, if any.
+    pub fn judge(&self, id: &MessageId, verdict: MessageAcceptance) -> Result<(), Attack> {
         match self.judged.get(id) {
-            Some(Expect::NotAccepted(attack)) if verdict == MessageAcceptance::Accept => Err(format!(
-                "node {node} accepted (and relayed) a message of attack {attack:?} it should have refused"
-            )),
+            Some(Expect::NotAccepted(attack)) if verdict == MessageAcceptance::Accept => {
+                Err(*attack)
+            }
             _ => Ok(()),
         }
     }
@@ -483,7 +480,7 @@ impl Adversary {
             },
             SyncRequest::Blocks { from, .. } => match rng.below(4) {
                 0 => SyncResponse::Blocks(vec![]),
-                1 => SyncResponse::Error("busy".into()),
+                1 => SyncResponse::Refused(SyncRefusal::Busy),
                 2 => {
                     let (block, commit) = self.fake_block(from.saturating_add(7), rng);
                     SyncResponse::Blocks(vec![(block, commit)])

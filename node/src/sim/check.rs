@@ -9,9 +9,9 @@ const MAX_WAL_BYTES: usize = 1024 * 1024;
 impl Sim {
     /// Honest node `i` never signs two values for one (height, round, step), across its
     /// crashes and restarts too (the sign guard and its WAL).
-    pub(super) fn no_double_sign(&mut self, i: usize, data: &[u8]) -> Result<(), String> {
+    pub(super) fn no_double_sign(&mut self, i: usize, data: &[u8]) -> Result<(), SimFailure> {
         let Ok(wire) = borsh::from_slice::<crate::wire::ConsensusWire>(data) else {
-            return Err(self.fail(format!("node {i} published an undecodable message")));
+            return Err(self.fail(Violation::Undecodable { node: i }));
         };
         let (signer, key) = match &wire {
             crate::wire::ConsensusWire::Proposal { proposal, .. } => {
@@ -31,9 +31,14 @@ impl Sim {
         }
         let (height, round, step, value) = key;
         match self.signed.insert((i, height, round, step), value) {
-            Some(before) if before != value => Err(self.fail(format!(
-                "double sign: node {i} signed {before:?} and {value:?} at height {height} round {round} step {step}"
-            ))),
+            Some(before) if before != value => Err(self.fail(Violation::DoubleSign {
+                node: i,
+                before,
+                value,
+                height,
+                round,
+                step,
+            })),
             _ => Ok(()),
         }
     }
@@ -41,7 +46,7 @@ impl Sim {
     /// The invariants, after every step of node `i`: its new blocks agree with every other
     /// honest node's (block hash and state root per height) and are valid (a commit by 2/3 of
     /// that height's set, a body matching its header), and its buffers are within their bounds.
-    pub(super) fn check(&mut self, i: usize) -> Result<(), String> {
+    pub(super) fn check(&mut self, i: usize) -> Result<(), SimFailure> {
         let Some(h) = self.honest[i].as_ref() else {
             return Ok(());
         };
@@ -54,36 +59,52 @@ impl Sim {
                 .block(checked)
                 .ok()
                 .flatten()
-                .ok_or_else(|| self.fail(format!("node {i} lost block {checked}")))?
-                .block;
-            let commit = ledger
-                .commit(checked)
-                .ok()
-                .flatten()
-                .ok_or_else(|| self.fail(format!("node {i} has no commit for {checked}")))?;
+                .map(|c| c.block)
+                .ok_or_else(|| {
+                    self.fail(Violation::LostBlock {
+                        node: i,
+                        height: checked,
+                    })
+                })?;
+            let commit = ledger.commit(checked).ok().flatten().ok_or_else(|| {
+                self.fail(Violation::NoCommit {
+                    node: i,
+                    height: checked,
+                })
+            })?;
             let set = ledger
                 .validators_at(checked)
                 .ok()
                 .flatten()
-                .ok_or_else(|| self.fail(format!("node {i}: no set for {checked}")))?;
+                .ok_or_else(|| {
+                    self.fail(Violation::NoValidatorSet {
+                        node: i,
+                        height: checked,
+                    })
+                })?;
             if commit.block_hash != block.hash()
                 || commit.verify(ledger.signing_domain(), &set).is_err()
             {
-                return Err(self.fail(format!(
-                    "validity: node {i}'s commit for height {checked} does not certify its block"
-                )));
+                return Err(self.fail(Violation::CommitDoesNotCertify {
+                    node: i,
+                    height: checked,
+                }));
             }
             if !block.body_matches_header() {
-                return Err(self.fail(format!(
-                    "validity: node {i}'s block {checked} has a body its header does not commit to"
-                )));
+                return Err(self.fail(Violation::BodyMismatch {
+                    node: i,
+                    height: checked,
+                }));
             }
             let mine = (block.hash(), block.header.state_root);
             match self.chain.get(checked as usize - 1) {
                 Some(agreed) if *agreed != mine => {
-                    return Err(self.fail(format!(
-                    "agreement: node {i} committed {mine:?} at height {checked}, others {agreed:?}"
-                )))
+                    return Err(self.fail(Violation::Agreement {
+                        node: i,
+                        height: checked,
+                        mine,
+                        agreed: *agreed,
+                    }))
                 }
                 Some(_) => {}
                 None => self.chain.push(mine),
@@ -129,9 +150,12 @@ impl Sim {
         ];
         for (what, size, bound) in bounds {
             if size > bound {
-                return Err(self.fail(format!(
-                    "bounded memory: node {i} holds {size} {what}, bound {bound}"
-                )));
+                return Err(self.fail(Violation::Unbounded {
+                    node: i,
+                    what,
+                    size,
+                    bound,
+                }));
             }
         }
         Ok(())

@@ -12,6 +12,7 @@
 
 mod attack;
 mod check;
+mod failure;
 mod net;
 mod power;
 mod scenario;
@@ -25,6 +26,7 @@ use crate::machine::{
 use crate::node::Node;
 use attack::Adversary;
 pub use attack::Attack;
+pub use failure::{SimFailure, Violation};
 use net::MAX_GOSSIP_BYTES;
 use power::PowerLossStore;
 pub use scenario::{seeds, Scenario};
@@ -316,13 +318,12 @@ impl Sim {
         self.queue.insert((at, self.seq), e);
     }
 
-    fn fail(&self, what: String) -> String {
-        format!(
-            "{what}\n  at {} ms, scenario {:?}\n  reproduce: SIM_SEED={} cargo test -p tensorchain-node --lib sim",
-            self.now - self.start,
-            self.sc,
-            self.sc.seed
-        )
+    fn fail(&self, violation: Violation) -> SimFailure {
+        SimFailure {
+            violation: Box::new(violation),
+            at_ms: self.now - self.start,
+            scenario: Box::new(self.sc.clone()),
+        }
     }
 
     fn honest_indices(&self) -> Vec<usize> {
@@ -339,7 +340,7 @@ impl Sim {
 
     /// Runs until every honest node decided `LIVENESS_HEIGHTS` heights after the last fault
     /// healed; an invariant broken on the way, or liveness not reached in time, is an error.
-    pub fn run(mut self) -> Result<Stats, String> {
+    pub fn run(mut self) -> Result<Stats, SimFailure> {
         for i in self.honest_indices() {
             let now = self.now;
             let effects = self.honest[i].as_mut().expect("honest").machine.start(now);
@@ -358,10 +359,11 @@ impl Sim {
             }
             if self.now > deadline {
                 let heads: Vec<u64> = (0..self.sc.n).map(|i| self.head(i)).collect();
-                return Err(self.fail(format!(
-                    "liveness: heads {heads:?}, at calm {:?}, after {LIVENESS_MS} ms",
-                    self.calm_heads
-                )));
+                return Err(self.fail(Violation::Liveness {
+                    heads,
+                    calm_heads: self.calm_heads.clone(),
+                    after_ms: LIVENESS_MS,
+                }));
             }
             self.step()?;
         }
@@ -384,7 +386,7 @@ impl Sim {
         Ok(self.stats)
     }
 
-    fn step(&mut self) -> Result<(), String> {
+    fn step(&mut self) -> Result<(), SimFailure> {
         self.stats.steps += 1;
         let tick = self
             .honest_indices()
@@ -405,11 +407,11 @@ impl Sim {
                 self.now = self.now.max(at);
                 self.event(event)
             }
-            (_, None) => Err(self.fail("nothing left to do".into())),
+            (_, None) => Err(self.fail(Violation::NothingLeft)),
         }
     }
 
-    fn event(&mut self, event: Event) -> Result<(), String> {
+    fn event(&mut self, event: Event) -> Result<(), SimFailure> {
         match event {
             Event::Gossip {
                 to,
@@ -479,14 +481,14 @@ impl Sim {
     }
 
     /// Hands `input` to honest node `i`, performs its effects and checks the invariants.
-    fn input(&mut self, i: usize, input: Input) -> Result<(), String> {
+    fn input(&mut self, i: usize, input: Input) -> Result<(), SimFailure> {
         let now = self.now;
         let h = self.honest[i].as_mut().expect("an honest node");
         let effects = h.machine.handle(now, input);
         self.effects(i, effects)
     }
 
-    fn effects(&mut self, i: usize, effects: Vec<Effect>) -> Result<(), String> {
+    fn effects(&mut self, i: usize, effects: Vec<Effect>) -> Result<(), SimFailure> {
         for effect in effects {
             match effect {
                 Effect::PublishConsensus(data) => {
@@ -510,9 +512,8 @@ impl Sim {
                     let to = self.peer_index[&peer];
                     self.request(i, to, SyncRequest::Blocks { from, count });
                 }
-                // Memory never fails to store: a halt is a bug of the machine.
                 Effect::Halt(reason) => {
-                    return Err(self.fail(format!("node {i} halted: {reason}")));
+                    return Err(self.fail(Violation::Halted { node: i, reason }));
                 }
                 Effect::Ban(peer) => {
                     let to = self.peer_index[&peer];
@@ -522,7 +523,10 @@ impl Sim {
                         // make an honest peer look like a liar (three ranges failed in a row).
                         let lossy = self.sc.drop_percent > 0 || !self.sc.crashes.is_empty();
                         if !lossy && !self.partitioned(i, to) {
-                            return Err(self.fail(format!("node {i} banned honest node {to}")));
+                            return Err(self.fail(Violation::BannedHonest {
+                                node: i,
+                                banned: to,
+                            }));
                         }
                         self.stats.honest_bans += 1;
                     }
@@ -535,7 +539,7 @@ impl Sim {
     }
 
     /// A transfer from a dev account, submitted to an honest node as the REST API would.
-    fn client_tx(&mut self) -> Result<(), String> {
+    fn client_tx(&mut self) -> Result<(), SimFailure> {
         let honest = self.honest_indices();
         let c = self.rng.below(self.clients.len() as u64) as usize;
         // Each client uses one node, so its nonces follow that node's mempool.
@@ -558,7 +562,7 @@ impl Sim {
         Ok(())
     }
 
-    fn attack(&mut self, attack: Attack) -> Result<(), String> {
+    fn attack(&mut self, attack: Attack) -> Result<(), SimFailure> {
         let heads: Vec<u64> = self
             .honest_indices()
             .iter()

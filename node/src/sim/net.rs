@@ -80,7 +80,7 @@ impl Sim {
         topic: Topic,
         id: MessageId,
         data: Arc<Vec<u8>>,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimFailure> {
         if !self.connected(from, to) {
             return Ok(());
         }
@@ -118,11 +118,11 @@ impl Sim {
             Topic::Tx => (Some(h.intake.handle(source, &data)), vec![]),
         };
         let Some(verdict) = verdict else {
-            return Err(self.fail(format!("node {to} gave no verdict on gossip {id}")));
+            return Err(self.fail(Violation::NoVerdict { node: to, id }));
         };
         self.adversary
-            .judge(&id, verdict, to)
-            .map_err(|e| self.fail(e))?;
+            .judge(&id, verdict)
+            .map_err(|attack| self.fail(Violation::AttackAccepted { node: to, attack }))?;
         if verdict == MessageAcceptance::Reject && self.adversary.owns(&id) {
             self.stats.rejected_attacks += 1;
         }
@@ -152,7 +152,7 @@ impl Sim {
         to: usize,
         from: usize,
         request: SyncRequest,
-    ) -> Result<(), String> {
+    ) -> Result<(), SimFailure> {
         let response = match self.honest.get(to) {
             Some(Some(h)) => {
                 let response = crate::sync::serve(h.node.ledger(), request.clone());
@@ -160,9 +160,11 @@ impl Sim {
                 // and the requester would ask for the same range forever.
                 let bytes = borsh::object_length(&response).unwrap_or(usize::MAX);
                 if bytes > MAX_RESPONSE_BYTES as usize {
-                    return Err(self.fail(format!(
-                        "node {to} answered {request:?} with {bytes} bytes, over the response cap"
-                    )));
+                    return Err(self.fail(Violation::OversizedAnswer {
+                        node: to,
+                        request,
+                        bytes,
+                    }));
                 }
                 Some(response)
             }

@@ -224,7 +224,7 @@ fn a_node_whose_store_fails_halts() {
                 .store(true, std::sync::atomic::Ordering::SeqCst);
         }
         if let Some(reason) = effects.iter().find_map(|e| match e {
-            Effect::Halt(reason) => Some(reason.clone()),
+            Effect::Halt(reason) => Some(reason.to_string()),
             _ => None,
         }) {
             halted = Some(reason);

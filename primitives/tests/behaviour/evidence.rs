@@ -1,7 +1,9 @@
 //! `DoubleSign::check` is what jails and slashes a validator: it must accept exactly two validly
 //! signed, conflicting votes of one validator on this chain, and nothing else.
 
-use tensorchain_primitives::{DoubleSign, Hash, Keypair, SigningDomain, Vote, VoteKind};
+use tensorchain_primitives::{
+    DoubleSign, EvidenceError, Hash, Keypair, SigningDomain, Vote, VoteKind,
+};
 
 /// The network the evidence is checked on.
 fn net() -> SigningDomain {
@@ -51,9 +53,14 @@ fn two_signed_votes_for_different_blocks_are_evidence() {
 #[test]
 fn votes_of_another_chain_are_refused_even_if_only_one_is() {
     let err = |e: DoubleSign| e.check(&net()).unwrap_err();
-    assert!(err(evidence(vote("other", b"x"), vote("other", b"y"))).contains("another chain"));
-    assert!(err(evidence(vote("other", b"x"), vote("test", b"y"))).contains("another chain"));
-    assert!(err(evidence(vote("test", b"x"), vote("other", b"y"))).contains("another chain"));
+    for e in [
+        err(evidence(vote("other", b"x"), vote("other", b"y"))),
+        err(evidence(vote("other", b"x"), vote("test", b"y"))),
+        err(evidence(vote("test", b"x"), vote("other", b"y"))),
+    ] {
+        assert_eq!(e, EvidenceError::OtherChain);
+        assert!(e.to_string().contains("another chain"), "{e}");
+    }
 }
 
 #[test]
@@ -74,10 +81,15 @@ fn votes_that_do_not_conflict_are_refused() {
         },
     ] {
         let e = evidence(base.clone(), second).check(&net()).unwrap_err();
-        assert!(e.contains("different heights, rounds or kinds"), "{e}");
+        assert_eq!(e, EvidenceError::NoConflict);
+        assert!(
+            e.to_string().contains("different heights, rounds or kinds"),
+            "{e}"
+        );
     }
     let e = evidence(base.clone(), base).check(&net()).unwrap_err();
-    assert!(e.contains("same block"), "{e}");
+    assert_eq!(e, EvidenceError::SameBlock);
+    assert!(e.to_string().contains("same block"), "{e}");
 }
 
 #[test]
@@ -94,7 +106,8 @@ fn each_signature_must_verify_by_the_accused() {
     framed.validator = other.account();
     for bad in [forged_first, forged_second, swapped, framed] {
         let e = bad.check(&net()).unwrap_err();
-        assert!(e.contains("signature does not verify"), "{e}");
+        assert!(matches!(e, EvidenceError::Signature { .. }), "{e}");
+        assert!(e.to_string().contains("signature does not verify"), "{e}");
     }
 }
 
@@ -120,7 +133,8 @@ fn finding_11_votes_signed_on_another_genesis_are_not_evidence() {
     );
     let e = from_a.check(&net()).unwrap_err();
     assert!(
-        e.contains("signature does not verify on this network"),
+        e.to_string()
+            .contains("signature does not verify on this network"),
         "{e}"
     );
 }

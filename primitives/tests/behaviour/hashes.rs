@@ -303,7 +303,7 @@ fn validator_set_hash_ignores_order_but_not_content() {
     let h = validator_set_hash(&set);
     assert_eq!(h, validator_set_hash(&shuffled));
     let mut sorted = set.clone();
-    sorted.sort_by(|x, y| x.hotkey.cmp(&y.hotkey));
+    sorted.sort_by_key(|v| v.hotkey);
     assert_eq!(
         h,
         blake3_of(&[

@@ -102,7 +102,7 @@ impl<'de> Deserialize<'de> for BoundedTxs {
         impl<'de> serde::de::Visitor<'de> for Elements {
             type Value = BoundedTxs;
 
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("an array of hex strings")
             }
 
