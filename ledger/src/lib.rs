@@ -25,5 +25,5 @@ pub use chain::{
 pub use runtime::params::{ChainParams, FaucetParams, Fees};
 pub use runtime::{check_stateless, Event, TxError};
 pub use state::{Account, Globals};
-pub use storage::{Column, MemoryStore, Store, StoreError, WriteBatch};
+pub use storage::{Column, Entries, MemoryStore, Store, StoreError, WriteBatch};
 pub use verify::{SigCache, VerifiedTx};

@@ -219,6 +219,19 @@ impl SigCache {
     }
 }
 
+/// As `apply_tx` for a transaction whose stateless checks passed on this node: the stateful
+/// checks and the execution only.
+pub fn apply_verified(
+    view: &mut StateView,
+    stx: &VerifiedTx,
+    params: &ChainParams,
+    domain: &SigningDomain,
+    proposer: &AccountId,
+    height: u64,
+) -> Result<Vec<Event>, TxError> {
+    crate::runtime::apply_checked(view, stx.tx(), params, domain, proposer, height)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -234,17 +247,4 @@ mod tests {
         cache.forget(&[h(9)]);
         assert!(!cache.contains(&h(9)));
     }
-}
-
-/// As `apply_tx` for a transaction whose stateless checks passed on this node: the stateful
-/// checks and the execution only.
-pub fn apply_verified(
-    view: &mut StateView,
-    stx: &VerifiedTx,
-    params: &ChainParams,
-    domain: &SigningDomain,
-    proposer: &AccountId,
-    height: u64,
-) -> Result<Vec<Event>, TxError> {
-    crate::runtime::apply_checked(view, stx.tx(), params, domain, proposer, height)
 }

@@ -96,7 +96,7 @@ async fn transactions_reach_the_validator_in_few_batches_and_forged_batches_chan
     for nonce in 0..PER_SENDER {
         for (i, key) in senders.iter().enumerate() {
             let to = senders[(i + 1) % SENDERS].account();
-            txs.push(loopback::transfer(&ledger, key, nonce, to, 1));
+            txs.push(loopback::transfer(ledger, key, nonce, to, 1));
         }
     }
     let hashes: Vec<_> = tokio::task::block_in_place(|| {

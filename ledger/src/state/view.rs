@@ -3,7 +3,7 @@
 
 use crate::state::{Account, Globals};
 use crate::storage::schema;
-use crate::storage::{Column, Store, StoreError};
+use crate::storage::{Column, Entries, Store, StoreError};
 use borsh::{BorshDeserialize, BorshSerialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,7 +44,7 @@ impl StateView {
     }
 
     /// Every live entry under `prefix`, committed or written in this view, in key order.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Entries, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = self
             .store
             .scan_prefix(Column::State, prefix)?

@@ -94,11 +94,7 @@ impl WriteBatch {
 pub trait Store: Send + Sync + 'static {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// All entries whose key starts with `prefix`, in key order.
-    fn scan_prefix(
-        &self,
-        col: Column,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError>;
     /// One page of a prefix scan: at most `limit` entries whose key starts with `prefix`, strictly
     /// after `after` in the scan's direction (from the prefix's first key, or last when `reverse`,
     /// if `after` is None). Lets the API read a page without loading every entry of the prefix.
@@ -170,11 +166,7 @@ impl Store for MemoryStore {
         Ok(cols[col as usize].get(key).cloned())
     }
 
-    fn scan_prefix(
-        &self,
-        col: Column,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
         let cols = self.cols.read().expect("memory store lock");
         Ok(cols[col as usize]
             .range::<[u8], _>((

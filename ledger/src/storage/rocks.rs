@@ -50,11 +50,7 @@ impl Store for RocksStore {
         self.db.get_cf(self.cf(col), key).map_err(err)
     }
 
-    fn scan_prefix(
-        &self,
-        col: Column,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
         let mut out = Vec::new();
         let iter = self
             .db

@@ -3,7 +3,7 @@
 //! a synced write or `sync` flushes them, as RocksDB's WAL does; a crash drops them.
 
 use std::sync::Mutex;
-use tensorchain_ledger::{Column, MemoryStore, Store, StoreError, WriteBatch};
+use tensorchain_ledger::{Column, Entries, MemoryStore, Store, StoreError, WriteBatch};
 
 #[derive(Default)]
 pub struct PowerLossStore {
@@ -49,11 +49,7 @@ impl Store for PowerLossStore {
         self.live.get(col, key)
     }
 
-    fn scan_prefix(
-        &self,
-        col: Column,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
         self.live.scan_prefix(col, prefix)
     }
 
@@ -64,7 +60,7 @@ impl Store for PowerLossStore {
         after: Option<&[u8]>,
         reverse: bool,
         limit: usize,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    ) -> Result<Entries, StoreError> {
         self.live.scan_page(col, prefix, after, reverse, limit)
     }
 
