@@ -213,7 +213,98 @@ fn execute(
         Call::RemoveAllStake { hotkey } => {
             wallet::stake_moves::remove_all_stake(view, &signer, hotkey, (params, height))?
         }
-        call => subnets::calls::apply(view, &signer, call, params, height)?,
+        Call::RegisterSubnet {
+            hotkey,
+            max_cost,
+            identity,
+        } => subnets::calls::register_subnet(
+            view,
+            &signer,
+            hotkey,
+            *max_cost,
+            identity,
+            &params.subnets,
+            height,
+        )?,
+        Call::BurnedRegister {
+            netuid,
+            hotkey,
+            max_cost,
+        } => subnets::calls::burned_register(view, &signer, *netuid, hotkey, *max_cost, height)?,
+        Call::SetHyperparameter {
+            netuid,
+            name,
+            value,
+        } => subnets::calls::set_hyperparameter(
+            view,
+            &signer,
+            *netuid,
+            name,
+            *value,
+            params.sudo,
+            height,
+        )?,
+        Call::ServeAxon {
+            netuid,
+            ip,
+            port,
+            protocol,
+        } => subnets::calls::serve_axon(view, &signer, *netuid, *ip, *port, *protocol, height)?,
+        Call::SetWeights {
+            netuid,
+            uids,
+            values,
+            version_key,
+        } => {
+            subnets::calls::set_weights(view, &signer, *netuid, uids, values, *version_key, height)?
+        }
+        Call::RootRegister { hotkey } => subnets::root::register(
+            view,
+            &signer,
+            hotkey,
+            (params.subnets.defaults.tempo, height),
+        )?,
+        Call::CommitWeights { netuid, hash } => {
+            subnets::calls::commit_weights(view, &signer, *netuid, *hash, height)?
+        }
+        Call::RevealWeights {
+            netuid,
+            uids,
+            values,
+            salt,
+            version_key,
+        } => subnets::calls::reveal_weights(
+            view,
+            &signer,
+            *netuid,
+            uids,
+            values,
+            salt,
+            *version_key,
+            height,
+        )?,
+        Call::SetRootWeights { netuids, values } => subnets::root::set_weights(
+            view,
+            &signer,
+            netuids,
+            values,
+            // Root weights matter once per root tempo, so that is how often they may change.
+            params.subnets.defaults.tempo as u64,
+            height,
+        )?,
+        Call::PowRegister {
+            netuid,
+            hotkey,
+            coldkey,
+            block_number,
+            nonce,
+        } => subnets::pow::register(
+            view,
+            &signer,
+            (*netuid, hotkey, coldkey),
+            (*block_number, *nonce),
+            height,
+        )?,
     };
     if fee_from_removal {
         let mut after = view.account(&tx.signer)?.unwrap_or_default();

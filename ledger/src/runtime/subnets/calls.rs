@@ -8,11 +8,11 @@ use super::{
 };
 use crate::runtime::error::TxError;
 use crate::runtime::event::Event;
-use crate::runtime::params::{ChainParams, SUBNET_LIMIT};
+use crate::runtime::params::SUBNET_LIMIT;
 use crate::state::view::StateView;
 use crate::state::HotkeyInfo;
 use crate::storage::schema;
-use tensorchain_primitives::{weights_commit_hash, AccountId, Call, RAO_PER_TAO};
+use tensorchain_primitives::{weights_commit_hash, AccountId, RAO_PER_TAO};
 
 /// Longest subnet identity, in bytes.
 const MAX_IDENTITY: usize = 64;
@@ -26,99 +26,6 @@ const INITIAL_BURN: u64 = RAO_PER_TAO;
 const MAX_COMMITS: usize = 10;
 /// Each registration multiplies the burn by 1.26.
 const BURN_INCREASE: (u64, u64) = (126, 100);
-
-pub fn apply(
-    view: &mut StateView,
-    signer: &AccountId,
-    call: &Call,
-    params: &ChainParams,
-    now: u64,
-) -> Result<Event, TxError> {
-    match call {
-        Call::RegisterSubnet {
-            hotkey,
-            max_cost,
-            identity,
-        } => register_subnet(
-            view,
-            signer,
-            hotkey,
-            *max_cost,
-            identity,
-            &params.subnets,
-            now,
-        ),
-        Call::BurnedRegister {
-            netuid,
-            hotkey,
-            max_cost,
-        } => burned_register(view, signer, *netuid, hotkey, *max_cost, now),
-        Call::SetHyperparameter {
-            netuid,
-            name,
-            value,
-        } => set_hyperparameter(view, signer, *netuid, name, *value, params.sudo, now),
-        Call::ServeAxon {
-            netuid,
-            ip,
-            port,
-            protocol,
-        } => serve_axon(view, signer, *netuid, *ip, *port, *protocol, now),
-        Call::SetWeights {
-            netuid,
-            uids,
-            values,
-            version_key,
-        } => set_weights(view, signer, *netuid, uids, values, *version_key, now),
-        Call::RootRegister { hotkey } => {
-            super::root::register(view, signer, hotkey, (params.subnets.defaults.tempo, now))
-        }
-        Call::CommitWeights { netuid, hash } => commit_weights(view, signer, *netuid, *hash, now),
-        Call::RevealWeights {
-            netuid,
-            uids,
-            values,
-            salt,
-            version_key,
-        } => reveal_weights(view, signer, *netuid, uids, values, salt, *version_key, now),
-        Call::SetRootWeights { netuids, values } => super::root::set_weights(
-            view,
-            signer,
-            netuids,
-            values,
-            // Root weights matter once per root tempo, so that is how often they may change.
-            params.subnets.defaults.tempo as u64,
-            now,
-        ),
-        Call::PowRegister {
-            netuid,
-            hotkey,
-            coldkey,
-            block_number,
-            nonce,
-        } => super::pow::register(
-            view,
-            signer,
-            (*netuid, hotkey, coldkey),
-            (*block_number, *nonce),
-            now,
-        ),
-        Call::Transfer { .. }
-        | Call::Faucet { .. }
-        | Call::AddStake { .. }
-        | Call::RemoveStake { .. }
-        | Call::SetTake { .. }
-        | Call::RegisterValidator { .. }
-        | Call::UnregisterValidator { .. }
-        | Call::ReportEquivocation { .. }
-        | Call::SwapHotkey { .. }
-        | Call::MoveStake { .. }
-        | Call::TransferStake { .. }
-        | Call::RemoveAllStake { .. } => Err(TxError::Storage(
-            "a balance or validator call was routed to the subnet calls".into(),
-        )),
-    }
-}
 
 /// The lock cost now: twice the last one, decaying linearly to the floor over `lock_decay_blocks`.
 pub fn lock_cost(registry: &Registry, p: &SubnetParams, now: u64) -> u64 {
@@ -205,7 +112,7 @@ fn dissolve(view: &mut StateView, s: &Subnet) -> Result<(), TxError> {
     Ok(())
 }
 
-fn register_subnet(
+pub(crate) fn register_subnet(
     view: &mut StateView,
     owner: &AccountId,
     hotkey: &AccountId,
@@ -328,7 +235,7 @@ pub(crate) fn registration_open(
     Ok(s)
 }
 
-fn burned_register(
+pub(crate) fn burned_register(
     view: &mut StateView,
     coldkey: &AccountId,
     netuid: u16,
@@ -399,7 +306,7 @@ pub(crate) fn seat_neuron(
     Ok((uid, replaced))
 }
 
-fn set_hyperparameter(
+pub(crate) fn set_hyperparameter(
     view: &mut StateView,
     signer: &AccountId,
     netuid: u16,
@@ -465,7 +372,7 @@ fn set_hyperparameter(
     })
 }
 
-fn serve_axon(
+pub(crate) fn serve_axon(
     view: &mut StateView,
     hotkey: &AccountId,
     netuid: u16,
@@ -505,7 +412,7 @@ fn serve_axon(
 }
 
 /// `set_weights` with the checks of yuma.md §7.1, in that order.
-fn set_weights(
+pub(crate) fn set_weights(
     view: &mut StateView,
     hotkey: &AccountId,
     netuid: u16,
@@ -617,7 +524,7 @@ fn store_weights(
     })
 }
 
-fn commit_weights(
+pub(crate) fn commit_weights(
     view: &mut StateView,
     hotkey: &AccountId,
     netuid: u16,
@@ -659,7 +566,7 @@ fn commit_weights(
 }
 
 #[allow(clippy::too_many_arguments)]
-fn reveal_weights(
+pub(crate) fn reveal_weights(
     view: &mut StateView,
     hotkey: &AccountId,
     netuid: u16,
