@@ -130,9 +130,9 @@ pub enum InvalidSpec {
     SubnetDefaults(#[source] TxError),
     #[error("allocations and stakes exceed the 21M TAO supply")]
     OverSupply,
-    /// The ledger's check of the genesis subnets, which says what is wrong in text only.
-    #[error("{0}")]
-    GenesisSubnets(String),
+    /// The ledger's check of the genesis subnets.
+    #[error(transparent)]
+    GenesisSubnets(#[from] tensorchain_ledger::runtime::params::GenesisSubnetError),
     #[error("a faucet is for devnets only (a chain id containing \"devnet\")")]
     FaucetNotOnDevnet,
     #[error("faucet difficulty must be positive")]

@@ -3,7 +3,9 @@
 pub mod subnets;
 pub mod validators;
 
-pub use subnets::{GenesisSubnet, Hyperparameters, PowParams, RegistrationMode, SubnetParams};
+pub use subnets::{
+    GenesisSubnet, GenesisSubnetError, Hyperparameters, PowParams, RegistrationMode, SubnetParams,
+};
 pub use validators::{ValidatorParams, EVIDENCE_MAX_AGE};
 
 use borsh::{BorshDeserialize, BorshSerialize};

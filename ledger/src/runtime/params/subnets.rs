@@ -260,19 +260,46 @@ impl PowParams {
         }
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), GenesisSubnetError> {
         if self.min_difficulty == 0 || self.min_difficulty > self.max_difficulty {
-            return Err("pow: need 1 ≤ min_difficulty ≤ max_difficulty".into());
+            return Err(GenesisSubnetError::PowDifficultyBounds);
         }
         if !(self.min_difficulty..=self.max_difficulty).contains(&self.difficulty) {
-            return Err("pow: difficulty must be within [min_difficulty, max_difficulty]".into());
+            return Err(GenesisSubnetError::PowDifficultyOutOfBounds);
         }
         if self.adjustment_interval == 0
             || self.target_registrations_per_interval == 0
             || self.max_registrations_per_block == 0
         {
-            return Err("pow: adjustment_interval, target_registrations_per_interval and max_registrations_per_block must be positive".into());
+            return Err(GenesisSubnetError::PowZeroRate);
         }
         Ok(())
     }
+}
+
+/// Why the spec's genesis subnets (or a subnet's PoW rules) make no sense.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GenesisSubnetError {
+    #[error("genesis subnet netuid {netuid} is not in 1..=128")]
+    NetuidOutOfRange { netuid: u16 },
+    #[error("genesis subnet {netuid} is declared twice")]
+    Duplicate { netuid: u16 },
+    #[error("genesis subnet {netuid}: name over 64 bytes")]
+    NameTooLong { netuid: u16 },
+    #[error("genesis subnet {netuid} registers by pow but has no pow rules")]
+    PowRulesMissing { netuid: u16 },
+    #[error("genesis subnet {netuid} registers by burn: drop its pow rules")]
+    PowRulesUnused { netuid: u16 },
+    #[error("genesis subnet {netuid}: {source}")]
+    Pow {
+        netuid: u16,
+        #[source]
+        source: Box<GenesisSubnetError>,
+    },
+    #[error("pow: need 1 ≤ min_difficulty ≤ max_difficulty")]
+    PowDifficultyBounds,
+    #[error("pow: difficulty must be within [min_difficulty, max_difficulty]")]
+    PowDifficultyOutOfBounds,
+    #[error("pow: adjustment_interval, target_registrations_per_interval and max_registrations_per_block must be positive")]
+    PowZeroRate,
 }

@@ -3,42 +3,32 @@
 
 use super::pow::PowState;
 use super::Subnet;
-use crate::runtime::params::SubnetParams;
 use crate::runtime::params::SUBNET_LIMIT;
+use crate::runtime::params::{GenesisSubnetError, SubnetParams};
 use crate::state::view::StateView;
 use tensorchain_primitives::AccountId;
 
 /// The spec's genesis subnets make sense: netuids 1..=128 and distinct, PoW rules where PoW is on.
-pub fn validate(p: &SubnetParams) -> Result<(), String> {
+pub fn validate(p: &SubnetParams) -> Result<(), GenesisSubnetError> {
     let mut seen = std::collections::BTreeSet::new();
     for g in &p.genesis_subnets {
         if g.netuid == 0 || g.netuid > SUBNET_LIMIT {
-            return Err(format!(
-                "genesis subnet netuid {} is not in 1..=128",
-                g.netuid
-            ));
+            return Err(GenesisSubnetError::NetuidOutOfRange { netuid: g.netuid });
         }
         if !seen.insert(g.netuid) {
-            return Err(format!("genesis subnet {} is declared twice", g.netuid));
+            return Err(GenesisSubnetError::Duplicate { netuid: g.netuid });
         }
         if g.name.len() > 64 {
-            return Err(format!("genesis subnet {}: name over 64 bytes", g.netuid));
+            return Err(GenesisSubnetError::NameTooLong { netuid: g.netuid });
         }
         match (&g.pow, g.registration.allows_pow()) {
-            (Some(pow), true) => pow
-                .validate()
-                .map_err(|e| format!("genesis subnet {}: {e}", g.netuid))?,
-            (None, true) => {
-                return Err(format!(
-                    "genesis subnet {} registers by pow but has no pow rules",
-                    g.netuid
-                ))
-            }
+            (Some(pow), true) => pow.validate().map_err(|e| GenesisSubnetError::Pow {
+                netuid: g.netuid,
+                source: Box::new(e),
+            })?,
+            (None, true) => return Err(GenesisSubnetError::PowRulesMissing { netuid: g.netuid }),
             (Some(_), false) => {
-                return Err(format!(
-                    "genesis subnet {} registers by burn: drop its pow rules",
-                    g.netuid
-                ))
+                return Err(GenesisSubnetError::PowRulesUnused { netuid: g.netuid })
             }
             (None, false) => {}
         }
