@@ -19,8 +19,8 @@ pub use tensorchain_subnet_engine::reward;
 
 pub use chain::versioned::{StateAtError, StateProof};
 pub use chain::{
-    supply_accounted, BuiltBlock, CandidateEntry, CommittedBlock, ExecutedBlock, GenesisState,
-    Head, Jail, Ledger, LedgerError, RootMember, RootNetwork,
+    supply_accounted, BlockLimits, BuiltBlock, CandidateEntry, CommittedBlock, ExecutedBlock,
+    GenesisState, Head, Jail, Ledger, LedgerError, RootMember, RootNetwork,
 };
 pub use runtime::params::{ChainParams, FaucetParams, Fees};
 pub use runtime::{check_stateless, Event, TxError};

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use std::sync::Arc;
 use tensorchain_ledger::state::tree;
 use tensorchain_ledger::{
-    supply_accounted, Column, CommittedBlock, GenesisState, Ledger, LedgerError, MemoryStore,
-    Store, TxError,
+    supply_accounted, BlockLimits, Column, CommittedBlock, GenesisState, Ledger, LedgerError,
+    MemoryStore, Store, TxError,
 };
 use tensorchain_primitives::{
     AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, SigningDomain, Tx,
@@ -234,7 +234,16 @@ fn finding_5_blocks_stop_at_their_byte_limit_and_larger_ones_are_invalid() {
         .unwrap();
     let limit = empty.executed.block.encoded_len() + 10 * tx_len + tx_len / 2;
     let built = ledger
-        .build_block_within(txs.clone(), validator, head.time_ms + 1000, None, limit)
+        .build_block_within(
+            txs.clone(),
+            validator,
+            head.time_ms + 1000,
+            None,
+            BlockLimits {
+                max_bytes: limit,
+                deadline: None,
+            },
+        )
         .unwrap();
     let block = &built.executed.block;
     assert_eq!(block.txs.len(), 10, "as many as fit, in order");
@@ -255,6 +264,54 @@ fn finding_5_blocks_stop_at_their_byte_limit_and_larger_ones_are_invalid() {
         Err(other) => panic!("refused for another reason: {other}"),
         Ok(_) => panic!("an oversized block was not refused"),
     }
+}
+
+/// A proposer's deadline: a flooded mempool must not make a block take longer to build (and so
+/// to validate) than the validators wait for a proposal. Past the deadline nothing more goes in,
+/// and what stays out is not rejected: it waits for the next block.
+#[test]
+fn a_block_past_its_deadline_takes_nothing_more_and_rejects_nothing() {
+    let (_, ledger) = open(&["alice", "bob"]);
+    let (alice, bob) = (key("alice"), key("bob").account());
+    let txs: Vec<SignedTx> = (0..3_000).map(|n| transfer(&alice, bob, 1, n)).collect();
+    let head = ledger.head();
+    let validator = key("validator").account();
+    let build = |deadline| {
+        ledger
+            .build_block_within(
+                txs.clone(),
+                validator,
+                head.time_ms + 1000,
+                None,
+                BlockLimits {
+                    deadline,
+                    ..BlockLimits::default()
+                },
+            )
+            .unwrap()
+    };
+    let spent = build(Some(std::time::Instant::now()));
+    assert!(spent.executed.block.txs.is_empty());
+    assert!(
+        spent.rejected.is_empty(),
+        "the rest wait for the next block"
+    );
+    let unbounded = build(None);
+    assert_eq!(unbounded.executed.block.txs.len(), txs.len());
+    let ten_ms = build(Some(
+        std::time::Instant::now() + std::time::Duration::from_millis(10),
+    ));
+    let n = ten_ms.executed.block.txs.len();
+    assert!(
+        n < txs.len(),
+        "3,000 transfers in 10 ms in a test build: {n}"
+    );
+    assert_eq!(
+        ten_ms.executed.block.txs[..],
+        txs[..n],
+        "a prefix, in order"
+    );
+    ledger.execute_block(&ten_ms.executed.block).unwrap();
 }
 
 /// Finding 5 (continued): a reveal's salt had no length limit (two ~5 MiB reveals filled a

@@ -101,7 +101,7 @@ impl TxIntake {
         }
         let (hashes, txs): (Vec<Hash>, Vec<SignedTx>) = fresh.into_iter().unzip();
         self.stats.checked += txs.len() as u64;
-        let results = self.node.admit_batch(txs);
+        let results = self.node.admit_unmetered(txs);
         let mut admitted = 0u64;
         let mut forged = false;
         for (hash, result) in hashes.into_iter().zip(results) {
@@ -246,6 +246,22 @@ mod tests {
         // Only seen transactions: nothing to relay.
         assert_eq!(intake.handle(peer, &second), MessageAcceptance::Ignore);
         assert_eq!(intake.stats().checked, 3);
+    }
+
+    /// Found in review (session 7): intake admitted through `admit_batch`, so a REST flood
+    /// holding every verify slot made every gossiped batch `overloaded`, and other nodes'
+    /// transactions reached this one only in blocks, unverified.
+    #[test]
+    fn gossip_gets_in_while_rest_holds_every_verify_slot() {
+        let mut intake = intake();
+        let node = intake.node.clone();
+        let _flood = node.hold_verify_slots(crate::node::MAX_VERIFYING);
+        let batch = encode_batch(&[honest(&intake, 0), honest(&intake, 1)]);
+        assert_eq!(
+            intake.handle(PeerId::random(), &batch),
+            MessageAcceptance::Accept
+        );
+        assert_eq!(intake.node.mempool_len(), 2);
     }
 
     #[test]

@@ -18,11 +18,12 @@ use crate::sync::{PeerStatus, RangeSync};
 use crate::wire::ConsensusWire;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 use tensorchain_consensus::{
     Config, Driver, Evidence, Input as CoreInput, Message, Output, SignedProposal, Timeout,
-    Timeouts, ValidatorSet, Wal, WalError,
+    TimeoutKind, Timeouts, ValidatorSet, Wal, WalError,
 };
-use tensorchain_ledger::{ExecutedBlock, LedgerError, StoreError, TxError};
+use tensorchain_ledger::{BlockLimits, ExecutedBlock, LedgerError, StoreError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
 use tensorchain_primitives::{
     Block, Call, Commit, CommitError, DoubleSign, Hash, Keypair, SigningDomain, Tx,
@@ -41,6 +42,9 @@ const STALL_MS: u64 = 2_000;
 /// the proposal again. Without a window, a proposer signing blocks for rounds nobody is in would
 /// make every node execute and hold one per round.
 pub(crate) const MAX_PROPOSAL_ROUNDS_AHEAD: u32 = 4;
+/// The least time a proposer gives its block, however short the timeouts: enough for a
+/// few thousand transfers.
+const MIN_BUILD_BUDGET_MS: u64 = 50;
 /// How often every peer is asked for its status (its tip), to notice being behind.
 const STATUS_EVERY_MS: u64 = 1_000;
 /// Consensus messages remembered by content, so a copy republished by any peer (gossipsub ids
@@ -187,6 +191,7 @@ pub struct NodeMachine<W: Wal> {
     key: Option<Keypair>,
     domain: SigningDomain,
     block_time_ms: u64,
+    timeouts: Timeouts,
     /// The core's timeouts by due time (ms), then a sequence number so that equal times keep
     /// their order. The height's start, the proposal and the status poll have fields of their own.
     timers: BTreeMap<(u64, u64), Timeout>,
@@ -247,6 +252,7 @@ impl<W: Wal> NodeMachine<W> {
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
             block_time_ms: params.block_time_ms,
+            timeouts,
             timers: BTreeMap::new(),
             seq: 0,
             blocks: HashMap::new(),
@@ -526,6 +532,32 @@ impl<W: Wal> NodeMachine<W> {
         self.effects.push(Effect::PublishConsensus(data));
     }
 
+    /// How long before the proposer may propose every node starts the height (so clocks and
+    /// commit times that differ a little still find everyone listening). At most a quarter of
+    /// the propose timeout: a longer lead (a quarter of a long block time) would spend the
+    /// whole timeout before the proposal is even due, and every height would need a round 1.
+    fn lead_ms(&self) -> u64 {
+        (self.block_time_ms / 4).min(self.timeouts.propose_ms / 4)
+    }
+
+    /// How long the proposer may spend filling its block. The validators started their
+    /// propose timeout `lead_ms` before the proposal was due; half of that timeout goes to
+    /// building, which leaves a quarter for gossip and skew. Validating costs about what
+    /// building did (the signatures are cached from intake), so a full mempool can no longer
+    /// make every proposal arrive after the validators gave up on it, round after round.
+    /// A proposer whose own power is a quorum waits for nobody: it fills up to a block time.
+    fn build_budget_ms(&self, height: u64, round: u32) -> u64 {
+        let alone = self
+            .key
+            .as_ref()
+            .zip(self.validators_for(height))
+            .is_some_and(|(k, set)| set.is_quorum(set.power_of(&k.account()) as u128));
+        if alone {
+            return self.block_time_ms.max(MIN_BUILD_BUDGET_MS);
+        }
+        (self.timeouts.duration(TimeoutKind::Propose, round) / 2).max(MIN_BUILD_BUDGET_MS)
+    }
+
     /// Builds this node's proposal from the mempool and hands its hash to the core.
     fn propose(&mut self, now: u64, height: u64, round: u32) {
         if height != self.head_height() + 1 || self.driver.core().height() != height {
@@ -534,7 +566,12 @@ impl<W: Wal> NodeMachine<W> {
         let Some(key) = &self.key else { return };
         let proposer = key.account();
         let head_time = self.node.ledger().head().time_ms;
-        let built = match self.node.build_block(proposer, now.max(head_time + 1)) {
+        let limits =
+            BlockLimits::within(Duration::from_millis(self.build_budget_ms(height, round)));
+        let built = match self
+            .node
+            .build_block(proposer, now.max(head_time + 1), limits)
+        {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, height, "building a block failed");
@@ -716,8 +753,7 @@ impl<W: Wal> NodeMachine<W> {
         let due = head.time_ms + self.block_time_ms;
         // The next height starts a little before the proposer may propose, so every node is
         // listening when the proposal arrives.
-        let lead = self.block_time_ms / 4;
-        self.start_at = Some(due.saturating_sub(lead).max(now));
+        self.start_at = Some(due.saturating_sub(self.lead_ms()).max(now));
     }
 
     fn committed(&mut self, now: u64) {

@@ -7,7 +7,7 @@ use crate::mempool::Mempool;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use tensorchain_ledger::{BuiltBlock, ExecutedBlock, Ledger, LedgerError, TxError};
+use tensorchain_ledger::{BlockLimits, BuiltBlock, ExecutedBlock, Ledger, LedgerError, TxError};
 use tensorchain_network::NetworkHandle;
 use tensorchain_primitives::{AccountId, Commit, Hash, SignedTx};
 use tensorchain_rpc::{
@@ -175,12 +175,10 @@ impl Node {
         }
     }
 
-    /// Queues a transaction without gossiping it: one that came from the network (which forwards
-    /// it) or that the node made (equivocation evidence). It takes none of the verify slots REST
-    /// submissions share, so a REST flood cannot keep gossip or evidence out; the machine admits
-    /// these one at a time, which bounds them.
+    /// Queues a transaction the node made (equivocation evidence) without gossiping it, as
+    /// `admit_unmetered`.
     pub fn admit(&self, tx: SignedTx) -> Result<Hash, SubmitError> {
-        self.admit_checked(vec![tx])
+        self.admit_unmetered(vec![tx])
             .pop()
             .expect("one result per transaction")
     }
@@ -197,11 +195,20 @@ impl Node {
         let Some(_slots) = VerifySlots::take(&self.verifying, n) else {
             return vec![Err(SubmitError::Overloaded); n];
         };
-        self.admit_checked(txs)
+        self.admit_unmetered(txs)
     }
 
-    /// The stateless checks of `txs`, then each admitted in order (`admit_batch` without slots).
-    fn admit_checked(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
+    /// Holds `n` of the REST verify slots until the claim is dropped (tests of a REST flood).
+    #[cfg(test)]
+    pub(crate) fn hold_verify_slots(&self, n: usize) -> VerifySlots<'_> {
+        VerifySlots::take(&self.verifying, n).expect("free slots")
+    }
+
+    /// `admit_batch` without the REST verify slots, for what a single task feeds one batch at a
+    /// time (which bounds it): gossip intake and the machine's evidence. So a REST flood that
+    /// holds every slot cannot keep other nodes' transactions out of this one's pool, which
+    /// would leave them unverified here until a block brings them.
+    pub fn admit_unmetered(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
         let n = txs.len();
         let verified = self.ledger.verify_txs(txs);
         let mut evicted = Vec::new();
@@ -295,11 +302,12 @@ impl Node {
         }
     }
 
-    /// Builds the next block from the mempool, proposed by `proposer`.
+    /// Builds the next block from the mempool, proposed by `proposer`, within `limits`.
     pub fn build_block(
         &self,
         proposer: AccountId,
         time_ms: u64,
+        limits: BlockLimits,
     ) -> Result<BuiltBlock, LedgerError> {
         let head = self.ledger.head();
         let candidates = self
@@ -309,7 +317,7 @@ impl Node {
             .candidates(MAX_BLOCK_TXS);
         let last_commit = self.ledger.commit(head.height)?;
         self.ledger
-            .build_block(candidates, proposer, time_ms, last_commit)
+            .build_block_within(candidates, proposer, time_ms, last_commit, limits)
     }
 
     /// Stores a finalized block with its commit certificate (`synced`: fsynced before returning),
@@ -378,7 +386,7 @@ impl Node {
 }
 
 /// A claim on `n` of the `MAX_VERIFYING` places of the verification queue, released on drop.
-struct VerifySlots<'a> {
+pub(crate) struct VerifySlots<'a> {
     count: &'a AtomicUsize,
     n: usize,
 }
@@ -439,7 +447,9 @@ mod tests {
     fn produce(node: &Node) {
         let v = dev_hotkey("alice");
         let head = node.ledger().head();
-        let built = node.build_block(v.account(), head.time_ms + 1_000).unwrap();
+        let built = node
+            .build_block(v.account(), head.time_ms + 1_000, BlockLimits::default())
+            .unwrap();
         let block = &built.executed.block;
         let commit = Commit::signed_by(block, node.ledger().signing_domain(), &[&v]);
         node.commit_block(built.executed, &commit, &built.rejected, true)
@@ -467,8 +477,8 @@ mod tests {
         assert_eq!(node.verifying.load(Ordering::Acquire), 0);
     }
 
-    /// Every REST verify slot taken: what the machine admits (a gossiped transaction, the
-    /// node's own equivocation report, both through `admit`) still gets in.
+    /// Every REST verify slot taken: the node's own equivocation report (through `admit`) still
+    /// gets in. (Gossip intake's batches: `intake.rs`.)
     #[test]
     fn gossip_and_evidence_get_in_while_rest_holds_every_verify_slot() {
         let node = node();

@@ -11,7 +11,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Duration;
 use tensorchain_genesis::{dev_hotkey, ChainSpec};
-use tensorchain_ledger::{Ledger, MemoryStore};
+use tensorchain_ledger::{BlockLimits, Ledger, MemoryStore};
 use tensorchain_node::Node;
 use tensorchain_primitives::{Commit, Hash};
 use tensorchain_rpc::{BlockEvent, Metrics, NodeApi, RpcConfig, SubmitError, TxStatus};
@@ -74,7 +74,11 @@ impl Server {
         let head = self.node.ledger().head();
         let built = self
             .node
-            .build_block(validator.account(), head.time_ms + 1_000)
+            .build_block(
+                validator.account(),
+                head.time_ms + 1_000,
+                BlockLimits::default(),
+            )
             .unwrap();
         let domain = self.spec.signing_domain();
         let commit = Commit::signed_by(&built.executed.block, &domain, &[&validator]);

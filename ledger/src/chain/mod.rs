@@ -76,6 +76,41 @@ pub struct ExecutedBlock {
     batch: WriteBatch,
 }
 
+/// How much a proposer puts in one block: at most `max_bytes` (a consensus rule), and nothing
+/// after `deadline`. The deadline is the proposer's own policy, not a rule: validators check
+/// the bytes, never the time. It bounds how long building, and so validating, a block takes
+/// whatever the mempool holds, so a flooded mempool cannot make proposals too slow to arrive
+/// before the validators' propose timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockLimits {
+    pub max_bytes: usize,
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl Default for BlockLimits {
+    fn default() -> BlockLimits {
+        BlockLimits {
+            max_bytes: MAX_BLOCK_BYTES,
+            deadline: None,
+        }
+    }
+}
+
+impl BlockLimits {
+    /// No more than `max_bytes`, and nothing added after `budget` from now.
+    pub fn within(budget: std::time::Duration) -> BlockLimits {
+        BlockLimits {
+            deadline: Some(std::time::Instant::now() + budget),
+            ..BlockLimits::default()
+        }
+    }
+
+    fn past_deadline(&self) -> bool {
+        self.deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+    }
+}
+
 /// The result of building a block from candidate transactions.
 pub struct BuiltBlock {
     pub executed: ExecutedBlock,

@@ -13,55 +13,68 @@ impl Ledger {
         time_ms: u64,
         last_commit: Option<Commit>,
     ) -> Result<BuiltBlock, LedgerError> {
-        self.build_block_within(candidates, proposer, time_ms, last_commit, MAX_BLOCK_BYTES)
+        self.build_block_within(
+            candidates,
+            proposer,
+            time_ms,
+            last_commit,
+            BlockLimits::default(),
+        )
     }
 
-    /// As `build_block`, with the block's encoded size bounded by `max_bytes`. Candidates after
-    /// the first that does not fit stay out (not rejected: they wait for the next block), so a
-    /// signer's transactions are never included out of nonce order.
+    /// As `build_block`, within `limits`. Candidates after the first that does not fit, or after
+    /// the deadline, stay out (not rejected: they wait for the next block), so a signer's
+    /// transactions are never included out of nonce order.
+    ///
+    /// Signatures are checked a chunk at a time on every core, then the chunk is executed in
+    /// order: with a deadline, at most one chunk's checks run past it.
     pub fn build_block_within(
         &self,
         candidates: impl IntoIterator<Item = SignedTx>,
         proposer: AccountId,
         time_ms: u64,
         last_commit: Option<Commit>,
-        max_bytes: usize,
+        limits: BlockLimits,
     ) -> Result<BuiltBlock, LedgerError> {
+        const CHUNK: usize = 1_024;
         let mut view = self.view();
         let head_height = self.head().height;
-        let candidates: Vec<SignedTx> = candidates.into_iter().collect();
-        // Signatures first, on every core; the execution pass after is sequential.
-        let checked = self
-            .verified
-            .check_all(&candidates, &self.params, &self.domain);
         let mut txs = Vec::new();
         let mut events = Vec::new();
         let mut rejected = Vec::new();
         let mut size = self.empty_block_len(last_commit.as_ref());
-        for (stx, (hash, len, stateless)) in candidates.into_iter().zip(checked) {
-            if size.saturating_add(len) > max_bytes {
+        let mut candidates = candidates.into_iter();
+        'fill: loop {
+            let chunk: Vec<SignedTx> = candidates.by_ref().take(CHUNK).collect();
+            if chunk.is_empty() {
                 break;
             }
-            let applied = stateless.and_then(|()| {
-                apply_checked(
-                    &mut view,
-                    &stx,
-                    &self.params,
-                    &self.domain,
-                    &proposer,
-                    head_height + 1,
-                )
-            });
-            match applied {
-                Ok(ev) => {
-                    // Kept: a re-proposal or the validation of this block finds it verified.
-                    self.verified.insert_all([hash]);
-                    size += len;
-                    events.push(ev);
-                    txs.push(stx);
+            let checked = self.verified.check_all(&chunk, &self.params, &self.domain);
+            for (stx, (hash, len, stateless)) in chunk.into_iter().zip(checked) {
+                if size.saturating_add(len) > limits.max_bytes || limits.past_deadline() {
+                    break 'fill;
                 }
-                Err(TxError::Storage(e)) => return Err(StoreError(e).into()),
-                Err(e) => rejected.push((hash, e)),
+                let applied = stateless.and_then(|()| {
+                    apply_checked(
+                        &mut view,
+                        &stx,
+                        &self.params,
+                        &self.domain,
+                        &proposer,
+                        head_height + 1,
+                    )
+                });
+                match applied {
+                    Ok(ev) => {
+                        // Kept: a re-proposal or the validation of this block finds it verified.
+                        self.verified.insert_all([hash]);
+                        size += len;
+                        events.push(ev);
+                        txs.push(stx);
+                    }
+                    Err(TxError::Storage(e)) => return Err(StoreError(e).into()),
+                    Err(e) => rejected.push((hash, e)),
+                }
             }
         }
         let executed = self.seal(view, txs, events, proposer, time_ms, last_commit)?;

@@ -13,7 +13,7 @@ pub use serde_json::{json, Value};
 pub use std::sync::Arc;
 pub use std::time::Duration;
 pub use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
-pub use tensorchain_ledger::{GenesisState, Ledger, MemoryStore};
+pub use tensorchain_ledger::{BlockLimits, GenesisState, Ledger, MemoryStore};
 pub use tensorchain_node::Node;
 pub use tensorchain_primitives::{AccountId, Call, Commit, Keypair, SignedTx, Tx};
 pub use tensorchain_rpc::{Metrics, NodeApi};
@@ -93,7 +93,11 @@ impl TestNode {
         let head = self.node.ledger().head();
         let built = self
             .node
-            .build_block(self.validator.account(), head.time_ms + 1_000)
+            .build_block(
+                self.validator.account(),
+                head.time_ms + 1_000,
+                BlockLimits::default(),
+            )
             .unwrap();
         let block = &built.executed.block;
         let domain = self.node.ledger().signing_domain();
