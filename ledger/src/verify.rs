@@ -191,6 +191,7 @@ impl SigCache {
                 rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .thread_name(|i| format!("admission-verify-{i}"))
+                    .start_handler(|_| yield_to_consensus())
                     .build()
                     .ok()
             })
@@ -246,5 +247,22 @@ mod tests {
         assert!(!cache.contains(&h(0)));
         cache.forget(&[h(9)]);
         assert!(!cache.contains(&h(9)));
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10) so that admission's signature
+/// checks yield the cores to consensus: building, validating and committing blocks, and votes.
+/// Offered more transactions than the machine can verify, a node then admits fewer (REST answers
+/// `overloaded` as the verify slots stay full) instead of letting every proposal and vote be
+/// late: without it four validators on two cores under load missed their propose timeouts
+/// round after round. Best effort: where the call is refused, the thread keeps its priority.
+fn yield_to_consensus() {
+    #[cfg(target_os = "linux")]
+    #[allow(unsafe_code)]
+    // setpriority(2) on one thread: std has no way to set a thread's nice.
+    // SAFETY: plain syscalls on this thread's own id; no memory is shared with them.
+    unsafe {
+        let tid = libc::gettid();
+        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }

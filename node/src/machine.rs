@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tensorchain_consensus::{
     Config, Driver, Evidence, Input as CoreInput, Message, Output, SignedProposal, Timeout,
-    TimeoutKind, Timeouts, ValidatorSet, Wal, WalError,
+    Timeouts, ValidatorSet, Wal, WalError,
 };
 use tensorchain_ledger::{BlockLimits, ExecutedBlock, LedgerError, StoreError, TxError};
 use tensorchain_network::{MessageAcceptance, MessageId, PeerId, SyncResponse};
@@ -383,6 +383,7 @@ impl<W: Wal> NodeMachine<W> {
                 break;
             }
             let timeout = entry.remove();
+            tracing::debug!(height = timeout.height, round = timeout.round, kind = ?timeout.kind, "timeout");
             let out = self.driver.handle(CoreInput::Timeout(timeout));
             self.outputs(now, out);
         }
@@ -544,9 +545,11 @@ impl<W: Wal> NodeMachine<W> {
     /// propose timeout `lead_ms` before the proposal was due; half of that timeout goes to
     /// building, which leaves a quarter for gossip and skew. Validating costs about what
     /// building did (the signatures are cached from intake), so a full mempool can no longer
-    /// make every proposal arrive after the validators gave up on it, round after round.
+    /// make every proposal arrive after the validators gave up on it, round after round. The
+    /// budget does not grow with the round: a round failed because the machines were slow, and
+    /// a bigger block would make the next one slower still.
     /// A proposer whose own power is a quorum waits for nobody: it fills up to a block time.
-    fn build_budget_ms(&self, height: u64, round: u32) -> u64 {
+    fn build_budget_ms(&self, height: u64) -> u64 {
         let alone = self
             .key
             .as_ref()
@@ -555,7 +558,7 @@ impl<W: Wal> NodeMachine<W> {
         if alone {
             return self.block_time_ms.max(MIN_BUILD_BUDGET_MS);
         }
-        (self.timeouts.duration(TimeoutKind::Propose, round) / 2).max(MIN_BUILD_BUDGET_MS)
+        (self.timeouts.propose_ms / 2).max(MIN_BUILD_BUDGET_MS)
     }
 
     /// Builds this node's proposal from the mempool and hands its hash to the core.
@@ -566,8 +569,7 @@ impl<W: Wal> NodeMachine<W> {
         let Some(key) = &self.key else { return };
         let proposer = key.account();
         let head_time = self.node.ledger().head().time_ms;
-        let limits =
-            BlockLimits::within(Duration::from_millis(self.build_budget_ms(height, round)));
+        let limits = BlockLimits::within(Duration::from_millis(self.build_budget_ms(height)));
         let built = match self
             .node
             .build_block(proposer, now.max(head_time + 1), limits)
@@ -579,6 +581,7 @@ impl<W: Wal> NodeMachine<W> {
             }
         };
         let block = built.executed.block.clone();
+        tracing::debug!(height, round, txs = block.txs.len(), "proposing");
         let hash = block.hash();
         // A restarted proposer must re-propose this very block: keep it before signing for it.
         // The same bytes are gossiped with every (re)broadcast of the proposal.
@@ -689,6 +692,13 @@ impl<W: Wal> NodeMachine<W> {
         }
         let hash = block.hash();
         let valid = self.executed.contains_key(&hash) || self.validate(now, &block);
+        tracing::debug!(
+            height,
+            round = proposal.proposal.round,
+            txs = block.txs.len(),
+            valid,
+            "proposal"
+        );
         self.blocks.insert(hash, block);
         let out = self.driver.handle(CoreInput::Proposal { proposal, valid });
         self.outputs(now, out);
