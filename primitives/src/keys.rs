@@ -6,6 +6,7 @@ use crate::hash::Hash;
 use borsh::{BorshDeserialize, BorshSerialize};
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -58,11 +59,70 @@ impl AccountId {
     }
 
     /// Strict verification of `signature` over `message` by this key; weak keys never verify.
+    /// The checked key comes from `SIGNER_KEYS` when this signer verified recently.
     pub fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), SignatureError> {
-        let key = self.check_key()?;
-        let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-        key.verify_strict(message, &sig)
-            .map_err(|_| SignatureError::BadSignature)
+        let key = SIGNER_KEYS.get_or_check(self)?;
+        verify_with(&key, message, signature)
+    }
+
+    /// `verify` with the key decompressed and checked again, whatever the cache holds: the
+    /// whole cost of a signature from a signer never seen (`tensorchain bench verify`).
+    pub fn verify_uncached(
+        &self,
+        message: &[u8],
+        signature: &Signature,
+    ) -> Result<(), SignatureError> {
+        verify_with(&self.check_key()?, message, signature)
+    }
+}
+
+fn verify_with(
+    key: &VerifyingKey,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), SignatureError> {
+    let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+    key.verify_strict(message, &sig)
+        .map_err(|_| SignatureError::BadSignature)
+}
+
+/// Keys of recent signers, decompressed and checked. Decompressing a key (a square root in the
+/// field) is about a quarter of `verify_strict`'s cost, and most transactions come from signers
+/// that signed before. Only keys that passed `check_key` are kept, so a cached key verifies
+/// exactly as a fresh one: the accepted set does not change. Bounded: a shard that reaches its
+/// share of `MAX_SIGNER_KEYS` is emptied (a flood of fresh keys only makes lookups miss).
+static SIGNER_KEYS: SignerKeys = SignerKeys::new();
+
+/// Signer keys kept at most (~200 bytes each).
+pub const MAX_SIGNER_KEYS: usize = 16_384;
+const KEY_SHARDS: usize = 16;
+
+struct SignerKeys {
+    shards: [std::sync::Mutex<Option<HashMap<[u8; 32], VerifyingKey>>>; KEY_SHARDS],
+}
+
+impl SignerKeys {
+    const fn new() -> SignerKeys {
+        SignerKeys {
+            shards: [const { std::sync::Mutex::new(None) }; KEY_SHARDS],
+        }
+    }
+
+    fn get_or_check(&self, who: &AccountId) -> Result<VerifyingKey, SignatureError> {
+        let shard = &self.shards[who.0[0] as usize % KEY_SHARDS];
+        // A poisoned shard only held keys that were checked: its contents are still sound.
+        let lock = || shard.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(key) = lock().as_ref().and_then(|m| m.get(&who.0)) {
+            return Ok(*key);
+        }
+        let key = who.check_key()?;
+        let mut guard = lock();
+        let map = guard.get_or_insert_with(HashMap::new);
+        if map.len() >= MAX_SIGNER_KEYS / KEY_SHARDS {
+            map.clear();
+        }
+        map.insert(who.0, key);
+        Ok(key)
     }
 }
 
@@ -186,6 +246,48 @@ mod tests {
             k.account().verify(b"hellO", &sig),
             Err(SignatureError::BadSignature)
         );
+    }
+
+    /// The signer-key cache changes what is accepted in no way: a key verified once (so
+    /// cached) still refuses a bad signature or another message, a weak key is refused every
+    /// time (never cached), and the cache stays within its bound under a flood of fresh keys.
+    #[test]
+    fn cached_signer_keys_accept_exactly_what_fresh_ones_do() {
+        let k = Keypair::dev("cache/alice");
+        let sig = k.sign(b"hello");
+        for _ in 0..3 {
+            assert_eq!(k.account().verify(b"hello", &sig), Ok(()));
+            assert_eq!(
+                k.account().verify(b"hellO", &sig),
+                Err(SignatureError::BadSignature)
+            );
+            let mut flipped = sig;
+            flipped.0[10] ^= 1;
+            assert_eq!(
+                k.account().verify(b"hello", &flipped),
+                Err(SignatureError::BadSignature)
+            );
+            assert_eq!(k.account().verify_uncached(b"hello", &sig), Ok(()));
+        }
+        let mut weak = [0u8; 32];
+        weak[0] = 1;
+        for _ in 0..2 {
+            assert_eq!(
+                AccountId(weak).verify(b"x", &Signature([0; 64])),
+                Err(SignatureError::WeakKey)
+            );
+        }
+        for i in 0..MAX_SIGNER_KEYS + 100 {
+            let key = Keypair::dev(&format!("cache/flood/{i}"));
+            key.account().verify(b"m", &key.sign(b"m")).unwrap();
+        }
+        let held: usize = SIGNER_KEYS
+            .shards
+            .iter()
+            .map(|s| s.lock().unwrap().as_ref().map_or(0, HashMap::len))
+            .sum();
+        assert!(held <= MAX_SIGNER_KEYS, "{held}");
+        assert_eq!(k.account().verify(b"hello", &sig), Ok(()));
     }
 
     #[test]
