@@ -233,23 +233,6 @@ pub fn apply_verified(
     crate::runtime::apply_checked(view, stx.tx(), params, domain, proposer, height)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cache_is_bounded_and_keeps_the_recent_half() {
-        let cache = SigCache::new(4);
-        let h = |i: u8| Hash::digest(&[i]);
-        cache.insert_all((0..10).map(h));
-        assert!(cache.len() <= 4, "{}", cache.len());
-        assert!(cache.contains(&h(9)) && cache.contains(&h(8)));
-        assert!(!cache.contains(&h(0)));
-        cache.forget(&[h(9)]);
-        assert!(!cache.contains(&h(9)));
-    }
-}
-
 /// Lowers the calling thread's scheduling priority (nice 10) so that admission's signature
 /// checks yield the cores to consensus: building, validating and committing blocks, and votes.
 /// Offered more transactions than the machine can verify, a node then admits fewer (REST answers
@@ -264,5 +247,22 @@ fn yield_to_consensus() {
     unsafe {
         let tid = libc::gettid();
         libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_is_bounded_and_keeps_the_recent_half() {
+        let cache = SigCache::new(4);
+        let h = |i: u8| Hash::digest(&[i]);
+        cache.insert_all((0..10).map(h));
+        assert!(cache.len() <= 4, "{}", cache.len());
+        assert!(cache.contains(&h(9)) && cache.contains(&h(8)));
+        assert!(!cache.contains(&h(0)));
+        cache.forget(&[h(9)]);
+        assert!(!cache.contains(&h(9)));
     }
 }

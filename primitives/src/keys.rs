@@ -97,8 +97,11 @@ static SIGNER_KEYS: SignerKeys = SignerKeys::new();
 pub const MAX_SIGNER_KEYS: usize = 16_384;
 const KEY_SHARDS: usize = 16;
 
+/// One shard: created on first use (a `static` cannot build a `HashMap`).
+type KeyShard = std::sync::Mutex<Option<HashMap<[u8; 32], VerifyingKey>>>;
+
 struct SignerKeys {
-    shards: [std::sync::Mutex<Option<HashMap<[u8; 32], VerifyingKey>>>; KEY_SHARDS],
+    shards: [KeyShard; KEY_SHARDS],
 }
 
 impl SignerKeys {

@@ -141,6 +141,8 @@ pub struct Stats {
     pub ranges: u64,
     /// Byzantine validators jailed (for equivocation) at the end.
     pub jailed: u64,
+    /// Σ of the commit rounds of the agreed chain (0: every height decided in round 0).
+    pub extra_rounds: u64,
     pub end_ms: u64,
 }
 
@@ -158,6 +160,7 @@ pub struct Sim {
     down: BTreeMap<usize, Disk>,
     genesis: GenesisState,
     timeouts: Timeouts,
+    block_time_ms: u64,
     peers: Vec<PeerId>,
     peer_index: BTreeMap<PeerId, usize>,
     /// (banning node, banned peer) until when.
@@ -231,7 +234,10 @@ fn spec(n: usize) -> ChainSpec {
 
 impl Sim {
     pub fn new(sc: Scenario) -> Sim {
-        let spec = spec(sc.n);
+        let mut spec = spec(sc.n);
+        if let Some(ms) = sc.block_time_ms {
+            spec.block_time_ms = ms;
+        }
         let genesis = spec.genesis_state();
         let timeouts = crate::machine::timeouts(spec.block_time_ms);
         let mut honest = Vec::new();
@@ -282,6 +288,7 @@ impl Sim {
             down: BTreeMap::new(),
             genesis,
             timeouts,
+            block_time_ms: spec.block_time_ms,
             peers,
             peer_index,
             bans: BTreeMap::new(),
@@ -346,7 +353,9 @@ impl Sim {
             let effects = self.honest[i].as_mut().expect("honest").machine.start(now);
             self.effects(i, effects)?;
         }
-        let deadline = self.start + self.sc.calm_at() + LIVENESS_MS;
+        // Slow chains get the time their block time needs.
+        let liveness_ms = LIVENESS_MS.max(4 * LIVENESS_HEIGHTS * self.block_time_ms);
+        let deadline = self.start + self.sc.calm_at() + liveness_ms;
         loop {
             if let Some(heads) = &self.calm_heads {
                 let done = self
@@ -362,12 +371,13 @@ impl Sim {
                 return Err(self.fail(Violation::Liveness {
                     heads,
                     calm_heads: self.calm_heads.clone(),
-                    after_ms: LIVENESS_MS,
+                    after_ms: liveness_ms,
                 }));
             }
             self.step()?;
         }
         self.stats.heights = self.chain.len() as u64;
+        self.stats.extra_rounds = self.extra_rounds();
         self.stats.oversized_blocks = self.adversary.stats_oversized_blocks;
         if let Some(i) = self.honest_indices().first() {
             let jails = self.honest[*i]
@@ -384,6 +394,18 @@ impl Sim {
         }
         self.stats.end_ms = self.now - self.start;
         Ok(self.stats)
+    }
+
+    /// The commit rounds of the first honest node's chain, summed.
+    fn extra_rounds(&self) -> u64 {
+        let Some(h) = self.honest.iter().flatten().next() else {
+            return 0;
+        };
+        let ledger = h.node.ledger();
+        (1..=ledger.head().height)
+            .filter_map(|height| ledger.commit(height).ok().flatten())
+            .map(|c| c.round as u64)
+            .sum()
     }
 
     fn step(&mut self) -> Result<(), SimFailure> {

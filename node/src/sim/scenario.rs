@@ -19,6 +19,8 @@ pub struct Scenario {
     pub crashes: Vec<(usize, u64, u64)>,
     /// Client transactions per second, sent to honest nodes.
     pub tx_per_s: u64,
+    /// The chain's block time; `None`: the devnet's.
+    pub block_time_ms: Option<u64>,
 }
 
 impl Scenario {
@@ -51,6 +53,7 @@ impl Scenario {
             attacks: vec![],
             crashes,
             tx_per_s: rng.below(6),
+            block_time_ms: None,
         }
     }
 
@@ -86,6 +89,16 @@ impl Scenario {
             attacks: vec![(attack, 500, 6_500)],
             crashes: vec![],
             tx_per_s: 2,
+            block_time_ms: None,
+        }
+    }
+
+    /// Four honest validators on a clean network with `block_time_ms` blocks, no attack.
+    pub fn block_time(seed: u64, block_time_ms: u64) -> Scenario {
+        Scenario {
+            attacks: vec![],
+            block_time_ms: Some(block_time_ms),
+            ..Scenario::only(seed, Attack::AlteredProposal, 4, 0)
         }
     }
 

@@ -43,6 +43,22 @@ fn sim_hostile_networks_agree_and_stay_live() {
     );
 }
 
+/// Found in session 8: a height started `block_time / 4` before its proposal was due, so with
+/// 12 s blocks (CometBFT's 3 s propose timeout) the validators' propose timeout ran out exactly
+/// when the proposal was due and every height needed a second round. The lead is now at most a
+/// quarter of the propose timeout.
+#[test]
+fn sim_long_block_times_decide_in_round_zero() {
+    let stats = run_all(
+        "12 s blocks",
+        seeds(400, 2)
+            .into_iter()
+            .map(|s| Scenario::block_time(s, 12_000)),
+    );
+    assert!(stats.iter().all(|s| s.heights >= 3), "{stats:?}");
+    assert!(stats.iter().all(|s| s.extra_rounds == 0), "{stats:?}");
+}
+
 /// Finding 1 against running nodes: altered copies of every honest proposal, sent faster than
 /// the honest one, are all rejected and the chain goes on.
 #[test]
