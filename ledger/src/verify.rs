@@ -233,7 +233,7 @@ pub fn apply_verified(
     crate::runtime::apply_checked(view, stx.tx(), params, domain, proposer, height)
 }
 
-/// Lowers the calling thread's scheduling priority (nice 10) so that admission's signature
+/// Lowers the calling thread's scheduling priority (nice +10) so that admission's signature
 /// checks yield the cores to consensus: building, validating and committing blocks, and votes.
 /// Offered more transactions than the machine can verify, a node then admits fewer (REST answers
 /// `overloaded` as the verify slots stay full) instead of letting every proposal and vote be
@@ -245,8 +245,11 @@ fn yield_to_consensus() {
     // setpriority(2) on one thread: std has no way to set a thread's nice.
     // SAFETY: plain syscalls on this thread's own id; no memory is shared with them.
     unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
+        let tid = libc::gettid() as libc::id_t;
+        // Ten steps below the node's own priority (not an absolute 10, which could raise a node
+        // started below it); -1 is also an error value of getpriority, harmless here.
+        let nice = libc::getpriority(libc::PRIO_PROCESS, tid);
+        libc::setpriority(libc::PRIO_PROCESS, tid, (nice + 10).min(19));
     }
 }
 

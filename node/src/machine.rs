@@ -192,6 +192,9 @@ pub struct NodeMachine<W: Wal> {
     domain: SigningDomain,
     block_time_ms: u64,
     timeouts: Timeouts,
+    /// Whether proposals are filled against a wall-clock deadline (`build_budget_ms`); off in
+    /// the simulator, whose clock is virtual, so a seed replays the same blocks.
+    fill_deadline: bool,
     /// The core's timeouts by due time (ms), then a sequence number so that equal times keep
     /// their order. The height's start, the proposal and the status poll have fields of their own.
     timers: BTreeMap<(u64, u64), Timeout>,
@@ -253,6 +256,7 @@ impl<W: Wal> NodeMachine<W> {
             seen_order: VecDeque::new(),
             block_time_ms: params.block_time_ms,
             timeouts,
+            fill_deadline: true,
             timers: BTreeMap::new(),
             seq: 0,
             blocks: HashMap::new(),
@@ -533,6 +537,13 @@ impl<W: Wal> NodeMachine<W> {
         self.effects.push(Effect::PublishConsensus(data));
     }
 
+    /// Proposals filled without a wall-clock deadline (the simulator).
+    #[cfg(test)]
+    pub(crate) fn without_fill_deadline(mut self) -> Self {
+        self.fill_deadline = false;
+        self
+    }
+
     /// How long before the proposer may propose every node starts the height (so clocks and
     /// commit times that differ a little still find everyone listening). At most a quarter of
     /// the propose timeout: a longer lead (a quarter of a long block time) would spend the
@@ -569,7 +580,11 @@ impl<W: Wal> NodeMachine<W> {
         let Some(key) = &self.key else { return };
         let proposer = key.account();
         let head_time = self.node.ledger().head().time_ms;
-        let limits = BlockLimits::within(Duration::from_millis(self.build_budget_ms(height)));
+        let limits = if self.fill_deadline {
+            BlockLimits::within(Duration::from_millis(self.build_budget_ms(height)))
+        } else {
+            BlockLimits::default()
+        };
         let built = match self
             .node
             .build_block(proposer, now.max(head_time + 1), limits)

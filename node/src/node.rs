@@ -189,7 +189,8 @@ impl Node {
     /// of `ADMIT_CHUNK`.
     /// `Overloaded` for every one when `MAX_VERIFYING` REST transactions are already being
     /// checked. Blocks the calling thread: call it from a blocking context, never an async
-    /// worker. REST submissions come here; gossip and the node's own evidence use `admit`.
+    /// worker. REST submissions come here; gossip intake and the node's own evidence use
+    /// `admit_unmetered` (evidence through `admit`).
     pub fn admit_batch(&self, txs: Vec<SignedTx>) -> Vec<Result<Hash, SubmitError>> {
         let n = txs.len();
         let Some(_slots) = VerifySlots::take(&self.verifying, n) else {

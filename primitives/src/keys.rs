@@ -8,6 +8,7 @@ use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::str::FromStr;
 use thiserror::Error;
 
@@ -96,6 +97,7 @@ static SIGNER_KEYS: SignerKeys = SignerKeys::new();
 /// Signer keys kept at most (~200 bytes each).
 pub const MAX_SIGNER_KEYS: usize = 16_384;
 const KEY_SHARDS: usize = 16;
+static KEY_SHARD_SEED: std::sync::OnceLock<std::hash::RandomState> = std::sync::OnceLock::new();
 
 /// One shard: created on first use (a `static` cannot build a `HashMap`).
 type KeyShard = std::sync::Mutex<Option<HashMap<[u8; 32], VerifyingKey>>>;
@@ -112,7 +114,10 @@ impl SignerKeys {
     }
 
     fn get_or_check(&self, who: &AccountId) -> Result<VerifyingKey, SignatureError> {
-        let shard = &self.shards[who.0[0] as usize % KEY_SHARDS];
+        // The shard from a per-process random hash: nobody can grind keys that all land in
+        // one shard and keep it emptying.
+        let seed = KEY_SHARD_SEED.get_or_init(std::hash::RandomState::new);
+        let shard = &self.shards[seed.hash_one(who.0) as usize % KEY_SHARDS];
         // A poisoned shard only held keys that were checked: its contents are still sound.
         let lock = || shard.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(key) = lock().as_ref().and_then(|m| m.get(&who.0)) {

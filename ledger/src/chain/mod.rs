@@ -105,9 +105,11 @@ impl BlockLimits {
         }
     }
 
-    fn past_deadline(&self) -> bool {
+    /// Whether the deadline has come, or comes within `reserve` (what sealing the block will
+    /// still take).
+    fn past_deadline(&self, reserve: std::time::Duration) -> bool {
         self.deadline
-            .is_some_and(|d| std::time::Instant::now() >= d)
+            .is_some_and(|d| std::time::Instant::now() + reserve >= d)
     }
 }
 
@@ -128,6 +130,9 @@ pub struct Ledger {
     pub(crate) state_history: Option<u64>,
     /// Transactions whose signature verified on this node (`verify.rs`).
     pub(crate) verified: SigCache,
+    /// What sealing a built block (the end-of-block hooks, the state tree, history and indexes)
+    /// cost per transaction lately, in ns: a deadline reserves it for the transactions it takes.
+    pub(crate) seal_ns_per_tx: std::sync::atomic::AtomicU64,
 }
 
 /// A read through the state-transition code can only fail in storage.
@@ -167,6 +172,7 @@ impl Ledger {
             head: RwLock::new(head),
             state_history: None,
             verified: SigCache::new(VERIFIED_CACHE_CAPACITY),
+            seal_ns_per_tx: Default::default(),
         })
     }
 

@@ -84,6 +84,7 @@ impl Ledger {
             state_history: self.state_history,
             // A pinned ledger only reads: it verifies nothing, so its cache stays empty.
             verified: SigCache::new(0),
+            seal_ns_per_tx: Default::default(),
         })
     }
 

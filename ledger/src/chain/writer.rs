@@ -2,6 +2,8 @@
 //! validator), and commits it with its state in one atomic batch.
 
 use super::*;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 impl Ledger {
     /// Builds the next block from `candidates` in order, leaving out any that fail, and stopping
@@ -27,7 +29,9 @@ impl Ledger {
     /// transactions are never included out of nonce order.
     ///
     /// Signatures are checked a chunk at a time on every core, then the chunk is executed in
-    /// order: with a deadline, at most one chunk's checks run past it.
+    /// order: with a deadline, at most one chunk's checks run past it. The deadline covers the
+    /// seal too: filling stops early by what sealing cost per transaction in recent blocks
+    /// (it grows with the transactions taken: the tree, history and indexes).
     pub fn build_block_within(
         &self,
         candidates: impl IntoIterator<Item = SignedTx>,
@@ -44,6 +48,8 @@ impl Ledger {
         let mut rejected = Vec::new();
         let mut size = self.empty_block_len(last_commit.as_ref());
         let mut candidates = candidates.into_iter();
+        let seal_ns = self.seal_ns_per_tx.load(Ordering::Relaxed);
+        let reserve = |taken: usize| Duration::from_nanos(seal_ns.saturating_mul(taken as u64 + 1));
         'fill: loop {
             let chunk: Vec<SignedTx> = candidates.by_ref().take(CHUNK).collect();
             if chunk.is_empty() {
@@ -51,7 +57,9 @@ impl Ledger {
             }
             let checked = self.verified.check_all(&chunk, &self.params, &self.domain);
             for (stx, (hash, len, stateless)) in chunk.into_iter().zip(checked) {
-                if size.saturating_add(len) > limits.max_bytes || limits.past_deadline() {
+                if size.saturating_add(len) > limits.max_bytes
+                    || limits.past_deadline(reserve(txs.len()))
+                {
                     break 'fill;
                 }
                 let applied = stateless.and_then(|()| {
@@ -77,8 +85,28 @@ impl Ledger {
                 }
             }
         }
+        let taken = txs.len();
+        let sealing = Instant::now();
         let executed = self.seal(view, txs, events, proposer, time_ms, last_commit)?;
+        self.note_seal_cost(taken, sealing.elapsed());
         Ok(BuiltBlock { executed, rejected })
+    }
+
+    /// Keeps a moving average of the seal's cost per transaction, from blocks with enough
+    /// transactions that the per-block costs (hooks, header, one tree root) do not dominate.
+    fn note_seal_cost(&self, taken: usize, took: Duration) {
+        const ENOUGH: usize = 256;
+        if taken < ENOUGH {
+            return;
+        }
+        let now = (took.as_nanos() / taken as u128).min(u64::MAX as u128) as u64;
+        let before = self.seal_ns_per_tx.load(Ordering::Relaxed);
+        let next = if before == 0 {
+            now
+        } else {
+            (before.saturating_mul(3).saturating_add(now)) / 4
+        };
+        self.seal_ns_per_tx.store(next, Ordering::Relaxed);
     }
 
     /// The encoded size of this chain's next block without transactions: every header field

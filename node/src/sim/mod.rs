@@ -195,7 +195,8 @@ fn boot(i: usize, disk: Disk, genesis: &GenesisState, timeouts: Timeouts) -> Hon
         timeouts,
         disk.wal,
         Box::new(disk.slot.clone()),
-    );
+    )
+    .without_fill_deadline();
     Honest {
         disk_store: disk.store,
         slot: disk.slot,
