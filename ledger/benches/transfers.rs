@@ -17,7 +17,7 @@ use tensorchain_ledger::runtime::params::{SubnetParams, ValidatorParams};
 use tensorchain_ledger::storage::rocks::RocksStore;
 use tensorchain_ledger::{ChainParams, Fees, GenesisState, Ledger};
 use tensorchain_primitives::{
-    AccountId, Call, Commit, CommitSig, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
+    AccountId, Call, Commit, Hash, Keypair, SignedTx, Tx, Validator, RAO_PER_TAO,
 };
 
 const SENDERS: usize = 2_000;
@@ -108,16 +108,7 @@ fn main() {
         let t = Instant::now();
         let executed = ledger.execute_block(&block).unwrap();
         phases[2].push(t.elapsed());
-        let mut commit = Commit {
-            height: block.header.height,
-            round: 0,
-            block_hash: block.hash(),
-            signatures: vec![],
-        };
-        commit.signatures.push(CommitSig {
-            validator: validator.account(),
-            signature: commit.precommit(&domain).sign(&validator, &domain),
-        });
+        let commit = Commit::signed_by(&block, &domain, &[&validator]);
         let t = Instant::now();
         ledger
             .commit_block_durably(executed, &commit, true)

@@ -970,4 +970,53 @@ mod tests {
         assert!(matches!(gossip_verdict(12, 10), MessageAcceptance::Accept));
         assert!(matches!(gossip_verdict(13, 10), MessageAcceptance::Ignore));
     }
+
+    struct NoSlot;
+
+    impl ProposalSlot for NoSlot {
+        fn load(&self) -> Option<Block> {
+            None
+        }
+
+        fn save(&mut self, _: &[u8]) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn machine(
+        validators: usize,
+        block_time_ms: u64,
+    ) -> NodeMachine<tensorchain_consensus::MemoryWal> {
+        let mut spec = tensorchain_genesis::ChainSpec::devnet(validators, 0);
+        spec.block_time_ms = block_time_ms;
+        let store = Arc::new(tensorchain_ledger::MemoryStore::new());
+        let ledger = tensorchain_ledger::Ledger::open(store, &spec.genesis_state()).unwrap();
+        let key = tensorchain_genesis::dev_hotkey("alice");
+        let metrics = Arc::new(tensorchain_rpc::Metrics::new());
+        let node = Arc::new(Node::new(Arc::new(ledger), metrics, Some(key.account())));
+        NodeMachine::new(
+            node,
+            Some(key),
+            timeouts(block_time_ms),
+            Default::default(),
+            Box::new(NoSlot),
+        )
+    }
+
+    /// The proposer's fill budget and the height's lead leave the validators a quarter of their
+    /// propose timeout for gossip and skew, at devnet and at mainnet-like block times; a
+    /// validator holding a quorum alone fills for a block time.
+    #[test]
+    fn the_fill_budget_and_the_lead_fit_in_the_propose_timeout() {
+        for (block_time_ms, lead, budget) in [(1_000, 150, 300), (12_000, 750, 1_500)] {
+            let m = machine(4, block_time_ms);
+            assert_eq!(m.lead_ms(), lead, "{block_time_ms} ms blocks");
+            assert_eq!(m.build_budget_ms(1), budget, "{block_time_ms} ms blocks");
+            assert_eq!(
+                m.timeouts.propose_ms - m.lead_ms() - m.build_budget_ms(1),
+                m.timeouts.propose_ms / 4
+            );
+        }
+        assert_eq!(machine(1, 1_000).build_budget_ms(1), 1_000);
+    }
 }
