@@ -25,10 +25,6 @@ impl Store for PinnedStore {
         }
     }
 
-    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
-        self.scan_page(col, prefix, None, false, usize::MAX)
-    }
-
     fn scan_page(
         &self,
         col: Column,

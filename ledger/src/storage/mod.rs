@@ -93,8 +93,10 @@ impl WriteBatch {
 
 pub trait Store: Send + Sync + 'static {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// All entries whose key starts with `prefix`, in key order.
-    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError>;
+    /// All entries whose key starts with `prefix`, in key order: one unbounded page.
+    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
+        self.scan_page(col, prefix, None, false, usize::MAX)
+    }
     /// One page of a prefix scan: at most `limit` entries whose key starts with `prefix`, strictly
     /// after `after` in the scan's direction (from the prefix's first key, or last when `reverse`,
     /// if `after` is None). Lets the API read a page without loading every entry of the prefix.
@@ -164,18 +166,6 @@ impl Store for MemoryStore {
     fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let cols = self.cols.read().expect("memory store lock");
         Ok(cols[col as usize].get(key).cloned())
-    }
-
-    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
-        let cols = self.cols.read().expect("memory store lock");
-        Ok(cols[col as usize]
-            .range::<[u8], _>((
-                std::ops::Bound::Included(prefix),
-                std::ops::Bound::Unbounded,
-            ))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
     }
 
     fn scan_page(

@@ -65,21 +65,6 @@ impl Store for RocksStore {
         self.db.get_cf(self.cf(col), key).map_err(err)
     }
 
-    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
-        let mut out = Vec::new();
-        let iter = self
-            .db
-            .iterator_cf(self.cf(col), IteratorMode::From(prefix, Direction::Forward));
-        for item in iter {
-            let (k, v) = item.map_err(err)?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            out.push((k.to_vec(), v.to_vec()));
-        }
-        Ok(out)
-    }
-
     fn scan_page(
         &self,
         col: Column,

@@ -49,10 +49,6 @@ impl Store for PowerLossStore {
         self.live.get(col, key)
     }
 
-    fn scan_prefix(&self, col: Column, prefix: &[u8]) -> Result<Entries, StoreError> {
-        self.live.scan_prefix(col, prefix)
-    }
-
     fn scan_page(
         &self,
         col: Column,

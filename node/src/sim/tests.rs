@@ -186,13 +186,6 @@ impl tensorchain_ledger::Store for FailingStore {
     ) -> Result<Option<Vec<u8>>, tensorchain_ledger::StoreError> {
         self.inner.get(col, key)
     }
-    fn scan_prefix(
-        &self,
-        col: tensorchain_ledger::Column,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, tensorchain_ledger::StoreError> {
-        self.inner.scan_prefix(col, prefix)
-    }
     fn scan_page(
         &self,
         col: tensorchain_ledger::Column,
