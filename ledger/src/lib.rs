@@ -23,7 +23,7 @@ pub use chain::{
     GenesisState, Head, Jail, Ledger, LedgerError, RootMember, RootNetwork,
 };
 pub use runtime::params::{ChainParams, FaucetParams, Fees};
-pub use runtime::{check_stateless, Event, TxError};
+pub use runtime::{check_stateless, BlockContext, Event, TxError};
 pub use state::{Account, Globals};
 pub use storage::{Column, Entries, MemoryStore, Store, StoreError, WriteBatch};
 pub use verify::{SigCache, VerifiedTx};

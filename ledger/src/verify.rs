@@ -9,13 +9,13 @@
 //! signatures `verify_strict` refuses, and every node must accept exactly the same set.
 
 use crate::runtime::params::ChainParams;
-use crate::runtime::{check_stateless_given, Event, TxError};
+use crate::runtime::{check_stateless_given, BlockContext, Event, TxError};
 use crate::state::view::StateView;
 use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use tensorchain_primitives::{AccountId, Hash, SignedTx, SigningDomain};
+use tensorchain_primitives::{Hash, SignedTx, SigningDomain};
 
 /// Hashes the cache holds at most: well above a full mempool and a few blocks of transactions
 /// that came by gossip or in proposals. A hash is 32 bytes; the cache stays under ~10 MiB.
@@ -225,12 +225,9 @@ impl SigCache {
 pub fn apply_verified(
     view: &mut StateView,
     stx: &VerifiedTx,
-    params: &ChainParams,
-    domain: &SigningDomain,
-    proposer: &AccountId,
-    height: u64,
+    ctx: BlockContext<'_>,
 ) -> Result<Vec<Event>, TxError> {
-    crate::runtime::apply_checked(view, stx.tx(), params, domain, proposer, height)
+    crate::runtime::apply_checked(view, stx.tx(), ctx)
 }
 
 /// Lowers the calling thread's scheduling priority (nice +10) so that admission's signature

@@ -35,6 +35,9 @@ use tensorchain_rpc::SubmitError;
 /// Free transactions one signer may have waiting: a hotkey needs one weights or axon call at a
 /// time, and free calls cost their sender nothing, so more would only fill the pool.
 const MAX_FREE_PER_SIGNER: usize = 2;
+/// Admission replays a signer's queue against the next block without knowing its proposer:
+/// fees go to nobody in particular.
+const NO_PROPOSER: AccountId = AccountId([0; 32]);
 
 /// Calls other than transfers one signer may have waiting. Each may read state beyond the
 /// account, so one behind another runs on the signer's replayed queue (`Overlay`); they are
@@ -225,18 +228,10 @@ fn precheck(vtx: &VerifiedTx, queue: Option<&Queue>, ledger: &Ledger) -> Result<
 /// `executions` counts them.
 fn replay(queue: &Queue, ledger: &Ledger, executions: &mut u64) -> Overlay {
     let mut view = ledger.view();
-    let height = ledger.head().height + 1;
-    let (params, domain) = (ledger.params(), ledger.signing_domain());
+    let ctx = ledger.block_context(&NO_PROPOSER, ledger.head().height + 1);
     for prior in queue.txs.values() {
         *executions += 1;
-        apply_verified(
-            &mut view,
-            &prior.vtx,
-            params,
-            domain,
-            &AccountId::default(),
-            height,
-        )?;
+        apply_verified(&mut view, &prior.vtx, ctx)?;
     }
     Ok(view.into_changes())
 }
@@ -389,19 +384,11 @@ impl Mempool {
                 view
             }
         };
-        let height = ledger.head().height + 1;
-        let (params, domain) = (ledger.params(), ledger.signing_domain());
+        let ctx = ledger.block_context(&NO_PROPOSER, ledger.head().height + 1);
         let before = view.account(&signer)?.unwrap_or_default();
         self.executions += 1;
         // A failure rolls back its own writes only: the overlay stays as the queue left it.
-        let applied = apply_verified(
-            &mut view,
-            vtx,
-            params,
-            domain,
-            &AccountId::default(),
-            height,
-        );
+        let applied = apply_verified(&mut view, vtx, ctx);
         let after = view.account(&signer)?.unwrap_or_default();
         if overlaid {
             self.overlays.insert(signer, Ok(view.into_changes()));

@@ -15,7 +15,7 @@ pub use reader::{supply_accounted, CommittedBlock, Jail};
 
 use crate::runtime::params::ChainParams;
 use crate::runtime::validators;
-use crate::runtime::{apply_checked, apply_tx, Event, TxError};
+use crate::runtime::{apply_checked, apply_tx, BlockContext, Event, TxError};
 use crate::state::tree;
 use crate::state::view::{Changes, StateView};
 use crate::state::{self, Account, Globals, ValidatorSet};
@@ -176,6 +176,16 @@ impl Ledger {
         })
     }
 
+    /// What a transaction of the block at `height` proposed by `proposer` executes against.
+    pub fn block_context<'a>(&'a self, proposer: &'a AccountId, height: u64) -> BlockContext<'a> {
+        BlockContext {
+            params: &self.params,
+            domain: &self.domain,
+            proposer,
+            height,
+        }
+    }
+
     pub fn params(&self) -> &ChainParams {
         &self.params
     }
@@ -228,10 +238,7 @@ impl Ledger {
         apply_tx(
             &mut self.view(),
             stx,
-            &self.params,
-            &self.domain,
-            &proposer,
-            self.head().height + 1,
+            self.block_context(&proposer, self.head().height + 1),
         )
     }
 }

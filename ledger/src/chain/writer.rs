@@ -66,10 +66,7 @@ impl Ledger {
                     apply_checked(
                         &mut view,
                         &stx,
-                        &self.params,
-                        &self.domain,
-                        &proposer,
-                        head_height + 1,
+                        self.block_context(&proposer, head_height + 1),
                     )
                 });
                 match applied {
@@ -183,14 +180,7 @@ impl Ledger {
         for (i, (stx, (hash, _, stateless))) in block.txs.iter().zip(checked).enumerate() {
             let ev = stateless
                 .and_then(|()| {
-                    apply_checked(
-                        &mut view,
-                        stx,
-                        &self.params,
-                        &self.domain,
-                        &h.proposer,
-                        h.height,
-                    )
+                    apply_checked(&mut view, stx, self.block_context(&h.proposer, h.height))
                 })
                 .map_err(|e| invalid(format!("tx {i} ({hash}): {e}")))?;
             events.push(ev);

@@ -66,18 +66,25 @@ pub(crate) fn check_stateless_given(
     Ok(())
 }
 
+/// What a transaction executes against besides the state: the chain's rules and network, and
+/// the block it goes into (its proposer takes the fees).
+#[derive(Clone, Copy)]
+pub struct BlockContext<'a> {
+    pub params: &'a ChainParams,
+    pub domain: &'a SigningDomain,
+    pub proposer: &'a AccountId,
+    pub height: u64,
+}
+
 /// Validates and executes one transaction inside `view`'s transaction scope: on success the
 /// writes are kept, on error they are dropped.
 pub fn apply_tx(
     view: &mut StateView,
     stx: &SignedTx,
-    params: &ChainParams,
-    domain: &SigningDomain,
-    proposer: &AccountId,
-    height: u64,
+    ctx: BlockContext<'_>,
 ) -> Result<Vec<Event>, TxError> {
-    check_stateless(stx, params, domain)?;
-    apply_checked(view, stx, params, domain, proposer, height)
+    check_stateless(stx, ctx.params, ctx.domain)?;
+    apply_checked(view, stx, ctx)
 }
 
 /// The stateful part of `apply_tx`. Crate-private: outside the ledger only a `VerifiedTx` (whose
@@ -85,12 +92,9 @@ pub fn apply_tx(
 pub(crate) fn apply_checked(
     view: &mut StateView,
     stx: &SignedTx,
-    params: &ChainParams,
-    domain: &SigningDomain,
-    proposer: &AccountId,
-    height: u64,
+    ctx: BlockContext<'_>,
 ) -> Result<Vec<Event>, TxError> {
-    let result = execute(view, stx, params, domain, proposer, height);
+    let result = execute(view, stx, ctx);
     match result {
         Ok(_) => view.commit_tx(),
         Err(_) => view.rollback_tx(),
@@ -101,11 +105,14 @@ pub(crate) fn apply_checked(
 fn execute(
     view: &mut StateView,
     stx: &SignedTx,
-    params: &ChainParams,
-    domain: &SigningDomain,
-    proposer: &AccountId,
-    height: u64,
+    ctx: BlockContext<'_>,
 ) -> Result<Vec<Event>, TxError> {
+    let BlockContext {
+        params,
+        domain,
+        proposer,
+        height,
+    } = ctx;
     let tx = &stx.tx;
     // Free calls (signed by hotkeys) may come from accounts that never held TAO.
     let mut sender = match view.account(&tx.signer)? {
