@@ -10,6 +10,7 @@ pub mod hash;
 pub mod keys;
 pub mod pow;
 pub mod tx;
+pub mod zip215;
 
 pub use address::AddressError;
 pub use amount::{format_tao, parse_tao, AmountError, MAX_SUPPLY, RAO_PER_TAO};
@@ -19,5 +20,5 @@ pub use block::{
 };
 pub use domain::SigningDomain;
 pub use hash::{Hash, HashParseError};
-pub use keys::{AccountId, Keypair, Signature, SignatureError};
+pub use keys::{verify_many, AccountId, Keypair, Signature, SignatureError};
 pub use tx::{weights_commit_hash, Call, CallKind, FeeClass, SignedTx, Tx, MAX_TX_BYTES};

@@ -32,15 +32,35 @@ pub fn check_stateless(
 }
 
 /// As `check_stateless` for a transaction of encoded `size`, with the signature check handed in
-/// (`crate::verify` answers it from the verified-signature cache or runs `verify_strict`), in
-/// the same order, so a transaction fails with the same error either way.
+/// (`crate::verify` answers it from the verified-signature cache or a ZIP-215 batch), in the
+/// same order, so a transaction fails with the same error either way.
 pub(crate) fn check_stateless_given(
     stx: &SignedTx,
     params: &ChainParams,
     size: usize,
     signature: impl FnOnce() -> Result<(), SignatureError>,
 ) -> Result<(), TxError> {
+    check_envelope(stx, params, size)?;
+    signature()?;
     let tx = &stx.tx;
+    let expected = params.fees.for_call(&tx.call);
+    if tx.fee != expected {
+        return Err(TxError::BadFee {
+            call: tx.call.name(),
+            expected,
+            got: tx.fee,
+        });
+    }
+    Ok(())
+}
+
+/// The checks before the signature: size and chain id. A transaction failing them has its
+/// signature never checked.
+pub(crate) fn check_envelope(
+    stx: &SignedTx,
+    params: &ChainParams,
+    size: usize,
+) -> Result<(), TxError> {
     // First, before any hashing or signature check: the size bounds the work of everything after.
     if size > MAX_TX_BYTES {
         return Err(TxError::TxTooLarge {
@@ -48,19 +68,10 @@ pub(crate) fn check_stateless_given(
             max: MAX_TX_BYTES,
         });
     }
-    if tx.chain_id != params.chain_id {
+    if stx.tx.chain_id != params.chain_id {
         return Err(TxError::WrongChainId {
             expected: params.chain_id.clone(),
-            got: tx.chain_id.clone(),
-        });
-    }
-    signature()?;
-    let expected = params.fees.for_call(&tx.call);
-    if tx.fee != expected {
-        return Err(TxError::BadFee {
-            call: tx.call.name(),
-            expected,
-            got: tx.fee,
+            got: stx.tx.chain_id.clone(),
         });
     }
     Ok(())

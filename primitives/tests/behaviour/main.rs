@@ -6,3 +6,4 @@ mod evidence;
 mod hashes;
 mod keys_and_addresses;
 mod values;
+mod zip215;
