@@ -27,6 +27,10 @@ pub const VERIFIED_CACHE_CAPACITY: usize = 1 << 17;
 /// first: with fewer cores than `misses / MAX_BATCH` each core takes several batches.
 const MAX_BATCH: usize = 512;
 
+/// Fewer signatures than this go to no other thread: one batch on the calling thread costs less
+/// than waking another (a few microseconds of verification against a context switch each way).
+const MIN_SHARE: usize = 64;
+
 /// A transaction whose stateless checks passed on this node, with its hash and encoded size.
 /// Only this module makes one, so holding it is the proof: `execute::apply_verified` runs only
 /// the stateful part for it.
@@ -177,7 +181,7 @@ impl SigCache {
         let per_core = misses
             .len()
             .div_ceil(rayon::current_num_threads().max(1))
-            .clamp(1, MAX_BATCH);
+            .clamp(MIN_SHARE, MAX_BATCH);
         let checked: Vec<Result<(), SignatureError>> = if misses.len() > per_core {
             self.parallel_runs.fetch_add(1, Ordering::Relaxed);
             let batches: Vec<Vec<_>> = misses.par_chunks(per_core).map(batch_of).collect();
@@ -225,6 +229,16 @@ impl SigCache {
                     .ok()
             })
             .as_ref()
+    }
+
+    /// Runs `job` on the admission pool (rayon's global one if its threads could not start):
+    /// a whole submission, so that its signature checks (`verify_all`, which then runs on the
+    /// same thread) need no further hand-off.
+    pub fn spawn_admission(&self, job: impl FnOnce() + Send + 'static) {
+        match self.admission_pool() {
+            Some(pool) => pool.spawn(job),
+            None => rayon::spawn(job),
+        }
     }
 
     /// `check_all` on the admission pool, keeping each transaction that passed as a

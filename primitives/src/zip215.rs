@@ -122,3 +122,49 @@ pub fn verify_batch(items: &[Item<'_>]) -> bool {
     );
     check.mul_by_cofactor().is_identity()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{AccountId, Keypair};
+
+    /// Signed messages of `n` dev keys, `per_key` each.
+    fn signed(n: usize, per_key: usize) -> Vec<(CheckedKey, Vec<u8>, [u8; 64])> {
+        (0..n * per_key)
+            .map(|i| {
+                let key = Keypair::dev(&format!("zip215/{}", i % n));
+                let message = format!("message {i}").into_bytes();
+                let signature = key.sign(&message).0;
+                let checked = AccountId::check_key(&key.account()).expect("a dev key is usable");
+                (checked, message, signature)
+            })
+            .collect()
+    }
+
+    fn items(signed: &[(CheckedKey, Vec<u8>, [u8; 64])]) -> Vec<Item<'_>> {
+        signed
+            .iter()
+            .map(|(key, message, signature)| Item {
+                key: *key,
+                message,
+                signature,
+            })
+            .collect()
+    }
+
+    /// The batch equation itself accepts valid signatures (no fallback hides a batch that
+    /// always fails), with distinct and with repeated signers, and refuses one bad signature.
+    #[test]
+    fn a_batch_of_valid_signatures_passes_and_one_bad_one_fails_it() {
+        for (keys, per_key) in [(1, 8), (64, 1), (16, 4)] {
+            let mut all = signed(keys, per_key);
+            assert!(verify_batch(&items(&all)), "{keys} keys x {per_key}");
+            assert!(items(&all).iter().all(|i| verify(i).is_ok()));
+            all[3].2[40] ^= 1;
+            assert!(
+                !verify_batch(&items(&all)),
+                "{keys} keys x {per_key}, one bad"
+            );
+        }
+    }
+}

@@ -1,7 +1,11 @@
 //! Sending on schedule over several connections, one thread and one HTTP agent (one kept-alive
 //! connection) each. A lane sleeps until its next transaction is due, then sends every one due
 //! by then, up to `--batch`, in one request: open loop, so a slow node makes transactions late
-//! (and their latency counts from when they were due), never fewer.
+//! (and their latency counts from when they were due), never fewer. With `--batch` above 1 a
+//! lane sends at most once per `BATCH_WINDOW`, as a wallet or exchange gathering withdrawals
+//! would, and as nodes gather gossip: without it a lane whose requests return fast sends one or
+//! two transactions a request, and the node spends its cores switching between thousands of
+//! requests a second instead of admitting transactions. The wait counts in the latency.
 //!
 //! `--batch 1` posts each transaction to `POST /v1/txs` (JSON, hex); more posts borsh
 //! `Vec<SignedTx>` to `POST /v1/txs/batch`, whose answer has one result per transaction in
@@ -22,6 +26,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The largest answer read from the node: a full batch's results with long error messages are
 /// well under a megabyte.
 const MAX_ANSWER_BYTES: u64 = 4 << 20;
+
+/// The least time between two batch requests of one lane (the gossip batch window too).
+const BATCH_WINDOW: Duration = Duration::from_millis(10);
 
 /// Where and how transactions are sent.
 pub struct Target {
@@ -202,10 +209,18 @@ fn lane(
     let agent = agent();
     let mut out = LaneResult::default();
     let mut i = 0;
+    let window = if target.batch > 1 {
+        BATCH_WINDOW
+    } else {
+        Duration::ZERO
+    };
+    let mut last_request = start;
     while i < ks.len() {
-        if let Some(wait) = (start + due(ks[i])).checked_duration_since(Instant::now()) {
+        let next = (start + due(ks[i])).max(last_request + window);
+        if let Some(wait) = next.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
+        last_request = Instant::now();
         let now = start.elapsed();
         let mut j = i + 1;
         while j < ks.len() && j - i < target.batch && due(ks[j]) <= now {

@@ -38,6 +38,41 @@ where
     read_at(st, None, f).await
 }
 
+/// Runs a submission on the node's admission pool (`SigCache::spawn_admission`): decoding, the
+/// signature checks and the mempool's admission on one of its threads, at its lower priority, in
+/// one hand-off from the async worker and one back. Through the blocking pool, each request
+/// woke a blocking thread that then waited on the admission pool: two more context switches a
+/// request, which at thousands of requests a second took more of the cores than the signatures.
+/// Bounded as reads are: at most `MAX_CONCURRENT_READS` queued or running at once.
+pub async fn on_admission_pool<T, F>(st: &AppState, f: F) -> Result<Json<Envelope<T>>, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
+{
+    let permit = st
+        .reads
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| internal("the read pool is closed"))?;
+    let api = st.api.clone();
+    let (done, answer) = tokio::sync::oneshot::channel();
+    st.api.ledger().verified().spawn_admission(move || {
+        let _permit = permit;
+        let answer = f(api.as_ref()).map(|data| {
+            Json(Envelope {
+                data,
+                meta: Meta::from(&api.ledger().head()),
+            })
+        });
+        let _ = done.send(answer);
+    });
+    answer.await.map_err(|_| {
+        tracing::error!("a submission ended without an answer");
+        internal("a submission failed; see the node's logs")
+    })?
+}
+
 /// Runs a read of node state on the blocking pool, since RocksDB reads block the thread, at most
 /// `MAX_CONCURRENT_READS` at once. The read sees the ledger pinned at `at` (`Ledger::at`): every
 /// state query in `f` reads that height, and the envelope's `meta` is that same height, however

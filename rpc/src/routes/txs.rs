@@ -1,4 +1,4 @@
-use super::read;
+use super::{on_admission_pool, read};
 use crate::api::{SubmitError, TxStatus};
 use crate::error::{ApiError, ErrorDetail};
 use crate::extract::{parse_hash, ApiJson, ApiPath};
@@ -235,8 +235,8 @@ pub async fn batch(
     })?;
     let client = client.map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0 .0);
     let (limits, verifying) = (st.limits.clone(), st.verifying.clone());
-    // Decoding a megabyte is work too: on the blocking pool, not an async worker.
-    read(&st, move |api| {
+    // Decoding a megabyte is work too: on the admission pool, not an async worker.
+    on_admission_pool(&st, move |api| {
         let txs = decode_batch(&headers, &body)?;
         // One unit per transaction (each is a signature to verify), the guard's HEAVY_COST
         // already paid: a batch costs what as many single submissions would.
@@ -300,8 +300,8 @@ pub async fn submit(
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Json<Envelope<SubmitView>>, ApiError> {
     let stx = decode_tx(&body)?;
-    // Admission checks the signer's account in state: a RocksDB read.
-    read(&st, move |api| {
+    // Admission checks the signature, then the signer's account in state (a RocksDB read).
+    on_admission_pool(&st, move |api| {
         let hash = api.submit_tx(stx)?;
         Ok(SubmitView {
             hash: hash.to_hex(),
