@@ -22,7 +22,7 @@ mod sync;
 mod sync_server;
 pub mod wire;
 
-pub use node::Node;
+pub use node::{Node, MAX_MEMPOOL};
 #[cfg(feature = "rocksdb")]
 pub use service::{start, NodeConfig, RunningNode, StartError};
 /// The answer to a peer's block-sync request, from the stored chain.

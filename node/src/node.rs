@@ -15,7 +15,10 @@ use tensorchain_rpc::{
 };
 use tokio::sync::broadcast;
 
-pub(crate) const MAX_MEMPOOL: usize = 20_000;
+/// Transactions the mempool holds: three seconds at 20,000 TPS, so a block that comes late or
+/// small does not turn a steady load into `mempool_full` (and each refused transaction's later
+/// nonces into `bad_nonce`). ~400 bytes each in memory: ~25 MiB full.
+pub const MAX_MEMPOOL: usize = 60_000;
 const MAX_PENDING_PER_SIGNER: usize = 256;
 /// Transactions a block may take from the mempool: not the binding limit. Blocks fill up by
 /// bytes (`MAX_BLOCK_BYTES`, a consensus rule): 4 MiB holds ~25,000 transfers, the most of any

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tensorchain_consensus::WalError;
 use tensorchain_genesis::ChainSpec;
+use tensorchain_ledger::storage::cached::CachedStore;
 use tensorchain_ledger::storage::rocks::RocksStore;
 use tensorchain_ledger::{Ledger, LedgerError, StoreError};
 use tensorchain_network::{Multiaddr, NetworkConfig, NetworkError, PeerId, PeerSharing};
@@ -112,8 +113,11 @@ pub async fn start(config: NodeConfig) -> Result<RunningNode, StartError> {
         source,
     })?;
     let ledger = Arc::new(
-        Ledger::open(Arc::new(store), &config.spec.genesis_state())?
-            .with_state_history(config.state_history),
+        Ledger::open(
+            Arc::new(CachedStore::new(store)),
+            &config.spec.genesis_state(),
+        )?
+        .with_state_history(config.state_history),
     );
     let head = ledger.head();
     tracing::info!(height = head.height, hash = %head.hash, chain = %ledger.params().chain_id, "chain opened");

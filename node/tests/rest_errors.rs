@@ -268,10 +268,10 @@ async fn run(servers: &Servers, c: &Case) -> (StatusCode, HeaderMap, Value) {
     answer.unwrap()
 }
 
-/// A node whose mempool is full: the node holds 20,000 transactions (`MAX_MEMPOOL`), here one
-/// transfer from each of 20,000 keys funded at genesis.
+/// A node whose mempool is full: the node holds `MAX_MEMPOOL` transactions, here one transfer
+/// from each of as many keys funded at genesis.
 fn full_pool() -> TestNode {
-    let keys: Vec<Keypair> = (0..20_000)
+    let keys: Vec<Keypair> = (0..tensorchain_node::MAX_MEMPOOL)
         .map(|i| Keypair::dev(&format!("rest-errors/filler/{i}")))
         .collect();
     let t = setup_funding(&keys, 10 * RAO_PER_TAO);
@@ -279,7 +279,7 @@ fn full_pool() -> TestNode {
     for k in &keys {
         t.node.admit(t.transfer(k, to, 1, 0)).unwrap();
     }
-    assert_eq!(t.node.mempool_len(), 20_000);
+    assert_eq!(t.node.mempool_len(), tensorchain_node::MAX_MEMPOOL);
     t
 }
 

@@ -1,6 +1,7 @@
 //! The storage seam. Everything the ledger persists goes through `Store`: RocksDB in a node,
 //! `MemoryStore` in tests and simulations. A `WriteBatch` is applied atomically and durably.
 
+pub mod cached;
 #[cfg(feature = "rocksdb")]
 pub mod rocks;
 pub mod schema;
