@@ -21,6 +21,10 @@ mod wallet;
 mod wallet_keys;
 mod yuma;
 
+/// mimalloc for the whole binary (node, bench and every command): see the workspace manifest.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use error::CliError;
 use std::path::PathBuf;
