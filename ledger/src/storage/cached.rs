@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 /// Entries the cache holds at most: the accounts a few blocks of transfers touch and the upper
 /// levels of the state tree, in ~40 MiB.
-pub const CACHED_ENTRIES: usize = 1 << 17;
+pub const CACHED_ENTRIES: usize = 1 << 19;
 const SHARDS: usize = 16;
 
 type Key = (Column, Vec<u8>);
