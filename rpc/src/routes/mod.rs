@@ -49,28 +49,39 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
 {
-    let permit = st
-        .reads
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| internal("the read pool is closed"))?;
+    let permit = read_permit(st).await?;
     let api = st.api.clone();
     let (done, answer) = tokio::sync::oneshot::channel();
     st.api.ledger().verified().spawn_admission(move || {
         let _permit = permit;
-        let answer = f(api.as_ref()).map(|data| {
-            Json(Envelope {
-                data,
-                meta: Meta::from(&api.ledger().head()),
+        // A panic on a rayon pool aborts the process: caught here, it fails this request only,
+        // as one on the blocking pool would.
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f(api.as_ref()).map(|data| {
+                Json(Envelope {
+                    data,
+                    meta: Meta::from(&api.ledger().head()),
+                })
             })
-        });
+        }));
         let _ = done.send(answer);
     });
-    answer.await.map_err(|_| {
-        tracing::error!("a submission ended without an answer");
-        internal("a submission failed; see the node's logs")
-    })?
+    match answer.await {
+        Ok(Ok(answer)) => answer,
+        _ => {
+            tracing::error!("a submission panicked or ended without an answer");
+            Err(internal("a submission failed; see the node's logs"))
+        }
+    }
+}
+
+/// One of the `MAX_CONCURRENT_READS` places for work off the async workers.
+async fn read_permit(st: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    st.reads
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| internal("the read pool is closed"))
 }
 
 /// Runs a read of node state on the blocking pool, since RocksDB reads block the thread, at most
@@ -88,12 +99,7 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce(&dyn NodeApi) -> Result<T, ApiError> + Send + 'static,
 {
-    let permit = st
-        .reads
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| internal("the read pool is closed"))?;
+    let permit = read_permit(st).await?;
     let api = st.api.clone();
     tokio::task::spawn_blocking(move || {
         let _permit = permit;
