@@ -1,4 +1,6 @@
-//! The chain's signature rule: ed25519 verification as ZIP-215 defines it, alone and in batches.
+//! The chain's signature rule: ed25519 verification as ZIP-215 defines it, alone and in batches,
+//! for keys that pass our one stricter rule (`AccountId::check_key`: no small-order keys, which
+//! ZIP-215 accepts).
 //! Both give the same answer for every input, so a node may check a block's signatures as one
 //! batch and another node one by one, and they still accept exactly the same set
 //! (`docs/security.md`, "Signatures"). The rule, for a key `A_bytes` that passed

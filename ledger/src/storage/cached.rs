@@ -6,7 +6,12 @@
 //!
 //! Write-through: `write` puts every value it writes (or the absence of one it deletes) into the
 //! cache once the inner store has it, so a read that starts after `write` returns sees the
-//! write, as it would without the cache. A miss reads the inner store outside the lock and keeps
+//! write, as it would without the cache. Writes are serialized (one lock across the inner write
+//! and the cache update), so two writers of one key cannot leave the cache holding the one the
+//! store does not. While a `write` runs, a read may see some of its keys new and others old (the
+//! inner store's batch is atomic, the cache's update is key by key): only reads racing a commit
+//! can see that, and they already read an unpinned, moving head; execution reads on the writer's
+//! own thread, and the API reads pinned history. A miss reads the inner store outside the lock and keeps
 //! its answer only if no write touched that shard meanwhile (a shard's generation counts them),
 //! so a slow read can never leave a value older than a write in the cache.
 //! Bounded: a shard that reaches its share of `CACHED_ENTRIES` is emptied.
@@ -41,6 +46,7 @@ impl Shard {
 
 pub struct CachedStore<S> {
     inner: S,
+    writing: Mutex<()>,
     shards: [Mutex<Shard>; SHARDS],
     seed: std::hash::RandomState,
 }
@@ -53,6 +59,7 @@ impl<S: Store> CachedStore<S> {
     fn with_capacity(inner: S, entries: usize) -> CachedStore<S> {
         CachedStore {
             inner,
+            writing: Mutex::new(()),
             shards: std::array::from_fn(|_| {
                 Mutex::new(Shard {
                     entries: HashMap::new(),
@@ -129,6 +136,9 @@ impl<S: Store> Store for CachedStore<S> {
             .filter(|(col, _, _)| Self::cached(*col))
             .cloned()
             .collect();
+        // Held to the last cache update: a poisoned lock only means a writer panicked, and the
+        // store and cache it left are each still sound.
+        let _writing = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         self.inner.write(batch)?;
         for (col, key, value) in written {
             let mut shard = self.shard(col, &key);
@@ -185,6 +195,60 @@ mod tests {
             cached.get(Column::State, &i.to_le_bytes()).unwrap();
         }
         assert!(cached.len() <= CACHED_ENTRIES, "{}", cached.len());
+    }
+
+    /// Two writers of the same keys, racing: afterwards every cached read answers what the
+    /// store holds (without the write lock, a writer could put its older value into the cache
+    /// after the other's newer one).
+    #[test]
+    fn racing_writers_leave_the_cache_agreeing_with_the_store() {
+        /// A store that yields after each write, as a slow disk does, so the two writers'
+        /// store writes and cache updates interleave.
+        struct Yielding(MemoryStore);
+        impl Store for Yielding {
+            fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+                self.0.get(col, key)
+            }
+            fn scan_page(
+                &self,
+                col: Column,
+                prefix: &[u8],
+                after: Option<&[u8]>,
+                reverse: bool,
+                limit: usize,
+            ) -> Result<Entries, StoreError> {
+                self.0.scan_page(col, prefix, after, reverse, limit)
+            }
+            fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+                self.0.write(batch)?;
+                std::thread::sleep(std::time::Duration::from_micros(50));
+                Ok(())
+            }
+            fn sync(&self) -> Result<(), StoreError> {
+                Ok(())
+            }
+        }
+        let cached = CachedStore::with_capacity(Yielding(MemoryStore::new()), 1 << 10);
+        std::thread::scope(|s| {
+            for writer in 0..2u32 {
+                let cached = &cached;
+                s.spawn(move || {
+                    for v in 0..2_000u32 {
+                        let k = v % 8;
+                        let value = (v * 2 + writer).to_be_bytes();
+                        put(cached, Column::State, &k.to_be_bytes(), Some(&value));
+                    }
+                });
+            }
+        });
+        for k in 0..8u32 {
+            let key = k.to_be_bytes();
+            assert_eq!(
+                cached.get(Column::State, &key).unwrap(),
+                cached.inner.get(Column::State, &key).unwrap(),
+                "key {k}"
+            );
+        }
     }
 
     /// Linearizable under races: a read that starts after a write returned sees that write or
