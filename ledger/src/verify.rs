@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-use tensorchain_primitives::{verify_many, Hash, SignatureError, SignedTx, SigningDomain};
+use tensorchain_primitives::{verify_signatures, Hash, SignatureError, SignedTx, SigningDomain};
 
 /// Hashes the cache holds at most: well above a full mempool and a few blocks of transactions
 /// that came by gossip or in proposals. A hash is 32 bytes; the cache stays under ~10 MiB.
@@ -166,18 +166,7 @@ impl SigCache {
             .collect();
         self.verifications
             .fetch_add(misses.len() as u64, Ordering::Relaxed);
-        let batch_of = |chunk: &[usize]| -> Vec<Result<(), SignatureError>> {
-            let messages: Vec<Hash> = chunk
-                .iter()
-                .map(|&i| txs[i].tx.signing_hash(domain))
-                .collect();
-            let items: Vec<_> = chunk
-                .iter()
-                .zip(&messages)
-                .map(|(&i, m)| (txs[i].tx.signer, m.as_bytes().as_slice(), &txs[i].signature))
-                .collect();
-            verify_many(&items)
-        };
+        let batch_of = |chunk: &[usize]| verify_signatures(chunk.iter().map(|&i| &txs[i]), domain);
         let per_core = misses
             .len()
             .div_ceil(rayon::current_num_threads().max(1))

@@ -21,4 +21,6 @@ pub use block::{
 pub use domain::SigningDomain;
 pub use hash::{Hash, HashParseError};
 pub use keys::{verify_many, AccountId, Keypair, Signature, SignatureError};
-pub use tx::{weights_commit_hash, Call, CallKind, FeeClass, SignedTx, Tx, MAX_TX_BYTES};
+pub use tx::{
+    verify_signatures, weights_commit_hash, Call, CallKind, FeeClass, SignedTx, Tx, MAX_TX_BYTES,
+};

@@ -277,6 +277,22 @@ impl SignedTx {
     }
 }
 
+/// `verify_signature` of each of `txs`, checked as one ZIP-215 batch (`verify_many`): each
+/// answered exactly as it would be alone.
+pub fn verify_signatures<'a>(
+    txs: impl IntoIterator<Item = &'a SignedTx>,
+    domain: &SigningDomain,
+) -> Vec<Result<(), SignatureError>> {
+    let txs: Vec<&SignedTx> = txs.into_iter().collect();
+    let messages: Vec<Hash> = txs.iter().map(|stx| stx.tx.signing_hash(domain)).collect();
+    let items: Vec<_> = txs
+        .iter()
+        .zip(&messages)
+        .map(|(stx, m)| (stx.tx.signer, m.as_bytes().as_slice(), &stx.signature))
+        .collect();
+    crate::keys::verify_many(&items)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

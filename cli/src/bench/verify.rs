@@ -13,7 +13,7 @@ use crate::Global;
 use serde_json::json;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use tensorchain_primitives::{verify_many, Call, Hash, Keypair, SignedTx, SigningDomain, Tx};
+use tensorchain_primitives::{verify_signatures, Call, Hash, Keypair, SignedTx, SigningDomain, Tx};
 
 /// How long each measurement runs: long enough to average out scheduling, short enough for a
 /// quick answer (two measurements).
@@ -65,13 +65,7 @@ fn strict(txs: &[SignedTx], domain: &SigningDomain) -> bool {
 
 /// The chain's rule: a step's transactions as one ZIP-215 batch, signing hashes included.
 fn batched(txs: &[SignedTx], domain: &SigningDomain) -> bool {
-    let messages: Vec<Hash> = txs.iter().map(|stx| stx.tx.signing_hash(domain)).collect();
-    let items: Vec<_> = txs
-        .iter()
-        .zip(&messages)
-        .map(|(stx, m)| (stx.tx.signer, m.as_bytes().as_slice(), &stx.signature))
-        .collect();
-    verify_many(&items).iter().all(Result::is_ok)
+    verify_signatures(txs, domain).iter().all(Result::is_ok)
 }
 
 /// Verifications per second over `threads` threads, each verifying for `WINDOW`, `STEP`
