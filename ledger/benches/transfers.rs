@@ -8,12 +8,16 @@
 //! - `validate`: the same block received and re-executed (signatures cached, as after intake);
 //! - `commit`: storing the block and its state durably.
 //!
+//! The store and ledger are set up as a node sets them up: RocksDB behind the read cache, with
+//! the default state history (so the stale indexes pruning needs are written too).
+//!
 //! `cargo bench -p tensorchain-ledger --features rocksdb --bench transfers` (release); it prints
 //! each phase's median and the transfers per second it stands for.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tensorchain_ledger::runtime::params::{SubnetParams, ValidatorParams};
+use tensorchain_ledger::storage::cached::CachedStore;
 use tensorchain_ledger::storage::rocks::RocksStore;
 use tensorchain_ledger::{ChainParams, Fees, GenesisState, Ledger};
 use tensorchain_primitives::{
@@ -24,6 +28,8 @@ const SENDERS: usize = 2_000;
 const RECIPIENTS: u64 = 100_000;
 const BLOCKS: usize = 8;
 const FEE: u64 = 1_000;
+/// A node's default `--state-history`.
+const STATE_HISTORY: u64 = 10_000;
 
 fn recipient(k: u64) -> AccountId {
     let pick = u64::from_le_bytes(Hash::digest(&k.to_le_bytes()).0[..8].try_into().unwrap());
@@ -66,8 +72,10 @@ fn main() {
             power: 1,
         }],
     };
-    let store = Arc::new(RocksStore::open(dir.path()).unwrap());
-    let ledger = Ledger::open(store, &g).unwrap();
+    let store = Arc::new(CachedStore::new(RocksStore::open(dir.path()).unwrap()));
+    let ledger = Ledger::open(store, &g)
+        .unwrap()
+        .with_state_history(Some(STATE_HISTORY));
     let domain = ledger.signing_domain().clone();
     let mut phases: [Vec<Duration>; 4] = Default::default();
     let mut k = 0u64;

@@ -5,9 +5,12 @@
 //! one entry per key. This relies on no state key being a prefix of another, which holds because
 //! each record kind's keys have one length.
 //!
-//! Every write also files `height ‖ key` in a stale index: once the oldest kept height reaches
-//! that height, the key's older entries (and the entry itself if it is a deletion) serve no kept
-//! height and `prune` removes them.
+//! Every block also files the keys it wrote in a stale index, one entry per height (`height`
+//! big-endian → the borsh list of keys): once the oldest kept height reaches that height, each
+//! key's older entries (and the entry itself if it is a deletion) serve no kept height and
+//! `prune` removes them. One entry per height, not per key, keeps a full block's commit from
+//! paying a memtable insert per written key; data dirs from before keep their per-key entries
+//! (`height ‖ key`, no value) until pruning reaches them.
 
 use crate::state::view::Changes;
 use crate::storage::{Column, Entries, Store, StoreError, WriteBatch};
@@ -40,6 +43,9 @@ fn decode_value(bytes: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
     }
 }
 
+/// Pages of the stale index hold whole heights' key lists: a few MiB each at most.
+const STALE_PAGE: usize = 4;
+
 /// Adds block `height`'s changes to the history and, if `index_stale`, the stale index.
 pub fn put(batch: &mut WriteBatch, changes: &Changes, height: u64, index_stale: bool) {
     for (key, value) in changes {
@@ -48,13 +54,13 @@ pub fn put(batch: &mut WriteBatch, changes: &Changes, height: u64, index_stale: 
             None => vec![DELETED],
         };
         batch.put(Column::History, entry_key(key, height), stored);
-        if !index_stale {
-            continue;
-        }
+    }
+    if index_stale && !changes.is_empty() {
+        let keys: Vec<&[u8]> = changes.keys().map(Vec::as_slice).collect();
         batch.put(
             Column::HistoryStale,
-            [height.to_be_bytes().as_slice(), key].concat(),
-            Vec::new(),
+            height.to_be_bytes().to_vec(),
+            borsh::to_vec(&keys).expect("borsh"),
         );
     }
 }
@@ -116,8 +122,9 @@ pub fn scan_page_at(
     Ok(out)
 }
 
-/// Removes up to `limit` stale-index entries' worth of history that no height at or above
-/// `oldest` reads. Returns how many index entries it processed (`limit`: maybe more left).
+/// Removes the history that no height at or above `oldest` reads, a whole height's keys at a
+/// time, until at least `limit` keys are done. Returns how many it did (at least `limit`:
+/// maybe more left).
 pub fn prune(
     store: &dyn Store,
     oldest: u64,
@@ -125,38 +132,66 @@ pub fn prune(
     batch: &mut WriteBatch,
 ) -> Result<usize, StoreError> {
     let mut done = 0;
-    crate::storage::walk(store, Column::HistoryStale, |index_key| {
-        let (height, key) = match index_key.split_first_chunk::<8>() {
-            Some((h, key)) => (u64::from_be_bytes(*h), key),
-            None => return Err(StoreError("corrupt state history index".into())),
-        };
-        if height > oldest || done == limit {
-            return Ok(false);
-        }
-        // Older entries of the key: reads at `oldest` and above see this write or a newer one.
-        let mut after = entry_key(key, height);
-        loop {
-            let page = store.scan_page(Column::History, key, Some(&after), false, 64)?;
-            for (entry, _) in &page {
-                if entry.len() == key.len() + 8 {
-                    batch.delete(Column::History, entry.clone());
+    crate::storage::walk(
+        store,
+        Column::HistoryStale,
+        STALE_PAGE,
+        |index_key, value| {
+            let (height, key) = match index_key.split_first_chunk::<8>() {
+                Some((h, key)) => (u64::from_be_bytes(*h), key),
+                None => return Err(StoreError("corrupt state history index".into())),
+            };
+            if height > oldest || done >= limit {
+                return Ok(false);
+            }
+            match key {
+                [] => {
+                    let keys: Vec<Vec<u8>> = crate::storage::decode(value, "state history index")?;
+                    for key in &keys {
+                        prune_key(store, key, height, batch)?;
+                    }
+                    done += keys.len();
+                }
+                // An entry of the older form: one key.
+                key => {
+                    prune_key(store, key, height, batch)?;
+                    done += 1;
                 }
             }
-            match page.last() {
-                Some((k, _)) if page.len() == 64 => after = k.clone(),
-                _ => break,
-            }
-        }
-        // A deletion with nothing older left means the same as no entry at all.
-        let this = entry_key(key, height);
-        if let Some(v) = store.get(Column::History, &this)? {
-            if decode_value(&v)?.is_none() {
-                batch.delete(Column::History, this);
-            }
-        }
-        batch.delete(Column::HistoryStale, index_key.to_vec());
-        done += 1;
-        Ok(true)
-    })?;
+            batch.delete(Column::HistoryStale, index_key.to_vec());
+            Ok(true)
+        },
+    )?;
     Ok(done)
+}
+
+/// Removes `key`'s entries older than its write at `height`, and that write too if it is a
+/// deletion: reads at `height` and above see that write or a newer one.
+fn prune_key(
+    store: &dyn Store,
+    key: &[u8],
+    height: u64,
+    batch: &mut WriteBatch,
+) -> Result<(), StoreError> {
+    let mut after = entry_key(key, height);
+    loop {
+        let page = store.scan_page(Column::History, key, Some(&after), false, 64)?;
+        for (entry, _) in &page {
+            if entry.len() == key.len() + 8 {
+                batch.delete(Column::History, entry.clone());
+            }
+        }
+        match page.last() {
+            Some((k, _)) if page.len() == 64 => after = k.clone(),
+            _ => break,
+        }
+    }
+    // A deletion with nothing older left means the same as no entry at all.
+    let this = entry_key(key, height);
+    if let Some(v) = store.get(Column::History, &this)? {
+        if decode_value(&v)?.is_none() {
+            batch.delete(Column::History, this);
+        }
+    }
+    Ok(())
 }

@@ -2,6 +2,12 @@
 //! height. Its nodes live in `Column::TreeNodes`; the values themselves live in the state history
 //! (`history`), so the tree stores only hashes. A block's update writes the new nodes and records
 //! the nodes it made stale, which `prune` deletes once no kept version reaches them.
+//!
+//! The stale-node index holds one entry per version: `version` (big-endian) → the borsh list of
+//! the node keys that went stale at it. One entry, not one per node: a full block makes tens of
+//! thousands of nodes stale, and each entry was a memtable insert on the commit's critical path.
+//! Data dirs from before keep their entries of the older form, `version ‖ node key` with no
+//! value, until pruning reaches them.
 
 use crate::state::view::Changes;
 use crate::storage::{Column, Store, StoreError, WriteBatch};
@@ -54,10 +60,8 @@ fn node_key_bytes(key: &NodeKey) -> Vec<u8> {
     borsh::to_vec(key).expect("borsh")
 }
 
-/// Stale-node index keys sort by the version the node went stale at, so pruning walks a range.
-fn stale_key(since: Version, node: &NodeKey) -> Vec<u8> {
-    [since.to_be_bytes().as_slice(), &node_key_bytes(node)].concat()
-}
+/// Pages of the stale-node index hold whole versions' lists: a few MiB each at most.
+const STALE_PAGE: usize = 4;
 
 /// The tree's view of the store. A proof reads the one value it proves from the state history,
 /// so the reader knows that key (`proving`); updates never read values.
@@ -131,22 +135,27 @@ pub fn update(
             borsh::to_vec(node).expect("borsh"),
         );
     }
-    for stale in update.stale_node_index_batch.iter().filter(|_| index_stale) {
-        batch.put(
-            Column::TreeStale,
-            stale_key(stale.stale_since_version, &stale.node_key),
-            Vec::new(),
-        );
-    }
-    // A version that changes nothing gets a copy of the previous root under its own version,
-    // and jmt files nothing as stale: without this the old roots of quiet blocks never prune.
-    if index_stale && version > 0 && update.stale_node_index_batch.is_empty() {
-        let previous_root = root_key(version - 1)?;
-        batch.put(
-            Column::TreeStale,
-            stale_key(version, &previous_root),
-            Vec::new(),
-        );
+    if index_stale {
+        // Filed under `version`: every node jmt marks stale here went stale at it (and filing a
+        // node later than it went stale only delays its pruning).
+        let mut stale: Vec<Vec<u8>> = update
+            .stale_node_index_batch
+            .iter()
+            .map(|s| node_key_bytes(&s.node_key))
+            .collect();
+        // A version that changes nothing gets a copy of the previous root under its own
+        // version, and jmt files nothing as stale: without this the old roots of quiet blocks
+        // never prune.
+        if version > 0 && stale.is_empty() {
+            stale.push(node_key_bytes(&root_key(version - 1)?));
+        }
+        if !stale.is_empty() {
+            batch.put(
+                Column::TreeStale,
+                version.to_be_bytes().to_vec(),
+                borsh::to_vec(&stale).expect("borsh"),
+            );
+        }
     }
     Ok(Hash(root.0))
 }
@@ -195,8 +204,9 @@ pub fn prove(
     .map_err(err)
 }
 
-/// Deletes up to `limit` of the nodes that went stale at or before `version`: no tree at
-/// `version` or later reaches them. Returns how many it deleted (`limit` means: maybe more left).
+/// Deletes the nodes that went stale at or before `version` (no tree at `version` or later
+/// reaches them), a whole version at a time, until at least `limit` are deleted. Returns how
+/// many it deleted (at least `limit` means: maybe more left).
 pub fn prune(
     store: &dyn Store,
     version: Version,
@@ -204,18 +214,30 @@ pub fn prune(
     batch: &mut WriteBatch,
 ) -> Result<usize, StoreError> {
     let mut deleted = 0;
-    crate::storage::walk(store, Column::TreeStale, |key| {
+    crate::storage::walk(store, Column::TreeStale, STALE_PAGE, |key, value| {
         let since = key
             .get(..8)
             .and_then(|b| b.try_into().ok())
             .map(u64::from_be_bytes)
             .ok_or_else(|| err("corrupt stale-node index"))?;
-        if since > version || deleted == limit {
+        if since > version || deleted >= limit {
             return Ok(false);
         }
-        batch.delete(Column::TreeNodes, key[8..].to_vec());
+        match &key[8..] {
+            [] => {
+                let nodes: Vec<Vec<u8>> = crate::storage::decode(value, "stale-node index")?;
+                deleted += nodes.len();
+                for node in nodes {
+                    batch.delete(Column::TreeNodes, node);
+                }
+            }
+            // An entry of the older form: one node.
+            node => {
+                batch.delete(Column::TreeNodes, node.to_vec());
+                deleted += 1;
+            }
+        }
         batch.delete(Column::TreeStale, key.to_vec());
-        deleted += 1;
         Ok(true)
     })?;
     Ok(deleted)
@@ -311,5 +333,55 @@ mod tests {
         check(4);
         let left = store.scan_prefix(Column::TreeStale, &[]).unwrap();
         assert!(left.iter().all(|(k, _)| k[..8] > 4u64.to_be_bytes()[..]));
+    }
+
+    /// A data dir written before the stale indexes held one entry per version has one entry
+    /// per node (tree) and per key (history); pruning it must leave exactly what pruning the
+    /// same chain written today leaves.
+    #[test]
+    fn stale_entries_of_the_older_form_prune_alike() {
+        let (today, older) = (MemoryStore::new(), MemoryStore::new());
+        let mut rng = SplitMix(9);
+        for version in 0..6u64 {
+            let changes: Changes = (0..200)
+                .map(|_| {
+                    let key = rng.below(500).to_be_bytes().to_vec();
+                    (key, Some(rng.next_u64().to_le_bytes().to_vec()))
+                })
+                .collect();
+            for store in [&today, &older] {
+                let mut batch = WriteBatch::default();
+                update(store, &changes, version, true, &mut batch).unwrap();
+                crate::state::history::put(&mut batch, &changes, version, true);
+                store.write(batch).unwrap();
+            }
+        }
+        let mut rewrite = WriteBatch::default();
+        for col in [Column::TreeStale, Column::HistoryStale] {
+            for (key, value) in older.scan_prefix(col, &[]).unwrap() {
+                let listed: Vec<Vec<u8>> = borsh::from_slice(&value).unwrap();
+                for item in listed {
+                    rewrite.put(col, [key.as_slice(), &item].concat(), Vec::new());
+                }
+                rewrite.delete(col, key);
+            }
+        }
+        older.write(rewrite).unwrap();
+        let count = |col| today.scan_prefix(col, &[]).unwrap().len();
+        let kept = [Column::TreeNodes, Column::History].map(|col| (col, count(col)));
+        for store in [&today, &older] {
+            let mut batch = WriteBatch::default();
+            prune(store, 3, usize::MAX, &mut batch).unwrap();
+            crate::state::history::prune(store, 3, usize::MAX, &mut batch).unwrap();
+            store.write(batch).unwrap();
+        }
+        for col in [Column::TreeNodes, Column::History] {
+            let left = today.scan_prefix(col, &[]).unwrap();
+            assert_eq!(left, older.scan_prefix(col, &[]).unwrap(), "{col:?}");
+        }
+        assert!(
+            kept.into_iter().all(|(col, before)| count(col) < before),
+            "pruning deleted nothing"
+        );
     }
 }

@@ -115,24 +115,26 @@ pub trait Store: Send + Sync + 'static {
     fn sync(&self) -> Result<(), StoreError>;
 }
 
-/// Visits a column's entries in key order, a page at a time, until `visit` returns false or
+/// Visits a column's entries in key order, `page` at a time, until `visit` returns false or
 /// the column ends: a bounded read however large the column, for walks that usually stop early.
+/// A column of large values wants small pages: a page is held in memory whole.
 pub fn walk(
     store: &dyn Store,
     col: Column,
-    mut visit: impl FnMut(&[u8]) -> Result<bool, StoreError>,
+    page: usize,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
 ) -> Result<(), StoreError> {
-    const PAGE: usize = 256;
+    let page = page.max(1);
     let mut after: Option<Vec<u8>> = None;
     loop {
-        let page = store.scan_page(col, &[], after.as_deref(), false, PAGE)?;
-        for (key, _) in &page {
-            if !visit(key)? {
+        let entries = store.scan_page(col, &[], after.as_deref(), false, page)?;
+        for (key, value) in &entries {
+            if !visit(key, value)? {
                 return Ok(());
             }
         }
-        match page.last() {
-            Some((key, _)) if page.len() == PAGE => after = Some(key.clone()),
+        match entries.last() {
+            Some((key, _)) if entries.len() == page => after = Some(key.clone()),
             _ => return Ok(()),
         }
     }
