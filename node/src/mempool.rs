@@ -228,7 +228,7 @@ fn precheck(vtx: &VerifiedTx, queue: Option<&Queue>, ledger: &Ledger) -> Result<
 /// `executions` counts them.
 fn replay(queue: &Queue, ledger: &Ledger, executions: &mut u64) -> Overlay {
     let mut view = ledger.view();
-    let ctx = ledger.block_context(&NO_PROPOSER, ledger.head().height + 1);
+    let ctx = ledger.block_context(&NO_PROPOSER, ledger.next_height());
     for prior in queue.txs.values() {
         *executions += 1;
         apply_verified(&mut view, &prior.vtx, ctx)?;
@@ -384,7 +384,7 @@ impl Mempool {
                 view
             }
         };
-        let ctx = ledger.block_context(&NO_PROPOSER, ledger.head().height + 1);
+        let ctx = ledger.block_context(&NO_PROPOSER, ledger.next_height());
         let before = view.account(&signer)?.unwrap_or_default();
         self.executions += 1;
         // A failure rolls back its own writes only: the overlay stays as the queue left it.

@@ -342,14 +342,16 @@ impl Node {
         let mut done = executed.tx_hashes.clone();
         let tx_count = done.len();
         done.extend(rejected.iter().map(|(hash, _)| *hash));
-        // The pool is locked across the commit and its pruning: admission (REST, gossip intake)
-        // runs concurrently against head state plus each signer's queued deltas, so it must see
-        // the state before this block with the pool before it, or both after. Between the two,
-        // an included transaction would count twice.
+        // Admission (REST, gossip intake) runs concurrently against head state plus each
+        // signer's queued deltas, so it must see the state before this block with the pool
+        // before it, or both after: between the two, an included transaction would count
+        // twice. So the block's state is staged (head-state views show it) and the pool pruned
+        // against it under the pool's lock; the write, most of the commit, runs without it.
         let mut pool = self.mempool.lock().expect("mempool lock");
-        self.ledger.commit_block_durably(executed, commit, synced)?;
+        let staged = self.ledger.stage_commit(executed, commit, synced)?;
         let orphaned = pool.prune(&done, signers, &self.ledger);
         drop(pool);
+        staged.finish()?;
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());
         }
@@ -411,6 +413,9 @@ impl Drop for VerifySlots<'_> {
         self.count.fetch_sub(self.n, Ordering::AcqRel);
     }
 }
+
+#[cfg(test)]
+mod commit_tests;
 
 #[cfg(test)]
 mod tests {

@@ -6,12 +6,14 @@ pub mod account_txs;
 mod genesis;
 mod queries;
 mod reader;
+mod staged;
 pub mod versioned;
 mod writer;
 
 pub use genesis::GenesisState;
 pub use queries::{CandidateEntry, RootMember, RootNetwork};
 pub use reader::{supply_accounted, CommittedBlock, Jail};
+pub use staged::StagedCommit;
 
 use crate::runtime::params::ChainParams;
 use crate::runtime::validators;
@@ -74,6 +76,8 @@ pub struct ExecutedBlock {
     pub events: Vec<Vec<Event>>,
     pub end_events: Vec<Event>,
     batch: WriteBatch,
+    /// The state changes `batch` writes, shown to readers while it is written (`staged`).
+    state: Arc<Changes>,
 }
 
 /// How much a proposer puts in one block: at most `max_bytes` (a consensus rule), and nothing
@@ -133,6 +137,8 @@ pub struct Ledger {
     /// What sealing a built block (the end-of-block hooks, the state tree, history and indexes)
     /// cost per transaction lately, in ns: a deadline reserves it for the transactions it takes.
     pub(crate) seal_ns_per_tx: std::sync::atomic::AtomicU64,
+    /// The block being written, if any (`staged`).
+    pub(crate) staged: RwLock<Option<Arc<staged::Staged>>>,
 }
 
 /// A read through the state-transition code can only fail in storage.
@@ -173,6 +179,7 @@ impl Ledger {
             state_history: None,
             verified: SigCache::new(VERIFIED_CACHE_CAPACITY),
             seal_ns_per_tx: Default::default(),
+            staged: RwLock::new(None),
         })
     }
 
@@ -216,14 +223,14 @@ impl Ledger {
         self.head.read().expect("head lock").clone()
     }
 
-    /// A fresh view of the committed state.
+    /// A fresh view of the head state (with the block being written, while a commit is staged).
     pub fn view(&self) -> StateView {
-        StateView::new(self.store.clone())
+        self.view_with(Changes::new())
     }
 
-    /// A view of the committed state with `changes` written on top (`StateView::with_changes`).
-    pub fn view_with(&self, changes: crate::state::view::Changes) -> StateView {
-        StateView::with_changes(self.store.clone(), changes)
+    /// A view of the head state with `changes` written on top (`StateView::with_changes`).
+    pub fn view_with(&self, changes: Changes) -> StateView {
+        StateView::with_changes(self.store.clone(), changes).over_staged(self.staged_state())
     }
 }
 
@@ -238,7 +245,7 @@ impl Ledger {
         apply_tx(
             &mut self.view(),
             stx,
-            self.block_context(&proposer, self.head().height + 1),
+            self.block_context(&proposer, self.next_height()),
         )
     }
 }

@@ -192,7 +192,7 @@ impl Ledger {
         Ok(crate::runtime::subnets::calls::lock_cost(
             &reg,
             &self.params.subnets,
-            self.head().height + 1,
+            self.next_height(),
         ))
     }
 }

@@ -35,9 +35,7 @@ impl Ledger {
 
     /// The set that signs the next block.
     pub fn validators(&self) -> Result<ValidatorSet, StoreError> {
-        Ok(self
-            .validators_at(self.head().height + 1)?
-            .unwrap_or_default())
+        Ok(self.validators_at(self.next_height())?.unwrap_or_default())
     }
 
     /// The set that signs block `height`, known from the head's height up to two blocks ahead.
@@ -127,14 +125,6 @@ impl Ledger {
         limit: usize,
     ) -> Result<Vec<(u64, u32)>, StoreError> {
         crate::chain::account_txs::page(self.store.as_ref(), account, before, limit)
-    }
-
-    /// Where an included transaction sits: (height, index in block).
-    pub fn tx_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>, StoreError> {
-        self.store
-            .get(Column::TxIndex, hash.as_bytes())?
-            .map(|b| decode(&b, "tx index"))
-            .transpose()
     }
 }
 

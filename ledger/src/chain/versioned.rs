@@ -85,6 +85,7 @@ impl Ledger {
             // A pinned ledger only reads: it verifies nothing, so its cache stays empty.
             verified: SigCache::new(0),
             seal_ns_per_tx: Default::default(),
+            staged: RwLock::new(None),
         })
     }
 

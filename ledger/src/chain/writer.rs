@@ -288,6 +288,7 @@ impl Ledger {
             events,
             end_events,
             batch,
+            state: Arc::new(changes),
         })
     }
 
@@ -313,35 +314,7 @@ impl Ledger {
         commit: &Commit,
         synced: bool,
     ) -> Result<(), LedgerError> {
-        let block = &executed.block;
-        let hash = block.hash();
-        if commit.block_hash != hash || commit.height != block.header.height {
-            return Err(LedgerError::InvalidBlock(
-                "commit is for another block".into(),
-            ));
-        }
-        if block.header.parent_hash != self.head().hash {
-            return Err(LedgerError::InvalidBlock(
-                "block no longer extends the head".into(),
-            ));
-        }
-        let mut batch = executed.batch;
-        batch.unsynced = !synced;
-        batch.put(
-            Column::Commits,
-            height_key(block.header.height).to_vec(),
-            borsh::to_vec(commit).expect("borsh"),
-        );
-        self.prune_state(block.header.height, &mut batch)?;
-        self.store.write(batch)?;
-        // Committed transactions are never checked again (their hash is on chain).
-        self.verified.forget(&executed.tx_hashes);
-        *self.head.write().expect("head lock") = Head {
-            height: block.header.height,
-            hash,
-            time_ms: block.header.time_ms,
-        };
-        Ok(())
+        self.stage_commit(executed, commit, synced)?.finish()
     }
 }
 

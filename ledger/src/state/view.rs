@@ -13,17 +13,15 @@ pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
 pub struct StateView {
     store: Arc<dyn Store>,
+    /// A block being written to `store` (`Ledger::stage_commit`): read as if it were there.
+    staged: Option<Arc<Changes>>,
     block: Changes,
     tx: Changes,
 }
 
 impl StateView {
     pub fn new(store: Arc<dyn Store>) -> StateView {
-        StateView {
-            store,
-            block: Changes::new(),
-            tx: Changes::new(),
-        }
+        StateView::with_changes(store, Changes::new())
     }
 
     /// A view of the store with `changes` (a view's `into_changes`) already written: the
@@ -31,13 +29,23 @@ impl StateView {
     pub fn with_changes(store: Arc<dyn Store>, changes: Changes) -> StateView {
         StateView {
             store,
+            staged: None,
             block: changes,
             tx: Changes::new(),
         }
     }
 
+    /// This view with `staged` (a block's changes on their way into the store) under its own
+    /// writes and over the store.
+    pub fn over_staged(mut self, staged: Option<Arc<Changes>>) -> StateView {
+        self.staged = staged;
+        self
+    }
+
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(v) = self.tx.get(key).or_else(|| self.block.get(key)) {
+        let staged = self.staged.as_deref();
+        let layers = [Some(&self.tx), Some(&self.block), staged];
+        if let Some(v) = layers.into_iter().flatten().find_map(|l| l.get(key)) {
             return Ok(v.clone());
         }
         self.store.get(Column::State, key)
@@ -51,7 +59,8 @@ impl StateView {
             .into_iter()
             .map(|(k, v)| (k, Some(v)))
             .collect();
-        for layer in [&self.block, &self.tx] {
+        let layers = [self.staged.as_deref(), Some(&self.block), Some(&self.tx)];
+        for layer in layers.into_iter().flatten() {
             for (k, v) in layer
                 .range(prefix.to_vec()..)
                 .take_while(|(k, _)| k.starts_with(prefix))

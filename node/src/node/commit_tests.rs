@@ -1,0 +1,127 @@
+//! A block's write must not hold up admission, and admission during the write must see the
+//! block's state and the pool after it together.
+
+use super::*;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::time::Duration;
+use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
+use tensorchain_ledger::storage::{Column, Entries, Store, StoreError, WriteBatch};
+use tensorchain_ledger::MemoryStore;
+use tensorchain_primitives::{Call, Tx};
+
+/// A memory store whose next write, once armed, says it has begun and then waits to be let go.
+struct GatedStore {
+    inner: MemoryStore,
+    gate: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+}
+
+impl Store for GatedStore {
+    fn get(&self, col: Column, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(col, key)
+    }
+
+    fn scan_page(
+        &self,
+        col: Column,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        self.inner.scan_page(col, prefix, after, reverse, limit)
+    }
+
+    fn write(&self, batch: WriteBatch) -> Result<(), StoreError> {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some((begun, go)) = gate {
+            begun.send(()).unwrap();
+            go.recv().unwrap();
+        }
+        self.inner.write(batch)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.inner.sync()
+    }
+}
+
+fn transfer(node: &Node, nonce: u64) -> SignedTx {
+    let ledger = node.ledger();
+    let call = Call::Transfer {
+        to: dev_coldkey("ferdie").account(),
+        amount: 1,
+    };
+    Tx {
+        chain_id: ledger.params().chain_id.clone(),
+        signer: dev_coldkey("alice").account(),
+        nonce,
+        fee: ledger.params().fees.for_call(&call),
+        call,
+    }
+    .sign(&dev_coldkey("alice"), ledger.signing_domain())
+}
+
+#[test]
+fn admission_runs_during_a_commits_write_against_the_block_being_written() {
+    let spec = ChainSpec::devnet(1, 1_000);
+    let store = Arc::new(GatedStore {
+        inner: MemoryStore::new(),
+        gate: Mutex::new(None),
+    });
+    let ledger = Ledger::open(store.clone(), &spec.genesis_state()).unwrap();
+    let node = Arc::new(Node::new(Arc::new(ledger), Arc::new(Metrics::new()), None));
+    let first = [transfer(&node, 0), transfer(&node, 1)];
+    for tx in &first {
+        node.admit(tx.clone()).unwrap();
+    }
+    let v = dev_hotkey("alice");
+    let head = node.ledger().head();
+    let built = node
+        .build_block(v.account(), head.time_ms + 1_000, BlockLimits::default())
+        .unwrap();
+    assert_eq!(built.executed.block.txs.len(), 2);
+    let commit = Commit::signed_by(&built.executed.block, node.ledger().signing_domain(), &[&v]);
+
+    let (begun_tx, begun) = channel();
+    let (go, go_rx) = channel();
+    *store.gate.lock().unwrap() = Some((begun_tx, go_rx));
+    let committer = {
+        let node = node.clone();
+        std::thread::spawn(move || {
+            node.commit_block(built.executed, &commit, &built.rejected, true)
+        })
+    };
+    begun.recv().unwrap();
+
+    // The write is held. Admission must neither wait for it nor count the block twice.
+    let (done_tx, done) = channel();
+    let admitter = {
+        let node = node.clone();
+        let (next, again) = (transfer(&node, 2), first[0].clone());
+        std::thread::spawn(move || {
+            let seen = (
+                node.ledger().account(&dev_coldkey("alice").account()),
+                node.ledger().tx_location(&again.hash()),
+            );
+            done_tx
+                .send((node.admit(next), node.admit(again), seen))
+                .unwrap();
+        })
+    };
+    let during = done.recv_timeout(Duration::from_secs(20));
+    go.send(()).unwrap();
+    committer.join().unwrap().unwrap();
+    admitter.join().unwrap();
+    let (next, again, (account, location)) =
+        during.expect("admission waited for the block's write");
+    assert!(next.is_ok(), "the next nonce after the block: {next:?}");
+    assert!(
+        matches!(again, Err(SubmitError::AlreadyKnown(_))),
+        "a transaction of the block being written: {again:?}"
+    );
+    assert_eq!(account.unwrap().unwrap().nonce, 2, "views show the block");
+    assert_eq!(location.unwrap(), Some((head.height + 1, 0)));
+    assert_eq!(node.ledger().head().height, head.height + 1);
+    assert_eq!(node.mempool_len(), 1);
+    assert_eq!(node.ledger().next_height(), head.height + 2);
+}
