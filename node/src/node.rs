@@ -282,6 +282,17 @@ impl Node {
         self.remember(hash, status);
     }
 
+    /// Reports transactions the pool dropped because an earlier one of their signer's left.
+    fn drop_orphans(&self, orphaned: Vec<Hash>) {
+        for hash in orphaned {
+            self.remember_failure(
+                hash,
+                "dropped",
+                "an earlier transaction of its signer failed, leaving a nonce gap".into(),
+            );
+        }
+    }
+
     /// Remembers what became of a transaction that left the pool unincluded, for its status
     /// route and the next block's event; both bounded.
     fn remember(&self, hash: Hash, status: TxStatus) {
@@ -349,19 +360,22 @@ impl Node {
         // against it under the pool's lock; the write, most of the commit, runs without it.
         let mut pool = self.mempool.lock().expect("mempool lock");
         let staged = self.ledger.stage_commit(executed, commit, synced)?;
-        let orphaned = pool.prune(&done, signers, &self.ledger);
+        let orphaned = pool.prune(&done, signers.iter().copied(), &self.ledger);
         drop(pool);
-        staged.finish()?;
+        if let Err(e) = staged.finish() {
+            // The pool was pruned against a block the store does not have: prune it again
+            // against the state it has. (The block's transactions are out of the pool; a node
+            // that cannot store a decided block halts, or fetches it again when syncing.)
+            let mut pool = self.mempool.lock().expect("mempool lock");
+            let orphaned = pool.prune(&[], signers, &self.ledger);
+            drop(pool);
+            self.drop_orphans(orphaned);
+            return Err(e);
+        }
         for (hash, err) in rejected {
             self.remember_failure(*hash, err.code(), err.to_string());
         }
-        for hash in orphaned {
-            self.remember_failure(
-                hash,
-                "dropped",
-                "an earlier transaction of its signer failed, leaving a nonce gap".into(),
-            );
-        }
+        self.drop_orphans(orphaned);
         self.metrics
             .observe_block_interval(header.time_ms.saturating_sub(parent_time) as f64 / 1000.0);
         // A bulk sync logs one line per run (the engine does), not one per block.

@@ -230,7 +230,7 @@ impl Ledger {
 
     /// A view of the head state with `changes` written on top (`StateView::with_changes`).
     pub fn view_with(&self, changes: Changes) -> StateView {
-        StateView::with_changes(self.store.clone(), changes).over_staged(self.staged_state())
+        StateView::with_changes(self.store.clone(), changes).over_staged(self.staged_block())
     }
 }
 

@@ -7,11 +7,13 @@
 //! each block. Instead `stage_commit` shows the block's state changes (and its transactions'
 //! places) to every head-state view first, the node prunes its mempool against them under the
 //! lock, and `StagedCommit::finish` writes the block without the lock. Until the write lands
-//! the head stays where it was: head-state reads (views, `account`, `tx_location`) show the
-//! block being written, and everything read by height shows the block before it.
+//! the head stays where it was: head-state reads (views, with the block's hash in
+//! `StateView::block_hash`; `account`; `tx_location`) show the block being written, and
+//! everything read by height (headers, bodies, `?at=`) shows the block before it. So for that
+//! fifth of a second a transaction's status can say included before its block can be read.
 
 use super::{ExecutedBlock, Head, Ledger, LedgerError};
-use crate::state::view::Changes;
+use crate::state::view::StagedBlock;
 use crate::storage::schema::height_key;
 use crate::storage::{Column, StoreError};
 use std::collections::HashMap;
@@ -20,8 +22,7 @@ use tensorchain_primitives::{Commit, Hash};
 
 /// What a commit being written shows to head-state readers.
 pub(crate) struct Staged {
-    height: u64,
-    pub(crate) state: Arc<Changes>,
+    block: Arc<StagedBlock>,
     txs: HashMap<Hash, u32>,
 }
 
@@ -57,13 +58,24 @@ impl Ledger {
             ));
         }
         let staged = Staged {
-            height: header.height,
-            state: executed.state.clone(),
+            block: Arc::new(StagedBlock {
+                height: header.height,
+                hash: commit.block_hash,
+                state: executed.state.clone(),
+            }),
             txs: (executed.tx_hashes.iter().enumerate())
                 .map(|(i, h)| (*h, i as u32))
                 .collect(),
         };
-        *self.staged.write().expect("staged lock") = Some(Arc::new(staged));
+        let mut slot = self.staged.write().expect("staged lock");
+        // One writer commits, one block at a time: a second staging would unstage the first
+        // when either is dropped.
+        if slot.is_some() {
+            return Err(LedgerError::InvalidBlock(
+                "another commit is being written".into(),
+            ));
+        }
+        *slot = Some(Arc::new(staged));
         Ok(StagedCommit {
             ledger: self,
             executed: Some(executed),
@@ -75,14 +87,14 @@ impl Ledger {
     /// The height of the next block: one past the block being written while a commit is staged.
     pub fn next_height(&self) -> u64 {
         match self.staged.read().expect("staged lock").as_ref() {
-            Some(s) => s.height + 1,
+            Some(s) => s.block.height + 1,
             None => self.head().height + 1,
         }
     }
 
-    /// The state changes of the staged commit, if one is being written.
-    pub(crate) fn staged_state(&self) -> Option<Arc<Changes>> {
-        (self.staged.read().expect("staged lock").as_ref()).map(|s| s.state.clone())
+    /// The block being written, if any.
+    pub(crate) fn staged_block(&self) -> Option<Arc<StagedBlock>> {
+        (self.staged.read().expect("staged lock").as_ref()).map(|s| s.block.clone())
     }
 
     /// Where transaction `hash` was committed: (height, index in the block), the staged block
@@ -90,7 +102,7 @@ impl Ledger {
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>, StoreError> {
         if let Some(s) = self.staged.read().expect("staged lock").as_ref() {
             if let Some(i) = s.txs.get(hash) {
-                return Ok(Some((s.height, *i)));
+                return Ok(Some((s.block.height, *i)));
             }
         }
         self.store

@@ -11,10 +11,18 @@ use tensorchain_primitives::{AccountId, Hash, Header};
 
 pub type Changes = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
 
+/// A block on its way into the store (`Ledger::stage_commit`): views read it as if it were
+/// there, its state changes and its hash.
+pub struct StagedBlock {
+    pub height: u64,
+    pub hash: Hash,
+    pub state: Arc<Changes>,
+}
+
 pub struct StateView {
     store: Arc<dyn Store>,
     /// A block being written to `store` (`Ledger::stage_commit`): read as if it were there.
-    staged: Option<Arc<Changes>>,
+    staged: Option<Arc<StagedBlock>>,
     block: Changes,
     tx: Changes,
 }
@@ -35,15 +43,15 @@ impl StateView {
         }
     }
 
-    /// This view with `staged` (a block's changes on their way into the store) under its own
-    /// writes and over the store.
-    pub fn over_staged(mut self, staged: Option<Arc<Changes>>) -> StateView {
+    /// This view with `staged` (a block on its way into the store) under its own writes and
+    /// over the store.
+    pub fn over_staged(mut self, staged: Option<Arc<StagedBlock>>) -> StateView {
         self.staged = staged;
         self
     }
 
     pub fn get_raw(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let staged = self.staged.as_deref();
+        let staged = self.staged.as_deref().map(|s| s.state.as_ref());
         let layers = [Some(&self.tx), Some(&self.block), staged];
         if let Some(v) = layers.into_iter().flatten().find_map(|l| l.get(key)) {
             return Ok(v.clone());
@@ -59,7 +67,8 @@ impl StateView {
             .into_iter()
             .map(|(k, v)| (k, Some(v)))
             .collect();
-        let layers = [self.staged.as_deref(), Some(&self.block), Some(&self.tx)];
+        let staged = self.staged.as_deref().map(|s| s.state.as_ref());
+        let layers = [staged, Some(&self.block), Some(&self.tx)];
         for layer in layers.into_iter().flatten() {
             for (k, v) in layer
                 .range(prefix.to_vec()..)
@@ -77,6 +86,9 @@ impl StateView {
     /// The hash of committed block `height`. Not state, but the same on every node: a block is
     /// executed only on top of its committed, final parent (BFT finality, no reorgs).
     pub fn block_hash(&self, height: u64) -> Result<Option<Hash>, StoreError> {
+        if let Some(s) = self.staged.as_deref().filter(|s| s.height == height) {
+            return Ok(Some(s.hash));
+        }
         Ok(self
             .store
             .get(Column::Headers, &crate::storage::schema::height_key(height))?

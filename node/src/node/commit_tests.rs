@@ -2,6 +2,7 @@
 //! block's state and the pool after it together.
 
 use super::*;
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::time::Duration;
 use tensorchain_genesis::{dev_coldkey, dev_hotkey, ChainSpec};
@@ -9,10 +10,13 @@ use tensorchain_ledger::storage::{Column, Entries, Store, StoreError, WriteBatch
 use tensorchain_ledger::MemoryStore;
 use tensorchain_primitives::{Call, Tx};
 
-/// A memory store whose next write, once armed, says it has begun and then waits to be let go.
+/// A memory store whose next write, once armed, says it has begun and then waits to be let go;
+/// or, once told to, fails.
+#[derive(Default)]
 struct GatedStore {
     inner: MemoryStore,
     gate: Mutex<Option<(Sender<()>, Receiver<()>)>>,
+    fail: AtomicBool,
 }
 
 impl Store for GatedStore {
@@ -36,6 +40,9 @@ impl Store for GatedStore {
         if let Some((begun, go)) = gate {
             begun.send(()).unwrap();
             go.recv().unwrap();
+        }
+        if self.fail.swap(false, Ordering::SeqCst) {
+            return Err(StoreError("the disk is gone".into()));
         }
         self.inner.write(batch)
     }
@@ -61,18 +68,14 @@ fn transfer(node: &Node, nonce: u64) -> SignedTx {
     .sign(&dev_coldkey("alice"), ledger.signing_domain())
 }
 
-#[test]
-fn admission_runs_during_a_commits_write_against_the_block_being_written() {
+/// A node on `store` whose pool held alice's nonces 0 and 1, and the block that includes them
+/// with its commit.
+fn two_transfers_decided(store: Arc<GatedStore>) -> (Arc<Node>, BuiltBlock, Commit) {
     let spec = ChainSpec::devnet(1, 1_000);
-    let store = Arc::new(GatedStore {
-        inner: MemoryStore::new(),
-        gate: Mutex::new(None),
-    });
-    let ledger = Ledger::open(store.clone(), &spec.genesis_state()).unwrap();
+    let ledger = Ledger::open(store, &spec.genesis_state()).unwrap();
     let node = Arc::new(Node::new(Arc::new(ledger), Arc::new(Metrics::new()), None));
-    let first = [transfer(&node, 0), transfer(&node, 1)];
-    for tx in &first {
-        node.admit(tx.clone()).unwrap();
+    for nonce in [0, 1] {
+        node.admit(transfer(&node, nonce)).unwrap();
     }
     let v = dev_hotkey("alice");
     let head = node.ledger().head();
@@ -81,6 +84,15 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
         .unwrap();
     assert_eq!(built.executed.block.txs.len(), 2);
     let commit = Commit::signed_by(&built.executed.block, node.ledger().signing_domain(), &[&v]);
+    (node, built, commit)
+}
+
+#[test]
+fn admission_runs_during_a_commits_write_against_the_block_being_written() {
+    let store = Arc::new(GatedStore::default());
+    let (node, built, commit) = two_transfers_decided(store.clone());
+    let head = node.ledger().head();
+    let block_hash = built.executed.block.hash();
 
     let (begun_tx, begun) = channel();
     let (go, go_rx) = channel();
@@ -97,11 +109,12 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
     let (done_tx, done) = channel();
     let admitter = {
         let node = node.clone();
-        let (next, again) = (transfer(&node, 2), first[0].clone());
+        let (next, again) = (transfer(&node, 2), transfer(&node, 0));
         std::thread::spawn(move || {
             let seen = (
                 node.ledger().account(&dev_coldkey("alice").account()),
                 node.ledger().tx_location(&again.hash()),
+                node.ledger().view().block_hash(head.height + 1),
             );
             done_tx
                 .send((node.admit(next), node.admit(again), seen))
@@ -112,7 +125,7 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
     go.send(()).unwrap();
     committer.join().unwrap().unwrap();
     admitter.join().unwrap();
-    let (next, again, (account, location)) =
+    let (next, again, (account, location, hash)) =
         during.expect("admission waited for the block's write");
     assert!(next.is_ok(), "the next nonce after the block: {next:?}");
     assert!(
@@ -121,7 +134,28 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
     );
     assert_eq!(account.unwrap().unwrap().nonce, 2, "views show the block");
     assert_eq!(location.unwrap(), Some((head.height + 1, 0)));
+    assert_eq!(hash.unwrap(), Some(block_hash), "and the block's hash");
     assert_eq!(node.ledger().head().height, head.height + 1);
     assert_eq!(node.mempool_len(), 1);
     assert_eq!(node.ledger().next_height(), head.height + 2);
+}
+
+/// A write that fails leaves the pool as the stored state has it, not as the block would have.
+#[test]
+fn a_failed_write_prunes_the_pool_again_against_the_stored_state() {
+    let store = Arc::new(GatedStore::default());
+    let (node, built, commit) = two_transfers_decided(store.clone());
+    node.admit(transfer(&node, 2)).unwrap();
+    store.fail.store(true, Ordering::SeqCst);
+    let failed = node.commit_block(built.executed, &commit, &built.rejected, true);
+    assert!(failed.is_err());
+    let alice = node.ledger().account(&dev_coldkey("alice").account());
+    assert_eq!(alice.unwrap().unwrap().nonce, 0, "nothing was stored");
+    assert_eq!(
+        node.mempool_len(),
+        0,
+        "nonce 2 follows nothing stored: dropped"
+    );
+    node.admit(transfer(&node, 0))
+        .expect("nonce 0 is the stored state's next");
 }
