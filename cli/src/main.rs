@@ -1,6 +1,7 @@
 //! `tensorchain`: run a node or a devnet, and use the chain from the command line.
 
 mod abuse;
+mod alloc;
 mod bench;
 mod chaos;
 mod client;
@@ -20,10 +21,6 @@ mod verify_proof;
 mod wallet;
 mod wallet_keys;
 mod yuma;
-
-/// mimalloc for the whole binary (node, bench and every command): see the workspace manifest.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
 use error::CliError;

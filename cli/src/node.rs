@@ -248,6 +248,7 @@ pub fn run_node(cmd: NodeCmd, g: &Global) -> CliResult<()> {
 }
 
 fn run(args: RunArgs, g: &Global) -> CliResult<()> {
+    crate::alloc::keep_freed_memory();
     let RunArgs {
         genesis,
         data_dir,
