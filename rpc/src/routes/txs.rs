@@ -344,8 +344,9 @@ pub async fn status(
     read(&st, move |api| {
         // The node's own status first, the ledger's second: a commit and the pool's pruning of
         // what it included happen under one hold of the pool's lock, so a transaction the pool
-        // no longer holds is already in the ledger. (The other order could miss it between the
-        // two reads, and answer `tx_not_found` for a transaction just included.)
+        // no longer holds is already in the ledger (`tx_location` counts a block being written).
+        // (The other order could miss it between the two reads, and answer `tx_not_found` for a
+        // transaction just included.)
         let local = api.local_tx_status(&hash);
         let ledger = api.ledger();
         if let Some((height, index)) = ledger.tx_location(&hash)? {
