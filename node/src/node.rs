@@ -358,9 +358,16 @@ impl Node {
         // before it, or both after: between the two, an included transaction would count
         // twice. So the block's state is staged (head-state views show it) and the pool pruned
         // against it under the pool's lock; the write, most of the commit, runs without it.
+        // The fates of what leaves the pool unincluded are filed before the pool's lock is let
+        // go: the status route reads the pool, then the ledger, then the fates, and must find
+        // every transaction in one of them.
         let mut pool = self.mempool.lock().expect("mempool lock");
         let staged = self.ledger.stage_commit(executed, commit, synced)?;
+        for (hash, err) in rejected {
+            self.remember_failure(*hash, err.code(), err.to_string());
+        }
         let orphaned = pool.prune(&done, signers.iter().copied(), &self.ledger);
+        self.drop_orphans(orphaned);
         drop(pool);
         if let Err(e) = staged.finish() {
             // The pool was pruned against a block the store does not have: prune it again
@@ -368,14 +375,10 @@ impl Node {
             // that cannot store a decided block halts, or fetches it again when syncing.)
             let mut pool = self.mempool.lock().expect("mempool lock");
             let orphaned = pool.prune(&[], signers, &self.ledger);
-            drop(pool);
             self.drop_orphans(orphaned);
+            drop(pool);
             return Err(e);
         }
-        for (hash, err) in rejected {
-            self.remember_failure(*hash, err.code(), err.to_string());
-        }
-        self.drop_orphans(orphaned);
         self.metrics
             .observe_block_interval(header.time_ms.saturating_sub(parent_time) as f64 / 1000.0);
         // A bulk sync logs one line per run (the engine does), not one per block.

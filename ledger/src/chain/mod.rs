@@ -137,8 +137,12 @@ pub struct Ledger {
     /// What sealing a built block (the end-of-block hooks, the state tree, history and indexes)
     /// cost per transaction lately, in ns: a deadline reserves it for the transactions it takes.
     pub(crate) seal_ns_per_tx: std::sync::atomic::AtomicU64,
-    /// The block being written, if any (`staged`).
-    pub(crate) staged: RwLock<Option<Arc<staged::Staged>>>,
+    /// The block being written, if any (`staged`); shared with the ledgers pinned from this
+    /// one, whose `tx_location` must find a transaction the mempool no longer holds.
+    pub(crate) staged: Arc<RwLock<Option<Arc<staged::Staged>>>>,
+    /// Whether views and `next_height` read the staged block: not for a pinned ledger, whose
+    /// state is its own height's.
+    pub(crate) reads_staged: bool,
 }
 
 /// A read through the state-transition code can only fail in storage.
@@ -179,7 +183,8 @@ impl Ledger {
             state_history: None,
             verified: SigCache::new(VERIFIED_CACHE_CAPACITY),
             seal_ns_per_tx: Default::default(),
-            staged: RwLock::new(None),
+            staged: Default::default(),
+            reads_staged: true,
         })
     }
 

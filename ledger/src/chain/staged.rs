@@ -46,6 +46,11 @@ impl Ledger {
         commit: &Commit,
         synced: bool,
     ) -> Result<StagedCommit<'_>, LedgerError> {
+        if !self.reads_staged {
+            return Err(LedgerError::InvalidBlock(
+                "a ledger pinned at a height commits nothing".into(),
+            ));
+        }
         let header = &executed.block.header;
         if commit.block_hash != executed.block.hash() || commit.height != header.height {
             return Err(LedgerError::InvalidBlock(
@@ -86,19 +91,24 @@ impl Ledger {
 
     /// The height of the next block: one past the block being written while a commit is staged.
     pub fn next_height(&self) -> u64 {
-        match self.staged.read().expect("staged lock").as_ref() {
-            Some(s) => s.block.height + 1,
+        match self.staged_block() {
+            Some(s) => s.height + 1,
             None => self.head().height + 1,
         }
     }
 
-    /// The block being written, if any.
+    /// The block being written, if any and if this ledger's views read it.
     pub(crate) fn staged_block(&self) -> Option<Arc<StagedBlock>> {
-        (self.staged.read().expect("staged lock").as_ref()).map(|s| s.block.clone())
+        let staged = self.staged.read().expect("staged lock");
+        (staged.as_ref())
+            .filter(|_| self.reads_staged)
+            .map(|s| s.block.clone())
     }
 
     /// Where transaction `hash` was committed: (height, index in the block), the staged block
-    /// included.
+    /// included (on a pinned ledger too: the route that answers a transaction's status reads
+    /// the mempool, then a ledger pinned at the head, and a transaction pruned from the one
+    /// must be found in the other).
     pub fn tx_location(&self, hash: &Hash) -> Result<Option<(u64, u32)>, StoreError> {
         if let Some(s) = self.staged.read().expect("staged lock").as_ref() {
             if let Some(i) = s.txs.get(hash) {

@@ -85,7 +85,8 @@ impl Ledger {
             // A pinned ledger only reads: it verifies nothing, so its cache stays empty.
             verified: SigCache::new(0),
             seal_ns_per_tx: Default::default(),
-            staged: RwLock::new(None),
+            staged: self.staged.clone(),
+            reads_staged: false,
         })
     }
 
