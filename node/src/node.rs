@@ -99,18 +99,16 @@ impl NodeApi for Node {
     }
 
     fn next_nonce(&self, account: &AccountId) -> u64 {
+        // Both under the pool's lock: a commit stages its block and prunes the pool under it,
+        // so the account and the queue are read both before a block or both after it.
+        let pool = self.mempool.lock().expect("mempool lock");
         let committed = self
             .ledger
             .account(account)
             .ok()
             .flatten()
             .map_or(0, |a| a.nonce);
-        committed
-            + self
-                .mempool
-                .lock()
-                .expect("mempool lock")
-                .pending_for(account) as u64
+        committed + pool.pending_for(account) as u64
     }
 
     fn mempool_len(&self) -> usize {

@@ -130,8 +130,9 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
                 node.ledger().view().block_hash(head.height + 1),
                 (pinned.tx_location(&again.hash()), pinned.account(&alice)),
             );
+            let nonce = node.next_nonce(&alice);
             done_tx
-                .send((node.admit(next), node.admit(again), seen))
+                .send((node.admit(next), node.admit(again), (seen, nonce)))
                 .unwrap();
         })
     };
@@ -139,7 +140,7 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
     go.send(()).unwrap();
     committer.join().unwrap().unwrap();
     admitter.join().unwrap();
-    let (next, again, (account, location, hash, (pinned_location, pinned_account))) =
+    let (next, again, ((account, location, hash, (pinned_location, pinned_account)), nonce)) =
         during.expect("admission waited for the block's write");
     assert!(next.is_ok(), "the next nonce after the block: {next:?}");
     assert!(
@@ -147,6 +148,7 @@ fn admission_runs_during_a_commits_write_against_the_block_being_written() {
         "a transaction of the block being written: {again:?}"
     );
     assert_eq!(account.unwrap().unwrap().nonce, 2, "views show the block");
+    assert_eq!(nonce, 2, "the next nonce REST serves counts it");
     assert_eq!(location.unwrap(), Some((head.height + 1, 0)));
     assert_eq!(hash.unwrap(), Some(block_hash), "and the block's hash");
     assert_eq!(
